@@ -1,0 +1,55 @@
+'use strict';
+
+// The only file that knows where the compiled addon lives. Everything native is reached through
+// the object exported here; its contract:
+//
+// hashKey(parts: Array<string|Buffer>): string
+//   Hex SHA-256 of the length-prefixed encoding of parts (strings as UTF-8).
+// requestKey(method: string, host: string, path: string, query: string, vary: string[]): string
+//   Hex SHA-256 of the canonical request (method, lowercased host, percent-normalised path,
+//   query pairs sorted by name, varied headers as a flat [name, value, ...] list).
+// encodeEntry(status: number, headers: string[] (flat [name, value, ...]), body: Buffer,
+//             storedAt: number (ms), expiresAt: number (ms)): Buffer
+//   Throws a TypeError/RangeError when the entry cannot be represented.
+// decodeEntry(bytes: Buffer): { status, headers (flat [name, value, ...]), body: Buffer,
+//             storedAt, expiresAt } | string
+//   A string is the reason the bytes are not a valid entry ('foreign', 'truncated', 'corrupt').
+// parseRedisUrl(url: string): { host, port, path, username, password, db }  (throws TypeError)
+// new RedisClient({ host, port, path, username, password, db, connectTimeout, commandTimeout,
+//                   onEvent(type: 'ready'|'error'|'reconnecting'|'end', error?: Error) })
+//   .command(argv: Array<string|Buffer>, timeoutMs?: number): Promise<reply>
+//      reply: bulk string -> Buffer, status -> string, integer -> number, nil -> null,
+//      array -> Array of replies. Rejects with an Error whose code is
+//      ERR_RESPCACHE_REDIS_REPLY (Redis answered with an error), ERR_RESPCACHE_REDIS_TIMEOUT
+//      (no answer within the timeout), ERR_RESPCACHE_REDIS_UNAVAILABLE (not connected and no
+//      connection attempt under way, or the connection dropped with the command in flight) or
+//      ERR_RESPCACHE_REDIS_CLOSED (after close()).
+//   .status: 'connecting' | 'ready' | 'reconnecting' | 'closed'
+//   .close(): Promise<void>  resolves once commands in flight have settled and the socket is
+//      closed; the process can then exit on its own.
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+
+function load() {
+  const candidates = [
+    path.join(root, 'build', 'Release', 'respcache.node'),
+    path.join(root, 'build', 'Debug', 'respcache.node'),
+  ];
+  let lastError;
+  for (const file of candidates) {
+    try {
+      return require(file);
+    } catch (err) {
+      if (err.code !== 'MODULE_NOT_FOUND') throw err;
+      lastError = err;
+    }
+  }
+  const err = new Error(
+    'respcache: the native addon is not built; run `npm run build` (needs cmake, a C++17 ' +
+    'compiler and libhiredis-dev)');
+  err.cause = lastError;
+  throw err;
+}
+
+module.exports = load();

@@ -1,0 +1,23 @@
+// Parsing of Redis connection URLs:
+//   redis://[[username]:password@]host[:port][/db][?db=N]   (host may be [IPv6])
+//   unix:///path/to/redis.sock[?db=N]   and   redis+unix:///path?db=N
+// Username and password are percent-decoded. rediss:// (TLS) is refused: not supported yet.
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace respcache {
+
+struct RedisEndpoint {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string path;  // unix socket path; when set, host and port are unused
+  std::string username;
+  std::string password;
+  int db = 0;
+};
+
+// Returns true and fills *out, or returns false with a one-line reason in *error.
+bool ParseRedisUrl(std::string_view url, RedisEndpoint* out, std::string* error);
+
+}  // namespace respcache

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what `npm run demo` and `npm test` need on a Debian 12 machine, idempotently: the apt
+# packages that are missing, the npm dependencies (npm ci, which also builds the addon) when
+# node_modules is stale, and the addon when build/ has no .node file. Safe to run every time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+for pkg in build-essential cmake libhiredis-dev nlohmann-json3-dev libgtest-dev redis-server; do
+  have_pkg "$pkg" || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "respcache setup: installing ${need_apt[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# The Debian redis-server package starts a system service on 6379; we never rely on it.
+stamp=node_modules/.respcache-lock
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  npm ci --no-audit --no-fund
+  cp package-lock.json "$stamp"
+fi
+if ! ls build/Release/*.node >/dev/null 2>&1; then
+  npm run build
+fi

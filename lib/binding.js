@@ -14,6 +14,9 @@
 // decodeEntry(bytes: Buffer): { status, headers (flat [name, value, ...]), body: Buffer,
 //             storedAt, expiresAt } | string
 //   A string is the reason the bytes are not a valid entry ('foreign', 'truncated', 'corrupt').
+// setErrorFactory(fn: (code: string, message: string) => Error): void
+//   Called once by lib/errors.js: native rejections are then built by fn (else plain Errors
+//   with a `code`).
 // parseRedisUrl(url: string): { host, port, path, username, password, db }  (throws TypeError)
 // new RedisClient({ host, port, path, username, password, db, connectTimeout, commandTimeout,
 //                   onEvent(type: 'ready'|'error'|'reconnecting'|'end', error?: Error) })

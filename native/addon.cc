@@ -184,7 +184,18 @@ Napi::Value ParseUrl(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value SetErrorFactoryJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsFunction()) {
+    Napi::TypeError::New(env, "setErrorFactory(fn) expects a function").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  SetErrorFactory(env, info[0].As<Napi::Function>());
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactoryJs, "setErrorFactory"));
   exports.Set("RedisClient", RedisClientWrap::Define(env));
   exports.Set("hashKey", Napi::Function::New(env, HashKey, "hashKey"));
   exports.Set("requestKey", Napi::Function::New(env, RequestKey, "requestKey"));

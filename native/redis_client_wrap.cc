@@ -58,7 +58,23 @@ napi_value ReplyToJs(Napi::Env env, redisReply* r) {
 
 }  // namespace
 
+void SetErrorFactory(Napi::Env env, Napi::Function factory) {
+  auto* data = env.GetInstanceData<AddonData>();
+  if (!data) {
+    data = new AddonData();
+    env.SetInstanceData<AddonData>(data);
+  }
+  data->error_factory = Napi::Persistent(factory);
+}
+
 Napi::Error MakeCodedError(Napi::Env env, const char* code, const std::string& message) {
+  auto* data = env.GetInstanceData<AddonData>();
+  if (data && !data->error_factory.IsEmpty()) {
+    Napi::Value made = data->error_factory.Call(
+        {Napi::String::New(env, code), Napi::String::New(env, message)});
+    if (!env.IsExceptionPending() && made.IsObject()) return Napi::Error(env, made);
+    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+  }
   Napi::Error e = Napi::Error::New(env, message);
   e.Set("code", Napi::String::New(env, code));
   return e;
@@ -120,8 +136,7 @@ RedisClientWrap::RedisClientWrap(const Napi::CallbackInfo& info)
   }
   async_context_ = std::make_unique<Napi::AsyncContext>(env, "respcache:RedisClient", Value());
   conn_ = new RedisConnection(loop, std::move(options), this);
-  napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
-  hook_registered_ = true;
+  napi_add_async_cleanup_hook(env, OnEnvCleanup, this, &cleanup_hook_);
   Ref();  // released in OnClosed
   conn_->Connect();
 }
@@ -136,21 +151,28 @@ RedisClientWrap::~RedisClientWrap() {
 }
 
 void RedisClientWrap::ReleaseHook() {
-  if (!hook_registered_) return;
-  hook_registered_ = false;
-  napi_remove_env_cleanup_hook(Env(), OnEnvCleanup, this);
+  if (!cleanup_hook_) return;
+  napi_remove_async_cleanup_hook(cleanup_hook_);
+  cleanup_hook_ = nullptr;
 }
 
-void RedisClientWrap::OnEnvCleanup(void* arg) {
+void RedisClientWrap::RemoveCleanupHook(void* handle) {
+  napi_remove_async_cleanup_hook(static_cast<napi_async_cleanup_hook_handle>(handle));
+}
+
+void RedisClientWrap::OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   auto* self = static_cast<RedisClientWrap*>(arg);
-  self->hook_registered_ = false;  // hooks are removed as they run
+  self->cleanup_hook_ = nullptr;  // removed by RemoveCleanupHook once the handles are closed
   self->env_gone_ = true;
-  if (self->conn_) {
-    RedisConnection* conn = self->conn_;
-    self->conn_ = nullptr;
-    conn->DetachListener();
-    conn->Abort();
+  RedisConnection* conn = self->conn_;
+  if (!conn) {
+    RemoveCleanupHook(handle);
+    return;
   }
+  self->conn_ = nullptr;
+  conn->DetachListener();
+  conn->SetFinishedCallback(RemoveCleanupHook, handle);
+  conn->Abort();
 }
 
 void RedisClientWrap::EnterLoopEvent() {

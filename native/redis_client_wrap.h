@@ -4,7 +4,9 @@
 //
 // Lifetime: the wrapper keeps itself alive (a strong reference) while its connection is open, so
 // an unclosed client is never collected under its own socket; close() or environment teardown
-// (cleanup hook) ends it.
+// ends it. Teardown uses an async cleanup hook: a worker thread unloads the addon after its
+// environment ends, so Node must wait until the connection's handles have finished closing
+// (their close callbacks are code in this library).
 #pragma once
 
 #include <napi.h>
@@ -39,21 +41,31 @@ class RedisClientWrap : public Napi::ObjectWrap<RedisClientWrap>,
   void OnClosed() override;
 
   void Emit(const char* type, napi_value arg);
-  static void OnEnvCleanup(void* arg);
+  static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg);
+  static void RemoveCleanupHook(void* handle);
   void ReleaseHook();
 
   RedisConnection* conn_ = nullptr;  // owned by itself once closed or aborted
   Napi::FunctionReference on_event_;
   std::unique_ptr<Napi::AsyncContext> async_context_;
   std::vector<napi_deferred> close_waiters_;
-  bool hook_registered_ = false;
+  napi_async_cleanup_hook_handle cleanup_hook_ = nullptr;
   bool env_gone_ = false;
   int scope_depth_ = 0;
   napi_handle_scope handle_scope_ = nullptr;
   napi_callback_scope callback_scope_ = nullptr;
 };
 
-// Builds a rejected-command error: an Error with a stable `code`.
+// Per-environment state of the addon.
+struct AddonData {
+  // (code, message) -> Error: the JavaScript layer's own error classes, handed over once, so that
+  // native rejections are instances of them (and of the caller's realm).
+  Napi::FunctionReference error_factory;
+};
+
+void SetErrorFactory(Napi::Env env, Napi::Function factory);
+
+// Builds a rejected-command error with a stable `code`, through the factory when one is set.
 Napi::Error MakeCodedError(Napi::Env env, const char* code, const std::string& message);
 
 }  // namespace respcache

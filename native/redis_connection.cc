@@ -124,6 +124,7 @@ void RedisConnection::StartAttempt() {
     AttemptFailed("could not watch the Redis socket");
     return;
   }
+  ++open_handles_;  // the adapter's poll handle, until AdapterClosed
   ac_ = ac;
   // The adapter must be attached first: this call asks for write events at once.
   redisAsyncSetConnectCallback(ac, OnConnect);
@@ -488,15 +489,24 @@ void RedisConnection::FinishClose() {
 }
 
 void RedisConnection::OnHandleClosed(uv_handle_t* handle) {
-  auto* self = static_cast<RedisConnection*>(handle->data);
-  if (--self->open_handles_ > 0) return;
-  if (self->listener_) {
-    self->listener_->EnterLoopEvent();
-    Listener* l = self->listener_;
+  static_cast<RedisConnection*>(handle->data)->HandleClosed();
+}
+
+void RedisConnection::AdapterClosed() { HandleClosed(); }
+
+void RedisConnection::HandleClosed() {
+  // Timers close only in FinishClose, so zero means the connection is finished for good.
+  if (--open_handles_ > 0) return;
+  if (listener_) {
+    Listener* l = listener_;
+    l->EnterLoopEvent();
     l->OnClosed();
     l->ExitLoopEvent();
   }
-  delete self;
+  void (*fn)(void*) = finished_fn_;
+  void* arg = finished_arg_;
+  delete this;
+  if (fn) fn(arg);
 }
 
 }  // namespace respcache

@@ -78,6 +78,12 @@ class RedisConnection final : private UvAdapterHooks {
   void Abort();
   // No further Listener calls (the listener is going away).
   void DetachListener() { listener_ = nullptr; }
+  // Called once every handle is closed, just before the object deletes itself: the last moment
+  // at which code of this library runs for the connection (a worker unloads the addon after).
+  void SetFinishedCallback(void (*fn)(void*), void* arg) {
+    finished_fn_ = fn;
+    finished_arg_ = arg;
+  }
 
   State state() const { return state_; }
 
@@ -111,6 +117,8 @@ class RedisConnection final : private UvAdapterHooks {
   void FinishClose();
   void BeforeEvents() override;
   void AfterEvents() override;
+  void AdapterClosed() override;
+  void HandleClosed();
   void Settle(Pending* p, redisReply* reply, CommandError error, const char* message);
 
   uv_loop_t* loop_;
@@ -126,7 +134,9 @@ class RedisConnection final : private UvAdapterHooks {
   bool aborted_ = false;
   uint64_t stall_since_ms_ = 0;
   uint32_t retries_ = 0;
-  int open_handles_ = 0;
+  int open_handles_ = 0;  // our timers and every adapter's poll handle not yet closed
+  void (*finished_fn_)(void*) = nullptr;
+  void* finished_arg_ = nullptr;
 
   // Unsettled commands, ordered by deadline (commands with the default timeout append in order).
   Pending* head_ = nullptr;

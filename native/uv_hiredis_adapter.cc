@@ -46,8 +46,10 @@ void DelWrite(void* p) { auto* a = static_cast<UvAdapter*>(p); SetEvents(a, a->e
 
 void OnClosed(uv_handle_t* handle) {
   auto* a = static_cast<UvAdapter*>(handle->data);
+  UvAdapterHooks* hooks = a->hooks;
   std::free(a->buffer);
   delete a;
+  hooks->AdapterClosed();
 }
 
 void Cleanup(void* p) {
@@ -103,7 +105,7 @@ void OnPoll(uv_poll_t* handle, int status, int events) {
   // An error status (a refused connect arrives this way) must still reach hiredis, or the
   // connection never settles: give it the events it asked for, and it finds the socket error.
   if (status < 0) events = a->events;
-  // The hooks' owner outlives this call: it is only ever deleted from a handle-close callback.
+  // The hooks' owner outlives the adapter: it waits for AdapterClosed before deleting itself.
   UvAdapterHooks* hooks = a->hooks;
   hooks->BeforeEvents();
   bool connected = (a->context->c.flags & REDIS_CONNECTED) != 0;

@@ -15,6 +15,8 @@ class UvAdapterHooks {
  public:
   virtual void BeforeEvents() = 0;
   virtual void AfterEvents() = 0;
+  // The adapter's poll handle has finished closing (its memory is gone).
+  virtual void AdapterClosed() = 0;
 
  protected:
   ~UvAdapterHooks() = default;

@@ -20,7 +20,8 @@
 // parseRedisUrl(url: string): { host, port, path, username, password, db }  (throws TypeError)
 // new RedisClient({ host, port, path, username, password, db, connectTimeout, commandTimeout,
 //                   onEvent(type: 'ready'|'error'|'reconnecting'|'end', error?: Error) })
-//   .command(argv: Array<string|Buffer>, timeoutMs?: number): Promise<reply>
+//   .command(argv: Array<string|Buffer>, timeoutMs?: number, flush?: boolean): Promise<reply>
+//      flush: write to the socket before returning instead of on the next writable event.
 //      reply: bulk string -> Buffer, status -> string, integer -> number, nil -> null,
 //      array -> Array of replies. Rejects with an Error whose code is
 //      ERR_RESPCACHE_REDIS_REPLY (Redis answered with an error), ERR_RESPCACHE_REDIS_TIMEOUT

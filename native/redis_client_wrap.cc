@@ -278,6 +278,7 @@ Napi::Value RedisClientWrap::Command(const Napi::CallbackInfo& info) {
     }
     timeout_ms = static_cast<uint32_t>(d);
   }
+  bool flush_now = info.Length() > 2 && info[2].ToBoolean().Value();
   std::vector<const char*> argv(argc);
   std::vector<size_t> lens(argc);
   std::vector<std::string> strings;  // UTF-8 copies of string arguments
@@ -308,7 +309,7 @@ Napi::Value RedisClientWrap::Command(const Napi::CallbackInfo& info) {
     OnCommandDone(baton, nullptr, CommandError::kClosed, "the Redis client is closed");
   } else {
     conn_->Command(static_cast<int>(argc), argv.data(), lens.data(), timeout_ms, OnCommandDone,
-                   baton);
+                   baton, flush_now);
   }
   return Napi::Value(env, promise);
 }

@@ -280,7 +280,7 @@ bool RedisConnection::Send(Pending* p, int argc, const char* const* argv, const 
 }
 
 void RedisConnection::Command(int argc, const char* const* argv, const size_t* lens,
-                              uint32_t timeout_ms, Callback cb, void* data) {
+                              uint32_t timeout_ms, Callback cb, void* data, bool flush_now) {
   if (closing_) {
     cb(data, nullptr, CommandError::kClosed, "the Redis client is closed");
     return;
@@ -299,6 +299,13 @@ void RedisConnection::Command(int argc, const char* const* argv, const size_t* l
       return;
     }
     Track(p);
+    if (flush_now) {
+      // redisBufferWrite, not redisAsyncHandleWrite: a write error must not free the context in
+      // the middle of a JavaScript call. It is left in c->err with the write event still armed,
+      // so the next writable event finds it and disconnects through the usual path.
+      int done = 0;
+      redisBufferWrite(&ac_->c, &done);
+    }
     return;
   }
   if (attempt_in_progress_) {

@@ -70,8 +70,12 @@ class RedisConnection final : private UvAdapterHooks {
   // Starts the first connection attempt on the next loop turn.
   void Connect();
   // Sends argv (copied before returning). timeout_ms == 0 means the default command timeout.
+  // flush_now writes the output buffer to the socket before returning (when connected) instead of
+  // on the next writable event: a store issued while a response ends is then in Redis's hands
+  // before the client can see the response complete, so any connection's next read finds it.
+  // Without it, commands issued in one loop turn go out together in one write.
   void Command(int argc, const char* const* argv, const size_t* lens, uint32_t timeout_ms,
-               Callback cb, void* data);
+               Callback cb, void* data, bool flush_now = false);
   // Fails queued commands, lets commands in flight finish within their timeouts, then disconnects.
   void Close();
   // Environment teardown: frees everything now; callbacks fire with kClosed, none after this call.

@@ -2,6 +2,9 @@
 //   redis://[[username]:password@]host[:port][/db][?db=N]   (host may be [IPv6])
 //   unix:///path/to/redis.sock[?db=N]   and   redis+unix:///path?db=N
 // Username and password are percent-decoded. rediss:// (TLS) is refused: not supported yet.
+// An empty host (redis://, redis://:6380) means 127.0.0.1, as redis-cli assumes. A unix socket
+// URL may also carry ?username= and ?password=. Any query parameter other than these and db is
+// refused, so a misspelling fails at startup instead of silently using the defaults.
 #pragma once
 #include <string>
 #include <string_view>

@@ -1,0 +1,95 @@
+// Type definitions for respcache.
+import { EventEmitter } from 'events';
+import type { IncomingMessage, ServerResponse } from 'http';
+
+type Request = IncomingMessage & { originalUrl?: string; baseUrl?: string; path?: string; params?: Record<string, string> };
+type Middleware = (req: any, res: any, next: (err?: any) => void) => void;
+
+export interface RedisEndpoint {
+  host?: string;
+  port?: number;
+  /** Unix socket path; host and port are then unused. */
+  path?: string;
+  username?: string;
+  password?: string;
+  db?: number;
+}
+
+export interface CacheOptions {
+  /** redis://[user:password@]host[:port][/db], unix:///path[?db=N], or an object. Default: REDIS_URL, else redis://127.0.0.1:6379. */
+  redis?: string | RedisEndpoint;
+  /** Default 'respcache'. Default keys start with it; entries live under `${keyPrefix}:e:`. */
+  keyPrefix?: string;
+  /** Milliseconds; default 1000. */
+  connectTimeout?: number;
+  /** Milliseconds; default 100. A slower Redis is bypassed, not waited for. */
+  commandTimeout?: number;
+}
+
+export interface RouteOptions {
+  /** Seconds; default 300. */
+  ttl?: number;
+  /** Default: the cache's keyPrefix. */
+  keyPrefix?: string;
+  /** Two requests share an entry exactly when their keys are equal. */
+  keyBuilder?: (req: any, prefix: string) => string | Promise<string>;
+  /** Decides whether a response is stored; `body` is always the complete body as a Buffer. */
+  condition?: (req: any, res: any, body: Buffer) => boolean | Promise<boolean>;
+  /** Default [200]. */
+  statuses?: number[];
+  /** Default ['GET', 'HEAD']; other methods need a keyBuilder. */
+  methods?: string[];
+  /** Bytes; default 1 MiB. Larger responses pass through unstored. */
+  maxBodySize?: number;
+  /** Adds X-Cache-Key to responses. Default false. */
+  exposeKey?: boolean;
+}
+
+export interface CacheEntry {
+  status: number;
+  /** Flat [name, value, ...] list. */
+  headers: string[];
+  body: Buffer;
+  storedAt: number;
+  expiresAt: number;
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  bypasses: number;
+  stores: number;
+  errors: number;
+  suppressedErrors: number;
+}
+
+export declare class Cache extends EventEmitter {
+  readonly keyPrefix: string;
+  readonly status: 'connecting' | 'ready' | 'reconnecting' | 'closed';
+  readonly stats: CacheStats;
+  middleware(options?: RouteOptions): Middleware;
+  entryKey(key: string): string;
+  lookup(key: string): Promise<CacheEntry | null>;
+  delete(key: string): Promise<boolean>;
+  close(): Promise<void>;
+  on(event: 'ready' | 'reconnecting' | 'end', listener: () => void): this;
+  on(event: 'error', listener: (err: RespcacheError) => void): this;
+}
+
+export declare function createCache(options?: CacheOptions): Cache;
+export declare function cacheResponse(options?: RouteOptions): Middleware;
+export declare function getDefaultCache(): Cache;
+export declare function hashKey(parts: Array<string | Uint8Array>): string;
+export declare function defaultKeyBuilder(req: Request, prefix: string): string;
+export declare function unstorableReason(req: IncomingMessage, res: ServerResponse,
+  route: { statuses: Set<number>; keyBuilder: Function | null }): string | null;
+
+export declare class RespcacheError extends Error { code: string; }
+export declare class RedisReplyError extends RespcacheError {}
+export declare class RedisTimeoutError extends RespcacheError {}
+export declare class RedisUnavailableError extends RespcacheError {}
+export declare class CacheClosedError extends RespcacheError {}
+export declare class KeyBuilderError extends RespcacheError {}
+export declare class ConditionError extends RespcacheError {}
+export declare class CorruptEntryError extends RespcacheError {}
+export declare class StoreError extends RespcacheError {}

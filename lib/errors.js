@@ -1,0 +1,83 @@
+'use strict';
+
+// Error classes with stable codes. The addon builds its rejections through the factory handed to
+// it below, so a native timeout is a real RedisTimeoutError of this realm (instanceof works, and
+// Jest's constructor checks see one TypeError class, not two).
+const binding = require('./binding');
+
+class RespcacheError extends Error {
+  /**
+   * @param {string} message
+   * @param {string} code stable, machine-readable: ERR_RESPCACHE_*
+   * @param {{ cause?: unknown }} [options]
+   */
+  constructor(message, code, options) {
+    super(message, options);
+    this.name = this.constructor.name;
+    this.code = code;
+  }
+}
+
+/** Redis answered the command with an error reply (WRONGTYPE, NOAUTH, OOM ...). */
+class RedisReplyError extends RespcacheError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_REDIS_REPLY', options); }
+}
+
+/** Redis did not answer within commandTimeout (or connectTimeout while connecting). */
+class RedisTimeoutError extends RespcacheError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_REDIS_TIMEOUT', options); }
+}
+
+/** Not connected and no connection attempt under way, or the connection dropped mid-command. */
+class RedisUnavailableError extends RespcacheError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_REDIS_UNAVAILABLE', options); }
+}
+
+/** The cache (and its Redis connection) was closed. */
+class CacheClosedError extends RespcacheError {
+  constructor(message = 'the cache is closed', options) { super(message, 'ERR_RESPCACHE_REDIS_CLOSED', options); }
+}
+
+/** A route's keyBuilder threw, rejected or returned something other than a non-empty string. */
+class KeyBuilderError extends RespcacheError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_KEY_BUILDER', options); }
+}
+
+/** A route's condition threw or rejected. */
+class ConditionError extends RespcacheError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_CONDITION', options); }
+}
+
+/** Redis held a value under an entry key that is not a valid entry (it is then deleted). */
+class CorruptEntryError extends RespcacheError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_CORRUPT_ENTRY', options); }
+}
+
+/** A response could not be encoded or written to Redis. */
+class StoreError extends RespcacheError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_STORE', options); }
+}
+
+const byCode = {
+  ERR_RESPCACHE_REDIS_REPLY: RedisReplyError,
+  ERR_RESPCACHE_REDIS_TIMEOUT: RedisTimeoutError,
+  ERR_RESPCACHE_REDIS_UNAVAILABLE: RedisUnavailableError,
+  ERR_RESPCACHE_REDIS_CLOSED: CacheClosedError,
+};
+
+binding.setErrorFactory((code, message) => {
+  const Class = byCode[code];
+  return Class ? new Class(message) : new RespcacheError(message, code);
+});
+
+module.exports = {
+  RespcacheError,
+  RedisReplyError,
+  RedisTimeoutError,
+  RedisUnavailableError,
+  CacheClosedError,
+  KeyBuilderError,
+  ConditionError,
+  CorruptEntryError,
+  StoreError,
+};

@@ -1,0 +1,221 @@
+'use strict';
+
+// The Express middleware: decide whether a request may use the cache, build its key, look it up,
+// then either answer from the entry (HIT) or let the handler run while its response is captured
+// at the res.write/res.end level and stored when it ends (MISS). Every cache fault turns into
+// "run the handler" (BYPASS); only the app's own errors ever reach next(err), and those come from
+// the handler, never from here.
+const debug = require('debug')('respcache');
+const binding = require('./binding');
+const { routeOptions } = require('./options');
+const { KeyBuilderError, ConditionError, StoreError } = require('./errors');
+const { defaultKeyBuilder, unstorableReason, storedHeaders } = require('./policy');
+
+// Faults that say "Redis cannot be used right now"; the connection already reported them.
+const QUIET_LOOKUP_FAULTS = new Set(['ERR_RESPCACHE_REDIS_UNAVAILABLE', 'ERR_RESPCACHE_REDIS_CLOSED']);
+
+function isThenable(value) {
+  return value !== null && (typeof value === 'object' || typeof value === 'function')
+    && typeof value.then === 'function';
+}
+
+function setCacheHeaders(res, verdict, key, route) {
+  if (res.headersSent) return;
+  res.setHeader('X-Cache', verdict);
+  if (route.exposeKey && key !== undefined) res.setHeader('X-Cache-Key', key);
+}
+
+/**
+ * Writes a stored entry through the ServerResponse: status, headers (repeated names as one
+ * array), a Content-Length of the stored body, and the body unless the request is HEAD.
+ */
+function serveHit(req, res, entry, key, route) {
+  res.statusCode = entry.status;
+  const h = entry.headers;
+  for (let i = 0; i < h.length; i += 2) {
+    const name = h[i];
+    if (i + 2 < h.length && h[i + 2] === name) {
+      const values = [h[i + 1]];
+      while (i + 2 < h.length && h[i + 2] === name) {
+        i += 2;
+        values.push(h[i + 1]);
+      }
+      res.setHeader(name, values);
+    } else {
+      res.setHeader(name, h[i + 1]);
+    }
+  }
+  res.setHeader('Content-Length', entry.body.length);
+  setCacheHeaders(res, 'HIT', key, route);
+  if (req.method === 'HEAD') res.end();
+  else res.end(entry.body);
+}
+
+/**
+ * Wraps res.write and res.end to see the body as the handler produces it (res.json, res.send,
+ * write+end and piped streams all end up there). Chunks still go out at once; only the last call,
+ * res.end, waits for the store decision, so the SET is on the wire before the client can see the
+ * response complete and send its next request.
+ */
+function captureResponse(cache, req, res, key, route) {
+  const originalWrite = res.write;
+  const originalEnd = res.end;
+  let chunks = [];
+  let size = 0;
+  let tooLarge = false;
+
+  // copy: a writer may reuse its buffer once write() returns; end()'s chunk is used before
+  // end() returns, so it is not copied.
+  function add(chunk, encoding, copy) {
+    if (tooLarge || chunk === undefined || chunk === null || typeof chunk === 'function') return;
+    let bytes;
+    if (typeof chunk === 'string') {
+      bytes = Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8');
+    } else if (chunk instanceof Uint8Array) {
+      bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      if (copy) bytes = Buffer.from(bytes);
+    } else {
+      return; // Node rejects such a chunk itself
+    }
+    size += bytes.length;
+    if (size > route.maxBodySize) {
+      tooLarge = true;
+      chunks = null;
+      return;
+    }
+    chunks.push(bytes);
+  }
+
+  function store(body) {
+    const now = Date.now();
+    let encoded;
+    try {
+      encoded = binding.encodeEntry(res.statusCode, storedHeaders(res), body, now, now + route.ttlMs);
+    } catch (err) {
+      cache.report(new StoreError(`the response for "${key}" cannot be stored: ${err.message}`, { cause: err }));
+      return;
+    }
+    cache.store(key, encoded, route.ttlMs);
+  }
+
+  // Returns a Promise only when the route's condition did.
+  function decide() {
+    if (tooLarge) {
+      debug('not storing %s: body over maxBodySize (%d bytes)', key, route.maxBodySize);
+      return undefined;
+    }
+    const reason = unstorableReason(req, res, route);
+    if (reason !== null) {
+      debug('not storing %s: %s', key, reason);
+      return undefined;
+    }
+    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+    chunks = null;
+    if (route.condition === null) return store(body);
+    const conditionFailed = (err) => cache.report(new ConditionError(
+      `the condition of the route for "${key}" failed: ${err && err.message}`, { cause: err }));
+    let verdict;
+    try {
+      verdict = route.condition(req, res, body);
+    } catch (err) {
+      return conditionFailed(err);
+    }
+    if (isThenable(verdict)) {
+      return Promise.resolve(verdict).then((ok) => { if (ok) store(body); }, conditionFailed);
+    }
+    if (verdict) store(body);
+    return undefined;
+  }
+
+  res.write = function write(chunk, encoding) {
+    add(chunk, encoding, true);
+    return originalWrite.apply(this, arguments);
+  };
+
+  res.end = function end(chunk, encoding) {
+    res.write = originalWrite;
+    res.end = originalEnd;
+    add(chunk, encoding, false);
+    const args = arguments;
+    let pending;
+    try {
+      pending = decide();
+    } catch (err) {
+      cache.report(new StoreError(`storing the response for "${key}" failed: ${err.message}`, { cause: err }));
+    }
+    if (pending === undefined) return originalEnd.apply(this, args);
+    pending.catch((err) => cache.report(err)).then(() => originalEnd.apply(res, args));
+    return this;
+  };
+}
+
+/**
+ * Builds the route's middleware. Options are validated here, once; see README for each.
+ * @param {import('./cache').Cache} cache
+ * @param {object} [options]
+ * @returns {import('express').RequestHandler}
+ */
+function createMiddleware(cache, options) {
+  const route = routeOptions(options, cache.keyPrefix);
+
+  function bypass(res, next, key, why) {
+    cache.stats.bypasses++;
+    debug('bypass %s: %s', key === undefined ? '' : key, why);
+    setCacheHeaders(res, 'BYPASS', key, route);
+    next();
+  }
+
+  return function respcache(req, res, next) {
+    if (!route.methods.has(req.method)) return bypass(res, next, undefined, `method ${req.method}`);
+
+    const builderFailed = (err) => {
+      cache.report(err instanceof KeyBuilderError ? err
+        : new KeyBuilderError(`the keyBuilder failed: ${err && err.message}`, { cause: err }));
+      bypass(res, next, undefined, 'keyBuilder failed');
+    };
+
+    const withKey = (key) => {
+      if (typeof key !== 'string' || key.length === 0) {
+        return builderFailed(new KeyBuilderError(
+          `the keyBuilder returned ${typeof key === 'string' ? 'an empty string' : typeof key}, not a non-empty string`));
+      }
+      let settled = false;
+      cache.lookup(key).then((entry) => {
+        settled = true;
+        if (entry !== null) {
+          cache.stats.hits++;
+          serveHit(req, res, entry, key, route);
+          return;
+        }
+        cache.stats.misses++;
+        setCacheHeaders(res, 'MISS', key, route);
+        // A HEAD response has no body to store; the GET that follows fills the entry.
+        if (req.method !== 'HEAD') captureResponse(cache, req, res, key, route);
+        next();
+      }, (err) => {
+        settled = true;
+        if (!QUIET_LOOKUP_FAULTS.has(err && err.code)) cache.report(err);
+        bypass(res, next, key, err && err.code);
+      }).catch((err) => {
+        // Only reached when serving a HIT threw, which decoded entries are built not to do.
+        cache.report(err);
+        if (settled && !res.headersSent) bypass(res, next, key, 'serving the entry failed');
+      });
+      return undefined;
+    };
+
+    let key;
+    try {
+      key = route.keyBuilder ? route.keyBuilder(req, route.keyPrefix) : defaultKeyBuilder(req, route.keyPrefix);
+    } catch (err) {
+      return builderFailed(err);
+    }
+    if (isThenable(key)) {
+      Promise.resolve(key).then(withKey, builderFailed);
+      return undefined;
+    }
+    return withKey(key);
+  };
+}
+
+module.exports = { createMiddleware, captureResponse, serveHit };

@@ -1,0 +1,248 @@
+'use strict';
+
+// Option handling, once, at setup: defaults applied, every value validated (TypeError for a wrong
+// type, RangeError for a value out of range, both naming the option), unknown names refused with
+// a suggestion, and the caller's objects never modified. The results are frozen plain objects.
+const binding = require('./binding');
+
+const CACHE_DEFAULTS = Object.freeze({
+  keyPrefix: 'respcache',
+  connectTimeout: 1000,
+  commandTimeout: 100,
+});
+
+const ROUTE_DEFAULTS = Object.freeze({
+  ttl: 300,
+  statuses: Object.freeze([200]),
+  methods: Object.freeze(['GET', 'HEAD']),
+  maxBodySize: 1024 * 1024,
+  exposeKey: false,
+});
+
+const CACHE_OPTIONS = ['redis', 'keyPrefix', 'connectTimeout', 'commandTimeout'];
+const REDIS_OBJECT_OPTIONS = ['host', 'port', 'path', 'username', 'password', 'db'];
+const ROUTE_OPTIONS = ['ttl', 'keyPrefix', 'keyBuilder', 'condition', 'statuses', 'methods',
+  'maxBodySize', 'exposeKey'];
+
+// Methods whose responses depend only on the URL and headers; anything else needs a keyBuilder
+// that looks at what the request carries, or two different bodies would share an entry.
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+const MAX_TIMEOUT_MS = 86400000;
+const MAX_TTL_SECONDS = 10 * 365 * 86400;
+
+function isPlainObject(value) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Edit distance, small inputs only: used to suggest the option a misspelling meant. */
+function distance(a, b) {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+function rejectUnknown(options, known, where) {
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue;
+    const lower = name.toLowerCase();
+    const guess = known.find((k) => k.toLowerCase() === lower)
+      || known.find((k) => distance(lower, k.toLowerCase()) <= 2);
+    const hint = guess ? ` (did you mean "${guess}"?)` : ` (known options: ${known.join(', ')})`;
+    throw new TypeError(`Unknown option "${name}" for ${where}${hint}`);
+  }
+}
+
+function checkMs(value, name) {
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new TypeError(`Expected the "${name}" option to be a number of milliseconds`);
+  }
+  if (!Number.isInteger(value) || value < 1 || value > MAX_TIMEOUT_MS) {
+    throw new RangeError(`Expected the "${name}" option to be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`);
+  }
+  return value;
+}
+
+function checkPrefix(value, name = 'keyPrefix') {
+  if (typeof value !== 'string') throw new TypeError(`Expected the "${name}" option to be a string`);
+  if (value.length === 0) throw new RangeError(`Expected the "${name}" option to be a non-empty string`);
+  return value;
+}
+
+function checkRedisObject(redis) {
+  rejectUnknown(redis, REDIS_OBJECT_OPTIONS, 'the "redis" option');
+  const endpoint = { host: '127.0.0.1', port: 6379, path: '', username: '', password: '', db: 0 };
+  for (const name of ['host', 'path', 'username', 'password']) {
+    if (redis[name] === undefined) continue;
+    if (typeof redis[name] !== 'string') {
+      throw new TypeError(`Expected the "redis.${name}" option to be a string`);
+    }
+    endpoint[name] = redis[name];
+  }
+  if (redis.host !== undefined && redis.host.length === 0) {
+    throw new RangeError('Expected the "redis.host" option to be a non-empty host name or address');
+  }
+  if (redis.port !== undefined) {
+    if (typeof redis.port !== 'number' || Number.isNaN(redis.port)) {
+      throw new TypeError('Expected the "redis.port" option to be a number');
+    }
+    if (!Number.isInteger(redis.port) || redis.port < 1 || redis.port > 65535) {
+      throw new RangeError('Expected the "redis.port" option to be a TCP port from 1 to 65535');
+    }
+    endpoint.port = redis.port;
+  }
+  if (redis.db !== undefined) {
+    if (typeof redis.db !== 'number' || Number.isNaN(redis.db)) {
+      throw new TypeError('Expected the "redis.db" option to be a database number');
+    }
+    if (!Number.isInteger(redis.db) || redis.db < 0 || redis.db > 0x7fffffff) {
+      throw new RangeError('Expected the "redis.db" option to be a database number of 0 or more');
+    }
+    endpoint.db = redis.db;
+  }
+  return endpoint;
+}
+
+function parseUrl(url, what) {
+  try {
+    return binding.parseRedisUrl(url);
+  } catch (err) {
+    throw new TypeError(`Expected ${what} to be a Redis URL ` +
+      `(redis://[user:password@]host[:port][/db] or unix:///path/to/socket): ${err.message}`);
+  }
+}
+
+/**
+ * Validates and normalises createCache() options.
+ * @param {object} [options]
+ * @returns {Readonly<{ endpoint: object, keyPrefix: string, connectTimeout: number, commandTimeout: number }>}
+ */
+function cacheOptions(options = {}) {
+  if (!isPlainObject(options)) {
+    throw new TypeError('Expected createCache(options) to be given an options object');
+  }
+  rejectUnknown(options, CACHE_OPTIONS, 'createCache()');
+  let endpoint;
+  const { redis } = options;
+  if (redis === undefined) {
+    const fromEnv = process.env.REDIS_URL;
+    endpoint = fromEnv ? parseUrl(fromEnv, 'REDIS_URL (used when the "redis" option is absent)') : checkRedisObject({});
+  } else if (typeof redis === 'string') {
+    endpoint = parseUrl(redis, 'the "redis" option');
+  } else if (isPlainObject(redis)) {
+    endpoint = checkRedisObject(redis);
+  } else {
+    throw new TypeError('Expected the "redis" option to be a Redis URL string or an object ' +
+      '{ host, port, path, username, password, db }');
+  }
+  return Object.freeze({
+    endpoint: Object.freeze(endpoint),
+    keyPrefix: options.keyPrefix === undefined ? CACHE_DEFAULTS.keyPrefix : checkPrefix(options.keyPrefix),
+    connectTimeout: options.connectTimeout === undefined
+      ? CACHE_DEFAULTS.connectTimeout : checkMs(options.connectTimeout, 'connectTimeout'),
+    commandTimeout: options.commandTimeout === undefined
+      ? CACHE_DEFAULTS.commandTimeout : checkMs(options.commandTimeout, 'commandTimeout'),
+  });
+}
+
+function checkStatuses(value) {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new TypeError('Expected the "statuses" option to be a non-empty array of HTTP status codes');
+  }
+  for (const status of value) {
+    if (typeof status !== 'number') {
+      throw new TypeError('Expected the "statuses" option to hold HTTP status codes (numbers)');
+    }
+    if (!Number.isInteger(status) || status < 100 || status > 999) {
+      throw new RangeError(`Expected the "statuses" option to hold status codes from 100 to 999, got ${status}`);
+    }
+  }
+  return new Set(value);
+}
+
+function checkMethods(value) {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new TypeError('Expected the "methods" option to be a non-empty array of HTTP method names');
+  }
+  const methods = new Set();
+  for (const method of value) {
+    if (typeof method !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(method)) {
+      throw new TypeError(`Expected the "methods" option to hold HTTP method names, got ${String(method)}`);
+    }
+    methods.add(method.toUpperCase());
+  }
+  return methods;
+}
+
+/**
+ * Validates and normalises cache.middleware() / cacheResponse() options.
+ * @param {object} [options]
+ * @param {string} cachePrefix the cache's keyPrefix, the default for the route's
+ */
+function routeOptions(options = {}, cachePrefix) {
+  if (!isPlainObject(options)) {
+    throw new TypeError('Expected the route options to be an object');
+  }
+  rejectUnknown(options, ROUTE_OPTIONS, 'cache.middleware()');
+  const o = options;
+  let ttl = ROUTE_DEFAULTS.ttl;
+  if (o.ttl !== undefined) {
+    if (typeof o.ttl !== 'number' || Number.isNaN(o.ttl)) {
+      throw new TypeError('Expected the "ttl" option to be a positive number of seconds');
+    }
+    if (!(o.ttl > 0) || o.ttl > MAX_TTL_SECONDS) {
+      throw new RangeError(`Expected the "ttl" option to be a positive number of seconds, at most ${MAX_TTL_SECONDS}`);
+    }
+    ttl = o.ttl;
+  }
+  const ttlMs = Math.max(1, Math.round(ttl * 1000));
+  if (o.keyBuilder !== undefined && typeof o.keyBuilder !== 'function') {
+    throw new TypeError('Expected the "keyBuilder" option to be a function (req, prefix) => string | Promise<string>');
+  }
+  if (o.condition !== undefined && typeof o.condition !== 'function') {
+    throw new TypeError('Expected the "condition" option to be a function (req, res, body) => boolean | Promise<boolean>');
+  }
+  const statuses = o.statuses === undefined ? new Set(ROUTE_DEFAULTS.statuses) : checkStatuses(o.statuses);
+  const methods = o.methods === undefined ? new Set(ROUTE_DEFAULTS.methods) : checkMethods(o.methods);
+  if (!o.keyBuilder) {
+    const unsafe = [...methods].filter((m) => !SAFE_METHODS.has(m));
+    if (unsafe.length > 0) {
+      throw new TypeError(`The "methods" option lists ${unsafe.join(', ')} without a "keyBuilder": ` +
+        'the default key ignores the request body, so responses to different bodies would be shared');
+    }
+  }
+  let maxBodySize = ROUTE_DEFAULTS.maxBodySize;
+  if (o.maxBodySize !== undefined) {
+    if (typeof o.maxBodySize !== 'number' || Number.isNaN(o.maxBodySize)) {
+      throw new TypeError('Expected the "maxBodySize" option to be a number of bytes');
+    }
+    if (!Number.isInteger(o.maxBodySize) || o.maxBodySize < 0 || o.maxBodySize > 0x7fffffff) {
+      throw new RangeError('Expected the "maxBodySize" option to be a whole number of bytes from 0 to 2147483647');
+    }
+    maxBodySize = o.maxBodySize;
+  }
+  if (o.exposeKey !== undefined && typeof o.exposeKey !== 'boolean') {
+    throw new TypeError('Expected the "exposeKey" option to be a boolean');
+  }
+  return Object.freeze({
+    ttlMs,
+    keyPrefix: o.keyPrefix === undefined ? cachePrefix : checkPrefix(o.keyPrefix),
+    keyBuilder: o.keyBuilder || null,
+    condition: o.condition || null,
+    statuses,
+    methods,
+    maxBodySize,
+    exposeKey: o.exposeKey === true,
+  });
+}
+
+module.exports = { cacheOptions, routeOptions, CACHE_DEFAULTS, ROUTE_DEFAULTS };

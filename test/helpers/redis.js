@@ -1,0 +1,169 @@
+'use strict';
+
+// A real redis-server for integration tests: started on a free loopback port, awaited until it
+// accepts connections, stoppable and restartable on the same port, always killed when the test
+// process exits. Also hands out a raw ioredis client for planting and inspecting keys.
+const { spawn } = require('child_process');
+const net = require('net');
+const Redis = require('ioredis');
+
+const REDIS_SERVER = process.env.RESPCACHE_TEST_REDIS_SERVER || '/usr/bin/redis-server';
+const START_TIMEOUT_MS = 10000;
+
+const running = new Set();
+process.on('exit', () => {
+  for (const child of running) {
+    try { child.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+});
+
+/** @returns {Promise<number>} a TCP port on 127.0.0.1 that was free a moment ago */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+class RedisServer {
+  /**
+   * @param {number} port
+   * @param {string[]} extraArgs more redis-server arguments (e.g. ['--unixsocket', path])
+   * @param {string} [password] set as requirepass; the raw clients authenticate with it
+   */
+  constructor(port, extraArgs, password) {
+    this.port = port;
+    this.password = password;
+    this.host = '127.0.0.1';
+    this.extraArgs = extraArgs;
+    this.child = null;
+    this.output = '';
+    this.clients = new Set();
+    this._client = null;
+  }
+
+  get url() { return `redis://127.0.0.1:${this.port}`; }
+  get pid() { return this.child && this.child.pid; }
+  get running() { return this.child !== null; }
+
+  /** Starts redis-server and resolves once it logs that it accepts connections. */
+  start() {
+    if (this.child) return Promise.reject(new Error('redis-server is already running'));
+    const args = ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '',
+      '--appendonly', 'no', '--loglevel', 'notice', ...this.extraArgs];
+    if (this.password) args.push('--requirepass', this.password);
+    const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.output = '';
+    running.add(child);
+    const exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+      running.delete(child);
+      if (this.child === child) this.child = null;
+      resolve({ code, signal });
+    }));
+    child.exited = exited;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (err) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err); else resolve(this);
+      };
+      const onData = (chunk) => {
+        this.output += chunk.toString('utf8');
+        if (this.output.includes('Ready to accept connections')) finish();
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('error', finish);
+      exited.then(({ code, signal }) => finish(new Error(
+        `redis-server exited before it was ready (code ${code}, signal ${signal}):\n${this.output}`)));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        finish(new Error(`redis-server was not ready within ${START_TIMEOUT_MS} ms:\n${this.output}`));
+      }, START_TIMEOUT_MS);
+    });
+  }
+
+  /** Stops the server (SIGKILL by default: no goodbye to clients) and resolves once it exited. */
+  async stop(signal = 'SIGKILL') {
+    const child = this.child;
+    if (!child) return;
+    try { process.kill(child.pid, 'SIGCONT'); } catch { /* not stopped or gone */ }
+    child.kill(signal);
+    await child.exited;
+  }
+
+  /** Kills the server and starts it again on the same port (empty: nothing is persisted). */
+  async restart() {
+    await this.stop('SIGKILL');
+    await this.start();
+  }
+
+  /** Freezes the process (SIGSTOP): connections are still accepted by the kernel, nothing answers. */
+  freeze() { process.kill(this.child.pid, 'SIGSTOP'); }
+  thaw() { process.kill(this.child.pid, 'SIGCONT'); }
+
+  /**
+   * A raw ioredis client (shared, recreated after the server was restarted) for planting and
+   * inspecting keys. It never retries and never queues while offline.
+   * @returns {import('ioredis').Redis}
+   */
+  client(options = {}) {
+    if (this._client && this._client.status !== 'end' && Object.keys(options).length === 0) {
+      return this._client;
+    }
+    const client = new Redis({
+      host: '127.0.0.1', port: this.port, lazyConnect: false, maxRetriesPerRequest: 0,
+      retryStrategy: () => null, enableOfflineQueue: true, password: this.password, ...options,
+    });
+    client.on('error', () => { /* the tests look at command results, not at this */ });
+    this.clients.add(client);
+    client.once('end', () => this.clients.delete(client));
+    if (Object.keys(options).length === 0) this._client = client;
+    return client;
+  }
+
+  /** Keys matching pattern in db (default 0), sorted. */
+  async keys(pattern = '*', db = 0) {
+    const client = this.client({ db });
+    try {
+      return (await client.keys(pattern)).sort();
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  /** Disconnects the raw clients and stops the server. */
+  async close() {
+    for (const client of this.clients) client.disconnect();
+    this.clients.clear();
+    this._client = null;
+    await this.stop('SIGKILL');
+  }
+}
+
+/**
+ * Starts a redis-server on a free loopback port (or on `port`).
+ * @param {{ port?: number, args?: string[], password?: string }} [options]
+ * @returns {Promise<RedisServer>}
+ */
+async function startRedis({ port, args = [], password } = {}) {
+  for (let attempt = 1; ; attempt++) {
+    const server = new RedisServer(port || await freePort(), args, password);
+    try {
+      return await server.start();
+    } catch (err) {
+      // Another process may have taken the probed port in between: try another one.
+      if (port || attempt >= 3 || !/Address already in use/i.test(String(err.message))) throw err;
+    }
+  }
+}
+
+module.exports = { startRedis, freePort, RedisServer };

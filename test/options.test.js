@@ -1,0 +1,136 @@
+'use strict';
+
+// Option validation at setup: invalid options throw a TypeError or RangeError naming the option.
+const { startRedis } = require('./helpers/redis');
+const { respcache, openCache, closeCaches } = require('./helpers/cache');
+
+const { createCache } = respcache;
+
+let redis;
+let cache;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  ({ cache } = await openCache({ redis: redis.url }));
+});
+
+afterAll(async () => {
+  await closeCaches();
+  if (redis) await redis.close();
+});
+
+/** Calls fn and returns what it threw (fails the test when nothing was thrown). */
+function thrownBy(fn) {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a throw, but the call returned');
+}
+
+function expectOptionError(err, option) {
+  expect(['TypeError', 'RangeError']).toContain(err.name);
+  expect(err.message).toContain(option);
+}
+
+describe('createCache(options)', () => {
+  describe.each([
+    ['redis', { redis: 42 }],
+    ['redis', { redis: true }],
+    ['redis', { redis: 'http://127.0.0.1:6379' }],
+    ['redis', { redis: 'not a url' }],
+    ['port', { redis: { host: '127.0.0.1', port: 'six' } }],
+    ['port', { redis: { host: '127.0.0.1', port: 70000 } }],
+    ['port', { redis: { host: '127.0.0.1', port: -1 } }],
+    ['host', { redis: { host: 42 } }],
+    ['db', { redis: { host: '127.0.0.1', db: -1 } }],
+    ['db', { redis: { host: '127.0.0.1', db: 'zero' } }],
+    ['password', { redis: { host: '127.0.0.1', password: 42 } }],
+    ['keyPrefix', { keyPrefix: 42 }],
+    ['keyPrefix', { keyPrefix: '' }],
+    ['connectTimeout', { connectTimeout: -1 }],
+    ['connectTimeout', { connectTimeout: 'soon' }],
+    ['commandTimeout', { commandTimeout: -1 }],
+    ['commandTimeout', { commandTimeout: 'fast' }],
+    ['commandTimeout', { commandTimeout: NaN }],
+    ['comandTimeout', { comandTimeout: 50 }],
+    ['keyprefix', { keyprefix: 'api' }],
+  ])('when "%s" is invalid (%j)', (option, options) => {
+    it('throws a TypeError or RangeError naming the option', () => {
+      expectOptionError(thrownBy(() => createCache(options)), option);
+    });
+  });
+
+  it('throws a TypeError when options is not an object', () => {
+    expect(thrownBy(() => createCache(42)).name).toBe('TypeError');
+    expect(thrownBy(() => createCache('redis://127.0.0.1:1')).name).toBe('TypeError');
+  });
+
+  it('accepts frozen options and leaves them as they were', async () => {
+    const options = Object.freeze({
+      redis: Object.freeze({ host: '127.0.0.1', port: redis.port }),
+      keyPrefix: 'frozen', commandTimeout: 200,
+    });
+    const snapshot = JSON.stringify(options);
+    const { cache: frozen } = await openCache(options);
+    expect(JSON.stringify(options)).toBe(snapshot);
+    await frozen.close();
+  });
+});
+
+describe('cache.middleware(options)', () => {
+  describe.each([
+    ['ttl', { ttl: -1 }],
+    ['ttl', { ttl: 0 }],
+    ['ttl', { ttl: 'x' }],
+    ['ttl', { ttl: NaN }],
+    ['ttl', { ttl: Infinity }],
+    ['tll', { tll: 60 }],
+    ['keyPrefix', { keyPrefix: 42 }],
+    ['keyPrefix', { keyPrefix: '' }],
+    ['keyBuilder', { keyBuilder: 'user:1' }],
+    ['condition', { condition: true }],
+    ['statuses', { statuses: ['a'] }],
+    ['statuses', { statuses: [99] }],
+    ['statuses', { statuses: [1000] }],
+    ['statuses', { statuses: [200.5] }],
+    ['methods', { methods: [42] }],
+    ['maxBodySize', { maxBodySize: -1 }],
+    ['maxBodySize', { maxBodySize: 'big' }],
+    ['exposeKey', { exposeKey: 'yes' }],
+    ['conditon', { conditon: () => true }],
+  ])('when "%s" is invalid (%j)', (option, options) => {
+    it('throws a TypeError or RangeError naming the option', () => {
+      expectOptionError(thrownBy(() => cache.middleware(options)), option);
+    });
+  });
+
+  describe('when methods adds POST without a keyBuilder', () => {
+    it('throws a TypeError naming "methods" or "keyBuilder"', () => {
+      const err = thrownBy(() => cache.middleware({ methods: ['GET', 'HEAD', 'POST'] }));
+      expect(err.name).toBe('TypeError');
+      expect(err.message).toMatch(/methods|keyBuilder/);
+    });
+  });
+
+  describe('when methods adds POST with a keyBuilder', () => {
+    it('returns a middleware function', () => {
+      const mw = cache.middleware({ methods: ['GET', 'POST'], keyBuilder: () => 'k' });
+      expect(typeof mw).toBe('function');
+      expect(mw.length).toBe(3);
+    });
+  });
+
+  it('accepts no options at all', () => {
+    expect(typeof cache.middleware()).toBe('function');
+  });
+
+  it('accepts frozen options and leaves them as they were', () => {
+    const options = Object.freeze({ ttl: 5, statuses: Object.freeze([200, 404]),
+      methods: Object.freeze(['GET']), maxBodySize: 1000, exposeKey: true });
+    const snapshot = JSON.stringify(options);
+    expect(typeof cache.middleware(options)).toBe('function');
+    expect(JSON.stringify(options)).toBe(snapshot);
+  });
+});

@@ -1,0 +1,116 @@
+'use strict';
+
+// Which responses are stored: never errors, Set-Cookie, or Cache-Control: no-store / private.
+const express = require('express');
+const { startRedis } = require('./helpers/redis');
+const { serve } = require('./helpers/http');
+const { openCache, closeCaches } = require('./helpers/cache');
+
+let redis;
+let cache;
+let http;
+let calls;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  ({ cache } = await openCache({ redis: redis.url, commandTimeout: 1000 }));
+});
+
+afterAll(async () => {
+  await closeCaches();
+  if (redis) await redis.close();
+});
+
+beforeEach(async () => {
+  await redis.client().flushall();
+  calls = 0;
+});
+
+afterEach(async () => {
+  if (http) await http.close();
+  http = null;
+});
+
+async function route(handler, options = {}) {
+  const app = express();
+  app.get('/r', cache.middleware(options), (req, res, next) => { calls++; handler(req, res, next); });
+  http = await serve(app);
+}
+
+/** Two requests; asserts both ran the handler and nothing is in Redis. */
+async function expectNotStored(expectedStatus = 200, expectedBody) {
+  const first = await http.get('/r');
+  const second = await http.get('/r');
+  expect(first.status).toBe(expectedStatus);
+  expect(second.status).toBe(expectedStatus);
+  expect(first.headers['x-cache']).toBe('MISS');
+  expect(second.headers['x-cache']).toBe('MISS');
+  if (expectedBody !== undefined) expect(second.text).toBe(expectedBody);
+  expect(calls).toBe(2);
+  expect(await redis.keys('respcache:*')).toEqual([]);
+  return second;
+}
+
+describe('when the handler answers 500', () => {
+  it('is not stored', async () => {
+    await route((req, res) => res.status(500).send('boom'));
+    await expectNotStored(500, 'boom');
+  });
+
+  it('is not stored when statuses lists other codes', async () => {
+    await route((req, res) => res.status(503).send('later'), { statuses: [200, 404] });
+    await expectNotStored(503, 'later');
+  });
+});
+
+describe('when a handler error goes to the Express error handler', () => {
+  it('is not stored and reaches the client as the app\'s own 500', async () => {
+    await route((req, res, next) => next(new Error('handler failed')));
+    const second = await expectNotStored(500);
+    expect(second.text).toContain('handler failed');
+  });
+});
+
+describe('when the response has "Set-Cookie"', () => {
+  it('is not stored', async () => {
+    await route((req, res) => res.cookie('session', 'abc').send('personal'));
+    const second = await expectNotStored(200, 'personal');
+    expect(second.headers['set-cookie']).toEqual(['session=abc; Path=/']);
+  });
+});
+
+describe.each([
+  ['no-store'],
+  ['private'],
+  ['private, max-age=60'],
+  ['public, max-age=60, no-store'],
+  ['No-Store'],
+  ['PRIVATE'],
+])('when the response has "Cache-Control: %s"', (value) => {
+  it('is not stored', async () => {
+    await route((req, res) => res.set('Cache-Control', value).send('secret'));
+    const second = await expectNotStored(200, 'secret');
+    expect(second.headers['cache-control']).toBe(value);
+  });
+});
+
+describe('when the response has "Cache-Control: public, max-age=60"', () => {
+  it('is stored, and the header is served with the HIT', async () => {
+    await route((req, res) => res.set('Cache-Control', 'public, max-age=60').send('shared'));
+    await http.get('/r');
+    const hit = await http.get('/r');
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.headers['cache-control']).toBe('public, max-age=60');
+    expect(hit.text).toBe('shared');
+    expect(calls).toBe(1);
+  });
+});
+
+describe('when the response has a header whose name merely contains "private"', () => {
+  it('is stored', async () => {
+    await route((req, res) => res.set('X-Private-Note', 'fine').set('Cache-Control', 'max-age=5').send('ok'));
+    await http.get('/r');
+    expect((await http.get('/r')).headers['x-cache']).toBe('HIT');
+    expect(calls).toBe(1);
+  });
+});

@@ -2,6 +2,7 @@
 // entry codec, Redis URLs). Only this file and redis_client_wrap.* include napi.h.
 #include <napi.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -99,9 +100,21 @@ Napi::Value Encode(const Napi::CallbackInfo& info) {
   }
   EntryView entry;
   double status = info[0].As<Napi::Number>().DoubleValue();
-  entry.status = (status >= 100 && status <= 999) ? static_cast<uint16_t>(status) : 0;
-  entry.stored_at_ms = info[3].As<Napi::Number>().Int64Value();
-  entry.expires_at_ms = info[4].As<Napi::Number>().Int64Value();
+  double stored_at = info[3].As<Napi::Number>().DoubleValue();
+  double expires_at = info[4].As<Napi::Number>().DoubleValue();
+  // 2^53: beyond it a JavaScript number no longer holds every integer, and casting a larger
+  // double to int64 would be undefined behaviour.
+  constexpr double kMaxSafe = 9007199254740991.0;
+  if (!(status >= 100 && status <= 999) || std::floor(status) != status ||
+      !(std::fabs(stored_at) <= kMaxSafe) || !(std::fabs(expires_at) <= kMaxSafe)) {
+    Napi::RangeError::New(env, "encodeEntry(): status must be an integer 100..999 and the times "
+                               "finite integers of milliseconds")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  entry.status = static_cast<uint16_t>(status);
+  entry.stored_at_ms = static_cast<int64_t>(stored_at);
+  entry.expires_at_ms = static_cast<int64_t>(expires_at);
   Napi::Array headers = info[1].As<Napi::Array>();
   uint32_t n = headers.Length();
   if (n % 2) {
@@ -135,7 +148,8 @@ Napi::Value Encode(const Napi::CallbackInfo& info) {
 Napi::Value Decode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsBuffer()) {
-    return Napi::String::New(env, "foreign");
+    Napi::TypeError::New(env, "decodeEntry(bytes) expects a Buffer").ThrowAsJavaScriptException();
+    return env.Undefined();
   }
   auto bytes = info[0].As<Napi::Buffer<char>>();
   std::string_view view(bytes.Data(), bytes.Length());

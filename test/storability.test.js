@@ -114,3 +114,41 @@ describe('when the response has a header whose name merely contains "private"', 
     expect(calls).toBe(1);
   });
 });
+
+describe('when the request carries credentials and the route uses the default key', () => {
+  describe.each([
+    ['Authorization', { authorization: 'Bearer alice-token' }],
+    ['Cookie', { cookie: 'session=alice' }],
+  ])('with "%s"', (_name, headers) => {
+    it('does not store a response that is not marked public', async () => {
+      await route((req, res) => res.send(`for ${req.get('authorization') || req.get('cookie')}`));
+      const first = await http.get('/r', { headers });
+      const second = await http.get('/r', { headers });
+      expect([first.headers['x-cache'], second.headers['x-cache']]).toEqual(['MISS', 'MISS']);
+      expect(calls).toBe(2);
+      expect(await redis.keys('respcache:*')).toEqual([]);
+      // Nor is it served to someone else.
+      const anonymous = await http.get('/r');
+      expect(anonymous.headers['x-cache']).toBe('MISS');
+    });
+
+    it('stores a response marked "Cache-Control: public"', async () => {
+      await route((req, res) => res.set('Cache-Control', 'public, max-age=60').send('same for all'));
+      await http.get('/r', { headers });
+      const anonymous = await http.get('/r');
+      expect(anonymous.headers['x-cache']).toBe('HIT');
+      expect(anonymous.text).toBe('same for all');
+      expect(calls).toBe(1);
+    });
+  });
+
+  it('stores it when a keyBuilder separates the users', async () => {
+    await route((req, res) => res.send(`for ${req.get('authorization')}`),
+      { keyBuilder: (req, prefix) => `${prefix}:user:${req.get('authorization')}` });
+    await http.get('/r', { headers: { authorization: 'alice' } });
+    const alice = await http.get('/r', { headers: { authorization: 'alice' } });
+    const bob = await http.get('/r', { headers: { authorization: 'bob' } });
+    expect([alice.headers['x-cache'], alice.text]).toEqual(['HIT', 'for alice']);
+    expect([bob.headers['x-cache'], bob.text]).toEqual(['MISS', 'for bob']);
+  });
+});

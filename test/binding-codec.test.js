@@ -1,0 +1,47 @@
+'use strict';
+
+// The codec as JavaScript reaches it: round trips, and refusals of what cannot be an entry.
+const binding = require('../lib/binding');
+
+describe('encodeEntry / decodeEntry', () => {
+  it('round-trips status, headers, body bytes and times', () => {
+    const body = Buffer.from([0, 1, 2, 255, 10, 13]);
+    const bytes = binding.encodeEntry(203, ['content-type', 'text/plain', 'link', '<a>', 'link', '<b>'],
+      body, 1700000000000, 1700000300000);
+    const entry = binding.decodeEntry(bytes);
+    expect(entry.status).toBe(203);
+    expect(entry.headers).toEqual(['content-type', 'text/plain', 'link', '<a>', 'link', '<b>']);
+    expect(entry.body.equals(body)).toBe(true);
+    expect([entry.storedAt, entry.expiresAt]).toEqual([1700000000000, 1700000300000]);
+  });
+
+  it('keeps the overhead for typical API headers under 512 bytes', () => {
+    const headers = ['x-powered-by', 'Express', 'content-type', 'application/json; charset=utf-8',
+      'etag', 'W/"1f4-Xk2Z0qf0d4mJcQ0y3s2a1b9c8d7"', 'cache-control', 'public, max-age=300',
+      'vary', 'Accept-Encoding', 'access-control-allow-origin', '*'];
+    const body = Buffer.alloc(500, 'x');
+    expect(binding.encodeEntry(200, headers, body, Date.now(), Date.now() + 1000).length - body.length)
+      .toBeLessThan(512);
+  });
+
+  it.each([
+    ['a fractional status', [200.5, [], Buffer.alloc(0), 0, 0]],
+    ['a status below 100', [99, [], Buffer.alloc(0), 0, 0]],
+    ['a time that is not finite', [200, [], Buffer.alloc(0), Infinity, 0]],
+    ['a header name with a space', [200, ['bad name', 'v'], Buffer.alloc(0), 0, 0]],
+    ['a header value with CR LF', [200, ['x', 'a\r\nset-cookie: evil'], Buffer.alloc(0), 0, 0]],
+  ])('refuses %s with a RangeError', (_what, args) => {
+    expect(() => binding.encodeEntry(...args)).toThrow(expect.objectContaining({ name: 'RangeError' }));
+  });
+
+  it('throws a TypeError when decodeEntry is not given a Buffer', () => {
+    expect(() => binding.decodeEntry('RCE1')).toThrow(expect.objectContaining({ name: 'TypeError' }));
+  });
+
+  it.each([
+    ['foreign', Buffer.from('{"status":200}')],
+    ['truncated', Buffer.from('RCE1')],
+  ])('names the reason bytes are not an entry: %s', (reason, bytes) => {
+    expect(binding.decodeEntry(bytes)).toBe(reason);
+  });
+});

@@ -36,7 +36,8 @@ const path = require('path');
 const root = path.join(__dirname, '..');
 
 function load() {
-  const candidates = [
+  // RESPCACHE_ADDON_PATH: an explicit build, e.g. the sanitizer build scripts/test-sanitize.sh makes.
+  const candidates = process.env.RESPCACHE_ADDON_PATH ? [path.resolve(process.env.RESPCACHE_ADDON_PATH)] : [
     path.join(root, 'build', 'Release', 'respcache.node'),
     path.join(root, 'build', 'Debug', 'respcache.node'),
   ];

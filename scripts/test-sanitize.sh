@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole native side under AddressSanitizer + UndefinedBehaviorSanitizer: the GoogleTest units
+# of the core, then the addon itself (a Debug build in build-sanitize/) under the Jest suites that
+# drive it, with the sanitizer runtimes preloaded into node. Leak detection is off for the Node
+# run: V8 and Node keep allocations until exit by design, which LeakSanitizer would report.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/test-native.sh --sanitize
+npx cmake-js compile --out build-sanitize --debug --CDRESPCACHE_SANITIZE=ON >/dev/null
+addon=build-sanitize/Debug/respcache.node
+preload="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
+RESPCACHE_ADDON_PATH="$addon" LD_PRELOAD="$preload" \
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  npx jest --runInBand "$@"

@@ -19,7 +19,9 @@
 //   with a `code`).
 // parseRedisUrl(url: string): { host, port, path, username, password, db }  (throws TypeError)
 // new RedisClient({ host, port, path, username, password, db, connectTimeout, commandTimeout,
-//                   onEvent(type: 'ready'|'error'|'reconnecting'|'end', error?: Error) })
+//                   subscriber?: boolean,
+//                   onEvent(type: 'ready'|'error'|'reconnecting'|'end'|'message'|'pmessage',
+//                           error?: Error, ...) })
 //   .command(argv: Array<string|Buffer>, timeoutMs?: number, flush?: boolean): Promise<reply>
 //      flush: write to the socket before returning instead of on the next writable event.
 //      reply: bulk string -> Buffer, status -> string, integer -> number, nil -> null,
@@ -31,6 +33,27 @@
 //   .status: 'connecting' | 'ready' | 'reconnecting' | 'closed'
 //   .close(): Promise<void>  resolves once commands in flight have settled and the socket is
 //      closed; the process can then exit on its own.
+//   A normal client refuses (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE and MONITOR with a TypeError.
+//
+//   subscriber: true makes a dedicated pub/sub connection:
+//   .subscribe(channel: string|Buffer): Promise<void>, .psubscribe(pattern): Promise<void>
+//      resolve once Redis confirmed; reject like command() (TIMEOUT after commandTimeout,
+//      UNAVAILABLE, CLOSED). The client keeps the set of channels and patterns it was asked for,
+//      changed at call time whatever the outcome (a refusal by Redis, e.g. an ACL, removes the
+//      name again): every new connection, after a drop or a restart of Redis, subscribes them
+//      all and has them confirmed before it announces 'ready'.
+//   .unsubscribe(channel), .punsubscribe(pattern): Promise<void>  resolve once Redis confirmed,
+//      or at once while there is no connection (nothing is subscribed then); messages already on
+//      their way may still arrive before that.
+//   .command(['PING', ...]) is the only command() it sends (anything else throws a TypeError);
+//      Redis answers 'PONG' before the first subscription, [Buffer 'pong', Buffer ''] after.
+//   Messages: onEvent('message', null, channel: Buffer, payload: Buffer) and
+//      onEvent('pmessage', null, channel: Buffer, payload: Buffer, pattern: Buffer).
+//      Messages published while disconnected are lost (Redis keeps none). None is delivered
+//      after close() was called.
+//   A silent subscriber connection is only checked by the commands it sends: PING it now and
+//      then; a PING left unanswered for max(1 s, 10 * commandTimeout) makes it reconnect.
+//   .close() unsubscribes nothing: it rejects what awaits a confirmation (CLOSED) and closes.
 const path = require('path');
 
 const root = path.join(__dirname, '..');

@@ -6,14 +6,53 @@ const { EventEmitter } = require('events');
 const debug = require('debug')('respcache');
 const binding = require('./binding');
 const errors = require('./errors');
-const { cacheOptions } = require('./options');
+const { cacheOptions, wrapOptions } = require('./options');
 const { createMiddleware } = require('./middleware');
+const { Coalescer } = require('./coalesce');
 
 // A stalled Redis times out every lookup: such per-command faults are reported once per interval
 // per code, the rest counted in stats.suppressedErrors. Connection events and the app's own faults
 // (keyBuilder, condition) are always reported.
 const REPORT_INTERVAL_MS = 1000;
 const RATE_LIMITED = new Set(['ERR_RESPCACHE_REDIS_TIMEOUT', 'ERR_RESPCACHE_REDIS_UNAVAILABLE']);
+
+const QUIET_FAULTS = new Set(['ERR_RESPCACHE_REDIS_UNAVAILABLE', 'ERR_RESPCACHE_REDIS_CLOSED']);
+
+// Values of get/set/wrap use the entry envelope: status 200, one header naming the type, the bytes.
+const VALUE_TYPE_HEADER = 'x-respcache-type';
+const VALUE_TYPES = new Set(['buffer', 'string', 'json']);
+
+function checkValueKey(key, method) {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new TypeError(`Expected cache.${method}(key) to be given a non-empty string key`);
+  }
+}
+
+function encodeValue(value, ttlMs) {
+  let type;
+  let bytes;
+  if (Buffer.isBuffer(value)) {
+    type = 'buffer';
+    bytes = value;
+  } else if (typeof value === 'string') {
+    type = 'string';
+    bytes = Buffer.from(value, 'utf8');
+  } else {
+    const json = JSON.stringify(value);
+    if (json === undefined) throw new TypeError(`a ${typeof value} cannot be stored (not JSON-serialisable)`);
+    type = 'json';
+    bytes = Buffer.from(json, 'utf8');
+  }
+  const now = Date.now();
+  return binding.encodeEntry(200, [VALUE_TYPE_HEADER, type], bytes, now, now + ttlMs);
+}
+
+function decodeValue(entry) {
+  const type = entry.headers[1];
+  if (type === 'buffer') return Buffer.from(entry.body);
+  if (type === 'string') return entry.body.toString('utf8');
+  return JSON.parse(entry.body.toString('utf8'));
+}
 
 class Cache extends EventEmitter {
   /**
@@ -25,8 +64,11 @@ class Cache extends EventEmitter {
     const o = cacheOptions(options);
     this.keyPrefix = o.keyPrefix;
     this.options = o;
-    this.stats = { hits: 0, misses: 0, bypasses: 0, stores: 0, errors: 0, suppressedErrors: 0 };
+    this.stats = { hits: 0, misses: 0, bypasses: 0, coalesced: 0, stores: 0, errors: 0, suppressedErrors: 0 };
+    this._coalescer = null;
     this._entryPrefix = `${o.keyPrefix}:e:`;
+    this._valuePrefix = `${o.keyPrefix}:v:`;
+    this._wraps = new Map();
     this._lastReport = new Map();
     this._closing = null;
     this._client = new binding.RedisClient({
@@ -63,6 +105,19 @@ class Cache extends EventEmitter {
   }
 
   /**
+   * The request coalescer of this cache, created (with its subscriber connection) when the first
+   * coalescing route is set up.
+   * @returns {import('./coalesce').Coalescer}
+   */
+  coalescer() {
+    if (this._coalescer === null) {
+      this._coalescer = new Coalescer(this);
+      if (!this._closing) this._coalescer.start();
+    }
+    return this._coalescer;
+  }
+
+  /**
    * Looks `key` up. Resolves with the decoded entry or null (not found, or not a valid entry: it
    * is then deleted); rejects when Redis cannot answer in time (the caller bypasses).
    * @param {string} key
@@ -73,7 +128,10 @@ class Cache extends EventEmitter {
     return this._client.command(['GET', redisKey]).then((bytes) => {
       if (bytes === null) return null;
       const entry = Buffer.isBuffer(bytes) ? binding.decodeEntry(bytes) : 'not a string value';
-      if (typeof entry !== 'string') return entry;
+      if (typeof entry !== 'string') {
+        entry.bytes = bytes;
+        return entry;
+      }
       this._discard(redisKey, entry);
       return null;
     }, (err) => {
@@ -103,6 +161,114 @@ class Cache extends EventEmitter {
   }
 
   /**
+   * Reads a value stored by set() or wrap(). Resolves with undefined when there is none, or when
+   * Redis cannot answer (reported on 'error').
+   * @param {string} key
+   * @returns {Promise<any>}
+   */
+  async get(key) {
+    checkValueKey(key, 'get');
+    let entry;
+    try {
+      entry = await this._readValue(key);
+    } catch (err) {
+      if (!QUIET_FAULTS.has(err && err.code)) this.report(err);
+      return undefined;
+    }
+    return entry === null ? undefined : entry.value;
+  }
+
+  /**
+   * Stores a value: a Buffer (comes back a Buffer), a string, or anything JSON can represent.
+   * @param {string} key
+   * @param {any} value
+   * @param {{ ttl?: number }} [options] ttl in seconds, default 300
+   * @returns {Promise<void>} rejects when Redis cannot take it
+   */
+  async set(key, value, options) {
+    checkValueKey(key, 'set');
+    const { ttlMs } = wrapOptions(options);
+    await this._client.command(['SET', this._valuePrefix + key, encodeValue(value, ttlMs), 'PX', String(ttlMs)],
+      Math.max(this.options.commandTimeout, 1000), true);
+  }
+
+  /**
+   * Cache-aside: resolves with the value stored for `key`, or runs `fn` once for all concurrent
+   * callers (in this process and, through Redis, across processes), stores what it resolves with
+   * and hands it to every caller. A rejection reaches every concurrent caller and is not stored.
+   * If Redis is unavailable, fn runs (once per process for concurrent callers).
+   * @template T
+   * @param {string} key
+   * @param {() => T | Promise<T>} fn
+   * @param {{ ttl?: number, coalesceTimeout?: number, lockTtl?: number }} [options]
+   * @returns {Promise<T>}
+   */
+  wrap(key, fn, options) {
+    checkValueKey(key, 'wrap');
+    if (typeof fn !== 'function') throw new TypeError('Expected cache.wrap(key, fn) to be given a function');
+    const timing = wrapOptions(options);
+    const running = this._wraps.get(key);
+    if (running) return running;
+    const promise = this._fillValue(key, fn, timing).finally(() => this._wraps.delete(key));
+    this._wraps.set(key, promise);
+    return promise;
+  }
+
+  async _fillValue(key, fn, timing) {
+    let decision = { own: true };
+    try {
+      const stored = await this._readValue(key);
+      if (stored !== null) return stored.value;
+      decision = await this.coalescer().acquire(`v:${key}`, () => this._readValue(key), timing);
+    } catch (err) {
+      if (!QUIET_FAULTS.has(err && err.code)) this.report(err);
+    }
+    if (decision.entry) return decision.entry.value;
+    let value;
+    try {
+      value = await fn();
+    } catch (err) {
+      if (decision.token) this._coalescer.release(`v:${key}`, decision.token, false);
+      throw err;
+    }
+    let encoded = null;
+    try {
+      encoded = encodeValue(value, timing.ttlMs);
+    } catch (err) {
+      this.report(new errors.StoreError(`the value for "${key}" cannot be stored: ${err.message}`, { cause: err }));
+    }
+    if (encoded !== null) {
+      this._client.command(['SET', this._valuePrefix + key, encoded, 'PX', String(timing.ttlMs)], undefined, true)
+        .catch((err) => this.report(err));
+    }
+    if (decision.token) this._coalescer.release(`v:${key}`, decision.token, encoded !== null);
+    return value;
+  }
+
+  _readValue(key) {
+    const redisKey = this._valuePrefix + key;
+    return this._client.command(['GET', redisKey]).then((bytes) => {
+      if (bytes === null) return null;
+      const entry = Buffer.isBuffer(bytes) ? binding.decodeEntry(bytes) : 'not a string value';
+      if (typeof entry !== 'string' && entry.headers.length === 2 && entry.headers[0] === VALUE_TYPE_HEADER
+        && VALUE_TYPES.has(entry.headers[1])) {
+        try {
+          entry.value = decodeValue(entry);
+          return entry;
+        } catch { /* planted bytes that are not JSON: discarded below */ }
+      }
+      this._discard(redisKey, typeof entry === 'string' ? entry : 'not a value entry');
+      return null;
+    }, (err) => {
+      if (err && err.code === 'ERR_RESPCACHE_REDIS_REPLY' && /^WRONGTYPE/.test(err.message)) {
+        this._discard(redisKey, 'wrong type');
+        return null;
+      }
+      throw err;
+    });
+  }
+
+  /**
    * Deletes the entry stored for `key` (the string a keyBuilder returned, or an X-Cache-Key).
    * @param {string} key
    * @returns {Promise<boolean>} whether an entry was deleted
@@ -122,7 +288,11 @@ class Cache extends EventEmitter {
    * @returns {Promise<void>}
    */
   close() {
-    if (!this._closing) this._closing = this._client.close();
+    if (!this._closing) {
+      const closing = [this._client.close()];
+      if (this._coalescer !== null) closing.push(this._coalescer.close());
+      this._closing = Promise.all(closing).then(() => undefined);
+    }
     return this._closing;
   }
 

@@ -29,7 +29,7 @@ function setCacheHeaders(res, verdict, key, route) {
  * Writes a stored entry through the ServerResponse: status, headers (repeated names as one
  * array), a Content-Length of the stored body, and the body unless the request is HEAD.
  */
-function serveHit(req, res, entry, key, route) {
+function serveHit(req, res, entry, key, route, coalesced) {
   res.statusCode = entry.status;
   const h = entry.headers;
   for (let i = 0; i < h.length; i += 2) {
@@ -47,6 +47,7 @@ function serveHit(req, res, entry, key, route) {
   }
   res.setHeader('Content-Length', entry.body.length);
   setCacheHeaders(res, 'HIT', key, route);
+  if (coalesced) res.setHeader('X-Cache-Coalesced', '1');
   if (req.method === 'HEAD') res.end();
   else res.end(entry.body);
 }
@@ -57,12 +58,22 @@ function serveHit(req, res, entry, key, route) {
  * res.end, waits for the store decision, so the SET is on the wire before the client can see the
  * response complete and send its next request.
  */
-function captureResponse(cache, req, res, key, route) {
+function captureResponse(cache, req, res, key, route, fill) {
   const originalWrite = res.write;
   const originalEnd = res.end;
   let chunks = [];
   let size = 0;
   let tooLarge = false;
+  let filled = false;
+
+  // fill.done(encoded | null) is called exactly once: with the entry when the response was
+  // storable, else null (not storable, or the response never ended).
+  function finishFill(encoded) {
+    if (filled) return;
+    filled = true;
+    fill.done(encoded);
+  }
+  res.once('close', () => finishFill(null));
 
   // copy: a writer may reuse its buffer once write() returns; end()'s chunk is used before
   // end() returns, so it is not copied.
@@ -95,7 +106,8 @@ function captureResponse(cache, req, res, key, route) {
       cache.report(new StoreError(`the response for "${key}" cannot be stored: ${err.message}`, { cause: err }));
       return;
     }
-    cache.store(key, encoded, route.ttlMs);
+    if (fill.redis) cache.store(key, encoded, route.ttlMs);
+    finishFill(encoded);
   }
 
   // Returns a Promise only when the route's condition did.
@@ -143,8 +155,14 @@ function captureResponse(cache, req, res, key, route) {
     } catch (err) {
       cache.report(new StoreError(`storing the response for "${key}" failed: ${err.message}`, { cause: err }));
     }
-    if (pending === undefined) return originalEnd.apply(this, args);
-    pending.catch((err) => cache.report(err)).then(() => originalEnd.apply(res, args));
+    if (pending === undefined) {
+      finishFill(null);
+      return originalEnd.apply(this, args);
+    }
+    pending.catch((err) => cache.report(err)).then(() => {
+      finishFill(null);
+      originalEnd.apply(res, args);
+    });
     return this;
   };
 }
@@ -157,6 +175,66 @@ function captureResponse(cache, req, res, key, route) {
  */
 function createMiddleware(cache, options) {
   const route = routeOptions(options, cache.keyPrefix);
+  const coalescer = route.coalesce ? cache.coalescer() : null;
+  const STORE_ONLY = { redis: true, done() {} };
+  const NOWHERE = null;
+
+  /** Lets the handler run; its response is captured when it may be stored or handed over. */
+  function runHandler(req, res, next, key, verdict, fill) {
+    if (verdict === 'MISS') cache.stats.misses++;
+    else cache.stats.bypasses++;
+    setCacheHeaders(res, verdict, key, route);
+    if (fill !== NOWHERE && req.method !== 'HEAD') captureResponse(cache, req, res, key, route, fill);
+    next();
+  }
+
+  /**
+   * After a lookup found nothing (MISS) or could not be made (BYPASS): one request per key in
+   * this process leads, the others wait for its entry; the leader also checks whether another
+   * process is filling the key already. Without Redis the leader's response is still handed to
+   * the waiters of this process.
+   */
+  function afterLookup(req, res, next, key, verdict) {
+    const plain = verdict === 'MISS' ? STORE_ONLY : NOWHERE;
+    if (coalescer === null || req.method === 'HEAD') return runHandler(req, res, next, key, verdict, plain);
+    const wait = coalescer.flights.join(key, route.coalesceTimeout);
+    if (wait !== null) {
+      wait.then((outcome) => {
+        const entry = outcome.kind === 'value' ? binding.decodeEntry(outcome.payload) : null;
+        if (entry !== null && typeof entry !== 'string') {
+          cache.stats.hits++;
+          cache.stats.coalesced++;
+          serveHit(req, res, entry, key, route, true);
+        } else {
+          runHandler(req, res, next, key, verdict, plain);
+        }
+      }).catch((err) => cache.report(err));
+      return undefined;
+    }
+    const leaderFill = (token) => ({
+      redis: verdict === 'MISS',
+      done(encoded) {
+        if (encoded !== null) coalescer.flights.complete(key, encoded);
+        else coalescer.flights.fail(key);
+        if (token !== undefined) coalescer.release(`e:${key}`, token, encoded !== null);
+      },
+    });
+    if (verdict !== 'MISS') return runHandler(req, res, next, key, verdict, leaderFill(undefined));
+    coalescer.acquire(`e:${key}`, () => cache.lookup(key), route).then((decision) => {
+      if (decision.entry) {
+        coalescer.flights.complete(key, decision.entry.bytes);
+        cache.stats.hits++;
+        if (decision.waited) cache.stats.coalesced++;
+        serveHit(req, res, decision.entry, key, route, decision.waited);
+      } else {
+        runHandler(req, res, next, key, 'MISS', leaderFill(decision.token));
+      }
+    }).catch((err) => {
+      cache.report(err);
+      coalescer.flights.fail(key);
+    });
+    return undefined;
+  }
 
   function bypass(res, next, key, why) {
     cache.stats.bypasses++;
@@ -179,27 +257,22 @@ function createMiddleware(cache, options) {
         return builderFailed(new KeyBuilderError(
           `the keyBuilder returned ${typeof key === 'string' ? 'an empty string' : typeof key}, not a non-empty string`));
       }
-      let settled = false;
       cache.lookup(key).then((entry) => {
-        settled = true;
         if (entry !== null) {
           cache.stats.hits++;
-          serveHit(req, res, entry, key, route);
+          serveHit(req, res, entry, key, route, false);
           return;
         }
-        cache.stats.misses++;
-        setCacheHeaders(res, 'MISS', key, route);
         // A HEAD response has no body to store; the GET that follows fills the entry.
-        if (req.method !== 'HEAD') captureResponse(cache, req, res, key, route);
-        next();
+        afterLookup(req, res, next, key, 'MISS');
       }, (err) => {
-        settled = true;
         if (!QUIET_LOOKUP_FAULTS.has(err && err.code)) cache.report(err);
-        bypass(res, next, key, err && err.code);
+        debug('bypass %s: %s', key, err && err.code);
+        afterLookup(req, res, next, key, 'BYPASS');
       }).catch((err) => {
         // Only reached when serving a HIT threw, which decoded entries are built not to do.
         cache.report(err);
-        if (settled && !res.headersSent) bypass(res, next, key, 'serving the entry failed');
+        if (!res.headersSent) bypass(res, next, key, 'serving the entry failed');
       });
       return undefined;
     };

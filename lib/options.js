@@ -17,12 +17,16 @@ const ROUTE_DEFAULTS = Object.freeze({
   methods: Object.freeze(['GET', 'HEAD']),
   maxBodySize: 1024 * 1024,
   exposeKey: false,
+  coalesce: true,
+  coalesceTimeout: 10000,
+  lockTtl: 10000,
 });
 
 const CACHE_OPTIONS = ['redis', 'keyPrefix', 'connectTimeout', 'commandTimeout'];
 const REDIS_OBJECT_OPTIONS = ['host', 'port', 'path', 'username', 'password', 'db'];
 const ROUTE_OPTIONS = ['ttl', 'keyPrefix', 'keyBuilder', 'condition', 'statuses', 'methods',
-  'maxBodySize', 'exposeKey'];
+  'maxBodySize', 'exposeKey', 'coalesce', 'coalesceTimeout', 'lockTtl'];
+const WRAP_OPTIONS = ['ttl', 'coalesceTimeout', 'lockTtl'];
 
 // Methods whose responses depend only on the URL and headers; anything else needs a keyBuilder
 // that looks at what the request carries, or two different bodies would share an entry.
@@ -194,17 +198,7 @@ function routeOptions(options = {}, cachePrefix) {
   }
   rejectUnknown(options, ROUTE_OPTIONS, 'cache.middleware()');
   const o = options;
-  let ttl = ROUTE_DEFAULTS.ttl;
-  if (o.ttl !== undefined) {
-    if (typeof o.ttl !== 'number' || Number.isNaN(o.ttl)) {
-      throw new TypeError('Expected the "ttl" option to be a positive number of seconds');
-    }
-    if (!(o.ttl > 0) || o.ttl > MAX_TTL_SECONDS) {
-      throw new RangeError(`Expected the "ttl" option to be a positive number of seconds, at most ${MAX_TTL_SECONDS}`);
-    }
-    ttl = o.ttl;
-  }
-  const ttlMs = Math.max(1, Math.round(ttl * 1000));
+  const { ttlMs, coalesceTimeout, lockTtl } = timing(o);
   if (o.keyBuilder !== undefined && typeof o.keyBuilder !== 'function') {
     throw new TypeError('Expected the "keyBuilder" option to be a function (req, prefix) => string | Promise<string>');
   }
@@ -233,6 +227,9 @@ function routeOptions(options = {}, cachePrefix) {
   if (o.exposeKey !== undefined && typeof o.exposeKey !== 'boolean') {
     throw new TypeError('Expected the "exposeKey" option to be a boolean');
   }
+  if (o.coalesce !== undefined && typeof o.coalesce !== 'boolean') {
+    throw new TypeError('Expected the "coalesce" option to be a boolean');
+  }
   return Object.freeze({
     ttlMs,
     keyPrefix: o.keyPrefix === undefined ? cachePrefix : checkPrefix(o.keyPrefix),
@@ -242,7 +239,40 @@ function routeOptions(options = {}, cachePrefix) {
     methods,
     maxBodySize,
     exposeKey: o.exposeKey === true,
+    coalesce: o.coalesce === undefined ? ROUTE_DEFAULTS.coalesce : o.coalesce,
+    coalesceTimeout,
+    lockTtl,
   });
 }
 
-module.exports = { cacheOptions, routeOptions, CACHE_DEFAULTS, ROUTE_DEFAULTS };
+/** ttl (seconds), coalesceTimeout and lockTtl (milliseconds), shared by routes and wrap(). */
+function timing(o) {
+  let ttl = ROUTE_DEFAULTS.ttl;
+  if (o.ttl !== undefined) {
+    if (typeof o.ttl !== 'number' || Number.isNaN(o.ttl)) {
+      throw new TypeError('Expected the "ttl" option to be a positive number of seconds');
+    }
+    if (!(o.ttl > 0) || o.ttl > MAX_TTL_SECONDS) {
+      throw new RangeError(`Expected the "ttl" option to be a positive number of seconds, at most ${MAX_TTL_SECONDS}`);
+    }
+    ttl = o.ttl;
+  }
+  return {
+    ttlMs: Math.max(1, Math.round(ttl * 1000)),
+    coalesceTimeout: o.coalesceTimeout === undefined
+      ? ROUTE_DEFAULTS.coalesceTimeout : checkMs(o.coalesceTimeout, 'coalesceTimeout'),
+    lockTtl: o.lockTtl === undefined ? ROUTE_DEFAULTS.lockTtl : checkMs(o.lockTtl, 'lockTtl'),
+  };
+}
+
+/**
+ * Validates the options of cache.wrap() / cache.set(): { ttl, coalesceTimeout, lockTtl }.
+ * @param {object} [options]
+ */
+function wrapOptions(options = {}) {
+  if (!isPlainObject(options)) throw new TypeError('Expected the options to be an object');
+  rejectUnknown(options, WRAP_OPTIONS, 'cache.wrap()');
+  return Object.freeze(timing(options));
+}
+
+module.exports = { cacheOptions, routeOptions, wrapOptions, CACHE_DEFAULTS, ROUTE_DEFAULTS };

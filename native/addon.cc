@@ -1,5 +1,5 @@
-// Module entry: the RedisClient class and thin conversions over the pure core (request keys, the
-// entry codec, Redis URLs). Only this file and redis_client_wrap.* include napi.h.
+// Module entry: the RedisClient and SingleFlight classes and thin conversions over the pure core
+// (request keys, the entry codec, Redis URLs). Only this file and the *_wrap.* files include napi.h.
 #include <napi.h>
 
 #include <cmath>
@@ -10,6 +10,7 @@
 #include "redis_client_wrap.h"
 #include "redis_url.h"
 #include "request_key.h"
+#include "single_flight_wrap.h"
 
 namespace respcache {
 namespace {
@@ -211,6 +212,7 @@ Napi::Value SetErrorFactoryJs(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactoryJs, "setErrorFactory"));
   exports.Set("RedisClient", RedisClientWrap::Define(env));
+  exports.Set("SingleFlight", SingleFlightWrap::Define(env));
   exports.Set("hashKey", Napi::Function::New(env, HashKey, "hashKey"));
   exports.Set("requestKey", Napi::Function::New(env, RequestKey, "requestKey"));
   exports.Set("encodeEntry", Napi::Function::New(env, Encode, "encodeEntry"));

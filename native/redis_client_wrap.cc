@@ -2,7 +2,10 @@
 
 #include <hiredis/hiredis.h>
 
+#include <strings.h>
+
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "redis_url.h"
@@ -27,6 +30,22 @@ uint32_t OptionalMs(const Napi::Object& o, const char* name, uint32_t fallback) 
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 1 && d <= 86400000)) return 0;
   return static_cast<uint32_t>(d);
+}
+
+bool NameIs(const char* data, size_t len, const char* word) {
+  size_t n = std::strlen(word);
+  return len == n && strncasecmp(data, word, n) == 0;
+}
+
+// Commands that switch a connection into a mode where replies stop pairing one-to-one with
+// commands: hiredis 0.14 (or our per-command bookkeeping) would then hand replies to the wrong
+// callbacks. Pub/sub goes through a client created with `subscriber: true`.
+bool IsModeCommand(const char* data, size_t len) {
+  for (const char* word : {"SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE", "SSUBSCRIBE",
+                           "SUNSUBSCRIBE", "MONITOR"}) {
+    if (NameIs(data, len, word)) return true;
+  }
+  return false;
 }
 
 napi_value ReplyToJs(Napi::Env env, redisReply* r) {
@@ -83,11 +102,16 @@ Napi::Error MakeCodedError(Napi::Env env, const char* code, const std::string& m
 struct RedisClientWrap::CommandBaton {
   RedisClientWrap* owner;
   napi_deferred deferred;
+  bool unsubscribe = false;
 };
 
 Napi::Function RedisClientWrap::Define(Napi::Env env) {
   return DefineClass(env, "RedisClient",
                      {InstanceMethod<&RedisClientWrap::Command>("command"),
+                      InstanceMethod<&RedisClientWrap::Subscribe>("subscribe"),
+                      InstanceMethod<&RedisClientWrap::Unsubscribe>("unsubscribe"),
+                      InstanceMethod<&RedisClientWrap::PSubscribe>("psubscribe"),
+                      InstanceMethod<&RedisClientWrap::PUnsubscribe>("punsubscribe"),
                       InstanceMethod<&RedisClientWrap::Close>("close"),
                       InstanceAccessor<&RedisClientWrap::Status>("status")});
 }
@@ -128,6 +152,14 @@ RedisClientWrap::RedisClientWrap(const Napi::CallbackInfo& info)
   }
   v = o.Get("onEvent");
   if (v.IsFunction()) on_event_ = Napi::Persistent(v.As<Napi::Function>());
+  v = o.Get("subscriber");
+  if (!v.IsUndefined() && !v.IsBoolean()) {
+    Napi::TypeError::New(env, "RedisClient: the \"subscriber\" option must be a boolean")
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  subscriber_ = v.IsBoolean() && v.As<Napi::Boolean>().Value();
+  options.subscriber = subscriber_;
 
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) {
@@ -194,14 +226,22 @@ void RedisClientWrap::ExitLoopEvent() {
 }
 
 void RedisClientWrap::Emit(const char* type, napi_value arg) {
+  napi_value a = arg ? arg : Env().Undefined();
+  EmitArgs(type, 1, &a);
+}
+
+void RedisClientWrap::EmitArgs(const char* type, size_t argc, const napi_value* args) {
   if (on_event_.IsEmpty() || env_gone_) return;
   napi_env env = Env();
-  napi_value argv[2] = {Napi::String::New(env, type), arg ? arg : Env().Undefined()};
+  napi_value argv[5];
+  if (argc > 4) argc = 4;
+  argv[0] = Napi::String::New(env, type);
+  for (size_t i = 0; i < argc; ++i) argv[i + 1] = args[i];
   napi_value fn = on_event_.Value();
   napi_value recv;
   napi_get_undefined(env, &recv);
   napi_value result;
-  if (napi_call_function(env, recv, fn, 2, argv, &result) != napi_ok) {
+  if (napi_call_function(env, recv, fn, argc + 1, argv, &result) != napi_ok) {
     bool pending = false;
     napi_is_exception_pending(env, &pending);
     if (pending) {
@@ -221,6 +261,21 @@ void RedisClientWrap::OnStateChange(RedisConnection::State state, const std::str
   } else if (state == RedisConnection::State::kReconnecting) {
     if (!error.empty()) Emit("error", MakeCodedError(env, kCodeUnavailable, error).Value());
     Emit("reconnecting", nullptr);
+  }
+}
+
+void RedisClientWrap::OnMessage(const RedisConnection::Message& m) {
+  if (env_gone_ || !conn_) return;
+  Napi::Env env = Env();
+  auto buffer = [&](std::string_view s) {
+    return static_cast<napi_value>(Napi::Buffer<char>::Copy(env, s.data(), s.size()));
+  };
+  napi_value args[4] = {env.Null(), buffer(m.channel), buffer(m.payload), nullptr};
+  if (m.from_pattern) {
+    args[3] = buffer(m.pattern);
+    EmitArgs("pmessage", 4, args);
+  } else {
+    EmitArgs("message", 3, args);
   }
 }
 
@@ -279,6 +334,32 @@ Napi::Value RedisClientWrap::Command(const Napi::CallbackInfo& info) {
     timeout_ms = static_cast<uint32_t>(d);
   }
   bool flush_now = info.Length() > 2 && info[2].ToBoolean().Value();
+  {
+    Napi::Value name = args.Get(0u);
+    std::string text;
+    const char* data = nullptr;
+    size_t len = 0;
+    if (name.IsBuffer()) {
+      data = name.As<Napi::Buffer<char>>().Data();
+      len = name.As<Napi::Buffer<char>>().Length();
+    } else if (name.IsString()) {
+      text = name.As<Napi::String>().Utf8Value();
+      data = text.data();
+      len = text.size();
+    }
+    if (subscriber_ && !(data && NameIs(data, len, "PING"))) {
+      Napi::TypeError::New(env, "command(): a subscriber client only sends PING; use subscribe(), "
+                                "unsubscribe(), psubscribe() and punsubscribe()")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (!subscriber_ && data && IsModeCommand(data, len)) {
+      Napi::TypeError::New(env, "command(): " + std::string(data, len) +
+                                    " needs a client created with { subscriber: true }")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
   std::vector<const char*> argv(argc);
   std::vector<size_t> lens(argc);
   std::vector<std::string> strings;  // UTF-8 copies of string arguments
@@ -312,6 +393,73 @@ Napi::Value RedisClientWrap::Command(const Napi::CallbackInfo& info) {
                    baton, flush_now);
   }
   return Napi::Value(env, promise);
+}
+
+Napi::Value RedisClientWrap::Subscribe(const Napi::CallbackInfo& info) {
+  return PubSub(info, RedisConnection::PubSubOp::kSubscribe, "subscribe(channel)");
+}
+
+Napi::Value RedisClientWrap::Unsubscribe(const Napi::CallbackInfo& info) {
+  return PubSub(info, RedisConnection::PubSubOp::kUnsubscribe, "unsubscribe(channel)");
+}
+
+Napi::Value RedisClientWrap::PSubscribe(const Napi::CallbackInfo& info) {
+  return PubSub(info, RedisConnection::PubSubOp::kPSubscribe, "psubscribe(pattern)");
+}
+
+Napi::Value RedisClientWrap::PUnsubscribe(const Napi::CallbackInfo& info) {
+  return PubSub(info, RedisConnection::PubSubOp::kPUnsubscribe, "punsubscribe(pattern)");
+}
+
+Napi::Value RedisClientWrap::PubSub(const Napi::CallbackInfo& info, RedisConnection::PubSubOp op,
+                                    const char* what) {
+  Napi::Env env = info.Env();
+  if (!subscriber_) {
+    Napi::TypeError::New(env, std::string(what) + " needs a client created with { subscriber: true }")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string name;
+  if (info.Length() > 0 && info[0].IsBuffer()) {
+    auto b = info[0].As<Napi::Buffer<char>>();
+    name.assign(b.Data(), b.Length());
+  } else if (info.Length() > 0 && info[0].IsString()) {
+    name = info[0].As<Napi::String>().Utf8Value();
+  } else {
+    Napi::TypeError::New(env, std::string(what) + " expects a string or a Buffer")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  napi_deferred deferred;
+  napi_value promise;
+  napi_create_promise(env, &deferred, &promise);
+  auto* baton = new CommandBaton{this, deferred};
+  baton->unsubscribe = op == RedisConnection::PubSubOp::kUnsubscribe ||
+                       op == RedisConnection::PubSubOp::kPUnsubscribe;
+  if (!conn_) {
+    OnPubSubDone(baton, nullptr, CommandError::kClosed, "the Redis client is closed");
+  } else {
+    conn_->PubSub(op, name, OnPubSubDone, baton);
+  }
+  return Napi::Value(env, promise);
+}
+
+void RedisClientWrap::OnPubSubDone(void* data, redisReply* reply, CommandError error,
+                                   const char* message) {
+  auto* baton = static_cast<CommandBaton*>(data);
+  // Unsubscribing needs no answer when there is no connection: nothing is subscribed then, and
+  // the name has already left the set that a new connection subscribes.
+  bool done = (error == CommandError::kNone && reply->type != REDIS_REPLY_ERROR) ||
+              (baton->unsubscribe && error == CommandError::kUnavailable);
+  if (!done) {
+    OnCommandDone(data, reply, error, message);  // rejections, exactly as for command()
+    return;
+  }
+  RedisClientWrap* self = baton->owner;
+  napi_deferred deferred = baton->deferred;
+  delete baton;
+  if (self->env_gone_) return;
+  napi_resolve_deferred(self->Env(), deferred, self->Env().Undefined());
 }
 
 void RedisClientWrap::OnCommandDone(void* data, redisReply* reply, CommandError error,

@@ -3,11 +3,18 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include <strings.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <utility>
+
+// Exported by libhiredis 0.14 but not declared in its headers: parses and dispatches every complete
+// reply that the reader holds.
+extern "C" void redisProcessCallbacks(redisAsyncContext* ac);
 
 namespace respcache {
 
@@ -22,7 +29,10 @@ struct RedisConnection::Pending {
   bool tracked = false;    // in the deadline list, i.e. not settled yet
   bool settled = false;    // the callback has fired
   bool in_hiredis = false; // hiredis holds it and will call OnReply exactly once
-  bool timed_out = false;  // settled by the deadline while hiredis still holds it
+  bool awaiting = false;   // sent on a subscriber connection: in awaiting_ until answered
+  bool timed_out = false;  // settled by the deadline while its reply is still due
+  int sub_op = -1;         // a PubSubOp (subscriber connections), else -1
+  std::string sub_name;    // its channel or pattern
   std::vector<std::string> argv;  // only while queued for a connection attempt
 
   Pending(RedisConnection* c, Callback callback, void* d, uint64_t deadline, uint32_t timeout)
@@ -49,6 +59,37 @@ uint32_t Jittered(uint32_t ms) {
 // dead and replaced (a paused or wedged server; a slow one answers within this).
 uint32_t StallLimitMs(uint32_t command_timeout_ms) {
   return std::max<uint32_t>(1000, command_timeout_ms * 10);
+}
+
+const char* const kPubSubCommands[] = {"SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE"};
+
+bool IsString(const redisReply* r) { return r->type == REDIS_REPLY_STRING; }
+
+bool Is(const redisReply* r, const char* word) {
+  size_t n = std::strlen(word);
+  return IsString(r) && r->len == n && strncasecmp(r->str, word, n) == 0;
+}
+
+// A pushed message ["message", channel, payload] or ["pmessage", pattern, channel, payload]. No
+// command a subscriber connection sends is answered with an array of this shape.
+bool AsMessage(const redisReply* r, RedisConnection::Message* m) {
+  if (r->type != REDIS_REPLY_ARRAY) return false;
+  redisReply** e = r->element;
+  auto view = [](const redisReply* s) { return std::string_view(s->str, s->len); };
+  if (r->elements == 3 && Is(e[0], "message") && IsString(e[1]) && IsString(e[2])) {
+    m->channel = view(e[1]);
+    m->payload = view(e[2]);
+    return true;
+  }
+  if (r->elements == 4 && Is(e[0], "pmessage") && IsString(e[1]) && IsString(e[2]) &&
+      IsString(e[3])) {
+    m->from_pattern = true;
+    m->pattern = view(e[1]);
+    m->channel = view(e[2]);
+    m->payload = view(e[3]);
+    return true;
+  }
+  return false;
 }
 
 std::string Describe(const RedisEndpoint& e) {
@@ -149,7 +190,7 @@ void RedisConnection::OnConnect(const redisAsyncContext* cac, int status) {
 void RedisConnection::StartHandshake() {
   if (ac_->c.reader) ac_->c.reader->maxbuf = kReaderMaxBuf;
   const RedisEndpoint& e = options_.endpoint;
-  auto send = [this](std::vector<std::string> args) {
+  auto send = [this](std::vector<std::string> args, int sub_op = -1) {
     std::vector<const char*> argv;
     std::vector<size_t> lens;
     for (const std::string& a : args) {
@@ -158,6 +199,10 @@ void RedisConnection::StartHandshake() {
     }
     auto* p = new Pending(this, OnHandshakeReply, this, uv_now(loop_) + options_.connect_timeout_ms,
                           options_.connect_timeout_ms);
+    if (sub_op >= 0) {
+      p->sub_op = sub_op;
+      p->sub_name = args[1];
+    }
     if (!Send(p, static_cast<int>(argv.size()), argv.data(), lens.data())) {
       delete p;
       return false;
@@ -172,6 +217,15 @@ void RedisConnection::StartHandshake() {
     ok = e.username.empty() ? send({"AUTH", e.password}) : send({"AUTH", e.username, e.password});
   }
   if (ok && e.db != 0) ok = send({"SELECT", std::to_string(e.db)});
+  // One command per name: each has exactly one confirmation to wait for.
+  for (const std::string& c : channels_) {
+    if (!ok) break;
+    ok = send({"SUBSCRIBE", c}, static_cast<int>(PubSubOp::kSubscribe));
+  }
+  for (const std::string& pattern : patterns_) {
+    if (!ok) break;
+    ok = send({"PSUBSCRIBE", pattern}, static_cast<int>(PubSubOp::kPSubscribe));
+  }
   if (!ok) {
     DropContext();
     AttemptFailed("could not send the Redis handshake");
@@ -251,6 +305,25 @@ void RedisConnection::DropContext() {
   redisAsyncContext* ac = ac_;
   ac_ = nullptr;  // first: the callbacks this triggers must see it as stale
   if (ac) redisAsyncFree(ac);
+  FailAwaiting();
+}
+
+void RedisConnection::FailAwaiting() {
+  if (awaiting_.empty()) return;
+  CommandError error = aborted_ ? CommandError::kAborted
+                       : closing_ ? CommandError::kClosed
+                                  : CommandError::kUnavailable;
+  const char* message = aborted_ ? "aborted"
+                        : closing_ ? "the Redis client was closed"
+                                   : "the connection to Redis was lost";
+  std::deque<Pending*> awaiting;
+  awaiting.swap(awaiting_);
+  for (Pending* p : awaiting) {
+    p->awaiting = false;
+    if (p->timed_out && --timed_out_in_flight_ == 0) stall_since_ms_ = 0;
+    Settle(p, nullptr, error, message);
+    delete p;
+  }
 }
 
 void RedisConnection::OnDisconnect(const redisAsyncContext* cac, int status) {
@@ -258,6 +331,7 @@ void RedisConnection::OnDisconnect(const redisAsyncContext* cac, int status) {
   auto* self = static_cast<RedisConnection*>(ac->data);
   if (self->ac_ != ac) return;
   self->ac_ = nullptr;
+  self->FailAwaiting();
   if (self->closing_) {
     self->FinishClose();
     return;
@@ -270,6 +344,18 @@ void RedisConnection::OnDisconnect(const redisAsyncContext* cac, int status) {
 
 bool RedisConnection::Send(Pending* p, int argc, const char* const* argv, const size_t* lens) {
   if (!ac_) return false;
+  if (options_.subscriber) {
+    // Formatted into hiredis's output buffer without a hiredis callback: ProcessReplies pairs
+    // the reply with `p`.
+    if ((ac_->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING)) ||
+        redisAppendCommandArgv(&ac_->c, argc, const_cast<const char**>(argv), lens) != REDIS_OK) {
+      return false;
+    }
+    if (ac_->ev.addWrite) ac_->ev.addWrite(ac_->ev.data);
+    p->awaiting = true;
+    awaiting_.push_back(p);
+    return true;
+  }
   // hiredis formats (copies) the arguments into its output buffer before returning.
   if (redisAsyncCommandArgv(ac_, OnReply, p, argc, const_cast<const char**>(argv), lens) !=
       REDIS_OK) {
@@ -279,8 +365,30 @@ bool RedisConnection::Send(Pending* p, int argc, const char* const* argv, const 
   return true;
 }
 
+void RedisConnection::PubSub(PubSubOp op, std::string_view name, Callback cb, void* data) {
+  if (!closing_) {
+    bool channel = op == PubSubOp::kSubscribe || op == PubSubOp::kUnsubscribe;
+    std::set<std::string>& names = channel ? channels_ : patterns_;
+    if (op == PubSubOp::kSubscribe || op == PubSubOp::kPSubscribe) {
+      names.emplace(name);
+    } else {
+      names.erase(std::string(name));
+    }
+  }
+  const char* command = kPubSubCommands[static_cast<int>(op)];
+  const char* argv[2] = {command, name.data()};
+  size_t lens[2] = {std::strlen(command), name.size()};
+  Submit(2, argv, lens, 0, cb, data, false, static_cast<int>(op), name);
+}
+
 void RedisConnection::Command(int argc, const char* const* argv, const size_t* lens,
                               uint32_t timeout_ms, Callback cb, void* data, bool flush_now) {
+  Submit(argc, argv, lens, timeout_ms, cb, data, flush_now, -1, {});
+}
+
+void RedisConnection::Submit(int argc, const char* const* argv, const size_t* lens,
+                             uint32_t timeout_ms, Callback cb, void* data, bool flush_now,
+                             int sub_op, std::string_view sub_name) {
   if (closing_) {
     cb(data, nullptr, CommandError::kClosed, "the Redis client is closed");
     return;
@@ -293,6 +401,8 @@ void RedisConnection::Command(int argc, const char* const* argv, const size_t* l
       return;
     }
     auto* p = new Pending(this, cb, data, uv_now(loop_) + timeout, timeout);
+    p->sub_op = sub_op;
+    p->sub_name = sub_name;
     if (!Send(p, argc, argv, lens)) {
       delete p;
       cb(data, nullptr, CommandError::kUnavailable, "the connection to Redis is going down");
@@ -310,6 +420,8 @@ void RedisConnection::Command(int argc, const char* const* argv, const size_t* l
   }
   if (attempt_in_progress_) {
     auto* p = new Pending(this, cb, data, uv_now(loop_) + timeout, timeout);
+    p->sub_op = sub_op;
+    p->sub_name = sub_name;
     p->argv.reserve(argc);
     for (int i = 0; i < argc; ++i) p->argv.emplace_back(argv[i], lens[i]);
     queued_.push_back(p);
@@ -341,6 +453,64 @@ void RedisConnection::OnReply(redisAsyncContext*, void* r, void* privdata) {
   } else {
     self->Settle(p, nullptr, CommandError::kUnavailable, "the connection to Redis was lost");
   }
+  delete p;
+}
+
+void RedisConnection::ProcessReplies(redisAsyncContext* ac) {
+  if (!options_.subscriber) {
+    redisProcessCallbacks(ac);
+    return;
+  }
+  redisContext* c = &ac->c;
+  for (;;) {
+    void* r = nullptr;
+    if (redisReaderGetReply(c->reader, &r) != REDIS_OK) {
+      std::string why = c->reader->errstr;
+      DropContext();
+      ConnectionLost("lost the connection to Redis: " + why);
+      return;
+    }
+    if (!r) return;
+    auto* reply = static_cast<redisReply*>(r);
+    // As hiredis does around its callbacks: a redisAsyncFree (DropContext) requested from inside,
+    // e.g. by close() in a message listener, only marks the context; it is freed below, once
+    // nothing here touches it any more.
+    c->flags |= REDIS_IN_CALLBACK;
+    DispatchSubscriberReply(reply);
+    c->flags &= ~REDIS_IN_CALLBACK;
+    freeReplyObject(reply);
+    if (c->flags & REDIS_FREEING) {
+      redisAsyncFree(ac);
+      return;
+    }
+  }
+}
+
+void RedisConnection::DispatchSubscriberReply(redisReply* reply) {
+  Message m;
+  if (AsMessage(reply, &m)) {
+    if (listener_ && !closing_) listener_->OnMessage(m);
+    return;
+  }
+  // Redis answers in order, so anything else answers the oldest command still awaiting a reply.
+  if (awaiting_.empty()) {
+    std::string why = reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len)
+                                                       : "a reply to no command";
+    DropContext();
+    ConnectionLost("Redis sent " + why + "; reconnecting");
+    return;
+  }
+  Pending* p = awaiting_.front();
+  awaiting_.pop_front();
+  p->awaiting = false;
+  if (p->timed_out && --timed_out_in_flight_ == 0) stall_since_ms_ = 0;
+  if (reply->type == REDIS_REPLY_ERROR &&
+      (p->sub_op == static_cast<int>(PubSubOp::kSubscribe) ||
+       p->sub_op == static_cast<int>(PubSubOp::kPSubscribe))) {
+    // Refused (an ACL, say): not kept, or every reconnection's handshake would fail on it.
+    (p->sub_op == static_cast<int>(PubSubOp::kSubscribe) ? channels_ : patterns_).erase(p->sub_name);
+  }
+  Settle(p, reply, CommandError::kNone, nullptr);
   delete p;
 }
 
@@ -389,8 +559,8 @@ void RedisConnection::OnDeadlineTimer(uv_timer_t* timer) {
   uint64_t now = uv_now(self->loop_);
   while (self->head_ && self->head_->deadline_ms <= now) {
     Pending* p = self->head_;
-    if (p->in_hiredis) {
-      // hiredis still holds it and will call OnReply when (if) Redis answers.
+    if (p->in_hiredis || p->awaiting) {
+      // Its reply is still due: OnReply or ProcessReplies takes it when (if) Redis answers.
       p->timed_out = true;
       if (self->timed_out_in_flight_++ == 0) self->stall_since_ms_ = p->deadline_ms - p->timeout_ms;
       std::string msg = "Redis did not answer within " + std::to_string(p->timeout_ms) + " ms";
@@ -451,7 +621,8 @@ void RedisConnection::Close() {
     FinishClose();
     return;
   }
-  if (!handshake_done_) {
+  if (!handshake_done_ || options_.subscriber) {
+    // A subscriber just closes: commands awaiting replies (subscriptions, PINGs) fail with kClosed.
     DropContext();
     FinishClose();
     return;

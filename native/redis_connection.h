@@ -14,12 +14,26 @@
 // - Lost connections are retried with exponential backoff and jitter, capped at 2 s.
 // - After Close() (or Abort()) the object owns itself and deletes itself once its handles are
 //   closed; Listener::OnClosed is the last call it makes.
+//
+// Subscriber connections (Options::subscriber): a dedicated pub/sub connection. It keeps the set
+// of channels and patterns it was asked to follow, and every connection (the first and each
+// reconnection) subscribes them all, confirmed by Redis, as part of its handshake: kReady means
+// they are in place. Messages reach Listener::OnMessage; those published while disconnected are
+// lost (Redis does not keep them). Only PubSub() and Command() with PING may be used on it.
+// hiredis 0.14's own pub/sub dispatch is not used: it routes a PING reply to whichever callback
+// ran before it in the same read (or drops it), and never calls the PING's own callback until the
+// context is freed. Here hiredis formats, writes and parses; ProcessReplies() pairs each reply
+// that is not a message with the oldest command awaiting one (Redis answers in order), under the
+// same timeouts and stall detection as commands on a normal connection.
 #pragma once
 
 #include <uv.h>
 
 #include <cstdint>
+#include <deque>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "redis_url.h"
@@ -46,6 +60,17 @@ class RedisConnection final : private UvAdapterHooks {
     RedisEndpoint endpoint;
     uint32_t connect_timeout_ms = 1000;
     uint32_t command_timeout_ms = 100;
+    bool subscriber = false;  // a dedicated pub/sub connection (see above)
+  };
+
+  enum class PubSubOp { kSubscribe, kUnsubscribe, kPSubscribe, kPUnsubscribe };
+
+  // A published message; the views are valid only during Listener::OnMessage.
+  struct Message {
+    std::string_view channel;
+    std::string_view payload;
+    std::string_view pattern;  // the matching pattern, for a pattern subscription's message
+    bool from_pattern = false;
   };
 
   class Listener {
@@ -58,6 +83,8 @@ class RedisConnection final : private UvAdapterHooks {
     virtual void OnStateChange(State state, const std::string& error) = 0;
     // Close() has finished: no callback follows.
     virtual void OnClosed() = 0;
+    // A subscriber connection received a message (from a loop event, between Enter/ExitLoopEvent).
+    virtual void OnMessage(const Message& message) { (void)message; }
   };
 
   // `reply` is non-null exactly when error == kNone (it may be a Redis error reply).
@@ -76,6 +103,10 @@ class RedisConnection final : private UvAdapterHooks {
   // Without it, commands issued in one loop turn go out together in one write.
   void Command(int argc, const char* const* argv, const size_t* lens, uint32_t timeout_ms,
                Callback cb, void* data, bool flush_now = false);
+  // Subscriber connections only. Updates the subscription set at once, whatever the outcome (it
+  // is what the next connection subscribes; a refusal by Redis removes the name again), then
+  // sends the command like Command(): `cb` gets Redis's confirmation (an array) or an error.
+  void PubSub(PubSubOp op, std::string_view name, Callback cb, void* data);
   // Fails queued commands, lets commands in flight finish within their timeouts, then disconnects.
   void Close();
   // Environment teardown: frees everything now; callbacks fire with kClosed, none after this call.
@@ -90,6 +121,7 @@ class RedisConnection final : private UvAdapterHooks {
   }
 
   State state() const { return state_; }
+  bool subscriber() const { return options_.subscriber; }
 
  private:
   struct Pending;
@@ -113,6 +145,8 @@ class RedisConnection final : private UvAdapterHooks {
   void DropContext();
   void ScheduleRetry();
   void SetState(State state, const std::string& error);
+  void Submit(int argc, const char* const* argv, const size_t* lens, uint32_t timeout_ms,
+              Callback cb, void* data, bool flush_now, int sub_op, std::string_view sub_name);
   bool Send(Pending* p, int argc, const char* const* argv, const size_t* lens);
   void Track(Pending* p);
   void Untrack(Pending* p);
@@ -122,6 +156,9 @@ class RedisConnection final : private UvAdapterHooks {
   void BeforeEvents() override;
   void AfterEvents() override;
   void AdapterClosed() override;
+  void ProcessReplies(redisAsyncContext* ac) override;
+  void DispatchSubscriberReply(redisReply* reply);
+  void FailAwaiting();
   void HandleClosed();
   void Settle(Pending* p, redisReply* reply, CommandError error, const char* message);
 
@@ -146,6 +183,11 @@ class RedisConnection final : private UvAdapterHooks {
   Pending* head_ = nullptr;
   Pending* tail_ = nullptr;
   std::vector<Pending*> queued_;  // waiting for a connection attempt, in issue order
+  // Subscriber connections: commands sent and not yet answered, in send order (hiredis holds none
+  // of them), and the channels and patterns every connection subscribes.
+  std::deque<Pending*> awaiting_;
+  std::set<std::string> channels_;
+  std::set<std::string> patterns_;
   uint32_t timed_out_in_flight_ = 0;
   bool deadline_armed_ = false;
   uint64_t armed_for_ms_ = 0;

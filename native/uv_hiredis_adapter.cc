@@ -8,10 +8,6 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
-// Exported by libhiredis 0.14 but not declared in its headers: parses and dispatches every complete
-// reply that the reader holds.
-extern "C" void redisProcessCallbacks(redisAsyncContext* ac);
-
 namespace respcache {
 namespace {
 
@@ -90,13 +86,13 @@ void ReadAvailable(UvAdapter* a) {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     // EOF or a socket error: hand over what was read, then let hiredis see the condition.
     if (fed) {
-      redisProcessCallbacks(ac);
+      a->hooks->ProcessReplies(ac);
       if (!a->context) return;
     }
     redisAsyncHandleRead(ac);
     return;
   }
-  if (fed) redisProcessCallbacks(ac);
+  if (fed) a->hooks->ProcessReplies(ac);
 }
 
 void OnPoll(uv_poll_t* handle, int status, int events) {

@@ -17,6 +17,9 @@ class UvAdapterHooks {
   virtual void AfterEvents() = 0;
   // The adapter's poll handle has finished closing (its memory is gone).
   virtual void AdapterClosed() = 0;
+  // Dispatches every complete reply the context's reader holds (normally redisProcessCallbacks).
+  // The context may be freed inside: the adapter checks before touching it again.
+  virtual void ProcessReplies(redisAsyncContext* ac) = 0;
 
  protected:
   ~UvAdapterHooks() = default;

@@ -88,6 +88,53 @@ describe('native client lifecycle', () => {
     expect(r.output).toContain('worker gone');
   });
 
+  it('exits on its own after close() of a subscriber with active subscriptions', async () => {
+    const r = await runChild(`${prelude}
+      // Subscribing while connecting waits within commandTimeout: generous for sanitizer builds.
+      const pub = new RedisClient({ port: ${redis.port}, commandTimeout: 5000, onEvent() {} });
+      const sub = new RedisClient({ port: ${redis.port}, subscriber: true, commandTimeout: 5000,
+                                    onEvent(type, _e, channel, payload) {
+        if (type !== 'message') return;
+        console.log('got ' + channel + '=' + payload);
+        Promise.all([sub.close(), pub.close()]).then(() => console.log('closed'));
+      } });
+      Promise.all([sub.subscribe('life:a'), sub.psubscribe('life:*'), ready(pub)])
+        .then(() => pub.command(['PUBLISH', 'life:a', 'x']));
+    `);
+    expect(r).toMatchObject({ code: 0, signal: null });
+    expect(r.output).toContain('got life:a=x');
+    expect(r.output).toContain('closed');
+  });
+
+  it('exits cleanly on process.exit() with a subscriber waiting for confirmations', async () => {
+    const r = await runChild(`${prelude}
+      const sub = new RedisClient({ port: ${redis.port}, subscriber: true, onEvent() {} });
+      ready(sub).then(() => {
+        for (let i = 0; i < 100; i++) sub.subscribe('exit:' + i);
+        process.exit(0);
+      });
+    `);
+    expect(r).toMatchObject({ code: 0, signal: null });
+  });
+
+  it('survives a worker thread that is terminated with an active subscriber', async () => {
+    const r = await runChild(`
+      const { Worker } = require('worker_threads');
+      const w = new Worker(\`${prelude.replace(/`/g, '\\`')}
+        const sub = new RedisClient({ port: ${redis.port}, subscriber: true, onEvent() {} });
+        sub.subscribe('worker:a').then(() => {
+          for (let i = 0; i < 50; i++) sub.subscribe('worker:' + i);
+          require('worker_threads').parentPort.postMessage('subscribed');
+        });
+      \`, { eval: true });
+      w.on('message', (m) => { console.log(m); w.terminate(); });
+      w.on('exit', () => console.log('worker gone'));
+    `);
+    expect(r).toMatchObject({ code: 0, signal: null });
+    expect(r.output).toContain('subscribed');
+    expect(r.output).toContain('worker gone');
+  });
+
   it('survives a worker thread that ends on its own while its client is closing', async () => {
     const r = await runChild(`
       const { Worker } = require('worker_threads');

@@ -43,6 +43,19 @@ export interface RouteOptions {
   maxBodySize?: number;
   /** Adds X-Cache-Key to responses. Default false. */
   exposeKey?: boolean;
+  /** One handler run per key for concurrent misses, in this process and across processes. Default true. */
+  coalesce?: boolean;
+  /** Milliseconds a waiter waits for the leader before running its own handler. Default 10000. */
+  coalesceTimeout?: number;
+  /** Milliseconds the cross-process fill lock lives if its holder dies. Default 10000. */
+  lockTtl?: number;
+}
+
+export interface ValueOptions {
+  /** Seconds; default 300. */
+  ttl?: number;
+  coalesceTimeout?: number;
+  lockTtl?: number;
 }
 
 export interface CacheEntry {
@@ -58,6 +71,7 @@ export interface CacheStats {
   hits: number;
   misses: number;
   bypasses: number;
+  coalesced: number;
   stores: number;
   errors: number;
   suppressedErrors: number;
@@ -71,6 +85,9 @@ export declare class Cache extends EventEmitter {
   entryKey(key: string): string;
   lookup(key: string): Promise<CacheEntry | null>;
   delete(key: string): Promise<boolean>;
+  get<T = unknown>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown, options?: { ttl?: number }): Promise<void>;
+  wrap<T>(key: string, fn: () => T | Promise<T>, options?: ValueOptions): Promise<T>;
   close(): Promise<void>;
   on(event: 'ready' | 'reconnecting' | 'end', listener: () => void): this;
   on(event: 'error', listener: (err: RespcacheError) => void): this;

@@ -1,0 +1,115 @@
+'use strict';
+
+// One Redis client measurement, started by bench/run.js (pinned to a core of its own):
+//   node bench/client.js <native|ioredis> <valueBytes> <seconds> <port> [inFlight=100]
+// Stores one value of valueBytes, then keeps inFlight GETs of it outstanding (each completion
+// issues the next) for a short warm-up and then for <seconds>, and prints one JSON line:
+// {"client","valueBytes","ops","seconds","opsPerSec","badReplies"}.
+//   native   respcache's own RedisClient (lib/binding.js), replies as Buffers
+//   ioredis  ioredis with enableAutoPipelining: true, getBuffer() so both return Buffers
+const WARMUP_MS = 500;
+
+const [kind, sizeArg, secondsArg, portArg, inFlightArg] = process.argv.slice(2);
+const size = Number(sizeArg);
+const seconds = Number(secondsArg);
+const port = Number(portArg);
+const inFlight = Number(inFlightArg || 100);
+if (!['native', 'ioredis'].includes(kind) || !(size > 0) || !(seconds > 0) || !(port > 0)) {
+  console.error('usage: node bench/client.js <native|ioredis> <valueBytes> <seconds> <port> [inFlight]');
+  process.exit(2);
+}
+
+// Started by run.js, stdin is a pipe from it: exit when it closes, so no client outlives the
+// runner even if the runner is killed with SIGKILL.
+const stdinStat = require('fs').fstatSync(0);
+if (stdinStat.isFIFO() || stdinStat.isSocket()) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}
+
+const key = `respcache-bench:value:${size}`;
+const value = Buffer.alloc(size, 'v');
+
+/** @returns {Promise<{ get: () => Promise<Buffer|null>, set: () => Promise<unknown>, close: () => Promise<void> }>} */
+async function open() {
+  if (kind === 'native') {
+    const { RedisClient } = require('../lib/binding');
+    let client;
+    await new Promise((resolve, reject) => {
+      client = new RedisClient({
+        host: '127.0.0.1', port, connectTimeout: 1000, commandTimeout: 10000,
+        onEvent(type, err) {
+          if (type === 'ready') resolve();
+          else if (type === 'error') reject(err);
+        },
+      });
+    });
+    return {
+      get: () => client.command(['GET', key]),
+      set: () => client.command(['SET', key, value]),
+      close: () => client.close(),
+    };
+  }
+  const Redis = require('ioredis');
+  const client = new Redis({ host: '127.0.0.1', port, enableAutoPipelining: true, lazyConnect: true });
+  await client.connect();
+  return {
+    get: () => client.getBuffer(key),
+    set: () => client.set(key, value),
+    close: async () => { await client.quit(); },
+  };
+}
+
+/** Keeps inFlight GETs outstanding until `ms` have passed; resolves with what completed in time. */
+function drive(client, ms) {
+  return new Promise((resolve, reject) => {
+    let ops = 0;
+    let badReplies = 0;
+    let outstanding = 0;
+    let stopped = false;
+    let result = null;
+    const t0 = process.hrtime.bigint();
+    // Only completions before the deadline count; the ones still in flight are awaited, not counted.
+    const timer = setTimeout(() => {
+      stopped = true;
+      result = { ops, badReplies, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+      if (outstanding === 0) resolve(result);
+    }, ms);
+    function issue() {
+      outstanding++;
+      client.get().then((reply) => {
+        outstanding--;
+        if (!stopped) {
+          ops++;
+          if (!reply || reply.length !== size) badReplies++;
+          issue();
+        } else if (outstanding === 0) {
+          resolve(result);
+        }
+      }, (err) => {
+        clearTimeout(timer);
+        stopped = true;
+        reject(err);
+      });
+    }
+    for (let i = 0; i < inFlight; i++) issue();
+  });
+}
+
+async function main() {
+  const client = await open();
+  await client.set();
+  await drive(client, WARMUP_MS);
+  const { ops, badReplies, seconds: measured } = await drive(client, seconds * 1000);
+  await client.close();
+  // Exit at once: after quit() ioredis keeps the process alive for seconds, which would only
+  // slow the runner down (and blur its CPU-busy figures).
+  process.stdout.write(`${JSON.stringify({
+    client: kind, valueBytes: size, ops, seconds: measured, opsPerSec: ops / measured, badReplies,
+  })}\n`, () => process.exit(0));
+}
+
+main().catch((err) => {
+  console.error(`bench client (${kind}): ${err.stack || err}`);
+  process.exit(1);
+});

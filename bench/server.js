@@ -1,0 +1,76 @@
+'use strict';
+
+// One benchmark server, started by bench/run.js (pinned to a core of its own):
+//   node bench/server.js <bare|hit|nocache> <bodyBytes> [redisUrl]
+// GET /data answers the same JSON-ish bytes in every mode:
+//   bare     plain Express 5, default settings, res.send(buffer)
+//   hit      the same handler behind cache.middleware(); once warmed every request is a HIT
+//   nocache  the same handler after a simulated 20 ms data source, no cache (what a MISS costs)
+// GET /__stats reports how often the handler ran and how many cache errors were seen, so the
+// runner can tell a run of HITs from a run that silently bypassed.
+// Prints {"port":N} on stdout once it listens; exits when its stdin closes (the runner went away).
+const express = require('express');
+const { setTimeout: sleep } = require('timers/promises');
+const { makeBody } = require('./body');
+
+const [mode, sizeArg, redisUrl] = process.argv.slice(2);
+const size = Number(sizeArg);
+if (!['bare', 'hit', 'nocache'].includes(mode) || !Number.isInteger(size) || size <= 0) {
+  console.error('usage: node bench/server.js <bare|hit|nocache> <bodyBytes> [redisUrl]');
+  process.exit(2);
+}
+
+// Started by run.js, stdin is a pipe from it: exit when it closes, so no server outlives the
+// runner even if the runner is killed with SIGKILL.
+const stdinStat = require('fs').fstatSync(0);
+if (stdinStat.isFIFO() || stdinStat.isSocket()) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}
+
+const body = makeBody(size);
+let handlerCalls = 0;
+let cacheErrors = 0;
+let firstCacheError = null;
+
+function handler(req, res) {
+  handlerCalls++;
+  res.set('Content-Type', 'application/json; charset=utf-8');
+  res.send(body);
+}
+
+async function main() {
+  const app = express();
+  app.get('/__stats', (req, res) => res.json({ handlerCalls, cacheErrors, firstCacheError }));
+
+  if (mode === 'bare') {
+    app.get('/data', handler);
+  } else if (mode === 'nocache') {
+    app.get('/data', async (req, res) => {
+      await sleep(20);
+      handler(req, res);
+    });
+  } else {
+    const { createCache } = require('../lib');
+    const cache = createCache({ redis: redisUrl, keyPrefix: 'bench' });
+    cache.on('error', (err) => {
+      cacheErrors++;
+      if (!firstCacheError) firstCacheError = `${err.code}: ${err.message}`;
+    });
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`cache not ready: ${firstCacheError}`)), 5000);
+      cache.once('ready', () => { clearTimeout(timer); resolve(); });
+    });
+    app.get('/data', cache.middleware({ ttl: 3600, maxBodySize: Math.max(1 << 20, size) }), handler);
+  }
+
+  const server = app.listen(0, '127.0.0.1', (err) => {
+    if (err) throw err;
+    process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
+  });
+}
+
+main().catch((err) => {
+  console.error(`bench server (${mode}): ${err.stack || err}`);
+  process.exit(1);
+});

@@ -1,0 +1,268 @@
+'use strict';
+
+// What `npm run demo` runs. Starts a throwaway redis-server on a free loopback port (unless
+// REDIS_URL is set), serves the products API on a free port, sends a few requests, prints what
+// happened, checks that the cache behaved (MISS, then HIT, then MISS after an update), closes
+// everything and exits on its own: 0 when every check passed, 1 with the reasons otherwise.
+const http = require('http');
+const net = require('net');
+const { spawn } = require('child_process');
+const { createCache } = require('../../lib'); // require('respcache') in your own app
+const { createApp } = require('./app');
+
+const REDIS_START_TIMEOUT_MS = 10000;
+const READY_TIMEOUT_MS = 5000;
+const EXIT_GRACE_MS = 5000;
+
+/** @returns {Promise<number>} a loopback TCP port that was free a moment ago */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts redis-server on 127.0.0.1:port with nothing persisted, and resolves with the child once
+ * it logs "Ready to accept connections".
+ * @returns {Promise<import('child_process').ChildProcess>}
+ */
+function startRedis(port) {
+  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port),
+    '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.exited = new Promise((resolve) => child.once('exit', resolve));
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`redis-server was not ready within ${REDIS_START_TIMEOUT_MS} ms:\n${output}`));
+    }, REDIS_START_TIMEOUT_MS);
+    const onData = (chunk) => {
+      output += chunk;
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        child.stdout.removeListener('data', onData);
+        child.stdout.resume(); // keep draining its log so it never blocks on a full pipe
+        resolve(child);
+      }
+    };
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.stderr.setEncoding('utf8').on('data', (chunk) => { output += chunk; });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err.code === 'ENOENT'
+        ? new Error('redis-server is not installed: run `npm run setup` (it installs it) or set REDIS_URL')
+        : err);
+    });
+    child.exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited (code ${code}) before it was ready:\n${output}`));
+    });
+  });
+}
+
+async function stopRedis(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+  await child.exited;
+  clearTimeout(timer);
+}
+
+/** Resolves once `emitter` emits `event`, rejects after timeoutMs. */
+function once(emitter, event, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.removeListener(event, onEvent);
+      reject(new Error(`no "${event}" event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    function onEvent() {
+      clearTimeout(timer);
+      resolve();
+    }
+    emitter.once(event, onEvent);
+  });
+}
+
+/**
+ * One request over the keep-alive agent.
+ * @returns {Promise<{ status: number, headers: http.IncomingHttpHeaders, body: Buffer, ms: number }>}
+ */
+function request(agent, port, method, path, json) {
+  const payload = json === undefined ? undefined : Buffer.from(JSON.stringify(json));
+  const headers = payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {};
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => resolve({
+        status: res.statusCode,
+        headers: res.headers,
+        body: Buffer.concat(chunks),
+        ms: Number(process.hrtime.bigint() - t0) / 1e6,
+      }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+// The requests, in order, with the X-Cache each must answer (null: the route is not cached) and
+// extra checks on the reply. `seen` holds earlier replies by label.
+const steps = [
+  { label: 'list', method: 'GET', path: '/api/products', expect: 'MISS' },
+  { method: 'GET', path: '/api/products', expect: 'HIT',
+    check: (r, seen) => r.body.equals(seen.list.body) || 'the HIT body differs from the MISS body' },
+  { method: 'GET', path: '/api/products?category=garden', expect: 'MISS',
+    check: (r) => JSON.parse(r.body).products.every((p) => p.category === 'garden') || 'the filter was not applied' },
+  { method: 'GET', path: '/api/products?category=garden', expect: 'HIT' },
+  { method: 'GET', path: '/api/users/1', expect: 'MISS' },
+  { method: 'GET', path: '/api/users/1', expect: 'HIT' },
+  { method: 'HEAD', path: '/api/products', expect: 'HIT',
+    check: (r, seen) => (r.body.length === 0 && Number(r.headers['content-length']) === seen.list.body.length)
+      || 'HEAD did not answer the GET entry\'s headers without a body' },
+  { method: 'POST', path: '/api/products/1', json: { price: 9.99 }, expect: null,
+    check: (r) => JSON.parse(r.body).notInvalidated.length === 0 || 'some keys were not invalidated' },
+  { method: 'GET', path: '/api/users/1', expect: 'MISS',
+    check: (r) => JSON.parse(r.body).selling.some((p) => p.id === 1 && p.price === 9.99)
+      || 'user 1 does not show the updated price' },
+  { method: 'GET', path: '/api/products', expect: 'MISS',
+    check: (r) => JSON.parse(r.body).products.some((p) => p.id === 1 && p.price === 9.99)
+      || 'the product list does not show the updated price' },
+  { method: 'GET', path: '/api/products', expect: 'HIT' },
+];
+
+function printTable(rows) {
+  const header = ['method', 'path', 'status', 'X-Cache', 'ms'];
+  const cells = rows.map((r) => [r.method, r.path, String(r.status), r.xcache || '-', r.ms.toFixed(1)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c) => c.map((v, i) => (i === 4 ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const c of cells) console.log(line(c));
+}
+
+async function main() {
+  const failures = [];
+  let redisChild = null;
+  let cache = null;
+  let server = null;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const rows = [];
+
+  const stopAll = async () => {
+    agent.destroy();
+    if (server) {
+      server.close();
+      server.closeAllConnections();
+    }
+    if (cache) await cache.close();
+    await stopRedis(redisChild);
+  };
+  const onSignal = (signal) => {
+    console.error(`\n${signal}: stopping`);
+    if (redisChild) redisChild.kill('SIGKILL');
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    let redisUrl = process.env.REDIS_URL;
+    // On a Redis of your own, keys from an earlier run could turn the first request into a HIT:
+    // this run's keys get a prefix of their own, and are deleted at the end.
+    let keyPrefix = 'api';
+    if (redisUrl) {
+      keyPrefix = `api-demo-${process.pid}-${Date.now().toString(36)}`;
+      console.log(`Redis: ${redisUrl} (REDIS_URL)`);
+    } else {
+      const port = await freePort();
+      redisChild = await startRedis(port);
+      redisUrl = `redis://127.0.0.1:${port}/0`;
+      console.log(`Redis: redis-server started by the demo on 127.0.0.1:${port} (pid ${redisChild.pid})`);
+    }
+
+    cache = createCache({ redis: redisUrl, keyPrefix: 'api', connectTimeout: 1000, commandTimeout: 100 });
+    const cacheErrors = [];
+    cache.on('error', (err) => cacheErrors.push(err));
+    try {
+      await once(cache, 'ready', READY_TIMEOUT_MS);
+    } catch {
+      const why = cacheErrors.length ? `${cacheErrors[0].code}: ${cacheErrors[0].message}` : 'no answer';
+      throw new Error(`could not connect to Redis at ${redisUrl} (${why})`);
+    }
+
+    server = http.createServer(createApp({ cache, keyPrefix }));
+    await new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', resolve);
+    });
+    const { port } = server.address();
+    console.log(`App: http://127.0.0.1:${port} (each MISS waits for a 20 ms data source)\n`);
+
+    const seen = {};
+    const exposedKeys = new Set();
+    for (const step of steps) {
+      const reply = await request(agent, port, step.method, step.path, step.json);
+      const xcache = reply.headers['x-cache'] || null;
+      rows.push({ method: step.method, path: step.path, status: reply.status, xcache, ms: reply.ms });
+      if (reply.headers['x-cache-key']) exposedKeys.add(reply.headers['x-cache-key']);
+      if (step.label) seen[step.label] = reply;
+      const where = `${step.method} ${step.path} (request ${rows.length})`;
+      if (reply.status !== 200) {
+        failures.push(`${where}: status ${reply.status}, expected 200: ${reply.body.toString().slice(0, 200)}`);
+        continue;
+      }
+      if (xcache !== step.expect) {
+        failures.push(`${where}: X-Cache ${xcache || '(none)'}, expected ${step.expect || '(none)'}`);
+      }
+      if (step.check) {
+        let verdict;
+        try {
+          verdict = step.check(reply, seen);
+        } catch (err) {
+          verdict = err.message;
+        }
+        if (verdict !== true) failures.push(`${where}: ${verdict}`);
+      }
+    }
+    if (cacheErrors.length) {
+      failures.push(`the cache reported ${cacheErrors.length} error(s), first: ${cacheErrors[0].code}: ${cacheErrors[0].message}`);
+    }
+    if (process.env.REDIS_URL) {
+      await Promise.allSettled([`${keyPrefix}:user:1`, ...exposedKeys].map((key) => cache.delete(key)));
+    }
+  } catch (err) {
+    failures.push(err.message);
+  } finally {
+    if (rows.length) printTable(rows);
+    try {
+      await stopAll();
+    } catch (err) {
+      failures.push(`while closing: ${err.message}`);
+    }
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+
+  if (failures.length) {
+    console.error(`\nDemo FAILED:\n${failures.map((f) => `  - ${f}`).join('\n')}`);
+    process.exitCode = 1;
+  } else {
+    console.log('\nOK: first requests were MISSes, repeats were HITs, and the update invalidated user 1 and the list.');
+  }
+  // Everything is closed, so the process should now exit by itself; if a handle was left open,
+  // say so instead of hanging.
+  setTimeout(() => {
+    console.error(`Demo FAILED: the process did not exit within ${EXIT_GRACE_MS} ms of closing everything (a handle was left open)`);
+    process.exit(1);
+  }, EXIT_GRACE_MS).unref();
+}
+
+main();

@@ -556,6 +556,9 @@ void RedisConnection::OnDeadlineTimer(uv_timer_t* timer) {
   auto* self = static_cast<RedisConnection*>(timer->data);
   self->BeforeEvents();
   self->deadline_armed_ = false;
+  // Replies that arrived while the loop was busy are still unread (timers run before the poll):
+  // take them before declaring anything late.
+  if (self->ac_) ReadPendingReplies(self->ac_);
   uint64_t now = uv_now(self->loop_);
   while (self->head_ && self->head_->deadline_ms <= now) {
     Pending* p = self->head_;

@@ -79,6 +79,12 @@ void ReadAvailable(UvAdapter* a) {
         return;
       }
       fed = true;
+      // Dispatch per chunk: hiredis 0.14's reader moves its unread bytes to the front after
+      // each reply, so feeding megabytes before dispatching costs time quadratic in the backlog
+      // (measured: 100 x 100 KB in flight ran at a third of the speed of 10 in flight).
+      a->hooks->ProcessReplies(ac);
+      if (!a->context) return;
+      fed = false;
       if (static_cast<size_t>(n) < kReadChunk) break;  // drained: saves an EAGAIN syscall
       continue;
     }
@@ -117,6 +123,12 @@ void OnPoll(uv_poll_t* handle, int status, int events) {
 }
 
 }  // namespace
+
+void ReadPendingReplies(redisAsyncContext* ac) {
+  auto* a = static_cast<UvAdapter*>(ac->ev.data);
+  if (!a || !a->context || !(ac->c.flags & REDIS_CONNECTED)) return;
+  ReadAvailable(a);
+}
 
 bool AttachUvAdapter(redisAsyncContext* ac, uv_loop_t* loop, UvAdapterHooks* hooks) {
   if (ac->ev.data != nullptr) return false;

@@ -30,4 +30,10 @@ class UvAdapterHooks {
 // be created (the caller must then free the context itself).
 bool AttachUvAdapter(redisAsyncContext* ac, uv_loop_t* loop, UvAdapterHooks* hooks);
 
+// Reads and dispatches whatever replies the socket already holds, outside a poll event. libuv
+// runs timers before it polls for I/O, so on a busy loop a command's deadline can fire while its
+// reply is already waiting: the deadline timer calls this first. The caller brackets it with its
+// own scopes; the context may be freed by it (a disconnect seen while reading).
+void ReadPendingReplies(redisAsyncContext* ac);
+
 }  // namespace respcache

@@ -420,6 +420,15 @@ function versionOf(cmd, args) {
   return r.status === 0 ? (r.stdout || r.stderr).trim().split('\n')[0] : null;
 }
 
+async function benchStampede(redis, problems) {
+  const [cmd, args] = pinned(0, process.execPath, [path.join(__dirname, 'stampede.js'), String(redis.port)]);
+  const out = JSON.parse((await run(cmd, args, { timeoutMs: 120000 })).trim().split('\n').pop());
+  if (!out.coalesced.calls.every((c) => c === 1)) {
+    problems.push(`stampede: the coalescing route ran its handler ${out.coalesced.calls.join(', ')} times (want 1)`);
+  }
+  return out;
+}
+
 async function main() {
   // problems make the run fail (exit code 1); warnings are printed and kept in the JSON.
   const problems = [];
@@ -451,6 +460,8 @@ async function main() {
     for (const size of SIZES) results.http.push(await benchHttp(size, redis, problems, warnings));
     console.error(`Redis client: GET, ${IN_FLIGHT} in flight, ${config.clientDuration} s x ${config.clientRounds} rounds`);
     for (const size of SIZES) results.client.push(await benchClient(size, redis, problems));
+    console.error('Stampede: 200 concurrent requests to one cold URL, handler 50 ms');
+    results.stampede = await benchStampede(redis, problems);
   } finally {
     await stop(redis.child);
   }
@@ -473,6 +484,14 @@ async function main() {
     results.client.map((r) => [fmtSize(r.valueBytes), fmtInt(r.native.opsPerSec), fmtInt(r.ioredis.opsPerSec),
       r.ratio.toFixed(3), `>= ${r.target}`, r.meetsTarget ? 'ok' : 'BELOW TARGET']),
     ['l', 'r', 'r', 'r', 'r', 'l']));
+
+  const st = results.stampede;
+  console.log(`\nStampede: ${st.concurrency} concurrent requests to one cold URL, handler ${st.handlerMs} ms, `
+    + `median of ${st.trials} trials`);
+  console.log(table(['route', 'handler runs', 'ms until all answered'], [
+    ['respcache (coalesce: true, default)', String(median(st.coalesced.calls)), fmtMs(median(st.coalesced.ms))],
+    ['respcache with coalesce: false', String(median(st.plain.calls)), fmtMs(median(st.plain.ms))],
+  ], ['l', 'r', 'r']));
 
   fs.mkdirSync(path.dirname(config.out), { recursive: true });
   fs.writeFileSync(config.out, `${JSON.stringify(results, null, 2)}\n`);

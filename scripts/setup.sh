@@ -22,7 +22,13 @@ fi
 # The Debian redis-server package starts a system service on 6379; we never rely on it.
 stamp=node_modules/.respcache-lock
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
-  npm ci --no-audit --no-fund
+  # The registry sometimes stalls mid-download (EIDLETIMEOUT seen here): try again before giving up.
+  for attempt in 1 2 3; do
+    if npm ci --no-audit --no-fund --fetch-retries=4; then break; fi
+    if [ "$attempt" -eq 3 ]; then echo "respcache setup: npm ci failed 3 times" >&2; exit 1; fi
+    echo "respcache setup: npm ci failed (attempt $attempt), retrying" >&2
+    sleep $((attempt * 5))
+  done
   cp package-lock.json "$stamp"
 fi
 if ! ls build/Release/*.node >/dev/null 2>&1; then

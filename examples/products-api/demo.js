@@ -183,12 +183,20 @@ async function main() {
       console.log(`Redis: ${redisUrl} (REDIS_URL)`);
     } else {
       const port = await freePort();
-      redisChild = await startRedis(port);
-      redisUrl = `redis://127.0.0.1:${port}/0`;
-      console.log(`Redis: redis-server started by the demo on 127.0.0.1:${port} (pid ${redisChild.pid})`);
+      try {
+        redisChild = await startRedis(port);
+        redisUrl = `redis://127.0.0.1:${port}/0`;
+        console.log(`Redis: redis-server started by the demo on 127.0.0.1:${port} (pid ${redisChild.pid})`);
+      } catch (err) {
+        // No Redis to be had: the cache's embedded mode (the in-process tier alone) runs the demo.
+        redisUrl = null;
+        console.log(`Redis: none (${err.message.split('\n')[0]}); using the embedded in-process cache`);
+      }
     }
 
-    cache = createCache({ redis: redisUrl, keyPrefix: 'api', connectTimeout: 1000, commandTimeout: 100 });
+    cache = redisUrl
+      ? createCache({ redis: redisUrl, keyPrefix, connectTimeout: 1000, commandTimeout: 100 })
+      : createCache({ keyPrefix });
     const cacheErrors = [];
     cache.on('error', (err) => cacheErrors.push(err));
     try {

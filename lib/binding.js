@@ -54,6 +54,15 @@
 //   A silent subscriber connection is only checked by the commands it sends: PING it now and
 //      then; a PING left unanswered for max(1 s, 10 * commandTimeout) makes it reconnect.
 //   .close() unsubscribes nothing: it rejects what awaits a confirmation (CLOSED) and closes.
+//
+// new SingleFlight(): .join(key, timeoutMs): null (the caller leads) | Promise<{ kind: 'value',
+//   payload: Buffer } | { kind: 'failed' } | { kind: 'timeout' }> (never rejects);
+//   .complete(key, payload: Buffer): number of followers served; .fail(key): number; .size
+// new LocalStore(maxBytes): LRU bounded by bytes (key + payload + 64 per item), steady-clock TTLs.
+//   .get(key): Buffer | null (shares the stored bytes: never write into it); .set(key, payload,
+//   ttlMs): boolean (false: larger than the store); .delete(key): boolean; .deletePrefix(prefix):
+//   number; .purgeExpired(): number; .clear(); .stats(): { entries, bytes, maxBytes, hits,
+//   misses, evictions, expirations }
 const path = require('path');
 
 const root = path.join(__dirname, '..');

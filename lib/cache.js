@@ -64,24 +64,40 @@ class Cache extends EventEmitter {
     const o = cacheOptions(options);
     this.keyPrefix = o.keyPrefix;
     this.options = o;
-    this.stats = { hits: 0, misses: 0, bypasses: 0, coalesced: 0, stores: 0, errors: 0, suppressedErrors: 0 };
+    this.stats = { hits: 0, localHits: 0, misses: 0, bypasses: 0, coalesced: 0, stores: 0, errors: 0,
+      suppressedErrors: 0, invalidationEvents: 0 };
     this._coalescer = null;
     this._entryPrefix = `${o.keyPrefix}:e:`;
     this._valuePrefix = `${o.keyPrefix}:v:`;
     this._wraps = new Map();
     this._lastReport = new Map();
     this._closing = null;
+    this._local = o.local === null ? null : new binding.LocalStore(o.local.maxBytes);
+    this._client = null;
+    if (o.endpoint === null) {
+      // Embedded: the in-process tier alone. Ready at once (announced asynchronously, as with Redis).
+      setImmediate(() => { if (!this._closing) this.emit('ready'); });
+      return;
+    }
     this._client = new binding.RedisClient({
       ...o.endpoint,
       connectTimeout: o.connectTimeout,
       commandTimeout: o.commandTimeout,
       onEvent: (type, err) => this._onEvent(type, err),
     });
+    // A near cache must hear other instances' invalidations from the start.
+    if (this._local !== null) this.coalescer();
   }
 
   /** 'connecting' | 'ready' | 'reconnecting' | 'closed' */
   get status() {
-    return this._client.status;
+    if (this._client !== null) return this._client.status;
+    return this._closing ? 'closed' : 'ready';
+  }
+
+  /** The in-process tier's figures (entries, bytes, maxBytes, hits, misses, evictions, expirations), or null. */
+  localStats() {
+    return this._local === null ? null : this._local.stats();
   }
 
   /**
@@ -124,15 +140,42 @@ class Cache extends EventEmitter {
    * @returns {Promise<{ status: number, headers: string[], body: Buffer, storedAt: number, expiresAt: number } | null>}
    */
   lookup(key) {
-    const redisKey = this._entryPrefix + key;
+    return this._read('e:', key, null);
+  }
+
+  /**
+   * One read path for entries ('e:') and values ('v:'): the in-process tier first, then Redis
+   * (whose answer refills the in-process tier). `accept` may refuse a decoded entry (it is then
+   * discarded as corrupt) and may add to it.
+   */
+  _read(family, key, accept) {
+    const localKey = family + key;
+    if (this._local !== null) {
+      const bytes = this._local.get(localKey);
+      if (bytes !== null) {
+        const entry = binding.decodeEntry(bytes);
+        if (typeof entry !== 'string' && (accept === null || accept(entry))) {
+          entry.bytes = bytes;
+          entry.tier = 'local';
+          this.stats.localHits++;
+          return Promise.resolve(entry);
+        }
+        this._local.delete(localKey);
+      }
+    }
+    if (this._client === null) {
+      return this._closing ? Promise.reject(new errors.CacheClosedError()) : Promise.resolve(null);
+    }
+    const redisKey = `${this.keyPrefix}:${localKey}`;
     return this._client.command(['GET', redisKey]).then((bytes) => {
       if (bytes === null) return null;
       const entry = Buffer.isBuffer(bytes) ? binding.decodeEntry(bytes) : 'not a string value';
-      if (typeof entry !== 'string') {
+      if (typeof entry !== 'string' && (accept === null || accept(entry))) {
         entry.bytes = bytes;
+        this._keepLocal(localKey, bytes, entry.expiresAt - Date.now());
         return entry;
       }
-      this._discard(redisKey, entry);
+      this._discard(redisKey, typeof entry === 'string' ? entry : 'not an entry of its kind');
       return null;
     }, (err) => {
       if (err && err.code === 'ERR_RESPCACHE_REDIS_REPLY' && /^WRONGTYPE/.test(err.message)) {
@@ -143,9 +186,37 @@ class Cache extends EventEmitter {
     });
   }
 
+  _keepLocal(localKey, bytes, ttlMs) {
+    if (this._local === null || this._closing) return;
+    const ms = Math.floor(Math.min(ttlMs, this.options.local.ttlMs));
+    if (ms >= 1) this._local.set(localKey, bytes, ms);
+  }
+
+  /** Writes to both tiers; the Redis SET goes to the socket before this returns. */
+  _write(family, key, encoded, ttlMs, timeoutMs) {
+    this._keepLocal(family + key, encoded, ttlMs);
+    if (this._client === null) {
+      return this._closing ? Promise.reject(new errors.CacheClosedError()) : Promise.resolve();
+    }
+    return this._client.command(['SET', `${this.keyPrefix}:${family}${key}`, encoded, 'PX', String(ttlMs)],
+      timeoutMs, true);
+  }
+
+  /** Drops local copies another instance invalidated (payload: '<family><key>'). */
+  _onInvalidation(payload) {
+    this.stats.invalidationEvents++;
+    if (this._local !== null) this._local.delete(payload.toString('utf8'));
+    this.emit('invalidated', payload.toString('utf8'));
+  }
+
+  /** Another instance's invalidations may have been missed while the subscriber was away. */
+  _onSubscriberReconnected() {
+    if (this._local !== null) this._local.clear();
+  }
+
   _discard(redisKey, reason) {
     this.report(new errors.CorruptEntryError(`"${redisKey}" does not hold a valid entry (${reason}); deleted`));
-    this._client.command(['DEL', redisKey]).catch((err) => this.report(err));
+    if (this._client !== null) this._client.command(['DEL', redisKey]).catch((err) => this.report(err));
   }
 
   /**
@@ -156,7 +227,7 @@ class Cache extends EventEmitter {
    * @param {number} ttlMs
    */
   store(key, encoded, ttlMs) {
-    this._client.command(['SET', this._entryPrefix + key, encoded, 'PX', String(ttlMs)], undefined, true)
+    this._write('e:', key, encoded, ttlMs, undefined)
       .then(() => { this.stats.stores++; }, (err) => this.report(err));
   }
 
@@ -188,8 +259,7 @@ class Cache extends EventEmitter {
   async set(key, value, options) {
     checkValueKey(key, 'set');
     const { ttlMs } = wrapOptions(options);
-    await this._client.command(['SET', this._valuePrefix + key, encodeValue(value, ttlMs), 'PX', String(ttlMs)],
-      Math.max(this.options.commandTimeout, 1000), true);
+    await this._write('v:', key, encodeValue(value, ttlMs), ttlMs, Math.max(this.options.commandTimeout, 1000));
   }
 
   /**
@@ -238,33 +308,23 @@ class Cache extends EventEmitter {
       this.report(new errors.StoreError(`the value for "${key}" cannot be stored: ${err.message}`, { cause: err }));
     }
     if (encoded !== null) {
-      this._client.command(['SET', this._valuePrefix + key, encoded, 'PX', String(timing.ttlMs)], undefined, true)
-        .catch((err) => this.report(err));
+      this._write('v:', key, encoded, timing.ttlMs, undefined).catch((err) => this.report(err));
     }
     if (decision.token) this._coalescer.release(`v:${key}`, decision.token, encoded !== null);
     return value;
   }
 
   _readValue(key) {
-    const redisKey = this._valuePrefix + key;
-    return this._client.command(['GET', redisKey]).then((bytes) => {
-      if (bytes === null) return null;
-      const entry = Buffer.isBuffer(bytes) ? binding.decodeEntry(bytes) : 'not a string value';
-      if (typeof entry !== 'string' && entry.headers.length === 2 && entry.headers[0] === VALUE_TYPE_HEADER
-        && VALUE_TYPES.has(entry.headers[1])) {
-        try {
-          entry.value = decodeValue(entry);
-          return entry;
-        } catch { /* planted bytes that are not JSON: discarded below */ }
+    return this._read('v:', key, (entry) => {
+      if (entry.headers.length !== 2 || entry.headers[0] !== VALUE_TYPE_HEADER || !VALUE_TYPES.has(entry.headers[1])) {
+        return false;
       }
-      this._discard(redisKey, typeof entry === 'string' ? entry : 'not a value entry');
-      return null;
-    }, (err) => {
-      if (err && err.code === 'ERR_RESPCACHE_REDIS_REPLY' && /^WRONGTYPE/.test(err.message)) {
-        this._discard(redisKey, 'wrong type');
-        return null;
+      try {
+        entry.value = decodeValue(entry);
+        return true;
+      } catch {
+        return false; // planted bytes that are not JSON
       }
-      throw err;
     });
   }
 
@@ -277,9 +337,19 @@ class Cache extends EventEmitter {
     if (typeof key !== 'string' || key.length === 0) {
       throw new TypeError('Expected cache.delete(key) to be given a non-empty string key');
     }
-    const removed = await this._client.command(['DEL', this._entryPrefix + key],
-      Math.max(this.options.commandTimeout, 1000), true);
-    return removed > 0;
+    const name = `e:${key}`;
+    const local = this._local !== null && this._local.delete(name);
+    if (this._client === null) {
+      if (this._closing) throw new errors.CacheClosedError();
+      return local;
+    }
+    const timeout = Math.max(this.options.commandTimeout, 1000);
+    const [removed] = await Promise.all([
+      this._client.command(['DEL', this._entryPrefix + key], timeout, true),
+      // Other instances drop their in-process copies when this reaches them.
+      this._client.command(['PUBLISH', `${this.keyPrefix}:inval`, name], timeout, true),
+    ]);
+    return removed > 0 || local;
   }
 
   /**
@@ -289,8 +359,10 @@ class Cache extends EventEmitter {
    */
   close() {
     if (!this._closing) {
-      const closing = [this._client.close()];
+      const closing = [];
+      if (this._client !== null) closing.push(this._client.close());
       if (this._coalescer !== null) closing.push(this._coalescer.close());
+      if (this._local !== null) this._local.clear();
       this._closing = Promise.all(closing).then(() => undefined);
     }
     return this._closing;

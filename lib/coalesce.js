@@ -63,6 +63,8 @@ class Coalescer {
     this.cache = cache;
     this.flights = new binding.SingleFlight();
     this.channel = `${cache.keyPrefix}:fill`;
+    this.invalChannel = Buffer.from(`${cache.keyPrefix}:inval`);
+    this.everReady = false;
     this.lockPrefix = `${cache.keyPrefix}:l:`;
     this.waits = new Map(); // name -> Set<RemoteWait>
     this.tokenBase = crypto.randomBytes(9).toString('base64');
@@ -76,6 +78,10 @@ class Coalescer {
   /** Opens the subscriber connection (once, at setup: a waiter must never miss a notice). */
   start() {
     if (this.subscriber) return;
+    if (this.cache._client === null) {
+      this.onSubscriberReady(); // embedded: nothing to coordinate with
+      return;
+    }
     const { endpoint, connectTimeout, commandTimeout } = this.cache.options;
     this.subscriber = new binding.RedisClient({
       ...endpoint,
@@ -83,9 +89,13 @@ class Coalescer {
       commandTimeout,
       subscriber: true,
       onEvent: (type, err, channel, payload) => {
-        if (type === 'message') this.onMessage(payload);
-        else if (type === 'ready') {
+        if (type === 'message') {
+          if (channel.equals(this.invalChannel)) this.cache._onInvalidation(payload);
+          else this.onMessage(payload);
+        } else if (type === 'ready') {
           this.subscribed = true;
+          if (this.everReady) this.cache._onSubscriberReconnected();
+          this.everReady = true;
           this.onSubscriberReady();
         }
         else if (type === 'reconnecting' || type === 'end') this.subscribed = false;
@@ -93,6 +103,7 @@ class Coalescer {
       },
     });
     this.subscriber.subscribe(this.channel).catch(() => { /* re-subscribed on every reconnect */ });
+    if (this.cache._local !== null) this.subscriber.subscribe(this.invalChannel).catch(() => {});
     // A subscriber only notices a dead connection through a command it sends.
     this.keepalive = setInterval(() => {
       if (this.subscribed) this.subscriber.command(['PING']).catch(() => {});
@@ -137,6 +148,7 @@ class Coalescer {
    */
   async acquire(name, read, { coalesceTimeout, lockTtl }) {
     const client = this.cache._client;
+    if (client === null) return { own: true };
     const deadline = Date.now() + coalesceTimeout;
     const pollInterval = Math.min(500, Math.max(20, Math.floor(lockTtl / 4)));
     const wait = this.register(name);
@@ -178,6 +190,7 @@ class Coalescer {
    */
   release(name, token, filled) {
     const client = this.cache._client;
+    if (client === null) return;
     const onError = (err) => this.cache.report(err);
     if (filled !== null) {
       client.command(['PUBLISH', this.channel, `${filled ? 'ok' : 'fail'}:${name}`], undefined, true).catch(onError);

@@ -48,6 +48,7 @@ function serveHit(req, res, entry, key, route, coalesced) {
   res.setHeader('Content-Length', entry.body.length);
   setCacheHeaders(res, 'HIT', key, route);
   if (coalesced) res.setHeader('X-Cache-Coalesced', '1');
+  if (entry.tier === 'local') res.setHeader('X-Cache-Tier', 'local');
   if (req.method === 'HEAD') res.end();
   else res.end(entry.body);
 }

@@ -22,7 +22,12 @@ const ROUTE_DEFAULTS = Object.freeze({
   lockTtl: 10000,
 });
 
-const CACHE_OPTIONS = ['redis', 'keyPrefix', 'connectTimeout', 'commandTimeout'];
+const CACHE_OPTIONS = ['redis', 'keyPrefix', 'connectTimeout', 'commandTimeout', 'local'];
+const LOCAL_OPTIONS = ['maxBytes', 'ttl'];
+// The in-process tier: alone (no Redis configured) it keeps entries for their full ttl; in front
+// of Redis its copies live at most local.ttl seconds, which bounds how stale a missed
+// invalidation event can leave them.
+const LOCAL_DEFAULTS = Object.freeze({ maxBytes: 64 * 1024 * 1024, nearTtl: 5 });
 const REDIS_OBJECT_OPTIONS = ['host', 'port', 'path', 'username', 'password', 'db'];
 const ROUTE_OPTIONS = ['ttl', 'keyPrefix', 'keyBuilder', 'condition', 'statuses', 'methods',
   'maxBodySize', 'exposeKey', 'coalesce', 'coalesceTimeout', 'lockTtl'];
@@ -139,7 +144,7 @@ function cacheOptions(options = {}) {
   const { redis } = options;
   if (redis === undefined) {
     const fromEnv = process.env.REDIS_URL;
-    endpoint = fromEnv ? parseUrl(fromEnv, 'REDIS_URL (used when the "redis" option is absent)') : checkRedisObject({});
+    endpoint = fromEnv ? parseUrl(fromEnv, 'REDIS_URL (used when the "redis" option is absent)') : null;
   } else if (typeof redis === 'string') {
     endpoint = parseUrl(redis, 'the "redis" option');
   } else if (isPlainObject(redis)) {
@@ -149,13 +154,50 @@ function cacheOptions(options = {}) {
       '{ host, port, path, username, password, db }');
   }
   return Object.freeze({
-    endpoint: Object.freeze(endpoint),
+    endpoint: endpoint && Object.freeze(endpoint),
+    local: localOptions(options.local, endpoint === null),
     keyPrefix: options.keyPrefix === undefined ? CACHE_DEFAULTS.keyPrefix : checkPrefix(options.keyPrefix),
     connectTimeout: options.connectTimeout === undefined
       ? CACHE_DEFAULTS.connectTimeout : checkMs(options.connectTimeout, 'connectTimeout'),
     commandTimeout: options.commandTimeout === undefined
       ? CACHE_DEFAULTS.commandTimeout : checkMs(options.commandTimeout, 'commandTimeout'),
   });
+}
+
+/**
+ * The in-process tier: { maxBytes, ttlMs } or null (off). Without Redis it is always on, and its
+ * ttl cap is off (entries live their route ttl).
+ */
+function localOptions(local, embedded) {
+  if (local === undefined || local === false) {
+    return embedded ? Object.freeze({ maxBytes: LOCAL_DEFAULTS.maxBytes, ttlMs: Infinity }) : null;
+  }
+  if (local === true) local = {};
+  if (!isPlainObject(local)) {
+    throw new TypeError('Expected the "local" option to be true or an object { maxBytes, ttl }');
+  }
+  rejectUnknown(local, LOCAL_OPTIONS, 'the "local" option');
+  let maxBytes = LOCAL_DEFAULTS.maxBytes;
+  if (local.maxBytes !== undefined) {
+    if (typeof local.maxBytes !== 'number' || Number.isNaN(local.maxBytes)) {
+      throw new TypeError('Expected the "local.maxBytes" option to be a number of bytes');
+    }
+    if (!Number.isInteger(local.maxBytes) || local.maxBytes < 1024 || local.maxBytes > 2 ** 40) {
+      throw new RangeError('Expected the "local.maxBytes" option to be a whole number of bytes from 1024 to 2^40');
+    }
+    maxBytes = local.maxBytes;
+  }
+  let ttlMs = embedded ? Infinity : LOCAL_DEFAULTS.nearTtl * 1000;
+  if (local.ttl !== undefined) {
+    if (typeof local.ttl !== 'number' || Number.isNaN(local.ttl)) {
+      throw new TypeError('Expected the "local.ttl" option to be a number of seconds');
+    }
+    if (!(local.ttl > 0) || local.ttl > MAX_TTL_SECONDS) {
+      throw new RangeError('Expected the "local.ttl" option to be a positive number of seconds');
+    }
+    ttlMs = Math.max(1, Math.round(local.ttl * 1000));
+  }
+  return Object.freeze({ maxBytes, ttlMs });
 }
 
 function checkStatuses(value) {

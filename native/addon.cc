@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "entry_codec.h"
+#include "local_store_wrap.h"
 #include "redis_client_wrap.h"
 #include "redis_url.h"
 #include "request_key.h"
@@ -213,6 +214,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactoryJs, "setErrorFactory"));
   exports.Set("RedisClient", RedisClientWrap::Define(env));
   exports.Set("SingleFlight", SingleFlightWrap::Define(env));
+  exports.Set("LocalStore", LocalStoreWrap::Define(env));
   exports.Set("hashKey", Napi::Function::New(env, HashKey, "hashKey"));
   exports.Set("requestKey", Napi::Function::New(env, RequestKey, "requestKey"));
   exports.Set("encodeEntry", Napi::Function::New(env, Encode, "encodeEntry"));

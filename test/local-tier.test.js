@@ -1,0 +1,154 @@
+'use strict';
+
+// The in-process tier: alone (embedded mode, no Redis configured) and in front of Redis (near
+// cache) kept coherent across instances through invalidation events.
+const express = require('express');
+const { startRedis } = require('./helpers/redis');
+const { serve } = require('./helpers/http');
+const { openCache, closeCaches, once } = require('./helpers/cache');
+
+let redis;
+const servers = [];
+
+beforeAll(async () => { redis = await startRedis(); });
+afterAll(async () => {
+  await closeCaches();
+  if (redis) await redis.close();
+});
+beforeEach(async () => { await redis.client().flushall(); });
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await closeCaches();
+});
+
+/** An app whose /r route counts its handler runs in counter.calls. */
+async function appOn(cache, counter, options = { keyBuilder: () => 'item', exposeKey: true }) {
+  const app = express();
+  app.get('/r', cache.middleware(options), (req, res) => {
+    counter.calls++;
+    res.json({ n: counter.calls });
+  });
+  const http = await serve(app);
+  servers.push(http);
+  return http;
+}
+
+describe('when no Redis is configured (embedded mode)', () => {
+  let savedUrl;
+  beforeEach(() => {
+    savedUrl = process.env.REDIS_URL;
+    delete process.env.REDIS_URL;
+  });
+  afterEach(() => {
+    if (savedUrl !== undefined) process.env.REDIS_URL = savedUrl;
+  });
+
+  it('caches in process memory: MISS, then HIT from the local tier', async () => {
+    const { cache } = await openCache({});
+    expect(cache.status).toBe('ready');
+    const counter = { calls: 0 };
+    const http = await appOn(cache, counter);
+    const miss = await http.get('/r');
+    const hit = await http.get('/r');
+    expect(miss.headers['x-cache']).toBe('MISS');
+    expect([hit.headers['x-cache'], hit.headers['x-cache-tier'], hit.text]).toEqual(['HIT', 'local', '{"n":1}']);
+    expect(counter.calls).toBe(1);
+    expect(cache.localStats().entries).toBe(1);
+    expect(await redis.keys('*')).toEqual([]);
+  });
+
+  it('deletes, wraps and coalesces without Redis', async () => {
+    const { cache } = await openCache({});
+    const counter = { calls: 0 };
+    const http = await appOn(cache, counter);
+    await http.get('/r');
+    expect(await cache.delete('item')).toBe(true);
+    expect((await http.get('/r')).headers['x-cache']).toBe('MISS');
+    let runs = 0;
+    const values = await Promise.all(Array.from({ length: 20 }, () => cache.wrap('v', async () => { runs++; return [1, 2]; })));
+    expect(runs).toBe(1);
+    expect(values.every((v) => v.length === 2)).toBe(true);
+    expect(await cache.get('v')).toEqual([1, 2]);
+  });
+
+  it('keeps entries no longer than their ttl', async () => {
+    const { cache } = await openCache({});
+    const counter = { calls: 0 };
+    const http = await appOn(cache, counter, { keyBuilder: () => 'short', ttl: 0.05 });
+    await http.get('/r');
+    await new Promise((r) => setTimeout(r, 80));
+    expect((await http.get('/r')).headers['x-cache']).toBe('MISS');
+    expect(counter.calls).toBe(2);
+  });
+});
+
+describe('with Redis and local (near cache)', () => {
+  async function twoInstances(local = { maxBytes: 1 << 20, ttl: 30 }) {
+    const a = await openCache({ redis: redis.url, local, commandTimeout: 1000 });
+    const b = await openCache({ redis: redis.url, local, commandTimeout: 1000 });
+    await Promise.all([a.cache.coalescer().subscriberReady, b.cache.coalescer().subscriberReady]);
+    return [a.cache, b.cache];
+  }
+
+  it('serves a second request from process memory without touching Redis', async () => {
+    const [a] = await twoInstances();
+    const counter = { calls: 0 };
+    const http = await appOn(a, counter);
+    await http.get('/r');
+    const hit = await http.get('/r');
+    expect([hit.headers['x-cache'], hit.headers['x-cache-tier']]).toEqual(['HIT', 'local']);
+    expect(await redis.keys('respcache:e:*')).toEqual(['respcache:e:item']);
+  });
+
+  it('drops the copies of other instances when one deletes the key, within one event', async () => {
+    const [a, b] = await twoInstances();
+    const counter = { calls: 0 };
+    const httpA = await appOn(a, counter);
+    const httpB = await appOn(b, counter);
+    await httpA.get('/r');
+    expect((await httpB.get('/r')).headers['x-cache-tier']).toBeUndefined(); // from Redis
+    expect((await httpB.get('/r')).headers['x-cache-tier']).toBe('local');
+    const heard = once(b, 'invalidated');
+    await a.delete('item');
+    expect(await heard).toEqual(['e:item']);
+    const after = await httpB.get('/r');
+    expect(after.headers['x-cache']).toBe('MISS');
+    expect(after.text).toBe('{"n":2}');
+  });
+
+  it('keeps serving what it holds while Redis is down', async () => {
+    const own = await startRedis();
+    try {
+      const { cache } = await openCache({ redis: own.url, local: true, commandTimeout: 200 });
+      const counter = { calls: 0 };
+      const http = await appOn(cache, counter);
+      await http.get('/r');
+      await own.stop();
+      const hit = await http.get('/r');
+      expect([hit.headers['x-cache'], hit.headers['x-cache-tier'], hit.text]).toEqual(['HIT', 'local', '{"n":1}']);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('caps the life of local copies at local.ttl', async () => {
+    const [a] = await twoInstances({ ttl: 0.05 });
+    const counter = { calls: 0 };
+    const http = await appOn(a, counter);
+    await http.get('/r');
+    await new Promise((r) => setTimeout(r, 80));
+    const again = await http.get('/r');
+    expect(again.headers['x-cache']).toBe('HIT');
+    expect(again.headers['x-cache-tier']).toBeUndefined(); // the local copy expired: read from Redis
+  });
+
+  it.each([
+    ['local', { local: 'yes' }],
+    ['local.maxBytes', { local: { maxBytes: 10 } }],
+    ['local.ttl', { local: { ttl: 0 } }],
+    ['maxbytes', { local: { maxbytes: 1 << 20 } }],
+  ])('rejects an invalid "%s" at setup', (name, options) => {
+    const { createCache } = require('../lib');
+    expect(() => createCache({ redis: redis.url, ...options })).toThrow(expect.objectContaining({ message: expect.stringContaining(name) }));
+  });
+});

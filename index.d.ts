@@ -16,10 +16,12 @@ export interface RedisEndpoint {
 }
 
 export interface CacheOptions {
-  /** redis://[user:password@]host[:port][/db], unix:///path[?db=N], or an object. Default: REDIS_URL, else redis://127.0.0.1:6379. */
+  /** redis://[user:password@]host[:port][/db], unix:///path[?db=N], or an object. Default: REDIS_URL, else none (embedded, in-process only). */
   redis?: string | RedisEndpoint;
   /** Default 'respcache'. Default keys start with it; entries live under `${keyPrefix}:e:`. */
   keyPrefix?: string;
+  /** The in-process tier: near cache in front of Redis, or the only tier when no Redis is configured. */
+  local?: true | { maxBytes?: number; ttl?: number };
   /** Milliseconds; default 1000. */
   connectTimeout?: number;
   /** Milliseconds; default 100. A slower Redis is bypassed, not waited for. */
@@ -70,8 +72,10 @@ export interface CacheEntry {
 export interface CacheStats {
   hits: number;
   misses: number;
+  localHits: number;
   bypasses: number;
   coalesced: number;
+  invalidationEvents: number;
   stores: number;
   errors: number;
   suppressedErrors: number;
@@ -89,7 +93,9 @@ export declare class Cache extends EventEmitter {
   set(key: string, value: unknown, options?: { ttl?: number }): Promise<void>;
   wrap<T>(key: string, fn: () => T | Promise<T>, options?: ValueOptions): Promise<T>;
   close(): Promise<void>;
+  localStats(): { entries: number; bytes: number; maxBytes: number; hits: number; misses: number; evictions: number; expirations: number } | null;
   on(event: 'ready' | 'reconnecting' | 'end', listener: () => void): this;
+  on(event: 'invalidated', listener: (name: string) => void): this;
   on(event: 'error', listener: (err: RespcacheError) => void): this;
 }
 

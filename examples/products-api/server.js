@@ -6,7 +6,7 @@ const { createCache } = require('../../lib'); // require('respcache') in your ow
 const { createApp } = require('./app');
 
 const port = Number(process.env.PORT || 3000);
-const redis = process.env.REDIS_URL || 'redis://127.0.0.1:6379/0';
+const redis = process.env.REDIS_URL || 'redis://127.0.0.1:6379/0'; // createCache({}) without it: in-process only
 
 const cache = createCache({ redis, keyPrefix: 'api', connectTimeout: 1000, commandTimeout: 100 });
 cache.on('ready', () => console.log(`respcache: connected to ${redis}`));

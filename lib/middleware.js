@@ -9,7 +9,7 @@ const debug = require('debug')('respcache');
 const binding = require('./binding');
 const { routeOptions } = require('./options');
 const { KeyBuilderError, ConditionError, StoreError } = require('./errors');
-const { defaultKeyBuilder, unstorableReason, storedHeaders } = require('./policy');
+const { defaultKeyBuilder, unstorableReason, storedHeaders, credentialed, entrySharedExplicitly } = require('./policy');
 
 // Faults that say "Redis cannot be used right now"; the connection already reported them.
 const QUIET_LOOKUP_FAULTS = new Set(['ERR_RESPCACHE_REDIS_UNAVAILABLE', 'ERR_RESPCACHE_REDIS_CLOSED']);
@@ -197,7 +197,9 @@ function createMiddleware(cache, options) {
    */
   function afterLookup(req, res, next, key, verdict) {
     const plain = verdict === 'MISS' ? STORE_ONLY : NOWHERE;
-    if (coalescer === null || req.method === 'HEAD') return runHandler(req, res, next, key, verdict, plain);
+    if (coalescer === null || req.method === 'HEAD' || credentialed(req, route)) {
+      return runHandler(req, res, next, key, verdict, plain);
+    }
     const wait = coalescer.flights.join(key, route.coalesceTimeout);
     if (wait !== null) {
       wait.then((outcome) => {
@@ -259,6 +261,12 @@ function createMiddleware(cache, options) {
           `the keyBuilder returned ${typeof key === 'string' ? 'an empty string' : typeof key}, not a non-empty string`));
       }
       cache.lookup(key).then((entry) => {
+        if (entry !== null && credentialed(req, route) && !entrySharedExplicitly(entry.headers)) {
+          // Maybe personal: this requester gets its own handler's answer (stored only if shareable).
+          debug('not serving %s to a request with credentials: the entry is not marked shareable', key);
+          runHandler(req, res, next, key, 'MISS', STORE_ONLY);
+          return;
+        }
         if (entry !== null) {
           cache.stats.hits++;
           serveHit(req, res, entry, key, route, false);

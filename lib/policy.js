@@ -47,8 +47,9 @@ function cacheControlDirectives(value) {
  * The built-in storability rule, applied before the route's condition: the status is listed,
  * the response sets no cookie, Cache-Control does not say no-store or private, Vary is not "*",
  * and a request that carried credentials (Authorization or Cookie) under the default key is
- * stored only when the response says it is public (RFC 9111 section 3.5): the default key does
- * not tell users apart, so without that statement the response may be personal.
+ * stored only when the response says it may be shared (public, s-maxage or must-revalidate, as
+ * RFC 9111 section 3.5 has it): the default key does not tell users apart, so without that
+ * statement the response may be personal.
  * @param {import('http').IncomingMessage} req
  * @param {import('http').ServerResponse} res
  * @param {{ statuses: Set<number>, keyBuilder: Function|null }} route
@@ -63,10 +64,32 @@ function unstorableReason(req, res, route) {
   const vary = res.getHeader('vary');
   if (vary !== undefined && String(vary).split(',').some((v) => v.trim() === '*')) return 'Vary: *';
   if (!route.keyBuilder && (req.headers.authorization !== undefined || req.headers.cookie !== undefined)
-    && !directives.has('public') && !directives.has('s-maxage')) {
+    && !sharedExplicitly(directives)) {
     return 'the request carried credentials and the response is not marked public';
   }
   return null;
+}
+
+/** RFC 9111 section 3.5: what lets a shared cache answer a request that carried Authorization. */
+function sharedExplicitly(directives) {
+  return directives.has('public') || directives.has('s-maxage') || directives.has('must-revalidate');
+}
+
+/**
+ * Whether a request carries credentials that the default key does not separate: such a request
+ * is only answered from an entry whose response said it may be shared, and never waits on
+ * another request's response.
+ */
+function credentialed(req, route) {
+  return !route.keyBuilder && (req.headers.authorization !== undefined || req.headers.cookie !== undefined);
+}
+
+/** Whether a stored entry (flat headers) said it may be shared with any requester. */
+function entrySharedExplicitly(headers) {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === 'cache-control' && sharedExplicitly(cacheControlDirectives(headers[i + 1]))) return true;
+  }
+  return false;
 }
 
 /**
@@ -91,4 +114,5 @@ function storedHeaders(res) {
   return flat;
 }
 
-module.exports = { defaultKeyBuilder, unstorableReason, storedHeaders, cacheControlDirectives, NOT_STORED };
+module.exports = { defaultKeyBuilder, unstorableReason, storedHeaders, cacheControlDirectives, credentialed,
+  entrySharedExplicitly, NOT_STORED };

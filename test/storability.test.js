@@ -152,3 +152,26 @@ describe('when the request carries credentials and the route uses the default ke
     expect([bob.headers['x-cache'], bob.text]).toEqual(['MISS', 'for bob']);
   });
 });
+
+describe('when a request with credentials meets an entry stored for an anonymous request', () => {
+  it.each([
+    ['Authorization', { authorization: 'Bearer alice' }],
+    ['Cookie', { cookie: 'session=alice' }],
+  ])('with "%s", is not served the entry unless it was marked shareable', async (_name, headers) => {
+    await route((req, res) => res.send(req.get('authorization') || req.get('cookie') ? 'for you' : 'for anyone'));
+    await http.get('/r');
+    const withCredentials = await http.get('/r', { headers });
+    expect([withCredentials.headers['x-cache'], withCredentials.text]).toEqual(['MISS', 'for you']);
+    expect(calls).toBe(2);
+    const anonymous = await http.get('/r');
+    expect([anonymous.headers['x-cache'], anonymous.text]).toEqual(['HIT', 'for anyone']);
+  });
+
+  it('is served an entry whose response said "Cache-Control: public"', async () => {
+    await route((req, res) => res.set('Cache-Control', 'public, max-age=60').send('shared'));
+    await http.get('/r');
+    const hit = await http.get('/r', { headers: { authorization: 'Bearer bob' } });
+    expect([hit.headers['x-cache'], hit.text]).toEqual(['HIT', 'shared']);
+    expect(calls).toBe(1);
+  });
+});

@@ -84,7 +84,8 @@ export interface CacheStats {
 export declare class Cache extends EventEmitter {
   readonly keyPrefix: string;
   readonly status: 'connecting' | 'ready' | 'reconnecting' | 'closed';
-  readonly stats: CacheStats;
+  stats(): CacheStats & { storeFailures: number; local: object | null };
+  metrics(register: import('prom-client').Registry, options?: { prefix?: string }): unknown;
   middleware(options?: RouteOptions): Middleware;
   entryKey(key: string): string;
   lookup(key: string): Promise<CacheEntry | null>;

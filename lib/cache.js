@@ -9,9 +9,10 @@ const errors = require('./errors');
 const { cacheOptions, wrapOptions } = require('./options');
 const { createMiddleware } = require('./middleware');
 const { Coalescer } = require('./coalesce');
+const { Metrics } = require('./metrics');
 
 // A stalled Redis times out every lookup: such per-command faults are reported once per interval
-// per code, the rest counted in stats.suppressedErrors. Connection events and the app's own faults
+// per code, the rest counted in stats().suppressedErrors. Connection events and the app's own faults
 // (keyBuilder, condition) are always reported.
 const REPORT_INTERVAL_MS = 1000;
 const RATE_LIMITED = new Set(['ERR_RESPCACHE_REDIS_TIMEOUT', 'ERR_RESPCACHE_REDIS_UNAVAILABLE']);
@@ -64,8 +65,9 @@ class Cache extends EventEmitter {
     const o = cacheOptions(options);
     this.keyPrefix = o.keyPrefix;
     this.options = o;
-    this.stats = { hits: 0, localHits: 0, misses: 0, bypasses: 0, coalesced: 0, stores: 0, errors: 0,
-      suppressedErrors: 0, invalidationEvents: 0 };
+    this._counters = { hits: 0, localHits: 0, misses: 0, bypasses: 0, coalesced: 0, stores: 0, errors: 0,
+      suppressedErrors: 0, invalidationEvents: 0, storeFailures: 0 };
+    this._metrics = null;
     this._coalescer = null;
     this._entryPrefix = `${o.keyPrefix}:e:`;
     this._valuePrefix = `${o.keyPrefix}:v:`;
@@ -93,6 +95,46 @@ class Cache extends EventEmitter {
   get status() {
     if (this._client !== null) return this._client.status;
     return this._closing ? 'closed' : 'ready';
+  }
+
+  /**
+   * Counters since the cache was created, and the in-process tier's figures.
+   * @returns {{ hits: number, localHits: number, misses: number, bypasses: number, coalesced: number,
+   *   stores: number, storeFailures: number, errors: number, suppressedErrors: number,
+   *   invalidationEvents: number, local: object|null }}
+   */
+  stats() {
+    return { ...this._counters, local: this.localStats() };
+  }
+
+  /**
+   * Registers Prometheus metrics for this cache with a prom-client registry (prom-client is an
+   * optional peer dependency): requests by route and outcome, stores, errors by code, lookup and
+   * store latency histograms, and in-process tier gauges. Call once per registry.
+   * @param {import('prom-client').Registry} register
+   * @param {{ prefix?: string }} [options] metric name prefix, default 'respcache_'
+   */
+  metrics(register, { prefix = 'respcache_' } = {}) {
+    if (!register || typeof register.registerMetric !== 'function') {
+      throw new TypeError('Expected cache.metrics(register) to be given a prom-client Registry');
+    }
+    if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
+      throw new TypeError('Expected the "prefix" option of cache.metrics() to be a valid metric name prefix');
+    }
+    this._metrics = new Metrics(this, register, prefix);
+    return this._metrics;
+  }
+
+  /** Counts one request's outcome: hit, hit_local, hit_coalesced, miss or bypass. */
+  _outcome(req, outcome) {
+    const c = this._counters;
+    if (outcome === 'miss') c.misses++;
+    else if (outcome === 'bypass') c.bypasses++;
+    else {
+      c.hits++;
+      if (outcome === 'hit_coalesced') c.coalesced++;
+    }
+    if (this._metrics !== null) this._metrics.request(req, outcome);
   }
 
   /** The in-process tier's figures (entries, bytes, maxBytes, hits, misses, evictions, expirations), or null. */
@@ -140,7 +182,14 @@ class Cache extends EventEmitter {
    * @returns {Promise<{ status: number, headers: string[], body: Buffer, storedAt: number, expiresAt: number } | null>}
    */
   lookup(key) {
-    return this._read('e:', key, null);
+    if (this._metrics === null) return this._read('e:', key, null);
+    const started = process.hrtime.bigint();
+    const done = (entry) => {
+      const tier = entry !== null && entry.tier === 'local' ? 'local' : 'redis';
+      this._metrics.lookupSeconds.observe({ tier }, Number(process.hrtime.bigint() - started) / 1e9);
+      return entry;
+    };
+    return this._read('e:', key, null).then(done);
   }
 
   /**
@@ -157,7 +206,7 @@ class Cache extends EventEmitter {
         if (typeof entry !== 'string' && (accept === null || accept(entry))) {
           entry.bytes = bytes;
           entry.tier = 'local';
-          this.stats.localHits++;
+          this._counters.localHits++;
           return Promise.resolve(entry);
         }
         this._local.delete(localKey);
@@ -204,7 +253,7 @@ class Cache extends EventEmitter {
 
   /** Drops local copies another instance invalidated (payload: '<family><key>'). */
   _onInvalidation(payload) {
-    this.stats.invalidationEvents++;
+    this._counters.invalidationEvents++;
     if (this._local !== null) this._local.delete(payload.toString('utf8'));
     this.emit('invalidated', payload.toString('utf8'));
   }
@@ -227,8 +276,18 @@ class Cache extends EventEmitter {
    * @param {number} ttlMs
    */
   store(key, encoded, ttlMs) {
-    this._write('e:', key, encoded, ttlMs, undefined)
-      .then(() => { this.stats.stores++; }, (err) => this.report(err));
+    const started = this._metrics === null ? 0n : process.hrtime.bigint();
+    this._write('e:', key, encoded, ttlMs, undefined).then(() => {
+      this._counters.stores++;
+      if (this._metrics !== null) {
+        this._metrics.stores.inc({ result: 'ok' });
+        this._metrics.storeSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      }
+    }, (err) => {
+      this._counters.storeFailures++;
+      if (this._metrics !== null) this._metrics.stores.inc({ result: 'failed' });
+      this.report(err);
+    });
   }
 
   /**
@@ -374,13 +433,14 @@ class Cache extends EventEmitter {
    * @param {Error} err
    */
   report(err) {
-    this.stats.errors++;
+    this._counters.errors++;
+    if (this._metrics !== null) this._metrics.errors.inc({ code: (err && err.code) || 'unknown' });
     const code = err && err.code;
     if (RATE_LIMITED.has(code)) {
       const now = Date.now();
       const last = this._lastReport.get(code);
       if (last !== undefined && now - last < REPORT_INTERVAL_MS) {
-        this.stats.suppressedErrors++;
+        this._counters.suppressedErrors++;
         return;
       }
       this._lastReport.set(code, now);
@@ -391,7 +451,8 @@ class Cache extends EventEmitter {
 
   _onEvent(type, err) {
     if (type === 'error') {
-      this.stats.errors++;
+      this._counters.errors++;
+      if (this._metrics !== null) this._metrics.errors.inc({ code: (err && err.code) || 'unknown' });
       debug('redis error: %s', err && err.message);
       if (this.listenerCount('error') > 0) this.emit('error', err);
     } else {

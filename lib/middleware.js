@@ -182,8 +182,7 @@ function createMiddleware(cache, options) {
 
   /** Lets the handler run; its response is captured when it may be stored or handed over. */
   function runHandler(req, res, next, key, verdict, fill) {
-    if (verdict === 'MISS') cache.stats.misses++;
-    else cache.stats.bypasses++;
+    cache._outcome(req, verdict === 'MISS' ? 'miss' : 'bypass');
     setCacheHeaders(res, verdict, key, route);
     if (fill !== NOWHERE && req.method !== 'HEAD') captureResponse(cache, req, res, key, route, fill);
     next();
@@ -205,8 +204,7 @@ function createMiddleware(cache, options) {
       wait.then((outcome) => {
         const entry = outcome.kind === 'value' ? binding.decodeEntry(outcome.payload) : null;
         if (entry !== null && typeof entry !== 'string') {
-          cache.stats.hits++;
-          cache.stats.coalesced++;
+          cache._outcome(req, 'hit_coalesced');
           serveHit(req, res, entry, key, route, true);
         } else {
           runHandler(req, res, next, key, verdict, plain);
@@ -223,11 +221,10 @@ function createMiddleware(cache, options) {
       },
     });
     if (verdict !== 'MISS') return runHandler(req, res, next, key, verdict, leaderFill(undefined));
-    coalescer.acquire(`e:${key}`, () => cache.lookup(key), route).then((decision) => {
+    coalescer.acquire(`e:${key}`, () => cache._read('e:', key, null), route).then((decision) => {
       if (decision.entry) {
         coalescer.flights.complete(key, decision.entry.bytes);
-        cache.stats.hits++;
-        if (decision.waited) cache.stats.coalesced++;
+        cache._outcome(req, decision.waited ? 'hit_coalesced' : 'hit');
         serveHit(req, res, decision.entry, key, route, decision.waited);
       } else {
         runHandler(req, res, next, key, 'MISS', leaderFill(decision.token));
@@ -239,20 +236,20 @@ function createMiddleware(cache, options) {
     return undefined;
   }
 
-  function bypass(res, next, key, why) {
-    cache.stats.bypasses++;
+  function bypass(req, res, next, key, why) {
+    cache._outcome(req, 'bypass');
     debug('bypass %s: %s', key === undefined ? '' : key, why);
     setCacheHeaders(res, 'BYPASS', key, route);
     next();
   }
 
   return function respcache(req, res, next) {
-    if (!route.methods.has(req.method)) return bypass(res, next, undefined, `method ${req.method}`);
+    if (!route.methods.has(req.method)) return bypass(req, res, next, undefined, `method ${req.method}`);
 
     const builderFailed = (err) => {
       cache.report(err instanceof KeyBuilderError ? err
         : new KeyBuilderError(`the keyBuilder failed: ${err && err.message}`, { cause: err }));
-      bypass(res, next, undefined, 'keyBuilder failed');
+      bypass(req, res, next, undefined, 'keyBuilder failed');
     };
 
     const withKey = (key) => {
@@ -268,7 +265,7 @@ function createMiddleware(cache, options) {
           return;
         }
         if (entry !== null) {
-          cache.stats.hits++;
+          cache._outcome(req, entry.tier === 'local' ? 'hit_local' : 'hit');
           serveHit(req, res, entry, key, route, false);
           return;
         }
@@ -281,7 +278,7 @@ function createMiddleware(cache, options) {
       }).catch((err) => {
         // Only reached when serving a HIT threw, which decoded entries are built not to do.
         cache.report(err);
-        if (!res.headersSent) bypass(res, next, key, 'serving the entry failed');
+        if (!res.headersSent) bypass(req, res, next, key, 'serving the entry failed');
       });
       return undefined;
     };

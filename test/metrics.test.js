@@ -1,0 +1,81 @@
+'use strict';
+
+// cache.stats() and the prom-client metrics after a scripted sequence of requests.
+const express = require('express');
+const client = require('prom-client');
+const { startRedis } = require('./helpers/redis');
+const { serve } = require('./helpers/http');
+const { openCache, closeCaches } = require('./helpers/cache');
+
+let redis;
+let http;
+
+beforeAll(async () => { redis = await startRedis(); });
+afterAll(async () => {
+  if (http) await http.close();
+  await closeCaches();
+  if (redis) await redis.close();
+});
+
+/** Value of one sample of a metric in the registry's JSON, matched by labels. */
+async function sample(register, name, labels = {}) {
+  const metric = (await register.getMetricsAsJSON()).find((m) => m.name === name);
+  if (!metric) return undefined;
+  const found = metric.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)
+    && (v.metricName === undefined || v.metricName === name || v.metricName === `${name}_count`));
+  return found && found.value;
+}
+
+describe('after MISS, HIT, local HIT, BYPASS and a failing keyBuilder', () => {
+  let cache;
+  let register;
+
+  beforeAll(async () => {
+    ({ cache } = await openCache({ redis: redis.url, local: { ttl: 60 }, commandTimeout: 1000 }));
+    register = new client.Registry();
+    cache.metrics(register);
+    const app = express();
+    app.get('/items/:id', cache.middleware({ keyBuilder: (req) => `item:${req.params.id}` }), (req, res) => res.json({ id: req.params.id }));
+    app.get('/broken', cache.middleware({ keyBuilder: () => { throw new Error('nope'); } }), (req, res) => res.send('x'));
+    app.post('/items/:id', cache.middleware({ methods: ['GET'] }), (req, res) => res.send('posted'));
+    http = await serve(app);
+    await http.get('/items/1'); // miss (stored in Redis and locally)
+    await http.get('/items/1'); // local hit
+    await cache._local.clear();
+    await http.get('/items/1'); // hit from Redis
+    await http.request('/items/1', { method: 'POST', body: 'x' }); // bypass: method
+    await http.get('/broken'); // bypass: keyBuilder failed (an error)
+  });
+
+  it('counts them in cache.stats()', () => {
+    const stats = cache.stats();
+    expect(stats).toMatchObject({ hits: 2, misses: 1, bypasses: 2, coalesced: 0, stores: 1, storeFailures: 0 });
+    expect(stats.localHits).toBeGreaterThanOrEqual(1);
+    expect(stats.errors).toBe(1);
+    expect(stats.local).toMatchObject({ entries: 1 });
+    expect(stats.local.bytes).toBeGreaterThan(0);
+  });
+
+  it('exposes requests by route pattern and outcome', async () => {
+    expect(await sample(register, 'respcache_requests_total', { route: '/items/:id', outcome: 'miss' })).toBe(1);
+    expect(await sample(register, 'respcache_requests_total', { route: '/items/:id', outcome: 'hit_local' })).toBe(1);
+    expect(await sample(register, 'respcache_requests_total', { route: '/items/:id', outcome: 'hit' })).toBe(1);
+    expect(await sample(register, 'respcache_requests_total', { route: '/items/:id', outcome: 'bypass' })).toBe(1);
+    expect(await sample(register, 'respcache_requests_total', { route: '/broken', outcome: 'bypass' })).toBe(1);
+  });
+
+  it('exposes stores, errors, latency histograms and the local tier gauges', async () => {
+    expect(await sample(register, 'respcache_stores_total', { result: 'ok' })).toBe(1);
+    expect(await sample(register, 'respcache_errors_total', { code: 'ERR_RESPCACHE_KEY_BUILDER' })).toBe(1);
+    const text = await register.metrics();
+    expect(text).toMatch(/^respcache_lookup_duration_seconds_count\{tier="redis"\} 2$/m);
+    expect(text).toMatch(/^respcache_lookup_duration_seconds_count\{tier="local"\} 1$/m);
+    expect(text).toMatch(/^respcache_store_duration_seconds_count 1$/m);
+    expect(text).toMatch(/^respcache_local_entries 1$/m);
+    expect(text).toMatch(/^# TYPE respcache_requests_total counter$/m);
+  });
+
+  it('refuses something that is not a registry', () => {
+    expect(() => cache.metrics({})).toThrow(TypeError);
+  });
+});

@@ -10,6 +10,7 @@ const { cacheOptions, wrapOptions } = require('./options');
 const { createMiddleware } = require('./middleware');
 const { Coalescer } = require('./coalesce');
 const { Metrics } = require('./metrics');
+const { warm } = require('./warm');
 
 // A stalled Redis times out every lookup: such per-command faults are reported once per interval
 // per code, the rest counted in stats().suppressedErrors. Connection events and the app's own faults
@@ -123,6 +124,18 @@ class Cache extends EventEmitter {
     }
     this._metrics = new Metrics(this, register, prefix);
     return this._metrics;
+  }
+
+  /**
+   * Fills entries through the app's own routes: a GET to the app's own server for each path
+   * (every middleware and store rule runs as for a client). Resolves with each path's status
+   * and X-Cache; a path that fails is reported in its result, not thrown.
+   * @param {import('http').Server | string} target the listening server, or its base URL
+   * @param {string[]} paths
+   * @param {{ headers?: object, concurrency?: number, timeout?: number }} [options]
+   */
+  warm(target, paths, options) {
+    return warm(target, paths, options);
   }
 
   /** Counts one request's outcome: hit, hit_local, hit_coalesced, miss or bypass. */

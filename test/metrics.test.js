@@ -79,3 +79,29 @@ describe('after MISS, HIT, local HIT, BYPASS and a failing keyBuilder', () => {
     expect(() => cache.metrics({})).toThrow(TypeError);
   });
 });
+
+describe('cache.warm(server, paths)', () => {
+  it('fills entries through the app\'s own routes, so the first client request is a HIT', async () => {
+    const { cache } = await openCache({ redis: redis.url, keyPrefix: 'warm', commandTimeout: 1000 });
+    let calls = 0;
+    const app = express();
+    app.get('/p/:id', cache.middleware(), (req, res) => { calls++; res.json({ id: req.params.id }); });
+    const own = await serve(app);
+    try {
+      const results = await cache.warm(own.server, ['/p/1', '/p/2', '/p/3']);
+      expect(results.map((r) => [r.path, r.status, r.cache])).toEqual([
+        ['/p/1', 200, 'MISS'], ['/p/2', 200, 'MISS'], ['/p/3', 200, 'MISS']]);
+      expect(calls).toBe(3);
+      const first = await own.get('/p/2', { headers: { host: `127.0.0.1:${own.port}` } });
+      expect([first.headers['x-cache'], first.text]).toEqual(['HIT', '{"id":"2"}']);
+      expect(calls).toBe(3);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('rejects a path that does not start with "/"', async () => {
+    const { cache } = await openCache({ redis: redis.url });
+    await expect(cache.warm('http://127.0.0.1:1', ['p'])).rejects.toThrow(TypeError);
+  });
+});

@@ -22,6 +22,8 @@ export interface CacheOptions {
   keyPrefix?: string;
   /** The in-process tier: near cache in front of Redis, or the only tier when no Redis is configured. */
   local?: true | { maxBytes?: number; ttl?: number };
+  /** Store entries of at least `threshold` bytes (default 1024) gzipped when their type is text-like; off by default. */
+  compress?: boolean | { threshold?: number };
   /** Milliseconds; default 1000. */
   connectTimeout?: number;
   /** Milliseconds; default 100. A slower Redis is bypassed, not waited for. */

@@ -10,6 +10,7 @@ const binding = require('./binding');
 const { routeOptions } = require('./options');
 const { KeyBuilderError, ConditionError, StoreError } = require('./errors');
 const { defaultKeyBuilder, unstorableReason, storedHeaders, credentialed, entrySharedExplicitly } = require('./policy');
+const { prepareEntry, variantFor } = require('./compress');
 
 // Faults that say "Redis cannot be used right now"; the connection already reported them.
 const QUIET_LOOKUP_FAULTS = new Set(['ERR_RESPCACHE_REDIS_UNAVAILABLE', 'ERR_RESPCACHE_REDIS_CLOSED']);
@@ -31,7 +32,9 @@ function setCacheHeaders(res, verdict, key, route) {
  */
 function serveHit(req, res, entry, key, route, coalesced) {
   res.statusCode = entry.status;
-  const h = entry.headers;
+  // An entry the cache gzipped goes out as stored to gzip clients, gunzipped to the others.
+  const variant = variantFor(req, entry);
+  const h = variant.headers;
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i];
     if (i + 2 < h.length && h[i + 2] === name) {
@@ -45,12 +48,12 @@ function serveHit(req, res, entry, key, route, coalesced) {
       res.setHeader(name, h[i + 1]);
     }
   }
-  res.setHeader('Content-Length', entry.body.length);
+  res.setHeader('Content-Length', variant.length);
   setCacheHeaders(res, 'HIT', key, route);
   if (coalesced) res.setHeader('X-Cache-Coalesced', '1');
   if (entry.tier === 'local') res.setHeader('X-Cache-Tier', 'local');
   if (req.method === 'HEAD') res.end();
-  else res.end(entry.body);
+  else res.end(variant.body);
 }
 
 /**
@@ -66,6 +69,10 @@ function captureResponse(cache, req, res, key, route, fill) {
   let size = 0;
   let tooLarge = false;
   let filled = false;
+  // The Content-Encoding when the body first reaches this layer: the encoding of the bytes seen
+  // here (one set later came from a layer between this one and the socket).
+  let seen = false;
+  let seenEncoding;
 
   // fill.done(encoded | null) is called exactly once: with the entry when the response was
   // storable, else null (not storable, or the response never ended).
@@ -79,6 +86,10 @@ function captureResponse(cache, req, res, key, route, fill) {
   // copy: a writer may reuse its buffer once write() returns; end()'s chunk is used before
   // end() returns, so it is not copied.
   function add(chunk, encoding, copy) {
+    if (!seen) {
+      seen = true;
+      seenEncoding = res.getHeader('content-encoding');
+    }
     if (tooLarge || chunk === undefined || chunk === null || typeof chunk === 'function') return;
     let bytes;
     if (typeof chunk === 'string') {
@@ -102,7 +113,12 @@ function captureResponse(cache, req, res, key, route, fill) {
     const now = Date.now();
     let encoded;
     try {
-      encoded = binding.encodeEntry(res.statusCode, storedHeaders(res), body, now, now + route.ttlMs);
+      const entry = prepareEntry(storedHeaders(res), body, seenEncoding, (cache.options && cache.options.compress) || null);
+      if (entry === null) {
+        debug('not storing %s: the body was encoded before the cache saw it (Content-Encoding: %s)', key, seenEncoding);
+        return;
+      }
+      encoded = binding.encodeEntry(res.statusCode, entry.headers, entry.body, now, now + route.ttlMs);
     } catch (err) {
       cache.report(new StoreError(`the response for "${key}" cannot be stored: ${err.message}`, { cause: err }));
       return;
@@ -209,7 +225,11 @@ function createMiddleware(cache, options) {
         } else {
           runHandler(req, res, next, key, verdict, plain);
         }
-      }).catch((err) => cache.report(err));
+      }).catch((err) => {
+        // Serving the leader's entry failed (bytes that cannot be served): answer from the handler.
+        cache.report(err);
+        if (!res.headersSent) runHandler(req, res, next, key, 'BYPASS', NOWHERE);
+      });
       return undefined;
     }
     const leaderFill = (token) => ({
@@ -232,6 +252,7 @@ function createMiddleware(cache, options) {
     }).catch((err) => {
       cache.report(err);
       coalescer.flights.fail(key);
+      if (!res.headersSent) runHandler(req, res, next, key, 'BYPASS', NOWHERE);
     });
     return undefined;
   }

@@ -22,8 +22,12 @@ const ROUTE_DEFAULTS = Object.freeze({
   lockTtl: 10000,
 });
 
-const CACHE_OPTIONS = ['redis', 'keyPrefix', 'connectTimeout', 'commandTimeout', 'local'];
+const CACHE_OPTIONS = ['redis', 'keyPrefix', 'connectTimeout', 'commandTimeout', 'local', 'compress'];
 const LOCAL_OPTIONS = ['maxBytes', 'ttl'];
+const COMPRESS_OPTIONS = ['threshold'];
+// Entries of at least this many bytes are stored gzipped when `compress` is on (as the
+// compression middleware's default: smaller bodies gain little and cost a HIT some work).
+const COMPRESS_DEFAULTS = Object.freeze({ threshold: 1024 });
 // The in-process tier: alone (no Redis configured) it keeps entries for their full ttl; in front
 // of Redis its copies live at most local.ttl seconds, which bounds how stale a missed
 // invalidation event can leave them.
@@ -156,6 +160,7 @@ function cacheOptions(options = {}) {
   return Object.freeze({
     endpoint: endpoint && Object.freeze(endpoint),
     local: localOptions(options.local, endpoint === null),
+    compress: compressOptions(options.compress),
     keyPrefix: options.keyPrefix === undefined ? CACHE_DEFAULTS.keyPrefix : checkPrefix(options.keyPrefix),
     connectTimeout: options.connectTimeout === undefined
       ? CACHE_DEFAULTS.connectTimeout : checkMs(options.connectTimeout, 'connectTimeout'),
@@ -198,6 +203,27 @@ function localOptions(local, embedded) {
     ttlMs = Math.max(1, Math.round(local.ttl * 1000));
   }
   return Object.freeze({ maxBytes, ttlMs });
+}
+
+/** Compression of stored entries: { threshold } or null (off, the default). */
+function compressOptions(compress) {
+  if (compress === undefined || compress === false) return null;
+  if (compress === true) compress = {};
+  if (!isPlainObject(compress)) {
+    throw new TypeError('Expected the "compress" option to be a boolean or an object { threshold }');
+  }
+  rejectUnknown(compress, COMPRESS_OPTIONS, 'the "compress" option');
+  let { threshold } = COMPRESS_DEFAULTS;
+  if (compress.threshold !== undefined) {
+    if (typeof compress.threshold !== 'number' || Number.isNaN(compress.threshold)) {
+      throw new TypeError('Expected the "compress.threshold" option to be a number of bytes');
+    }
+    if (!Number.isInteger(compress.threshold) || compress.threshold < 0 || compress.threshold > 0x7fffffff) {
+      throw new RangeError('Expected the "compress.threshold" option to be a whole number of bytes from 0 to 2147483647');
+    }
+    threshold = compress.threshold;
+  }
+  return Object.freeze({ threshold });
 }
 
 function checkStatuses(value) {
@@ -317,4 +343,4 @@ function wrapOptions(options = {}) {
   return Object.freeze(timing(options));
 }
 
-module.exports = { cacheOptions, routeOptions, wrapOptions, CACHE_DEFAULTS, ROUTE_DEFAULTS };
+module.exports = { cacheOptions, routeOptions, wrapOptions, CACHE_DEFAULTS, ROUTE_DEFAULTS, COMPRESS_DEFAULTS };

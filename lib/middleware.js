@@ -9,8 +9,12 @@ const debug = require('debug')('respcache');
 const binding = require('./binding');
 const { routeOptions } = require('./options');
 const { KeyBuilderError, ConditionError, StoreError } = require('./errors');
+const { bodyEtag, notModified, conditionsOf, withholdConditions, headersFor304, headerOf } = require('./validators');
 const { defaultKeyBuilder, unstorableReason, storedHeaders, credentialed, entrySharedExplicitly } = require('./policy');
 const { prepareEntry, variantFor } = require('./compress');
+
+// The conditions (If-None-Match, If-Modified-Since) withheld from the handler of a MISS.
+const CONDITIONS = Symbol('respcache.conditions');
 
 // Faults that say "Redis cannot be used right now"; the connection already reported them.
 const QUIET_LOOKUP_FAULTS = new Set(['ERR_RESPCACHE_REDIS_UNAVAILABLE', 'ERR_RESPCACHE_REDIS_CLOSED']);
@@ -31,10 +35,13 @@ function setCacheHeaders(res, verdict, key, route) {
  * array), a Content-Length of the stored body, and the body unless the request is HEAD.
  */
 function serveHit(req, res, entry, key, route, coalesced) {
-  res.statusCode = entry.status;
   // An entry the cache gzipped goes out as stored to gzip clients, gunzipped to the others.
   const variant = variantFor(req, entry);
-  const h = variant.headers;
+  const conditions = entry.status === 200 ? (req[CONDITIONS] || conditionsOf(req)) : null;
+  const unchanged = conditions !== null
+    && notModified(conditions, headerOf(variant.headers, 'etag'), headerOf(variant.headers, 'last-modified'));
+  res.statusCode = unchanged ? 304 : entry.status;
+  const h = unchanged ? headersFor304(variant.headers) : variant.headers;
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i];
     if (i + 2 < h.length && h[i + 2] === name) {
@@ -48,10 +55,17 @@ function serveHit(req, res, entry, key, route, coalesced) {
       res.setHeader(name, h[i + 1]);
     }
   }
-  res.setHeader('Content-Length', variant.length);
+  const age = String(Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000)));
+  res.setHeader('Age', age);
+  res.setHeader('X-Cache-Age', age);
   setCacheHeaders(res, 'HIT', key, route);
   if (coalesced) res.setHeader('X-Cache-Coalesced', '1');
   if (entry.tier === 'local') res.setHeader('X-Cache-Tier', 'local');
+  if (unchanged) {
+    res.end();
+    return;
+  }
+  res.setHeader('Content-Length', variant.length);
   if (req.method === 'HEAD') res.end();
   else res.end(variant.body);
 }
@@ -113,7 +127,14 @@ function captureResponse(cache, req, res, key, route, fill) {
     const now = Date.now();
     let encoded;
     try {
-      const entry = prepareEntry(storedHeaders(res), body, seenEncoding, (cache.options && cache.options.compress) || null);
+      const headers = storedHeaders(res);
+      if (headerOf(headers, 'etag') === undefined && seenEncoding === undefined) {
+        // Every entry has a validator; the MISS response gets the same one when it still can.
+        const etag = bodyEtag(body);
+        headers.push('etag', etag);
+        if (!res.headersSent) res.setHeader('ETag', etag);
+      }
+      const entry = prepareEntry(headers, body, seenEncoding, (cache.options && cache.options.compress) || null);
       if (entry === null) {
         debug('not storing %s: the body was encoded before the cache saw it (Content-Encoding: %s)', key, seenEncoding);
         return;
@@ -156,6 +177,18 @@ function captureResponse(cache, req, res, key, route, fill) {
     return undefined;
   }
 
+  // The client's withheld conditions (see validators.js): answered here once the response is known.
+  function finish(args) {
+    const conditions = req[CONDITIONS];
+    if (conditions && !res.headersSent && res.statusCode === 200
+      && notModified(conditions, res.getHeader('etag'), res.getHeader('last-modified'))) {
+      res.statusCode = 304;
+      for (const name of ['content-type', 'content-length', 'transfer-encoding', 'content-encoding']) res.removeHeader(name);
+      return originalEnd.call(res);
+    }
+    return originalEnd.apply(res, args);
+  }
+
   res.write = function write(chunk, encoding) {
     add(chunk, encoding, true);
     return originalWrite.apply(this, arguments);
@@ -174,11 +207,11 @@ function captureResponse(cache, req, res, key, route, fill) {
     }
     if (pending === undefined) {
       finishFill(null);
-      return originalEnd.apply(this, args);
+      return finish(args);
     }
     pending.catch((err) => cache.report(err)).then(() => {
       finishFill(null);
-      originalEnd.apply(res, args);
+      finish(args);
     });
     return this;
   };
@@ -200,7 +233,11 @@ function createMiddleware(cache, options) {
   function runHandler(req, res, next, key, verdict, fill) {
     cache._outcome(req, verdict === 'MISS' ? 'miss' : 'bypass');
     setCacheHeaders(res, verdict, key, route);
-    if (fill !== NOWHERE && req.method !== 'HEAD') captureResponse(cache, req, res, key, route, fill);
+    if (fill !== NOWHERE && req.method !== 'HEAD') {
+      // The handler must produce the full response to be stored; the client still gets its 304.
+      req[CONDITIONS] = withholdConditions(req);
+      captureResponse(cache, req, res, key, route, fill);
+    }
     next();
   }
 

@@ -277,10 +277,13 @@ describe('entries stored compressed', () => {
     const gz = await http.get('/r', { headers: BROWSER });
     expect(gz.headers['content-encoding']).toBe('gzip');
     expect(zlib.gunzipSync(gz.body).toString()).toBe(BIG);
-    expect(gz.headers.etag).toBeUndefined(); // the handler set none: neither variant has one
+    // The handler set no ETag: the cache made one from the body, and the gzip variant has its own.
+    expect(gz.headers.etag).toMatch(/^"[^"]+-gzip"$/);
     const plain = await http.get('/r');
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(plain.text).toBe(BIG);
+    expect(plain.headers.etag).toMatch(/^"[^"]+"$/);
+    expect(plain.headers.etag).not.toBe(gz.headers.etag);
     expect(calls).toBe(1);
   });
 

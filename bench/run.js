@@ -1,7 +1,8 @@
 'use strict';
 
-// `npm run bench`: HTTP throughput of a respcache HIT against bare Express serving the same bytes,
-// and GET throughput of respcache's native Redis client against ioredis.
+// `npm run bench`: HTTP throughput of a respcache HIT (from Redis, and from the in-process tier of
+// a near cache) against bare Express serving the same bytes, and GET throughput of respcache's
+// native Redis client against ioredis.
 //
 // Placement on a 2-core machine (taskset):
 //   core 0: the Node process under test (an HTTP server, or the Redis client benchmark)
@@ -12,7 +13,7 @@
 // Environment:
 //   BENCH_DURATION        seconds per HTTP measurement (10)
 //   BENCH_CONNECTIONS     HTTP connections (50)
-//   BENCH_ROUNDS          alternating bare/HIT rounds per body size (3)
+//   BENCH_ROUNDS          alternating bare/HIT/local HIT rounds per body size (3)
 //   BENCH_WARMUP          seconds of load before a server's first measurement (2)
 //   BENCH_LOADGEN         wrk | autocannon (wrk when installed)
 //   BENCH_REDIS_CORE      core for redis-server: 1 (with the load generator), 0 (with the server
@@ -31,9 +32,16 @@ const { makeBody } = require('./body');
 const SIZES = [1024, 100 * 1024];
 const TARGETS = {
   http: { 1024: 0.92, [100 * 1024]: 0.85 }, // HIT req/s divided by bare req/s, at least
+  // local HIT (near cache, served from process memory) req/s divided by bare req/s, at least;
+  // below it is a warning, not a failure
+  httpLocal: { 1024: 0.97, [100 * 1024]: 0.95 },
   client: { 1024: 1.2, [100 * 1024]: 1.5 }, // native ops/s divided by ioredis ops/s, at least
 };
 const IN_FLIGHT = 100;
+// HTTP scenarios: bare Express, a HIT from Redis, a HIT from the near cache's in-process tier, and
+// no cache in front of a 20 ms data source.
+const MODES = ['bare', 'hit', 'local', 'nocache'];
+const CACHED = ['hit', 'local'];
 
 function envNumber(name, fallback) {
   const raw = process.env[name];
@@ -318,8 +326,8 @@ function table(header, rows, align) {
 async function benchHttp(size, redis, problems, warnings) {
   const servers = {};
   try {
-    for (const mode of ['bare', 'hit', 'nocache']) {
-      servers[mode] = await startServer(mode, size, mode === 'hit' ? redis.url : undefined);
+    for (const mode of MODES) {
+      servers[mode] = await startServer(mode, size, CACHED.includes(mode) ? redis.url : undefined);
     }
     // The same bytes everywhere, and a warm HIT before any measurement.
     const expected = makeBody(size);
@@ -332,50 +340,86 @@ async function benchHttp(size, redis, problems, warnings) {
         + `then ${second.headers['x-cache']})`);
     }
     if (!second.body.equals(expected)) throw new Error('the respcache HIT body differs from the handler body');
+    // The near cache: the first request fills both tiers, the second must come from process memory.
+    const localFirst = await get(servers.local.port, '/data');
+    const localSecond = await get(servers.local.port, '/data');
+    if (localSecond.headers['x-cache'] !== 'HIT' || localSecond.headers['x-cache-tier'] !== 'local') {
+      throw new Error('respcache (near cache) did not answer a local HIT after warming '
+        + `(X-Cache: ${localFirst.headers['x-cache']}, then ${localSecond.headers['x-cache']}; `
+        + `X-Cache-Tier: ${localSecond.headers['x-cache-tier']})`);
+    }
+    if (!localSecond.body.equals(expected)) throw new Error('the respcache local HIT body differs from the handler body');
 
-    const samples = { bare: [], hit: [], nocache: [] };
-    let hitRequests = 0;
+    const samples = { bare: [], hit: [], local: [], nocache: [] };
+    const requests = { hit: 0, local: 0 };
     const measure = async (mode) => {
       if (samples[mode].length === 0 && config.warmup > 0) {
         const warm = await load(servers[mode].port, config.warmup);
-        if (mode === 'hit') hitRequests += warm.requests;
+        if (mode in requests) requests[mode] += warm.requests;
       }
       const result = await load(servers[mode].port, config.duration);
-      if (mode === 'hit') hitRequests += result.requests;
+      if (mode in requests) requests[mode] += result.requests;
       samples[mode].push(result);
       process.stderr.write(`  ${fmtSize(size)} ${mode}: ${fmtInt(result.rps)} req/s, cores busy ${fmtBusy(result.cpuBusy)}\n`);
     };
+    // Rounds alternate the order (bare, hit, local; then local, hit, bare), so a drift of the
+    // machine over the run does not favour one scenario.
     for (let round = 0; round < config.rounds; round++) {
-      for (const mode of round % 2 === 0 ? ['bare', 'hit'] : ['hit', 'bare']) await measure(mode);
+      for (const mode of round % 2 === 0 ? ['bare', 'hit', 'local'] : ['local', 'hit', 'bare']) await measure(mode);
     }
     await measure('nocache');
 
-    const stats = JSON.parse((await get(servers.hit.port, '/__stats')).body);
     // One handler call (the warming MISS): every other one answered a request that was not a HIT
     // (a BYPASS: the lookup failed or timed out). A few do not change the figures; more than 1%
     // would make them a blend of HITs and bare handler runs.
-    const notHits = stats.handlerCalls - 1;
-    const notHitShare = notHits / hitRequests;
-    if (notHits !== 0 || stats.cacheErrors !== 0) {
-      const message = `${fmtSize(size)}: during the HIT runs ${notHits} of ${fmtInt(hitRequests)} requests `
-        + `(${(100 * notHitShare).toFixed(2)}%) were not HITs (the handler ran), and the cache reported `
-        + `${stats.cacheErrors} error(s)${stats.firstCacheError ? `, first: ${stats.firstCacheError}` : ''}`;
-      if (notHitShare > 0.01) problems.push(message);
-      else warnings.push(message);
+    const checkHits = async (mode, label) => {
+      const stats = JSON.parse((await get(servers[mode].port, '/__stats')).body);
+      const notHits = stats.handlerCalls - 1;
+      const notHitShare = notHits / requests[mode];
+      if (notHits !== 0 || stats.cacheErrors !== 0) {
+        const message = `${fmtSize(size)}: during the ${label} runs ${notHits} of ${fmtInt(requests[mode])} requests `
+          + `(${(100 * notHitShare).toFixed(2)}%) were not HITs (the handler ran), and the cache reported `
+          + `${stats.cacheErrors} error(s)${stats.firstCacheError ? `, first: ${stats.firstCacheError}` : ''}`;
+        if (notHitShare > 0.01) problems.push(message);
+        else warnings.push(message);
+      }
+      return { stats, notHits };
+    };
+    const hitCheck = await checkHits('hit', 'HIT');
+    const localCheck = await checkHits('local', 'local HIT');
+    // In the near cache every HIT should come from process memory; HITs from Redis would make
+    // the local figure a blend of both tiers.
+    const redisHits = localCheck.stats.hits - localCheck.stats.localHits;
+    if (redisHits > 0) {
+      warnings.push(`${fmtSize(size)}: during the local HIT runs ${redisHits} of ${fmtInt(localCheck.stats.hits)} `
+        + 'HITs came from Redis, not from the in-process tier');
     }
     const result = {
       bodyBytes: size,
       bare: summarize(samples.bare),
       hit: summarize(samples.hit),
+      local: summarize(samples.local),
       nocache: summarize(samples.nocache),
-      hitRequests,
-      hitNotHits: notHits,
-      hitCacheErrors: stats.cacheErrors,
+      hitRequests: requests.hit,
+      hitNotHits: hitCheck.notHits,
+      hitCacheErrors: hitCheck.stats.cacheErrors,
+      localRequests: requests.local,
+      localNotHits: localCheck.notHits,
+      localCacheErrors: localCheck.stats.cacheErrors,
+      localTierHits: localCheck.stats.localHits,
+      localRedisHits: redisHits,
     };
     result.ratio = result.hit.rps / result.bare.rps;
     result.target = TARGETS.http[size];
     result.meetsTarget = result.ratio >= result.target;
-    for (const mode of ['bare', 'hit', 'nocache']) {
+    result.localRatio = result.local.rps / result.bare.rps;
+    result.localTarget = TARGETS.httpLocal[size];
+    result.localMeetsTarget = result.localRatio >= result.localTarget;
+    if (!result.localMeetsTarget) {
+      warnings.push(`${fmtSize(size)}: local HIT/bare ${result.localRatio.toFixed(3)} is below its target `
+        + `(>= ${result.localTarget})`);
+    }
+    for (const mode of MODES) {
       if (result[mode].errors) problems.push(`${fmtSize(size)} ${mode}: ${result[mode].errors} failed or non-2xx responses`);
     }
     return result;
@@ -474,6 +518,8 @@ async function main() {
     httpRows.push([fmtSize(r.bodyBytes), ...row('bare Express 5', r.bare)]);
     httpRows.push(['', ...row('respcache HIT', r.hit,
       `HIT/bare ${r.ratio.toFixed(3)} (target >= ${r.target}) ${r.meetsTarget ? 'ok' : 'BELOW TARGET'}`)]);
+    httpRows.push(['', ...row('respcache local HIT', r.local,
+      `local/bare ${r.localRatio.toFixed(3)} (target >= ${r.localTarget}) ${r.localMeetsTarget ? 'ok' : 'BELOW TARGET'}`)]);
     httpRows.push(['', ...row('no cache, 20 ms source', r.nocache)]);
   }
   console.log(table(['body', 'scenario', 'req/s', 'p50 ms', 'p99 ms', 'core0/1 busy', ''], httpRows,

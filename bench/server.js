@@ -1,13 +1,16 @@
 'use strict';
 
 // One benchmark server, started by bench/run.js (pinned to a core of its own):
-//   node bench/server.js <bare|hit|nocache> <bodyBytes> [redisUrl]
+//   node bench/server.js <bare|hit|local|nocache> <bodyBytes> [redisUrl]
 // GET /data answers the same JSON-ish bytes in every mode:
 //   bare     plain Express 5, default settings, res.send(buffer)
 //   hit      the same handler behind cache.middleware(); once warmed every request is a HIT
+//   local    the same, with the in-process tier in front of Redis (local: 256 MiB, ttl 3600):
+//            once warmed every request is a HIT served from process memory (X-Cache-Tier: local)
 //   nocache  the same handler after a simulated 20 ms data source, no cache (what a MISS costs)
 // GET /__stats reports how often the handler ran and how many cache errors were seen, so the
-// runner can tell a run of HITs from a run that silently bypassed.
+// runner can tell a run of HITs from a run that silently bypassed (and, with a cache, how many
+// HITs there were and how many of those the in-process tier served).
 // Prints {"port":N} on stdout once it listens; exits when its stdin closes (the runner went away).
 const express = require('express');
 const { setTimeout: sleep } = require('timers/promises');
@@ -15,8 +18,8 @@ const { makeBody } = require('./body');
 
 const [mode, sizeArg, redisUrl] = process.argv.slice(2);
 const size = Number(sizeArg);
-if (!['bare', 'hit', 'nocache'].includes(mode) || !Number.isInteger(size) || size <= 0) {
-  console.error('usage: node bench/server.js <bare|hit|nocache> <bodyBytes> [redisUrl]');
+if (!['bare', 'hit', 'local', 'nocache'].includes(mode) || !Number.isInteger(size) || size <= 0) {
+  console.error('usage: node bench/server.js <bare|hit|local|nocache> <bodyBytes> [redisUrl]');
   process.exit(2);
 }
 
@@ -41,7 +44,9 @@ function handler(req, res) {
 
 async function main() {
   const app = express();
-  app.get('/__stats', (req, res) => res.json({ handlerCalls, cacheErrors, firstCacheError }));
+  let cache = null;
+  app.get('/__stats', (req, res) => res.json({ handlerCalls, cacheErrors, firstCacheError,
+    hits: cache ? cache.stats.hits : 0, localHits: cache ? cache.stats.localHits : 0 }));
 
   if (mode === 'bare') {
     app.get('/data', handler);
@@ -52,7 +57,8 @@ async function main() {
     });
   } else {
     const { createCache } = require('../lib');
-    const cache = createCache({ redis: redisUrl, keyPrefix: 'bench' });
+    cache = createCache({ redis: redisUrl, keyPrefix: 'bench',
+      ...(mode === 'local' ? { local: { maxBytes: 256 * 1024 * 1024, ttl: 3600 } } : {}) });
     cache.on('error', (err) => {
       cacheErrors++;
       if (!firstCacheError) firstCacheError = `${err.code}: ${err.message}`;

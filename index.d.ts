@@ -47,6 +47,8 @@ export interface RouteOptions {
   maxBodySize?: number;
   /** Adds X-Cache-Key to responses. Default false. */
   exposeKey?: boolean;
+  /** Request headers whose values join the built-in key (and the response's Vary). */
+  vary?: string[];
   /** One handler run per key for concurrent misses, in this process and across processes. Default true. */
   coalesce?: boolean;
   /** Milliseconds a waiter waits for the leader before running its own handler. Default 10000. */
@@ -106,6 +108,11 @@ export declare function createCache(options?: CacheOptions): Cache;
 export declare function cacheResponse(options?: RouteOptions): Middleware;
 export declare function getDefaultCache(): Cache;
 export declare function hashKey(parts: Array<string | Uint8Array>): string;
+export declare const keys: {
+  default(req: Request, prefix: string): string;
+  perUser(getUserId: (req: any) => string | number | null | undefined): (req: any, prefix: string) => string;
+  withHeaders(names: string[]): (req: any, prefix: string) => string;
+};
 export declare function defaultKeyBuilder(req: Request, prefix: string): string;
 export declare function unstorableReason(req: IncomingMessage, res: ServerResponse,
   route: { statuses: Set<number>; keyBuilder: Function | null }): string | null;

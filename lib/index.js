@@ -62,6 +62,8 @@ module.exports = {
   Cache,
   /** The built-in policies, for composing your own: see README "Composing the defaults". */
   defaultKeyBuilder: policy.defaultKeyBuilder,
+  /** Built-in key builders: keys.default, keys.perUser(req => id), keys.withHeaders([...]). */
+  keys: policy.keys,
   unstorableReason: policy.unstorableReason,
   ...errors,
 };

@@ -24,6 +24,15 @@ function isThenable(value) {
     && typeof value.then === 'function';
 }
 
+/** Adds names to the response's Vary header, keeping what is there. */
+function addVary(res, names) {
+  const current = res.getHeader('vary');
+  const have = current === undefined ? [] : String(current).split(',').map((v) => v.trim()).filter(Boolean);
+  const lower = new Set(have.map((v) => v.toLowerCase()));
+  for (const name of names) if (!lower.has(name)) have.push(name);
+  res.setHeader('Vary', have.join(', '));
+}
+
 function setCacheHeaders(res, verdict, key, route) {
   if (res.headersSent) return;
   res.setHeader('X-Cache', verdict);
@@ -233,6 +242,7 @@ function createMiddleware(cache, options) {
   function runHandler(req, res, next, key, verdict, fill) {
     cache._outcome(req, verdict === 'MISS' ? 'miss' : 'bypass');
     setCacheHeaders(res, verdict, key, route);
+    if (route.vary !== null && !res.headersSent) addVary(res, route.vary);
     if (fill !== NOWHERE && req.method !== 'HEAD') {
       // The handler must produce the full response to be stored; the client still gets its 304.
       req[CONDITIONS] = withholdConditions(req);
@@ -343,7 +353,7 @@ function createMiddleware(cache, options) {
 
     let key;
     try {
-      key = route.keyBuilder ? route.keyBuilder(req, route.keyPrefix) : defaultKeyBuilder(req, route.keyPrefix);
+      key = route.keyBuilder ? route.keyBuilder(req, route.keyPrefix) : defaultKeyBuilder(req, route.keyPrefix, route.vary);
     } catch (err) {
       return builderFailed(err);
     }

@@ -34,7 +34,7 @@ const COMPRESS_DEFAULTS = Object.freeze({ threshold: 1024 });
 const LOCAL_DEFAULTS = Object.freeze({ maxBytes: 64 * 1024 * 1024, nearTtl: 5 });
 const REDIS_OBJECT_OPTIONS = ['host', 'port', 'path', 'username', 'password', 'db'];
 const ROUTE_OPTIONS = ['ttl', 'keyPrefix', 'keyBuilder', 'condition', 'statuses', 'methods',
-  'maxBodySize', 'exposeKey', 'coalesce', 'coalesceTimeout', 'lockTtl'];
+  'maxBodySize', 'exposeKey', 'coalesce', 'coalesceTimeout', 'lockTtl', 'vary'];
 const WRAP_OPTIONS = ['ttl', 'coalesceTimeout', 'lockTtl'];
 
 // Methods whose responses depend only on the URL and headers; anything else needs a keyBuilder
@@ -295,6 +295,17 @@ function routeOptions(options = {}, cachePrefix) {
   if (o.exposeKey !== undefined && typeof o.exposeKey !== 'boolean') {
     throw new TypeError('Expected the "exposeKey" option to be a boolean');
   }
+  let vary = null;
+  if (o.vary !== undefined) {
+    if (!Array.isArray(o.vary) || o.vary.some((n) => typeof n !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(n))) {
+      throw new TypeError('Expected the "vary" option to be an array of request header names');
+    }
+    if (o.keyBuilder) {
+      throw new TypeError('The "vary" option applies to the built-in key; with a "keyBuilder", include the headers in your key (see keys.withHeaders)');
+    }
+    vary = Object.freeze([...new Set(o.vary.map((n) => n.toLowerCase()))].sort());
+    if (vary.includes('*')) throw new RangeError('The "vary" option cannot hold "*"');
+  }
   if (o.coalesce !== undefined && typeof o.coalesce !== 'boolean') {
     throw new TypeError('Expected the "coalesce" option to be a boolean');
   }
@@ -308,6 +319,7 @@ function routeOptions(options = {}, cachePrefix) {
     maxBodySize,
     exposeKey: o.exposeKey === true,
     coalesce: o.coalesce === undefined ? ROUTE_DEFAULTS.coalesce : o.coalesce,
+    vary,
     coalesceTimeout,
     lockTtl,
   });

@@ -20,15 +20,64 @@ const NOT_STORED = new Set([
  * @param {string} prefix
  * @returns {string}
  */
-function defaultKeyBuilder(req, prefix) {
+function defaultKeyBuilder(req, prefix, vary) {
   const url = req.originalUrl || req.url || '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   const query = q === -1 ? '' : url.slice(q + 1);
   const method = req.method === 'HEAD' ? 'GET' : req.method;
   const host = req.headers.host || '';
-  return `${prefix}:${binding.requestKey(method, host, path, query, [])}`;
+  return `${prefix}:${binding.requestKey(method, host, path, query, vary ? varyPairs(req, vary) : [])}`;
 }
+
+/**
+ * The varied request headers as a flat [name, value, ...] list: names lowercased, values with
+ * runs of whitespace collapsed and trimmed, repeated headers joined with ", ", absent ones ''.
+ */
+function varyPairs(req, names) {
+  const flat = [];
+  for (const name of names) {
+    const raw = req.headers[name];
+    const value = raw === undefined ? '' : (Array.isArray(raw) ? raw.join(', ') : String(raw));
+    flat.push(name, value.replace(/\s+/g, ' ').trim());
+  }
+  return flat;
+}
+
+const PER_USER = Symbol('respcache.perUser');
+
+/** Built-in key builders, to pass as a route's keyBuilder. */
+const keys = {
+  /** The built-in key (what a route without keyBuilder uses). */
+  default: (req, prefix) => defaultKeyBuilder(req, prefix),
+  /**
+   * One entry per user: the built-in key under `${prefix}:u:<sha256 of the id>`. A request for
+   * which getUserId returns null, undefined or '' is not cached (BYPASS). Routes keyed this way may
+   * store responses marked Cache-Control: private, and requests with credentials use them.
+   * @param {(req: object) => string|number|null|undefined} getUserId
+   */
+  perUser(getUserId) {
+    if (typeof getUserId !== 'function') throw new TypeError('Expected keys.perUser(getUserId) to be given a function');
+    const builder = (req, prefix) => {
+      const id = getUserId(req);
+      if (id === undefined || id === null || id === '') throw new Error('keys.perUser: no user id for this request');
+      return defaultKeyBuilder(req, `${prefix}:u:${binding.hashKey([String(id)])}`);
+    };
+    builder[PER_USER] = true;
+    return builder;
+  },
+  /**
+   * The built-in key plus the values of the named request headers.
+   * @param {string[]} names
+   */
+  withHeaders(names) {
+    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(n))) {
+      throw new TypeError('Expected keys.withHeaders(names) to be given an array of header names');
+    }
+    const lower = [...new Set(names.map((n) => n.toLowerCase()))].sort();
+    return (req, prefix) => defaultKeyBuilder(req, prefix, lower);
+  },
+};
 
 /** Directive names of a Cache-Control value, lowercased (arguments dropped). */
 function cacheControlDirectives(value) {
@@ -60,9 +109,20 @@ function unstorableReason(req, res, route) {
   if (res.hasHeader('set-cookie')) return 'the response sets a cookie';
   const directives = cacheControlDirectives(res.getHeader('cache-control'));
   if (directives.has('no-store')) return 'Cache-Control: no-store';
-  if (directives.has('private')) return 'Cache-Control: private';
+  if (directives.has('private') && !(route.keyBuilder && route.keyBuilder[PER_USER])) {
+    return 'Cache-Control: private';
+  }
   const vary = res.getHeader('vary');
-  if (vary !== undefined && String(vary).split(',').some((v) => v.trim() === '*')) return 'Vary: *';
+  if (vary !== undefined) {
+    const names = String(vary).split(',').map((v) => v.trim().toLowerCase()).filter(Boolean);
+    if (names.includes('*')) return 'Vary: *';
+    // Under the built-in key, a response may only vary on what the key includes (Accept-Encoding
+    // is left to the compression layers, which encode per request).
+    if (!route.keyBuilder) {
+      const missing = names.filter((n) => n !== 'accept-encoding' && !(route.vary && route.vary.includes(n)));
+      if (missing.length > 0) return `the response varies on ${missing.join(', ')}, which the route's "vary" option does not list`;
+    }
+  }
   if (!route.keyBuilder && (req.headers.authorization !== undefined || req.headers.cookie !== undefined)
     && !sharedExplicitly(directives)) {
     return 'the request carried credentials and the response is not marked public';
@@ -114,5 +174,5 @@ function storedHeaders(res) {
   return flat;
 }
 
-module.exports = { defaultKeyBuilder, unstorableReason, storedHeaders, cacheControlDirectives, credentialed,
+module.exports = { keys, varyPairs, PER_USER, defaultKeyBuilder, unstorableReason, storedHeaders, cacheControlDirectives, credentialed,
   entrySharedExplicitly, NOT_STORED };

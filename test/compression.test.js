@@ -254,7 +254,7 @@ describe('entries stored compressed', () => {
       res.set('Vary', 'Accept-Language');
       res.set('ETag', '"v42"');
       res.type('text/plain').send(BIG);
-    });
+    }, { vary: ['accept-language'] });
     await http.get('/r');
     const gz = await http.get('/r', { headers: GZIP });
     expect(gz.headers['content-encoding']).toBe('gzip');

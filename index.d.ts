@@ -31,8 +31,13 @@ export interface CacheOptions {
 }
 
 export interface RouteOptions {
-  /** Seconds; default 300. */
-  ttl?: number;
+  /** Seconds, default 300; or 'http': from the response's s-maxage / max-age / Expires. */
+  ttl?: number | 'http';
+  /** Cache-Control sent to clients unless the handler sets its own. */
+  cacheControl?: string | { public?: boolean; private?: boolean; noCache?: boolean; mustRevalidate?: boolean;
+    maxAge?: number; sMaxAge?: number; staleWhileRevalidate?: number; staleIfError?: number };
+  /** Let request Cache-Control: no-cache / max-age=0 / Pragma: no-cache run the handler. Default false. */
+  honorRequestNoCache?: boolean;
   /** Default: the cache's keyPrefix. */
   keyPrefix?: string;
   /** Two requests share an entry exactly when their keys are equal. */

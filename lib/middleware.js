@@ -10,6 +10,7 @@ const binding = require('./binding');
 const { routeOptions } = require('./options');
 const { KeyBuilderError, ConditionError, StoreError } = require('./errors');
 const { bodyEtag, notModified, conditionsOf, withholdConditions, headersFor304, headerOf } = require('./validators');
+const { httpLifetimeMs, requestWantsFresh, cacheControlDirectives } = require('./policy');
 const { defaultKeyBuilder, unstorableReason, storedHeaders, credentialed, entrySharedExplicitly } = require('./policy');
 const { prepareEntry, variantFor } = require('./compress');
 
@@ -22,6 +23,13 @@ const QUIET_LOOKUP_FAULTS = new Set(['ERR_RESPCACHE_REDIS_UNAVAILABLE', 'ERR_RES
 function isThenable(value) {
   return value !== null && (typeof value === 'object' || typeof value === 'function')
     && typeof value.then === 'function';
+}
+
+function entryNoCache(headers) {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === 'cache-control' && cacheControlDirectives(headers[i + 1]).has('no-cache')) return true;
+  }
+  return false;
 }
 
 /** Adds names to the response's Vary header, keeping what is there. */
@@ -134,6 +142,11 @@ function captureResponse(cache, req, res, key, route, fill) {
 
   function store(body) {
     const now = Date.now();
+    const ttlMs = route.httpTtl ? Math.min(httpLifetimeMs(res, route.ttlMs), 10 * 365 * 86400000) : route.ttlMs;
+    if (ttlMs < 1) {
+      debug('not storing %s: the response gives itself no lifetime (ttl: "http")', key);
+      return;
+    }
     let encoded;
     try {
       const headers = storedHeaders(res);
@@ -148,12 +161,12 @@ function captureResponse(cache, req, res, key, route, fill) {
         debug('not storing %s: the body was encoded before the cache saw it (Content-Encoding: %s)', key, seenEncoding);
         return;
       }
-      encoded = binding.encodeEntry(res.statusCode, entry.headers, entry.body, now, now + route.ttlMs);
+      encoded = binding.encodeEntry(res.statusCode, entry.headers, entry.body, now, now + ttlMs);
     } catch (err) {
       cache.report(new StoreError(`the response for "${key}" cannot be stored: ${err.message}`, { cause: err }));
       return;
     }
-    if (fill.redis) cache.store(key, encoded, route.ttlMs);
+    if (fill.redis) cache.store(key, encoded, Math.floor(ttlMs));
     finishFill(encoded);
   }
 
@@ -243,6 +256,8 @@ function createMiddleware(cache, options) {
     cache._outcome(req, verdict === 'MISS' ? 'miss' : 'bypass');
     setCacheHeaders(res, verdict, key, route);
     if (route.vary !== null && !res.headersSent) addVary(res, route.vary);
+    // The route's Cache-Control for clients; a handler that sets its own replaces it.
+    if (route.cacheControl !== null && !res.headersSent) res.setHeader('Cache-Control', route.cacheControl);
     if (fill !== NOWHERE && req.method !== 'HEAD') {
       // The handler must produce the full response to be stored; the client still gets its 304.
       req[CONDITIONS] = withholdConditions(req);
@@ -325,7 +340,18 @@ function createMiddleware(cache, options) {
         return builderFailed(new KeyBuilderError(
           `the keyBuilder returned ${typeof key === 'string' ? 'an empty string' : typeof key}, not a non-empty string`));
       }
+      if (route.honorRequestNoCache && requestWantsFresh(req)) {
+        // The client asked for a fresh answer and the route lets it: run the handler, store anew.
+        runHandler(req, res, next, key, 'MISS', STORE_ONLY);
+        return undefined;
+      }
       cache.lookup(key).then((entry) => {
+        if (entry !== null && entryNoCache(entry.headers)) {
+          // Stored with Cache-Control: no-cache: usable only after revalidation, which is the
+          // handler's run; its response replaces the entry.
+          runHandler(req, res, next, key, 'MISS', STORE_ONLY);
+          return;
+        }
         if (entry !== null && credentialed(req, route) && !entrySharedExplicitly(entry.headers)) {
           // Maybe personal: this requester gets its own handler's answer (stored only if shareable).
           debug('not serving %s to a request with credentials: the entry is not marked shareable', key);

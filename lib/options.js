@@ -34,7 +34,8 @@ const COMPRESS_DEFAULTS = Object.freeze({ threshold: 1024 });
 const LOCAL_DEFAULTS = Object.freeze({ maxBytes: 64 * 1024 * 1024, nearTtl: 5 });
 const REDIS_OBJECT_OPTIONS = ['host', 'port', 'path', 'username', 'password', 'db'];
 const ROUTE_OPTIONS = ['ttl', 'keyPrefix', 'keyBuilder', 'condition', 'statuses', 'methods',
-  'maxBodySize', 'exposeKey', 'coalesce', 'coalesceTimeout', 'lockTtl', 'vary'];
+  'maxBodySize', 'exposeKey', 'coalesce', 'coalesceTimeout', 'lockTtl', 'vary', 'cacheControl',
+  'honorRequestNoCache'];
 const WRAP_OPTIONS = ['ttl', 'coalesceTimeout', 'lockTtl'];
 
 // Methods whose responses depend only on the URL and headers; anything else needs a keyBuilder
@@ -266,7 +267,8 @@ function routeOptions(options = {}, cachePrefix) {
   }
   rejectUnknown(options, ROUTE_OPTIONS, 'cache.middleware()');
   const o = options;
-  const { ttlMs, coalesceTimeout, lockTtl } = timing(o);
+  const httpTtl = o.ttl === 'http';
+  const { ttlMs, coalesceTimeout, lockTtl } = timing(httpTtl ? { ...o, ttl: undefined } : o);
   if (o.keyBuilder !== undefined && typeof o.keyBuilder !== 'function') {
     throw new TypeError('Expected the "keyBuilder" option to be a function (req, prefix) => string | Promise<string>');
   }
@@ -320,9 +322,51 @@ function routeOptions(options = {}, cachePrefix) {
     exposeKey: o.exposeKey === true,
     coalesce: o.coalesce === undefined ? ROUTE_DEFAULTS.coalesce : o.coalesce,
     vary,
+    httpTtl,
+    cacheControl: cacheControlOption(o.cacheControl),
+    honorRequestNoCache: checkBoolean(o.honorRequestNoCache, 'honorRequestNoCache', false),
     coalesceTimeout,
     lockTtl,
   });
+}
+
+function checkBoolean(value, name, fallback) {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`Expected the "${name}" option to be a boolean`);
+  return value;
+}
+
+const CACHE_CONTROL_FIELDS = ['public', 'private', 'maxAge', 'sMaxAge', 'mustRevalidate',
+  'staleWhileRevalidate', 'staleIfError', 'noCache'];
+
+/** The cacheControl route option → the header value sent to clients (or null). */
+function cacheControlOption(value) {
+  if (value === undefined) return null;
+  if (typeof value === 'string') {
+    if (value.trim() === '' || /[\r\n]/.test(value)) throw new TypeError('Expected the "cacheControl" option to be a non-empty header value');
+    return value;
+  }
+  if (!isPlainObject(value)) throw new TypeError('Expected the "cacheControl" option to be a string or an object');
+  rejectUnknown(value, CACHE_CONTROL_FIELDS, 'the "cacheControl" option');
+  if (value.public && value.private) throw new TypeError('The "cacheControl" option cannot be both public and private');
+  const parts = [];
+  for (const [field, directive] of [['public', 'public'], ['private', 'private'], ['noCache', 'no-cache'],
+    ['mustRevalidate', 'must-revalidate']]) {
+    if (value[field] !== undefined && typeof value[field] !== 'boolean') {
+      throw new TypeError(`Expected the "cacheControl.${field}" option to be a boolean`);
+    }
+    if (value[field]) parts.push(directive);
+  }
+  for (const [field, directive] of [['maxAge', 'max-age'], ['sMaxAge', 's-maxage'],
+    ['staleWhileRevalidate', 'stale-while-revalidate'], ['staleIfError', 'stale-if-error']]) {
+    if (value[field] === undefined) continue;
+    if (typeof value[field] !== 'number' || !Number.isInteger(value[field]) || value[field] < 0) {
+      throw new TypeError(`Expected the "cacheControl.${field}" option to be a whole number of seconds`);
+    }
+    parts.push(`${directive}=${value[field]}`);
+  }
+  if (parts.length === 0) throw new TypeError('Expected the "cacheControl" option to hold at least one directive');
+  return parts.join(', ');
 }
 
 /** ttl (seconds), coalesceTimeout and lockTtl (milliseconds), shared by routes and wrap(). */

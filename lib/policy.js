@@ -130,6 +130,48 @@ function unstorableReason(req, res, route) {
   return null;
 }
 
+/** Cache-Control directives with their arguments: Map(lowercased name → argument or ''). */
+function cacheControlArguments(value) {
+  const args = new Map();
+  if (value === undefined || value === null) return args;
+  const text = Array.isArray(value) ? value.join(',') : String(value);
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=');
+    const name = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
+    if (name) args.set(name, eq === -1 ? '' : part.slice(eq + 1).trim().replace(/^"|"$/g, ''));
+  }
+  return args;
+}
+
+/**
+ * The lifetime a response gives itself, for routes with ttl: 'http' (RFC 9111 section 4.2.1, as
+ * a shared cache): s-maxage, else max-age, else Expires minus now; without any of them, the
+ * route's default ttl. 0 or less means: do not store.
+ * @returns {number} milliseconds
+ */
+function httpLifetimeMs(res, fallbackMs) {
+  const args = cacheControlArguments(res.getHeader('cache-control'));
+  for (const name of ['s-maxage', 'max-age']) {
+    if (args.has(name)) {
+      const seconds = Number.parseInt(args.get(name), 10);
+      return Number.isFinite(seconds) ? seconds * 1000 : 0;
+    }
+  }
+  const expires = res.getHeader('expires');
+  if (expires !== undefined) {
+    const at = Date.parse(String(expires));
+    return Number.isFinite(at) ? at - Date.now() : 0;
+  }
+  return fallbackMs;
+}
+
+/** Whether the request asks for a fresh answer (no-cache, max-age=0, Pragma: no-cache). */
+function requestWantsFresh(req) {
+  const args = cacheControlArguments(req.headers['cache-control']);
+  if (args.has('no-cache') || args.get('max-age') === '0') return true;
+  return req.headers['cache-control'] === undefined && /(^|,)\s*no-cache\s*(,|$)/i.test(req.headers.pragma || '');
+}
+
 /** RFC 9111 section 3.5: what lets a shared cache answer a request that carried Authorization. */
 function sharedExplicitly(directives) {
   return directives.has('public') || directives.has('s-maxage') || directives.has('must-revalidate');
@@ -174,5 +216,5 @@ function storedHeaders(res) {
   return flat;
 }
 
-module.exports = { keys, varyPairs, PER_USER, defaultKeyBuilder, unstorableReason, storedHeaders, cacheControlDirectives, credentialed,
+module.exports = { cacheControlArguments, httpLifetimeMs, requestWantsFresh, keys, varyPairs, PER_USER, defaultKeyBuilder, unstorableReason, storedHeaders, cacheControlDirectives, credentialed,
   entrySharedExplicitly, NOT_STORED };

@@ -389,6 +389,9 @@ async function benchHttp(size, redis, problems, warnings) {
     const localCheck = await checkHits('local', 'local HIT');
     // In the near cache every HIT should come from process memory; HITs from Redis would make
     // the local figure a blend of both tiers.
+    if (!Number.isInteger(localCheck.stats.hits) || !Number.isInteger(localCheck.stats.localHits)) {
+      throw new Error(`the near-cache server did not report its HIT counters: ${JSON.stringify(localCheck.stats)}`);
+    }
     const redisHits = localCheck.stats.hits - localCheck.stats.localHits;
     if (redisHits > 0) {
       warnings.push(`${fmtSize(size)}: during the local HIT runs ${redisHits} of ${fmtInt(localCheck.stats.hits)} `

@@ -45,8 +45,12 @@ function handler(req, res) {
 async function main() {
   const app = express();
   let cache = null;
-  app.get('/__stats', (req, res) => res.json({ handlerCalls, cacheErrors, firstCacheError,
-    hits: cache ? cache.stats.hits : 0, localHits: cache ? cache.stats.localHits : 0 }));
+  app.get('/__stats', (req, res) => {
+    // cache.stats() (a snapshot); earlier versions had a plain cache.stats object.
+    const counters = cache === null ? { hits: 0, localHits: 0 }
+      : typeof cache.stats === 'function' ? cache.stats() : cache.stats;
+    res.json({ handlerCalls, cacheErrors, firstCacheError, hits: counters.hits, localHits: counters.localHits });
+  });
 
   if (mode === 'bare') {
     app.get('/data', handler);

@@ -11,6 +11,7 @@ const { createMiddleware } = require('./middleware');
 const { Coalescer } = require('./coalesce');
 const { Metrics } = require('./metrics');
 const { warm } = require('./warm');
+const { Invalidator, checkTags, pathIndex } = require('./invalidation');
 
 // A stalled Redis times out every lookup: such per-command faults are reported once per interval
 // per code, the rest counted in stats().suppressedErrors. Connection events and the app's own faults
@@ -23,6 +24,25 @@ const QUIET_FAULTS = new Set(['ERR_RESPCACHE_REDIS_UNAVAILABLE', 'ERR_RESPCACHE_
 // Values of get/set/wrap use the entry envelope: status 200, one header naming the type, the bytes.
 const VALUE_TYPE_HEADER = 'x-respcache-type';
 const VALUE_TYPES = new Set(['buffer', 'string', 'json']);
+const { NS_HEADER } = require('./policy');
+const NAMESPACE_LIMIT = 1024;
+
+function checkNamespace(ns) {
+  if (typeof ns !== 'string' || ns.length === 0 || ns.length > NAMESPACE_LIMIT) {
+    throw new errors.InvalidArgumentError(`Expected a namespace to be a non-empty string of at most ${NAMESPACE_LIMIT} characters`);
+  }
+  return ns;
+}
+
+/** Decodes stored entry bytes: the entry, or a string saying why they are not one. */
+function decodeStored(bytes) {
+  const entry = binding.decodeEntry(bytes);
+  if (typeof entry !== 'string' && entry.headers[0] === NS_HEADER) {
+    entry.nsVersion = entry.headers[1];
+    entry.headers = entry.headers.slice(2);
+  }
+  return entry;
+}
 
 function checkValueKey(key, method) {
   if (typeof key !== 'string' || key.length === 0) {
@@ -67,7 +87,7 @@ class Cache extends EventEmitter {
     this.keyPrefix = o.keyPrefix;
     this.options = o;
     this._counters = { hits: 0, localHits: 0, misses: 0, bypasses: 0, coalesced: 0, stores: 0, errors: 0,
-      suppressedErrors: 0, invalidationEvents: 0, storeFailures: 0 };
+      suppressedErrors: 0, invalidationEvents: 0, storeFailures: 0, storesFenced: 0, invalidated: 0 };
     this._metrics = null;
     this._coalescer = null;
     this._entryPrefix = `${o.keyPrefix}:e:`;
@@ -77,7 +97,15 @@ class Cache extends EventEmitter {
     this._closing = null;
     this._local = o.local === null ? null : new binding.LocalStore(o.local.maxBytes);
     this._client = null;
+    // Namespace versions seen in Redis or announced by bumps; a local copy of a namespaced entry
+    // is served only when its version is the one known here.
+    this._nsVersions = new Map();
+    // performance.now() when this process last started or heard of an invalidation.
+    this._lastInvalidationAt = -1;
+    this._eventHandlers = new Map(); // event name -> Set<handler>
+    this._eventsChannel = `${o.keyPrefix}:events`;
     if (o.endpoint === null) {
+      this._invalidator = new Invalidator(this);
       // Embedded: the in-process tier alone. Ready at once (announced asynchronously, as with Redis).
       setImmediate(() => { if (!this._closing) this.emit('ready'); });
       return;
@@ -88,6 +116,7 @@ class Cache extends EventEmitter {
       commandTimeout: o.commandTimeout,
       onEvent: (type, err) => this._onEvent(type, err),
     });
+    this._invalidator = new Invalidator(this);
     // A near cache must hear other instances' invalidations from the start.
     if (this._local !== null) this.coalescer();
   }
@@ -192,17 +221,71 @@ class Cache extends EventEmitter {
    * Looks `key` up. Resolves with the decoded entry or null (not found, or not a valid entry: it
    * is then deleted); rejects when Redis cannot answer in time (the caller bypasses).
    * @param {string} key
+   * @param {{ ns: string|null, nsVersion: string|null }} [fill] for a namespaced route: the
+   *   namespace; its current version is set here (an entry of another version is not returned)
    * @returns {Promise<{ status: number, headers: string[], body: Buffer, storedAt: number, expiresAt: number } | null>}
    */
-  lookup(key) {
-    if (this._metrics === null) return this._read('e:', key, null);
+  lookup(key, fill) {
+    if (this._metrics === null) return this._readEntry(key, fill);
     const started = process.hrtime.bigint();
     const done = (entry) => {
       const tier = entry !== null && entry.tier === 'local' ? 'local' : 'redis';
       this._metrics.lookupSeconds.observe({ tier }, Number(process.hrtime.bigint() - started) / 1e9);
       return entry;
     };
-    return this._read('e:', key, null).then(done);
+    return this._readEntry(key, fill).then(done);
+  }
+
+  /** lookup() without the metrics. */
+  _readEntry(key, fill) {
+    return fill && fill.ns ? this._readNamespaced(key, fill) : this._read('e:', key, null);
+  }
+
+  /**
+   * A namespaced lookup: the entry and the namespace's version in one MGET; an entry stored
+   * under another version is a MISS. A local copy is served only under the version known here.
+   */
+  _readNamespaced(key, fill) {
+    const localKey = `e:${key}`;
+    const known = this._nsVersions.get(fill.ns);
+    if (this._local !== null && (known !== undefined || this._client === null)) {
+      const bytes = this._local.get(localKey);
+      if (bytes !== null) {
+        const entry = decodeStored(bytes);
+        if (typeof entry !== 'string' && entry.nsVersion === (known || '0')) {
+          entry.bytes = bytes;
+          entry.tier = 'local';
+          fill.nsVersion = entry.nsVersion;
+          this._counters.localHits++;
+          return Promise.resolve(entry);
+        }
+      }
+    }
+    if (this._client === null) {
+      if (this._closing) return Promise.reject(new errors.CacheClosedError());
+      fill.nsVersion = known || '0';
+      return Promise.resolve(null);
+    }
+    const redisKey = `${this.keyPrefix}:${localKey}`;
+    return this._client.command(['MGET', redisKey, `${this.keyPrefix}:n:${fill.ns}`]).then(([bytes, version]) => {
+      fill.nsVersion = version === null ? '0' : version.toString('utf8');
+      this._nsVersions.set(fill.ns, fill.nsVersion);
+      if (bytes === null) return null;
+      const entry = decodeStored(bytes);
+      if (typeof entry === 'string') {
+        this._discard(redisKey, entry);
+        return null;
+      }
+      if (entry.nsVersion !== fill.nsVersion) return null; // an older version: replaced on store
+      entry.bytes = bytes;
+      this._keepLocal(localKey, bytes, entry.expiresAt - Date.now());
+      return entry;
+    });
+  }
+
+  /** Decodes stored entry bytes (as handed between requests of one process). */
+  decodeStored(bytes) {
+    return decodeStored(bytes);
   }
 
   /**
@@ -215,8 +298,8 @@ class Cache extends EventEmitter {
     if (this._local !== null) {
       const bytes = this._local.get(localKey);
       if (bytes !== null) {
-        const entry = binding.decodeEntry(bytes);
-        if (typeof entry !== 'string' && (accept === null || accept(entry))) {
+        const entry = decodeStored(bytes);
+        if (typeof entry !== 'string' && entry.nsVersion === undefined && (accept === null || accept(entry))) {
           entry.bytes = bytes;
           entry.tier = 'local';
           this._counters.localHits++;
@@ -231,7 +314,8 @@ class Cache extends EventEmitter {
     const redisKey = `${this.keyPrefix}:${localKey}`;
     return this._client.command(['GET', redisKey]).then((bytes) => {
       if (bytes === null) return null;
-      const entry = Buffer.isBuffer(bytes) ? binding.decodeEntry(bytes) : 'not a string value';
+      const entry = Buffer.isBuffer(bytes) ? decodeStored(bytes) : 'not a string value';
+      if (typeof entry !== 'string' && entry.nsVersion !== undefined) return null; // a namespaced route's
       if (typeof entry !== 'string' && (accept === null || accept(entry))) {
         entry.bytes = bytes;
         this._keepLocal(localKey, bytes, entry.expiresAt - Date.now());
@@ -264,16 +348,66 @@ class Cache extends EventEmitter {
       timeoutMs, true);
   }
 
-  /** Drops local copies another instance invalidated (payload: '<family><key>'). */
+  /**
+   * An invalidation announced by any instance (this one included): '<family><key>' for one key,
+   * {"keys": [...]} for a batch of entry keys, {"ns": name, "version": v} for a namespace bump.
+   */
   _onInvalidation(payload) {
+    this._lastInvalidationAt = performance.now();
     this._counters.invalidationEvents++;
-    if (this._local !== null) this._local.delete(payload.toString('utf8'));
-    this.emit('invalidated', payload.toString('utf8'));
+    const text = payload.toString('utf8');
+    if (text[0] !== '{') {
+      if (this._local !== null) this._local.delete(text);
+      this.emit('invalidated', text);
+      return;
+    }
+    let message;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return; // not ours
+    }
+    if (Array.isArray(message.keys)) {
+      for (const key of message.keys) {
+        if (typeof key !== 'string') continue;
+        if (this._local !== null) this._local.delete(`e:${key}`);
+        this.emit('invalidated', `e:${key}`);
+      }
+    } else if (typeof message.ns === 'string' && typeof message.version === 'string') {
+      const known = this._nsVersions.get(message.ns);
+      // Versions only grow; an older announcement arriving late changes nothing.
+      if (known === undefined || Number(message.version) > Number(known)) this._nsVersions.set(message.ns, message.version);
+      this.emit('invalidated', `n:${message.ns}`);
+    }
   }
 
   /** Another instance's invalidations may have been missed while the subscriber was away. */
   _onSubscriberReconnected() {
     if (this._local !== null) this._local.clear();
+    this._nsVersions.clear();
+  }
+
+  /** An application event (cache.publish) from any instance. */
+  _onAppEvent(payload) {
+    let message;
+    try {
+      message = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return;
+    }
+    if (message === null || typeof message.event !== 'string') return;
+    const handlers = this._eventHandlers.get(message.event);
+    if (!handlers) return;
+    for (const handler of [...handlers]) {
+      const failed = (err) => this.report(new errors.EventHandlerError(
+        `the handler of event "${message.event}" failed: ${err && err.message}`, { cause: err }));
+      try {
+        const result = handler(message.payload);
+        if (result && typeof result.then === 'function') result.then(undefined, failed);
+      } catch (err) {
+        failed(err);
+      }
+    }
   }
 
   _discard(redisKey, reason) {
@@ -282,24 +416,46 @@ class Cache extends EventEmitter {
   }
 
   /**
-   * Stores an encoded entry. The command is issued before this returns, so a later lookup on
-   * this connection sees it; failures are reported, never thrown.
+   * Stores an encoded entry with its invalidation indexes. The command is issued before this
+   * returns, so a later lookup on this connection sees it; failures are reported, never thrown.
+   * An invalidation of the entry's path, tags or key since the fill began refuses the store.
    * @param {string} key
    * @param {Buffer} encoded from binding.encodeEntry
-   * @param {number} ttlMs
+   * @param {number} ttlMs how long Redis keeps it
+   * @param {{ path: string, tags: string[], startedAt: number }} fill
+   * @returns {Promise<boolean>} whether it was stored (never rejects)
    */
-  store(key, encoded, ttlMs) {
+  store(key, encoded, ttlMs, fill) {
     const started = this._metrics === null ? 0n : process.hrtime.bigint();
-    this._write('e:', key, encoded, ttlMs, undefined).then(() => {
+    // A fill that began before this process last heard of an invalidation is kept in process
+    // memory only once Redis accepted it; any other at once (Redis refuses it only in that case).
+    const keptEarly = fill.startedAt > this._lastInvalidationAt;
+    if (keptEarly) this._keepLocal(`e:${key}`, encoded, ttlMs);
+    let writing;
+    try {
+      writing = this._invalidator.store(key, encoded, ttlMs, fill);
+    } catch (err) {
+      writing = Promise.reject(err);
+    }
+    return writing.then((stored) => {
+      if (!stored) {
+        this._counters.storesFenced++;
+        if (keptEarly && this._local !== null) this._local.delete(`e:${key}`);
+        debug('not storing %s: invalidated while it was being filled', key);
+        return false;
+      }
+      if (!keptEarly) this._keepLocal(`e:${key}`, encoded, ttlMs);
       this._counters.stores++;
       if (this._metrics !== null) {
         this._metrics.stores.inc({ result: 'ok' });
         this._metrics.storeSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
       }
+      return true;
     }, (err) => {
       this._counters.storeFailures++;
       if (this._metrics !== null) this._metrics.stores.inc({ result: 'failed' });
       this.report(err);
+      return false;
     });
   }
 
@@ -409,19 +565,128 @@ class Cache extends EventEmitter {
     if (typeof key !== 'string' || key.length === 0) {
       throw new TypeError('Expected cache.delete(key) to be given a non-empty string key');
     }
-    const name = `e:${key}`;
-    const local = this._local !== null && this._local.delete(name);
-    if (this._client === null) {
-      if (this._closing) throw new errors.CacheClosedError();
-      return local;
+    this._invalidating();
+    return this._invalidator.deleteKey(key);
+  }
+
+  /**
+   * Removes every entry carrying any of the tags (route option `tags`). Resolves with the number
+   * of entries removed once Redis and this process no longer hold any of them; other processes
+   * drop their in-process copies when the event reaches them.
+   * @param {string[]} tags non-empty strings
+   * @returns {Promise<number>}
+   */
+  async invalidateTags(tags) {
+    const list = checkTags(tags, 'the tags of cache.invalidateTags()');
+    this._invalidating();
+    return this._counted(await this._invalidator.invalidate(list.map((tag) => `t:${tag}`)));
+  }
+
+  /**
+   * Removes the entries stored for a request path, whatever their query strings and varied
+   * headers: '/api/users/42' (that path), '/api/users/*' (every path starting with '/api/users/').
+   * Paths are compared as requested (percent-encoding kept). Resolves with the number removed.
+   * @param {string | string[]} paths
+   * @returns {Promise<number>}
+   */
+  async invalidatePath(paths) {
+    const list = Array.isArray(paths) ? paths : [paths];
+    const suffixes = [...new Set(list.map(pathIndex))];
+    this._invalidating();
+    return this._counted(await this._invalidator.invalidate(suffixes));
+  }
+
+  /**
+   * Removes the entries whose keys (as keyBuilders return them) match a Redis glob pattern, e.g.
+   * 'api:user:42:*', in SCAN batches over the cache's entry family only (never KEYS).
+   * @param {string} pattern
+   * @returns {Promise<number>}
+   */
+  async invalidateKeys(pattern) {
+    if (typeof pattern !== 'string' || pattern.length === 0) {
+      throw new errors.InvalidArgumentError('Expected cache.invalidateKeys(pattern) to be given a non-empty glob pattern');
     }
-    const timeout = Math.max(this.options.commandTimeout, 1000);
-    const [removed] = await Promise.all([
-      this._client.command(['DEL', this._entryPrefix + key], timeout, true),
-      // Other instances drop their in-process copies when this reaches them.
-      this._client.command(['PUBLISH', `${this.keyPrefix}:inval`, name], timeout, true),
-    ]);
-    return removed > 0 || local;
+    this._invalidating();
+    return this._counted(await this._invalidator.invalidateKeys(pattern));
+  }
+
+  /**
+   * Makes every entry of a namespace (route option `namespace`) a MISS at once, in O(1): the
+   * namespace's version is incremented and old entries expire by themselves. Resolves with the
+   * new version.
+   * @param {string} ns
+   * @returns {Promise<number>}
+   */
+  async bumpNamespace(ns) {
+    checkNamespace(ns);
+    if (this._closing) throw new errors.CacheClosedError();
+    this._invalidating();
+    let version;
+    if (this._client === null) {
+      version = String(Number(this._nsVersions.get(ns) || '0') + 1);
+    } else {
+      const timeout = Math.max(this.options.commandTimeout, 1000);
+      version = String(await this._client.command(['INCR', `${this.keyPrefix}:n:${ns}`], timeout, true));
+      await this._client.command(['PUBLISH', `${this.keyPrefix}:inval`, JSON.stringify({ ns, version })], timeout, true);
+    }
+    const known = this._nsVersions.get(ns);
+    if (known === undefined || Number(version) > Number(known)) this._nsVersions.set(ns, version);
+    return Number(version);
+  }
+
+  /**
+   * Publishes an application event to every instance sharing this Redis and key prefix (this one
+   * included); their onEvent handlers receive the payload (anything JSON can represent).
+   * @param {string} event
+   * @param {any} [payload]
+   * @returns {Promise<void>}
+   */
+  async publish(event, payload) {
+    if (typeof event !== 'string' || event.length === 0) {
+      throw new errors.InvalidArgumentError('Expected cache.publish(event) to be given a non-empty event name');
+    }
+    const message = JSON.stringify({ event, payload });
+    if (this._closing) throw new errors.CacheClosedError();
+    if (this._client === null) {
+      setImmediate(() => this._onAppEvent(Buffer.from(message)));
+      return;
+    }
+    await this._client.command(['PUBLISH', this._eventsChannel, message], Math.max(this.options.commandTimeout, 1000), true);
+  }
+
+  /**
+   * Calls handler(payload) for each `event` published by any instance. Handlers are called in
+   * every instance; one that throws or rejects is reported on 'error'. Events published while
+   * this instance's subscriber connection was down are not redelivered (see README).
+   * @param {string} event
+   * @param {(payload: any) => void | Promise<void>} handler
+   * @returns {(() => void) & { ready: Promise<void> }} removes the handler; its `ready` resolves
+   *   once this instance's subscription is confirmed (events published before may be missed)
+   */
+  onEvent(event, handler) {
+    if (typeof event !== 'string' || event.length === 0) {
+      throw new TypeError('Expected cache.onEvent(event, handler) to be given a non-empty event name');
+    }
+    if (typeof handler !== 'function') throw new TypeError('Expected cache.onEvent(event, handler) to be given a function');
+    let handlers = this._eventHandlers.get(event);
+    if (!handlers) this._eventHandlers.set(event, handlers = new Set());
+    handlers.add(handler);
+    const ready = this.coalescer().listenForEvents();
+    const off = () => {
+      handlers.delete(handler);
+      if (handlers.size === 0 && this._eventHandlers.get(event) === handlers) this._eventHandlers.delete(event);
+    };
+    off.ready = ready;
+    return off;
+  }
+
+  _invalidating() {
+    this._lastInvalidationAt = performance.now();
+  }
+
+  _counted(removed) {
+    this._counters.invalidated += removed;
+    return removed;
   }
 
   /**
@@ -434,6 +699,7 @@ class Cache extends EventEmitter {
       const closing = [];
       if (this._client !== null) closing.push(this._client.close());
       if (this._coalescer !== null) closing.push(this._coalescer.close());
+      this._invalidator.close();
       if (this._local !== null) this._local.clear();
       this._closing = Promise.all(closing).then(() => undefined);
     }
@@ -462,6 +728,22 @@ class Cache extends EventEmitter {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
+  /**
+   * Under an allkeys-* maxmemory policy Redis may evict an invalidation index while the entries it
+   * lists live on, and those could then no longer be invalidated by tag or path: reported once per
+   * connection. (Index keys have no TTL, so volatile-* policies never evict them.)
+   */
+  _checkEvictionPolicy() {
+    this._client.command(['CONFIG', 'GET', 'maxmemory-policy'], Math.max(this.options.commandTimeout, 1000)).then((reply) => {
+      const policy = Array.isArray(reply) && reply.length === 2 ? reply[1].toString('utf8') : '';
+      if (policy.startsWith('allkeys-')) {
+        this.report(new errors.EvictionPolicyError(`Redis evicts with maxmemory-policy ${policy}: it may evict the `
+          + 'invalidation indexes of live entries, which tag and path invalidation would then miss; use a volatile-* '
+          + 'policy or noeviction'));
+      }
+    }, (err) => debug('maxmemory-policy not checked: %s', err && err.message));
+  }
+
   _onEvent(type, err) {
     if (type === 'error') {
       this._counters.errors++;
@@ -469,7 +751,10 @@ class Cache extends EventEmitter {
       debug('redis error: %s', err && err.message);
       if (this.listenerCount('error') > 0) this.emit('error', err);
     } else {
-      if (type === 'ready') this._lastReport.clear();
+      if (type === 'ready') {
+        this._lastReport.clear();
+        this._checkEvictionPolicy();
+      }
       debug('redis %s', type);
       this.emit(type);
     }
@@ -487,4 +772,4 @@ function createCache(options) {
   return new Cache(options);
 }
 
-module.exports = { Cache, createCache };
+module.exports = { Cache, createCache, checkNamespace };

@@ -64,6 +64,9 @@ class Coalescer {
     this.flights = new binding.SingleFlight();
     this.channel = `${cache.keyPrefix}:fill`;
     this.invalChannel = Buffer.from(`${cache.keyPrefix}:inval`);
+    this.eventsChannel = Buffer.from(cache._eventsChannel);
+    this.eventsWanted = false;
+    this.eventsReady = null;
     this.everReady = false;
     this.lockPrefix = `${cache.keyPrefix}:l:`;
     this.waits = new Map(); // name -> Set<RemoteWait>
@@ -91,6 +94,7 @@ class Coalescer {
       onEvent: (type, err, channel, payload) => {
         if (type === 'message') {
           if (channel.equals(this.invalChannel)) this.cache._onInvalidation(payload);
+          else if (channel.equals(this.eventsChannel)) this.cache._onAppEvent(payload);
           else this.onMessage(payload);
         } else if (type === 'ready') {
           this.subscribed = true;
@@ -104,11 +108,27 @@ class Coalescer {
     });
     this.subscriber.subscribe(this.channel).catch(() => { /* re-subscribed on every reconnect */ });
     if (this.cache._local !== null) this.subscriber.subscribe(this.invalChannel).catch(() => {});
+    if (this.eventsWanted) this.subscribeEvents();
     // A subscriber only notices a dead connection through a command it sends.
     this.keepalive = setInterval(() => {
       if (this.subscribed) this.subscriber.command(['PING']).catch(() => {});
     }, KEEPALIVE_MS);
     this.keepalive.unref();
+  }
+
+  /** Subscribes to application events (cache.onEvent), once; re-subscribed on every reconnect. */
+  listenForEvents() {
+    if (!this.eventsWanted) {
+      this.eventsWanted = true;
+      if (this.subscriber) this.subscribeEvents();
+      else this.eventsReady = Promise.resolve(); // embedded: events are delivered in process
+    }
+    return this.eventsReady;
+  }
+
+  /** Resolves once Redis confirmed the subscription (never rejects: it is renewed on reconnect). */
+  subscribeEvents() {
+    this.eventsReady = this.subscriber.subscribe(this.eventsChannel).catch(() => {});
   }
 
   onMessage(payload) {

@@ -58,6 +58,30 @@ class StoreError extends RespcacheError {
   constructor(message, options) { super(message, 'ERR_RESPCACHE_STORE', options); }
 }
 
+/** A bad argument to an invalidation or event call (the promise rejects with it; nothing is done). */
+class InvalidArgumentError extends TypeError {
+  constructor(message, options) {
+    super(message, options);
+    this.name = 'InvalidArgumentError';
+    this.code = 'ERR_RESPCACHE_INVALID_ARGUMENT';
+  }
+}
+
+/** Redis runs with a maxmemory policy that may evict the cache's invalidation indexes. */
+class EvictionPolicyError extends RespcacheError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_EVICTION_POLICY', options); }
+}
+
+/** An invalidation run after a write (route option `invalidates`) failed. */
+class InvalidationError extends RespcacheError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_INVALIDATION', options); }
+}
+
+/** An onEvent handler threw or rejected. */
+class EventHandlerError extends RespcacheError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_EVENT_HANDLER', options); }
+}
+
 const byCode = {
   ERR_RESPCACHE_REDIS_REPLY: RedisReplyError,
   ERR_RESPCACHE_REDIS_TIMEOUT: RedisTimeoutError,
@@ -80,4 +104,8 @@ module.exports = {
   ConditionError,
   CorruptEntryError,
   StoreError,
+  InvalidArgumentError,
+  EvictionPolicyError,
+  InvalidationError,
+  EventHandlerError,
 };

@@ -8,7 +8,9 @@
 const debug = require('debug')('respcache');
 const binding = require('./binding');
 const { routeOptions } = require('./options');
-const { KeyBuilderError, ConditionError, StoreError } = require('./errors');
+const { KeyBuilderError, ConditionError, StoreError, InvalidationError } = require('./errors');
+const { requestPath, checkTags } = require('./invalidation');
+const { NS_HEADER } = require('./policy');
 const { bodyEtag, notModified, conditionsOf, withholdConditions, headersFor304, headerOf } = require('./validators');
 const { httpLifetimeMs, requestWantsFresh, cacheControlDirectives } = require('./policy');
 const { defaultKeyBuilder, unstorableReason, storedHeaders, credentialed, entrySharedExplicitly } = require('./policy');
@@ -16,6 +18,11 @@ const { prepareEntry, variantFor } = require('./compress');
 
 // The conditions (If-None-Match, If-Modified-Since) withheld from the handler of a MISS.
 const CONDITIONS = Symbol('respcache.conditions');
+// What a store needs to know about the request: { path, ns, nsVersion, startedAt }.
+const FILL = Symbol('respcache.fill');
+// Methods that do not change state (RFC 9110 section 9.2.1); any other method's non-error
+// response invalidates what is stored for its URL (RFC 9111 section 4.4).
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 // Faults that say "Redis cannot be used right now"; the connection already reported them.
 const QUIET_LOOKUP_FAULTS = new Set(['ERR_RESPCACHE_REDIS_UNAVAILABLE', 'ERR_RESPCACHE_REDIS_CLOSED']);
@@ -140,6 +147,19 @@ function captureResponse(cache, req, res, key, route, fill) {
     chunks.push(bytes);
   }
 
+  // The entry's tags (route option `tags`), or null when they cannot be had: a tagged entry stored
+  // without its tags would escape invalidation, so it is not stored.
+  function entryTags() {
+    if (route.tags === null) return [];
+    if (Array.isArray(route.tags)) return route.tags;
+    try {
+      return checkTags(route.tags(req, res), 'what the "tags" function returned');
+    } catch (err) {
+      cache.report(new StoreError(`the tags of the response for "${key}" could not be had: ${err.message}`, { cause: err }));
+      return null;
+    }
+  }
+
   function store(body) {
     const now = Date.now();
     const ttlMs = route.httpTtl ? Math.min(httpLifetimeMs(res, route.ttlMs), 10 * 365 * 86400000) : route.ttlMs;
@@ -147,6 +167,8 @@ function captureResponse(cache, req, res, key, route, fill) {
       debug('not storing %s: the response gives itself no lifetime (ttl: "http")', key);
       return;
     }
+    const tags = entryTags();
+    if (tags === null) return;
     let encoded;
     try {
       const headers = storedHeaders(res);
@@ -161,12 +183,14 @@ function captureResponse(cache, req, res, key, route, fill) {
         debug('not storing %s: the body was encoded before the cache saw it (Content-Encoding: %s)', key, seenEncoding);
         return;
       }
-      encoded = binding.encodeEntry(res.statusCode, entry.headers, entry.body, now, now + ttlMs);
+      const context = req[FILL];
+      const stored = context.ns === null ? entry.headers : [NS_HEADER, context.nsVersion, ...entry.headers];
+      encoded = binding.encodeEntry(res.statusCode, stored, entry.body, now, now + ttlMs);
     } catch (err) {
       cache.report(new StoreError(`the response for "${key}" cannot be stored: ${err.message}`, { cause: err }));
       return;
     }
-    if (fill.redis) cache.store(key, encoded, Math.floor(ttlMs));
+    if (fill.redis) cache.store(key, encoded, Math.floor(ttlMs), { ...req[FILL], tags });
     finishFill(encoded);
   }
 
@@ -280,7 +304,7 @@ function createMiddleware(cache, options) {
     const wait = coalescer.flights.join(key, route.coalesceTimeout);
     if (wait !== null) {
       wait.then((outcome) => {
-        const entry = outcome.kind === 'value' ? binding.decodeEntry(outcome.payload) : null;
+        const entry = outcome.kind === 'value' ? cache.decodeStored(outcome.payload) : null;
         if (entry !== null && typeof entry !== 'string') {
           cache._outcome(req, 'hit_coalesced');
           serveHit(req, res, entry, key, route, true);
@@ -303,7 +327,7 @@ function createMiddleware(cache, options) {
       },
     });
     if (verdict !== 'MISS') return runHandler(req, res, next, key, verdict, leaderFill(undefined));
-    coalescer.acquire(`e:${key}`, () => cache._read('e:', key, null), route).then((decision) => {
+    coalescer.acquire(`e:${key}`, () => cache._readEntry(key, req[FILL]), route).then((decision) => {
       if (decision.entry) {
         coalescer.flights.complete(key, decision.entry.bytes);
         cache._outcome(req, decision.waited ? 'hit_coalesced' : 'hit');
@@ -326,8 +350,54 @@ function createMiddleware(cache, options) {
     next();
   }
 
+  /**
+   * A write (an unsafe method the route does not cache): once the handler's response is known to
+   * be a success (2xx/3xx), the entries stored for the request's path and whatever the route's
+   * `invalidates` names are removed before the response's last byte is sent, so the writer's
+   * next read sees its write. A failed invalidation is reported; the response still goes out.
+   */
+  function invalidateOnWrite(req, res, next) {
+    const originalEnd = res.end;
+    res.end = function end(...args) {
+      res.end = originalEnd;
+      if (res.statusCode < 200 || res.statusCode >= 400) return originalEnd.apply(res, args);
+      let work;
+      try {
+        work = writeInvalidation(req, res);
+      } catch (err) {
+        work = Promise.reject(err);
+      }
+      work.catch((err) => cache.report(new InvalidationError(
+        `invalidating after ${req.method} ${requestPath(req)} failed: ${err && err.message}`, { cause: err })))
+        .then(() => originalEnd.apply(res, args));
+      return res;
+    };
+    bypass(req, res, next, undefined, `method ${req.method}`);
+  }
+
+  async function writeInvalidation(req, res) {
+    const paths = [requestPath(req)];
+    let tags = [];
+    const named = typeof route.invalidates === 'function' ? await route.invalidates(req, res) : route.invalidates;
+    if (Array.isArray(named)) {
+      tags = named;
+    } else if (named !== null && named !== undefined) {
+      if (typeof named !== 'object') throw new TypeError('the "invalidates" function returned neither an array of tags nor { tags, paths }');
+      if (named.tags !== undefined) tags = named.tags;
+      if (named.paths !== undefined) {
+        if (!Array.isArray(named.paths)) throw new TypeError('the "paths" that "invalidates" returned is not an array');
+        paths.push(...named.paths);
+      }
+    }
+    checkTags(tags, 'the tags to invalidate');
+    await Promise.all([cache.invalidatePath(paths), tags.length > 0 ? cache.invalidateTags(tags) : 0]);
+  }
+
   return function respcache(req, res, next) {
-    if (!route.methods.has(req.method)) return bypass(req, res, next, undefined, `method ${req.method}`);
+    if (!route.methods.has(req.method)) {
+      if (!SAFE_METHODS.has(req.method)) return invalidateOnWrite(req, res, next);
+      return bypass(req, res, next, undefined, `method ${req.method}`);
+    }
 
     const builderFailed = (err) => {
       cache.report(err instanceof KeyBuilderError ? err
@@ -340,12 +410,24 @@ function createMiddleware(cache, options) {
         return builderFailed(new KeyBuilderError(
           `the keyBuilder returned ${typeof key === 'string' ? 'an empty string' : typeof key}, not a non-empty string`));
       }
+      let ns = null;
+      if (route.namespace !== null) {
+        try {
+          ns = typeof route.namespace === 'function' ? route.namespace(req) : route.namespace;
+          if (typeof ns !== 'string' || ns.length === 0 || ns.length > 1024) {
+            throw new TypeError(`it returned ${typeof ns === 'string' ? `a string of ${ns.length} characters` : typeof ns}, not a non-empty string of at most 1024 characters`);
+          }
+        } catch (err) {
+          return builderFailed(new KeyBuilderError(`the namespace function failed: ${err && err.message}`, { cause: err }));
+        }
+      }
+      req[FILL] = { path: requestPath(req), ns, nsVersion: null, startedAt: performance.now() };
       if (route.honorRequestNoCache && requestWantsFresh(req)) {
         // The client asked for a fresh answer and the route lets it: run the handler, store anew.
         runHandler(req, res, next, key, 'MISS', STORE_ONLY);
         return undefined;
       }
-      cache.lookup(key).then((entry) => {
+      cache.lookup(key, req[FILL]).then((entry) => {
         if (entry !== null && entryNoCache(entry.headers)) {
           // Stored with Cache-Control: no-cache: usable only after revalidation, which is the
           // handler's run; its response replaces the entry.

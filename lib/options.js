@@ -35,7 +35,7 @@ const LOCAL_DEFAULTS = Object.freeze({ maxBytes: 64 * 1024 * 1024, nearTtl: 5 })
 const REDIS_OBJECT_OPTIONS = ['host', 'port', 'path', 'username', 'password', 'db'];
 const ROUTE_OPTIONS = ['ttl', 'keyPrefix', 'keyBuilder', 'condition', 'statuses', 'methods',
   'maxBodySize', 'exposeKey', 'coalesce', 'coalesceTimeout', 'lockTtl', 'vary', 'cacheControl',
-  'honorRequestNoCache'];
+  'honorRequestNoCache', 'tags', 'namespace', 'invalidates'];
 const WRAP_OPTIONS = ['ttl', 'coalesceTimeout', 'lockTtl'];
 
 // Methods whose responses depend only on the URL and headers; anything else needs a keyBuilder
@@ -325,9 +325,31 @@ function routeOptions(options = {}, cachePrefix) {
     httpTtl,
     cacheControl: cacheControlOption(o.cacheControl),
     honorRequestNoCache: checkBoolean(o.honorRequestNoCache, 'honorRequestNoCache', false),
+    tags: tagsOption(o.tags, 'tags', '(req, res) => string[]'),
+    namespace: namespaceOption(o.namespace),
+    invalidates: tagsOption(o.invalidates, 'invalidates', '(req, res) => string[] | { tags, paths }'),
     coalesceTimeout,
     lockTtl,
   });
+}
+
+/** tags / invalidates: an array of non-empty strings, or a function computing them per request. */
+function tagsOption(value, name, signature) {
+  if (value === undefined) return null;
+  if (typeof value === 'function') return value;
+  if (!Array.isArray(value) || value.some((t) => typeof t !== 'string' || t.length === 0)) {
+    throw new TypeError(`Expected the "${name}" option to be an array of non-empty strings or a function ${signature}`);
+  }
+  return Object.freeze([...new Set(value)]);
+}
+
+function namespaceOption(value) {
+  if (value === undefined) return null;
+  if (typeof value === 'function') return value;
+  if (typeof value !== 'string' || value.length === 0 || value.length > 1024) {
+    throw new TypeError('Expected the "namespace" option to be a non-empty string (at most 1024 characters) or a function (req) => string');
+  }
+  return value;
 }
 
 function checkBoolean(value, name, fallback) {

@@ -6,10 +6,13 @@ const binding = require('./binding');
 
 // Hop-by-hop headers (RFC 9110 section 7.6.1) describe one connection, never a stored response;
 // Content-Length is recomputed from the stored body; X-Cache* are ours and set per request.
+// An entry of a versioned namespace carries the version it was stored under as its first header
+// pair, stripped when the entry is read; a handler's header of that name is never stored.
+const NS_HEADER = 'x-respcache-ns';
 const NOT_STORED = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
   'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'set-cookie', 'date',
-  'x-cache', 'x-cache-key',
+  'x-cache', 'x-cache-key', 'x-respcache-ns',
 ]);
 
 /**
@@ -217,4 +220,4 @@ function storedHeaders(res) {
 }
 
 module.exports = { cacheControlArguments, httpLifetimeMs, requestWantsFresh, keys, varyPairs, PER_USER, defaultKeyBuilder, unstorableReason, storedHeaders, cacheControlDirectives, credentialed,
-  entrySharedExplicitly, NOT_STORED };
+  entrySharedExplicitly, NOT_STORED, NS_HEADER };

@@ -68,7 +68,7 @@ describe('redis', () => {
       const { cache } = await openCache({ redis: `redis://:s3cret@127.0.0.1:${redis.port}/3` });
       await appFor(cache);
       const miss = await expectMissThenHit();
-      expect(await keysIn(3)).toEqual([entryKey(miss.headers['x-cache-key'])]);
+      expect(await keysIn(3, '*:e:*')).toEqual([entryKey(miss.headers['x-cache-key'])]);
       expect(await keysIn(0)).toEqual([]);
     });
   });
@@ -87,7 +87,7 @@ describe('redis', () => {
       const { cache } = await openCache({ redis: { host: '127.0.0.1', port: redis.port, password: 's3cret', db: 2 } });
       await appFor(cache);
       const miss = await expectMissThenHit();
-      expect(await keysIn(2)).toEqual([entryKey(miss.headers['x-cache-key'])]);
+      expect(await keysIn(2, '*:e:*')).toEqual([entryKey(miss.headers['x-cache-key'])]);
     });
   });
 
@@ -104,7 +104,7 @@ describe('redis', () => {
       const { cache } = await openCache({ redis: { path: socketPath, password: 's3cret', db: 5 } });
       await appFor(cache);
       const miss = await expectMissThenHit();
-      expect(await keysIn(5)).toEqual([entryKey(miss.headers['x-cache-key'])]);
+      expect(await keysIn(5, '*:e:*')).toEqual([entryKey(miss.headers['x-cache-key'])]);
     });
   });
 
@@ -116,7 +116,7 @@ describe('redis', () => {
         const { cache } = await openCache({ redis: `unix://${plainSocket}?db=6` });
         await appFor(cache);
         const miss = await expectMissThenHit();
-        expect(await plain.keys('*', 6)).toEqual([entryKey(miss.headers['x-cache-key'])]);
+        expect(await plain.keys('*:e:*', 6)).toEqual([entryKey(miss.headers['x-cache-key'])]);
         await cache.close();
       } finally {
         await plain.close();
@@ -136,7 +136,7 @@ describe('redis', () => {
       }
       await appFor(opened.cache);
       const miss = await expectMissThenHit();
-      expect(await keysIn(7)).toEqual([entryKey(miss.headers['x-cache-key'])]);
+      expect(await keysIn(7, '*:e:*')).toEqual([entryKey(miss.headers['x-cache-key'])]);
     });
   });
 
@@ -162,7 +162,7 @@ describe('keyPrefix', () => {
     await appFor(cache);
     const miss = await expectMissThenHit();
     expect(miss.headers['x-cache-key']).toMatch(/^api:[0-9a-f]{64}$/);
-    expect(await keysIn(0)).toEqual([`api:e:${miss.headers['x-cache-key']}`]);
+    expect(await keysIn(0, '*:e:*')).toEqual([`api:e:${miss.headers['x-cache-key']}`]);
   });
 
   it('keeps the cache family when a route sets its own keyPrefix', async () => {
@@ -170,14 +170,14 @@ describe('keyPrefix', () => {
     await appFor(cache, { keyPrefix: 'route', exposeKey: true });
     const miss = await expectMissThenHit();
     expect(miss.headers['x-cache-key']).toMatch(/^route:[0-9a-f]{64}$/);
-    expect(await keysIn(0)).toEqual([`api:e:${miss.headers['x-cache-key']}`]);
+    expect(await keysIn(0, '*:e:*')).toEqual([`api:e:${miss.headers['x-cache-key']}`]);
   });
 
   it('stores a builder key under the cache family', async () => {
     const { cache } = await openCache({ redis: `redis://:s3cret@127.0.0.1:${redis.port}`, keyPrefix: 'api' });
     await appFor(cache, { keyBuilder: () => 'k1' });
     await expectMissThenHit();
-    expect(await keysIn(0)).toEqual(['api:e:k1']);
+    expect(await keysIn(0, '*:e:*')).toEqual(['api:e:k1']);
   });
 });
 

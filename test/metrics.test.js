@@ -43,7 +43,7 @@ describe('after MISS, HIT, local HIT, BYPASS and a failing keyBuilder', () => {
     await http.get('/items/1'); // local hit
     await cache._local.clear();
     await http.get('/items/1'); // hit from Redis
-    await http.request('/items/1', { method: 'POST', body: 'x' }); // bypass: method
+    await http.request('/items/2', { method: 'POST', body: 'x' }); // bypass: method (invalidates /items/2)
     await http.get('/broken'); // bypass: keyBuilder failed (an error)
   });
 

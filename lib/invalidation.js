@@ -1,0 +1,402 @@
+'use strict';
+
+// Invalidation indexes. Every entry the middleware stores is indexed, in the same Lua script that
+// stores it, under:
+//   `${prefix}:p:${path}`    the exact request path it was stored for,
+//   `${prefix}:s:${dir}`     every directory prefix of that path ('/', '/api/', '/api/users/'),
+//   `${prefix}:t:${tag}`     each of its tags,
+// each a sorted set of entry keys scored by the time the entry leaves Redis. An invalidation pops
+// an index in batches (ZPOPMIN + UNLINK in one script: no command holds Redis for long, and no
+// more than one batch is in JS memory), so a tag or prefix with any number of entries is removed
+// exactly, without KEYS and without scanning the keyspace.
+//
+// Growth: each store prunes the members of the indexes it touches whose entries have expired;
+// `${prefix}:ix` scores every index by the expiry of its longest-lived member, and a periodic
+// sweep deletes indexes whose members have all expired. Index keys carry no TTL, so a volatile-*
+// maxmemory policy never evicts them (allkeys-* could: checked at connect, reported on 'error').
+//
+// Races: an invalidation records its time (Redis clock) in `${prefix}:iv:${index}`; a store whose
+// fill began before that time (measured on the Redis clock too: the script subtracts the fill's
+// duration from its own TIME) is refused, so a response computed before a write never lands after
+// the invalidation that followed the write. cache.delete(key) fences `${prefix}:iv:k:${key}` alike.
+const debug = require('debug')('respcache');
+const { CacheClosedError, InvalidArgumentError } = require('./errors');
+
+// How long an invalidation fences stores of fills that began before it (longer fills may still
+// land; no handler should run that long).
+const FENCE_MS = 10 * 60 * 1000;
+// Members popped per script run: a few milliseconds of Redis time at most.
+const BATCH = 500;
+// Paths with more directory levels than this are not stored (each level is one index write).
+const MAX_PATH_DEPTH = 32;
+const SWEEP_INTERVAL_MS = 60 * 1000;
+const SWEEP_BATCH = 200;
+
+const NOW_MS = "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n";
+
+// KEYS: entry, registry, n indexes, fences (n + 1); ARGV: bytes, ttlMs, member, elapsedMs, n, n suffixes
+const STORE_SCRIPT = `${NOW_MS}
+local n = tonumber(ARGV[5])
+local started = now - tonumber(ARGV[4])
+for i = 3 + n, #KEYS do
+  local at = redis.call('GET', KEYS[i])
+  if at and tonumber(at) >= started then return 0 end
+end
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+local expires = now + ttl
+for i = 1, n do
+  local index = KEYS[2 + i]
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+  redis.call('ZADD', index, expires, ARGV[3])
+  redis.call('ZADD', KEYS[2], 'GT', expires, ARGV[5 + i])
+end
+return 1`;
+
+// KEYS: index, fence, registry; ARGV: entry prefix, batch, index suffix, fence ms, '1' to set the fence
+const POP_SCRIPT = `if ARGV[5] == '1' then
+  ${NOW_MS.replace(/\n/g, '\n  ')}redis.call('SET', KEYS[2], string.format('%d', now), 'PX', ARGV[4])
+end
+local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[2])
+local members = {}
+local names = {}
+for i = 1, #popped, 2 do
+  members[#members + 1] = popped[i]
+  names[#names + 1] = ARGV[1] .. popped[i]
+end
+local removed = 0
+if #names > 0 then removed = redis.call('UNLINK', unpack(names)) end
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
+return {removed, members}`;
+
+// KEYS: entry, fence; ARGV: fence ms
+const DELETE_SCRIPT = `${NOW_MS}
+redis.call('SET', KEYS[2], string.format('%d', now), 'PX', ARGV[1])
+return redis.call('UNLINK', KEYS[1])`;
+
+// KEYS: registry; ARGV: key prefix with its colon, batch
+const SWEEP_SCRIPT = `${NOW_MS}
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+for _, suffix in ipairs(dead) do
+  redis.call('UNLINK', ARGV[1] .. suffix)
+  redis.call('ZREM', KEYS[1], suffix)
+end
+return #dead`;
+
+/** A tag list from a caller: non-empty strings only. */
+function checkTags(tags, where) {
+  if (!Array.isArray(tags)) throw new InvalidArgumentError(`Expected ${where} to be an array of tags (non-empty strings)`);
+  for (const tag of tags) {
+    if (typeof tag !== 'string' || tag.length === 0) {
+      throw new InvalidArgumentError(`Expected ${where} to hold non-empty strings, got ${tag === '' ? 'an empty string' : typeof tag}`);
+    }
+  }
+  return [...new Set(tags)];
+}
+
+/**
+ * A path argument: '/exact/path' or '/prefix/*' (every path starting with '/prefix/').
+ * @returns {string} the index suffix: 'p:<path>' or 's:<dir>'
+ */
+function pathIndex(path) {
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw new InvalidArgumentError(`Expected a path starting with "/", got ${typeof path === 'string' ? JSON.stringify(path) : typeof path}`);
+  }
+  if (path.includes('?')) throw new InvalidArgumentError(`Expected a path without a query string, got ${JSON.stringify(path)}`);
+  const star = path.indexOf('*');
+  if (star === -1) return `p:${path}`;
+  if (star !== path.length - 1 || !path.endsWith('/*')) {
+    throw new InvalidArgumentError(`A path may only end in "/*" (every path under that directory), got ${JSON.stringify(path)}`);
+  }
+  return `s:${path.slice(0, -1)}`;
+}
+
+/**
+ * The index suffixes an entry stored for `path` with `tags` is listed under, or null when the
+ * path is too deep to index.
+ */
+function entryIndexes(path, tags) {
+  const suffixes = [`p:${path}`];
+  let slash = path.indexOf('/');
+  let depth = 0;
+  while (slash !== -1) {
+    if (++depth > MAX_PATH_DEPTH) return null;
+    suffixes.push(`s:${path.slice(0, slash + 1)}`);
+    slash = path.indexOf('/', slash + 1);
+  }
+  for (const tag of tags) suffixes.push(`t:${tag}`);
+  return suffixes;
+}
+
+/** The request path (still percent-encoded) an entry is indexed under. */
+function requestPath(req) {
+  const url = req.originalUrl || req.url || '/';
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  return path.startsWith('/') ? path : `/${path}`;
+}
+
+/** Glob (Redis MATCH syntax) metacharacters escaped, so a literal prefix matches only itself. */
+function escapeGlob(text) {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/** A Redis MATCH pattern as a RegExp (for the embedded tier). */
+function globToRegExp(pattern) {
+  let source = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\' && i + 1 < pattern.length) source += pattern[++i].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    else if (c === '*') source += '[\\s\\S]*';
+    else if (c === '?') source += '[\\s\\S]';
+    else if (c === '[') {
+      const close = pattern.indexOf(']', i + 1);
+      if (close === -1) source += '\\[';
+      else {
+        let set = pattern.slice(i + 1, close).replace(/\\/g, '\\\\');
+        if (set.startsWith('^')) set = `\\${set}`;
+        source += `[${set}]`;
+        i = close;
+      }
+    } else source += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`);
+}
+
+/**
+ * The embedded tier's indexes (no Redis): the same rules as the Redis scripts, in process memory.
+ */
+class MemoryIndex {
+  constructor() {
+    this.indexes = new Map(); // suffix -> Map(key -> expiresAt)
+    this.fences = new Map(); // suffix -> time
+    this.all = new Map(); // key -> expiresAt (for key patterns)
+    this.namespaces = new Map();
+  }
+
+  /** Whether a fill that began at `startedAt` may store (no invalidation of its indexes since). */
+  admits(suffixes, key, startedAt) {
+    const now = Date.now();
+    for (const suffix of [...suffixes, `k:${key}`]) {
+      const at = this.fences.get(suffix);
+      if (at === undefined) continue;
+      if (now - at > FENCE_MS) this.fences.delete(suffix);
+      else if (at >= startedAt) return false;
+    }
+    return true;
+  }
+
+  add(suffixes, key, ttlMs) {
+    const now = Date.now();
+    const expires = now + ttlMs;
+    for (const suffix of suffixes) {
+      let index = this.indexes.get(suffix);
+      if (!index) this.indexes.set(suffix, index = new Map());
+      for (const [member, at] of index) if (at <= now) index.delete(member);
+      index.set(key, expires);
+    }
+    this.all.set(key, expires);
+  }
+
+  /** Removes an index; returns its members whose entries had not expired. */
+  take(suffix) {
+    this.fences.set(suffix, Date.now());
+    const index = this.indexes.get(suffix);
+    if (!index) return [];
+    this.indexes.delete(suffix);
+    const now = Date.now();
+    return [...index].filter(([, at]) => at > now).map(([key]) => key);
+  }
+
+  matching(regexp) {
+    const now = Date.now();
+    const keys = [];
+    for (const [key, at] of this.all) {
+      if (at <= now) this.all.delete(key);
+      else if (regexp.test(key)) keys.push(key);
+    }
+    return keys;
+  }
+
+  fence(key) {
+    this.fences.set(`k:${key}`, Date.now());
+  }
+
+  sweep() {
+    const now = Date.now();
+    for (const [suffix, index] of this.indexes) {
+      for (const [member, at] of index) if (at <= now) index.delete(member);
+      if (index.size === 0) this.indexes.delete(suffix);
+    }
+    for (const [key, at] of this.all) if (at <= now) this.all.delete(key);
+    for (const [suffix, at] of this.fences) if (now - at > FENCE_MS) this.fences.delete(suffix);
+  }
+}
+
+/**
+ * The invalidation side of a cache: indexes on store, and every invalidation form.
+ */
+class Invalidator {
+  /** @param {import('./cache').Cache} cache */
+  constructor(cache) {
+    this.cache = cache;
+    this.prefix = `${cache.keyPrefix}:`;
+    this.registry = `${cache.keyPrefix}:ix`;
+    this.memory = cache._client === null ? new MemoryIndex() : null;
+    this.sweeper = setInterval(() => this.sweep().catch((err) => cache.report(err)), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  timeout() {
+    return Math.max(this.cache.options.commandTimeout, 1000);
+  }
+
+  client() {
+    const client = this.cache._client;
+    if (this.cache._closing) throw new CacheClosedError();
+    return client;
+  }
+
+  /**
+   * Stores an encoded entry with its indexes. Resolves true when stored, false when an
+   * invalidation since the fill began refused it (or the path is too deep to index).
+   * @param {string} key
+   * @param {Buffer} encoded
+   * @param {number} ttlMs how long Redis keeps it
+   * @param {{ path: string, tags: string[], startedAt: number }} fill startedAt: performance.now()
+   */
+  store(key, encoded, ttlMs, fill) {
+    const suffixes = entryIndexes(fill.path, fill.tags);
+    if (suffixes === null) {
+      debug('not storing %s: path deeper than %d levels', key, MAX_PATH_DEPTH);
+      return Promise.resolve(false);
+    }
+    const elapsed = Math.max(0, Math.ceil(performance.now() - fill.startedAt));
+    if (this.memory !== null) {
+      if (this.cache._closing) return Promise.reject(new CacheClosedError());
+      if (!this.memory.admits(suffixes, key, Date.now() - elapsed)) return Promise.resolve(false);
+      this.memory.add(suffixes, key, ttlMs);
+      return Promise.resolve(true);
+    }
+    const p = this.prefix;
+    const keys = [`${p}e:${key}`, this.registry, ...suffixes.map((s) => p + s),
+      ...suffixes.map((s) => `${p}iv:${s}`), `${p}iv:k:${key}`];
+    const argv = ['EVAL', STORE_SCRIPT, String(keys.length), ...keys,
+      encoded, String(ttlMs), key, String(elapsed), String(suffixes.length), ...suffixes];
+    return this.client().command(argv, undefined, true).then((stored) => stored === 1);
+  }
+
+  /**
+   * Removes every entry listed in the given indexes. Resolves with the number of entries removed.
+   * @param {string[]} suffixes
+   */
+  async invalidate(suffixes) {
+    let removed = 0;
+    for (const suffix of suffixes) removed += await this.drain(suffix);
+    return removed;
+  }
+
+  async drain(suffix) {
+    const cache = this.cache;
+    if (this.memory !== null) {
+      if (cache._closing) throw new CacheClosedError();
+      const keys = this.memory.take(suffix);
+      let removed = 0;
+      for (const key of keys) if (cache._local.delete(`e:${key}`)) removed++;
+      return removed;
+    }
+    const p = this.prefix;
+    let removed = 0;
+    for (let first = true; ; first = false) {
+      const [count, members] = await this.client().command(['EVAL', POP_SCRIPT, '3', p + suffix, `${p}iv:${suffix}`,
+        this.registry, `${p}e:`, String(BATCH), suffix, String(FENCE_MS), first ? '1' : '0'], this.timeout(), true);
+      removed += count;
+      const keys = members.map((m) => m.toString('utf8'));
+      await this.dropped(keys);
+      if (members.length < BATCH) return removed;
+    }
+  }
+
+  /** After keys left Redis: this process's copies go at once, other processes' on the event. */
+  async dropped(keys) {
+    if (keys.length === 0) return;
+    const cache = this.cache;
+    if (cache._local !== null) for (const key of keys) cache._local.delete(`e:${key}`);
+    if (cache._client !== null) {
+      await this.client().command(['PUBLISH', `${cache.keyPrefix}:inval`, JSON.stringify({ keys })], this.timeout(), true);
+    }
+  }
+
+  /** Deletes one entry and fences fills of it that began before. */
+  async deleteKey(key) {
+    const cache = this.cache;
+    const local = cache._local !== null && cache._local.delete(`e:${key}`);
+    if (this.memory !== null) {
+      if (cache._closing) throw new CacheClosedError();
+      this.memory.fence(key);
+      return local;
+    }
+    const p = this.prefix;
+    const [removed] = await Promise.all([
+      this.client().command(['EVAL', DELETE_SCRIPT, '2', `${p}e:${key}`, `${p}iv:k:${key}`, String(FENCE_MS)],
+        this.timeout(), true),
+      // Other instances drop their in-process copies when this reaches them.
+      this.client().command(['PUBLISH', `${cache.keyPrefix}:inval`, `e:${key}`], this.timeout(), true),
+    ]);
+    return removed > 0 || local;
+  }
+
+  /**
+   * Removes the entries whose keys match a Redis MATCH pattern, in SCAN batches over the cache's
+   * own entry family.
+   */
+  async invalidateKeys(pattern) {
+    const cache = this.cache;
+    if (this.memory !== null) {
+      if (cache._closing) throw new CacheClosedError();
+      let removed = 0;
+      for (const key of this.memory.matching(globToRegExp(pattern))) {
+        this.memory.fence(key);
+        if (cache._local.delete(`e:${key}`)) removed++;
+      }
+      return removed;
+    }
+    const family = `${this.prefix}e:`;
+    const match = escapeGlob(family) + pattern;
+    let cursor = '0';
+    let removed = 0;
+    do {
+      const [next, names] = await this.client().command(['SCAN', cursor, 'MATCH', match, 'COUNT', '1000'], this.timeout());
+      cursor = next.toString('utf8');
+      if (names.length > 0) {
+        removed += await this.client().command(['UNLINK', ...names], this.timeout(), true);
+        await this.dropped(names.map((n) => n.toString('utf8').slice(family.length)));
+      }
+    } while (cursor !== '0');
+    return removed;
+  }
+
+  /** Deletes indexes all of whose entries have expired. */
+  async sweep() {
+    if (this.memory !== null) {
+      this.memory.sweep();
+      return 0;
+    }
+    const client = this.cache._client;
+    if (this.cache._closing || client.status !== 'ready') return 0;
+    let total = 0;
+    for (;;) {
+      const swept = await client.command(['EVAL', SWEEP_SCRIPT, '1', this.registry, this.prefix, String(SWEEP_BATCH)],
+        this.timeout());
+      total += swept;
+      if (swept < SWEEP_BATCH) return total;
+    }
+  }
+
+  close() {
+    clearInterval(this.sweeper);
+  }
+}
+
+module.exports = { Invalidator, MemoryIndex, checkTags, pathIndex, entryIndexes, requestPath, escapeGlob, globToRegExp,
+  MAX_PATH_DEPTH, BATCH };

@@ -1,0 +1,511 @@
+'use strict';
+
+// Invalidation on real Redis: tags, paths and prefixes, key patterns, versioned namespaces,
+// invalidation on writes, the race between a fill and an invalidation, index growth, events
+// between instances, the maxmemory-policy check and bad input.
+const express = require('express');
+const { startRedis } = require('./helpers/redis');
+const { serve } = require('./helpers/http');
+const { openCache, closeCaches, once, waitFor } = require('./helpers/cache');
+
+let redis;
+const servers = [];
+
+beforeAll(async () => { redis = await startRedis(); });
+afterAll(async () => {
+  await closeCaches();
+  if (redis) await redis.close();
+});
+beforeEach(async () => { await redis.client().flushall(); });
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await closeCaches();
+});
+
+/**
+ * An app with the catalogue routes used below; `runs` counts handler runs per path.
+ * @returns {Promise<{ http: object, runs: Map<string, number> }>}
+ */
+async function catalogue(cache, extra = () => {}) {
+  const runs = new Map();
+  const app = express();
+  const answer = (req, res) => {
+    const n = (runs.get(req.path) || 0) + 1;
+    runs.set(req.path, n);
+    res.json({ path: req.path, query: req.query, n });
+  };
+  extra(app, answer);
+  app.get('/products/:id', cache.middleware({ tags: (req) => ['products', `product:${req.params.id}`] }), answer);
+  app.get('/users/:id', cache.middleware({ tags: ['users'] }), answer);
+  app.get('/api/*rest', cache.middleware({ vary: ['accept-language'] }), answer);
+  app.get('/api', cache.middleware(), answer);
+  const http = await serve(app);
+  servers.push(http);
+  return { http, runs };
+}
+
+async function xCache(http, path, opts) {
+  return (await http.get(path, opts)).headers['x-cache'];
+}
+
+/** Requests each path until it is stored (MISS, then HIT). */
+async function fill(http, paths, opts) {
+  for (const path of paths) {
+    await http.get(path, opts);
+    expect(await xCache(http, path, opts)).toBe('HIT');
+  }
+}
+
+describe('cache.invalidateTags(tags)', () => {
+  it('removes every entry carrying any of the tags and resolves with the count', async () => {
+    const { cache } = await openCache({ redis: redis.url });
+    const { http } = await catalogue(cache);
+    await fill(http, ['/products/1', '/products/2', '/users/1']);
+    expect(await cache.invalidateTags(['product:1', 'nothing-has-this'])).toBe(1);
+    expect(await xCache(http, '/products/1')).toBe('MISS');
+    expect(await xCache(http, '/products/2')).toBe('HIT');
+    expect(await xCache(http, '/users/1')).toBe('HIT');
+    expect(await cache.invalidateTags(['products'])).toBe(2);
+    expect(await xCache(http, '/products/1')).toBe('MISS');
+    expect(await xCache(http, '/products/2')).toBe('MISS');
+    expect(await xCache(http, '/users/1')).toBe('HIT');
+  });
+
+  it('removes what another instance sharing Redis stored', async () => {
+    const { cache: a } = await openCache({ redis: redis.url });
+    const { cache: b } = await openCache({ redis: redis.url });
+    const { http } = await catalogue(a);
+    await fill(http, ['/users/1', '/users/2']);
+    expect(await b.invalidateTags(['users'])).toBe(2);
+    expect(await xCache(http, '/users/1')).toBe('MISS');
+    expect(await xCache(http, '/users/2')).toBe('MISS');
+  });
+
+  it('keeps tag indexes without a TTL, scored no earlier than their entries expire, and prunes expired members', async () => {
+    const { cache } = await openCache({ redis: redis.url });
+    const app = express();
+    app.get('/short/:id', cache.middleware({ ttl: 1, tags: ['t'] }), (req, res) => res.send(req.params.id));
+    app.get('/long/:id', cache.middleware({ ttl: 60, tags: ['t'] }), (req, res) => res.send(req.params.id));
+    const http = await serve(app);
+    servers.push(http);
+    const client = redis.client();
+    await fill(http, ['/short/1', '/short/2']);
+    expect(await client.pttl('respcache:t:t')).toBe(-1); // never evicted by a volatile-* policy
+    const entryExpiry = Date.now() + (await client.pttl((await client.keys('respcache:e:*'))[0]));
+    const indexScore = Number(await client.zscore('respcache:ix', 't:t'));
+    expect(indexScore).toBeGreaterThanOrEqual(entryExpiry - 50);
+    await waitFor(async () => (await client.keys('respcache:e:*')).length === 0, { timeout: 3000, what: 'entries expired' });
+    await fill(http, ['/long/1']);
+    expect(await client.zrange('respcache:t:t', 0, -1)).toHaveLength(1); // the two expired members pruned
+  });
+
+  it('deletes indexes whose entries have all expired when the registry is swept', async () => {
+    const { cache } = await openCache({ redis: redis.url });
+    const app = express();
+    app.get('/short/:id', cache.middleware({ ttl: 1, tags: ['gone'] }), (req, res) => res.send(req.params.id));
+    const http = await serve(app);
+    servers.push(http);
+    await fill(http, ['/short/1']);
+    const client = redis.client();
+    expect(await client.exists('respcache:t:gone', 'respcache:p:/short/1', 'respcache:s:/short/')).toBe(3);
+    await waitFor(async () => (await client.keys('respcache:e:*')).length === 0, { timeout: 3000, what: 'entry expired' });
+    expect(await cache._invalidator.sweep()).toBeGreaterThanOrEqual(4); // t:gone, p:/short/1, s:/, s:/short/
+    expect(await client.keys('respcache:*')).toEqual([]);
+  });
+
+  it('refuses the store of a fill that began before the invalidation (no stale entry survives it)', async () => {
+    const { cache } = await openCache({ redis: redis.url });
+    let release;
+    const gate = new Promise((resolve) => { release = resolve; });
+    let runs = 0;
+    const app = express();
+    app.get('/slow', cache.middleware({ tags: ['slow'] }), async (req, res) => {
+      runs++;
+      if (runs === 1) await gate;
+      res.send(`version ${runs}`);
+    });
+    const http = await serve(app);
+    servers.push(http);
+    const first = http.get('/slow', { agent: false });
+    await waitFor(() => runs === 1, { what: 'the first handler run' });
+    // The data changed while the first response was being computed; the writer invalidates.
+    expect(await cache.invalidateTags(['slow'])).toBe(0);
+    release();
+    expect((await first).text).toBe('version 1');
+    await waitFor(() => cache.stats().storesFenced === 1, { what: 'the fenced store' });
+    const next = await http.get('/slow');
+    expect([next.headers['x-cache'], next.text]).toEqual(['MISS', 'version 2']);
+    expect(await xCache(http, '/slow')).toBe('HIT');
+  });
+
+  it('leaves no entry of a tag behind when stores and invalidations of it interleave', async () => {
+    const { cache } = await openCache({ redis: redis.url, commandTimeout: 2000 });
+    const app = express();
+    app.get('/race/:id', cache.middleware({ tags: ['race'], coalesce: false }), async (req, res) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      res.send(req.params.id);
+    });
+    const http = await serve(app);
+    servers.push(http);
+    const requests = [];
+    const invalidations = [];
+    for (let i = 0; i < 60; i++) {
+      requests.push(http.get(`/race/${i % 12}`, { agent: false }));
+      if (i % 10 === 0) invalidations.push(cache.invalidateTags(['race']));
+    }
+    await Promise.all([...requests, ...invalidations]);
+    await waitFor(() => cache.stats().stores + cache.stats().storesFenced + cache.stats().storeFailures >= 12,
+      { what: 'stores settled' });
+    await cache.invalidateTags(['race']);
+    expect(await redis.client().keys('respcache:e:*')).toEqual([]);
+  });
+});
+
+describe('cache.invalidatePath(path)', () => {
+  it('removes the entries of one path whatever their query strings and varied headers, and nothing else', async () => {
+    const { cache } = await openCache({ redis: redis.url });
+    const { http } = await catalogue(cache);
+    const fr = { headers: { 'accept-language': 'fr' } };
+    await fill(http, ['/api/users/42', '/api/users/42?page=2', '/api/users/420', '/api/users/42/posts']);
+    await fill(http, ['/api/users/42'], fr);
+    expect(await cache.invalidatePath('/api/users/42')).toBe(3);
+    expect(await xCache(http, '/api/users/42')).toBe('MISS');
+    expect(await xCache(http, '/api/users/42?page=2')).toBe('MISS');
+    expect(await xCache(http, '/api/users/42', fr)).toBe('MISS');
+    expect(await xCache(http, '/api/users/420')).toBe('HIT');
+    expect(await xCache(http, '/api/users/42/posts')).toBe('HIT');
+  });
+
+  it('removes every entry under a prefix ending in /*, at any depth, and nothing outside it', async () => {
+    const { cache } = await openCache({ redis: redis.url });
+    const { http } = await catalogue(cache);
+    await fill(http, ['/api/users/1', '/api/users/2/posts?x=1', '/api/users/', '/api/users', '/api/user-groups', '/api', '/products/1']);
+    expect(await cache.invalidatePath('/api/users/*')).toBe(3);
+    for (const gone of ['/api/users/1', '/api/users/2/posts?x=1', '/api/users/']) expect(await xCache(http, gone)).toBe('MISS');
+    for (const kept of ['/api/users', '/api/user-groups', '/api', '/products/1']) expect(await xCache(http, kept)).toBe('HIT');
+    // The four kept, and the refills of the three gone that were stored by now.
+    expect(await cache.invalidatePath(['/*'])).toBeGreaterThanOrEqual(4);
+    expect(await redis.client().keys('respcache:e:*')).toEqual([]);
+  });
+
+  it('finds entries stored under custom keys by the path they were stored for', async () => {
+    const { cache } = await openCache({ redis: redis.url });
+    const app = express();
+    app.get('/me/:section', cache.middleware({ keyBuilder: (req, prefix) => `${prefix}:me:${req.params.section}` }),
+      (req, res) => res.send(req.params.section));
+    const http = await serve(app);
+    servers.push(http);
+    await fill(http, ['/me/profile', '/me/settings']);
+    expect(await cache.invalidatePath('/me/profile')).toBe(1);
+    expect(await redis.client().keys('respcache:e:*')).toEqual(['respcache:e:respcache:me:settings']);
+  });
+});
+
+describe('cache.invalidateKeys(pattern)', () => {
+  it('removes the entries whose keys match, in the cache family only', async () => {
+    const { cache } = await openCache({ redis: redis.url });
+    const { cache: other } = await openCache({ redis: redis.url, keyPrefix: 'other' });
+    const builder = (req, prefix) => `${prefix}:user:${req.params.id}:${req.params.section}`;
+    const app = express();
+    app.get('/u/:id/:section', cache.middleware({ keyBuilder: builder }), (req, res) => res.send('mine'));
+    app.get('/o/:id/:section', other.middleware({ keyBuilder: builder }), (req, res) => res.send('other'));
+    const http = await serve(app);
+    servers.push(http);
+    await fill(http, ['/u/42/a', '/u/42/b', '/u/420/a', '/o/42/a']);
+    await cache.set('respcache:user:42:value', 'a value, not an entry');
+    expect(await cache.invalidateKeys('respcache:user:42:*')).toBe(2);
+    expect(await xCache(http, '/u/42/a')).toBe('MISS');
+    expect(await xCache(http, '/u/420/a')).toBe('HIT');
+    expect(await xCache(http, '/o/42/a')).toBe('HIT');
+    expect(await cache.get('respcache:user:42:value')).toBe('a value, not an entry');
+  });
+
+  it('matches glob characters of the key prefix literally', async () => {
+    const { cache } = await openCache({ redis: redis.url, keyPrefix: 'a?' });
+    const { cache: near } = await openCache({ redis: redis.url, keyPrefix: 'ab' });
+    const app = express();
+    app.get('/x', cache.middleware({ keyBuilder: () => 'k' }), (req, res) => res.send('a?'));
+    app.get('/y', near.middleware({ keyBuilder: () => 'k' }), (req, res) => res.send('ab'));
+    const http = await serve(app);
+    servers.push(http);
+    await fill(http, ['/x', '/y']);
+    expect(await cache.invalidateKeys('*')).toBe(1);
+    expect(await redis.client().keys('*:e:*')).toEqual(['ab:e:k']);
+  });
+});
+
+describe('namespaces', () => {
+  it('makes every entry of a bumped namespace a MISS at once, leaving other namespaces and the old bytes alone', async () => {
+    const { cache } = await openCache({ redis: redis.url });
+    const app = express();
+    let n = 0;
+    app.get('/catalog/:id', cache.middleware({ namespace: 'catalog' }), (req, res) => res.send(`catalog ${++n}`));
+    app.get('/t/:tenant/:id', cache.middleware({ namespace: (req) => `tenant:${req.params.tenant}` }), (req, res) => res.send(`tenant ${++n}`));
+    const http = await serve(app);
+    servers.push(http);
+    await fill(http, ['/catalog/1', '/catalog/2', '/t/a/1', '/t/b/1']);
+    const before = (await redis.client().keys('respcache:e:*')).length;
+    expect(await cache.bumpNamespace('catalog')).toBe(1);
+    expect(await cache.bumpNamespace('tenant:a')).toBe(1);
+    // O(1): the old entries are still in Redis (expiring by themselves), just never served.
+    expect((await redis.client().keys('respcache:e:*')).length).toBe(before);
+    expect(await xCache(http, '/catalog/1')).toBe('MISS');
+    expect(await xCache(http, '/catalog/1')).toBe('HIT');
+    expect(await xCache(http, '/catalog/2')).toBe('MISS');
+    expect(await xCache(http, '/t/a/1')).toBe('MISS');
+    expect(await xCache(http, '/t/b/1')).toBe('HIT');
+    expect(await cache.bumpNamespace('catalog')).toBe(2);
+    expect(await xCache(http, '/catalog/1')).toBe('MISS');
+  });
+
+  it('stops another instance serving its in-process copies once the bump reaches it', async () => {
+    const { cache: a } = await openCache({ redis: redis.url, local: { ttl: 60 } });
+    const { cache: b } = await openCache({ redis: redis.url, local: { ttl: 60 } });
+    await Promise.all([a.coalescer().subscriberReady, b.coalescer().subscriberReady]);
+    const app = express();
+    let n = 0;
+    app.get('/c', b.middleware({ namespace: 'catalog', keyBuilder: () => 'c' }), (req, res) => res.send(`v${++n}`));
+    const http = await serve(app);
+    servers.push(http);
+    await http.get('/c');
+    const local = await http.get('/c');
+    expect([local.headers['x-cache'], local.headers['x-cache-tier']]).toEqual(['HIT', 'local']);
+    const heard = once(b, 'invalidated');
+    await a.bumpNamespace('catalog');
+    expect(await heard).toEqual(['n:catalog']);
+    const after = await http.get('/c');
+    expect([after.headers['x-cache'], after.text]).toEqual(['MISS', 'v2']);
+  });
+
+  it('refuses a namespace function that returns no string', async () => {
+    const { cache, errors } = await openCache({ redis: redis.url });
+    const app = express();
+    app.get('/r', cache.middleware({ namespace: () => undefined }), (req, res) => res.send('ok'));
+    const http = await serve(app);
+    servers.push(http);
+    const reply = await http.get('/r');
+    expect([reply.status, reply.headers['x-cache']]).toEqual([200, 'BYPASS']);
+    expect(errors.map((e) => e.code)).toEqual(['ERR_RESPCACHE_KEY_BUILDER']);
+  });
+});
+
+describe('invalidation on writes', () => {
+  /** The catalogue plus write routes; returns what the handlers of the writes saw. */
+  async function withWrites(cache, routeOptions) {
+    return catalogue(cache, (app) => {
+      app.post('/products', cache.middleware(routeOptions), (req, res) => res.status(201).send('created'));
+      app.put('/api/users/:id', cache.middleware(), (req, res) => res.status(req.query.fail ? 409 : 204).end());
+      app.delete('/products/:id', cache.middleware({ invalidates: (req) => ({ tags: [`product:${req.params.id}`], paths: ['/api/*'] }) }),
+        (req, res) => res.json({ deleted: req.params.id }));
+    });
+  }
+
+  it('removes the tags an "invalidates" route names before the writer sees its response end', async () => {
+    const { cache } = await openCache({ redis: redis.url });
+    const { http } = await withWrites(cache, { invalidates: ['products'] });
+    await fill(http, ['/products/1', '/products/2', '/users/1']);
+    const created = await http.request('/products', { method: 'POST', body: '{}' });
+    expect(created.status).toBe(201);
+    // No waiting: the writer's very next read misses.
+    expect(await xCache(http, '/products/1')).toBe('MISS');
+    expect(await xCache(http, '/products/2')).toBe('MISS');
+    expect(await xCache(http, '/users/1')).toBe('HIT');
+  });
+
+  it("removes the entries of the written URL's own path (RFC 9111 section 4.4)", async () => {
+    const { cache } = await openCache({ redis: redis.url });
+    const { http } = await withWrites(cache);
+    await fill(http, ['/api/users/42', '/api/users/42?fields=name', '/api/users/7']);
+    expect((await http.request('/api/users/42', { method: 'PUT', body: 'x' })).status).toBe(204);
+    expect(await xCache(http, '/api/users/42')).toBe('MISS');
+    expect(await xCache(http, '/api/users/42?fields=name')).toBe('MISS');
+    expect(await xCache(http, '/api/users/7')).toBe('HIT');
+  });
+
+  it('invalidates nothing when the write failed', async () => {
+    const { cache } = await openCache({ redis: redis.url });
+    const { http } = await withWrites(cache);
+    await fill(http, ['/api/users/42']);
+    expect((await http.request('/api/users/42?fail=1', { method: 'PUT', body: 'x' })).status).toBe(409);
+    expect(await xCache(http, '/api/users/42')).toBe('HIT');
+  });
+
+  it('takes tags and paths from an "invalidates" function of the request', async () => {
+    const { cache } = await openCache({ redis: redis.url });
+    const { http } = await withWrites(cache);
+    await fill(http, ['/products/1', '/products/2', '/api/users/1', '/users/1']);
+    expect((await http.request('/products/1', { method: 'DELETE' })).status).toBe(200);
+    expect(await xCache(http, '/products/1')).toBe('MISS');
+    expect(await xCache(http, '/products/2')).toBe('HIT');
+    expect(await xCache(http, '/api/users/1')).toBe('MISS');
+    expect(await xCache(http, '/users/1')).toBe('HIT');
+  });
+
+  it('still answers the write when Redis is down, and reports the failed invalidation', async () => {
+    const own = await startRedis();
+    try {
+      const { cache, errors } = await openCache({ redis: own.url, commandTimeout: 200 });
+      const { http } = await withWrites(cache, { invalidates: ['products'] });
+      await own.stop();
+      const created = await http.request('/products', { method: 'POST', body: '{}' });
+      expect([created.status, created.text]).toEqual([201, 'created']);
+      expect(errors.map((e) => e.code)).toContain('ERR_RESPCACHE_INVALIDATION');
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('events', () => {
+  it('delivers cache.publish(event, payload) to onEvent handlers of every instance', async () => {
+    const { cache: a } = await openCache({ redis: redis.url });
+    const { cache: b } = await openCache({ redis: redis.url });
+    const got = [];
+    const offA = a.onEvent('product_updated', (payload) => got.push(['a', payload]));
+    const arrived = new Promise((resolve) => {
+      b.onEvent('product_updated', (payload) => {
+        got.push(['b', payload]);
+        resolve();
+      }).ready.then(() => offA.ready).then(() => a.publish('product_updated', { id: 42 }));
+    });
+    await arrived;
+    await waitFor(() => got.length === 2, { what: 'both deliveries' });
+    expect(got.sort()).toEqual([['a', { id: 42 }], ['b', { id: 42 }]]);
+  });
+
+  it('lets an app map a domain event to an invalidation', async () => {
+    const { cache: a } = await openCache({ redis: redis.url });
+    const { cache: b } = await openCache({ redis: redis.url });
+    const { http } = await catalogue(a);
+    await fill(http, ['/products/42', '/products/7']);
+    let done;
+    const invalidated = new Promise((resolve) => { done = resolve; });
+    await b.onEvent('product_updated', ({ id }) => b.invalidateTags([`product:${id}`]).then(done)).ready;
+    await a.publish('product_updated', { id: 42 });
+    expect(await invalidated).toBe(1);
+    expect(await xCache(http, '/products/42')).toBe('MISS');
+    expect(await xCache(http, '/products/7')).toBe('HIT');
+  });
+
+  it('reports a handler that throws on the error event', async () => {
+    const { cache, errors } = await openCache({ redis: redis.url });
+    let delivered;
+    const reached = new Promise((resolve) => { delivered = resolve; });
+    await cache.onEvent('boom', () => {
+      delivered();
+      throw new Error('handler bug');
+    }).ready;
+    await cache.publish('boom');
+    await reached;
+    await waitFor(() => errors.length === 1, { what: 'the report' });
+    expect(errors[0].code).toBe('ERR_RESPCACHE_EVENT_HANDLER');
+  });
+
+  it('drops invalidated in-process copies in other instances', async () => {
+    const { cache: a } = await openCache({ redis: redis.url, local: { ttl: 60 } });
+    const { cache: b } = await openCache({ redis: redis.url, local: { ttl: 60 } });
+    await Promise.all([a.coalescer().subscriberReady, b.coalescer().subscriberReady]);
+    const { http } = await catalogue(b);
+    await fill(http, ['/products/1']);
+    expect((await http.get('/products/1')).headers['x-cache-tier']).toBe('local');
+    const heard = once(b, 'invalidated');
+    expect(await a.invalidateTags(['product:1'])).toBe(1);
+    await heard;
+    expect(await xCache(http, '/products/1')).toBe('MISS');
+  });
+});
+
+describe('in embedded mode (no Redis)', () => {
+  let savedUrl;
+  beforeEach(() => {
+    savedUrl = process.env.REDIS_URL;
+    delete process.env.REDIS_URL;
+  });
+  afterEach(() => {
+    if (savedUrl !== undefined) process.env.REDIS_URL = savedUrl;
+  });
+
+  it('invalidates by tag, path, prefix, key pattern and namespace in process memory', async () => {
+    const { cache } = await openCache({});
+    const { http } = await catalogue(cache, (app) => {
+      app.get('/ns/:id', cache.middleware({ namespace: 'ns' }), (req, res) => res.send(req.params.id));
+      app.get('/k/:id', cache.middleware({ keyBuilder: (req) => `k:${req.params.id}` }), (req, res) => res.send(req.params.id));
+    });
+    await fill(http, ['/products/1', '/products/2', '/api/users/1', '/api/users/2', '/api', '/ns/1', '/k/1', '/k/2']);
+    expect(await cache.invalidateTags(['product:1'])).toBe(1);
+    expect(await xCache(http, '/products/1')).toBe('MISS');
+    expect(await xCache(http, '/products/2')).toBe('HIT');
+    expect(await cache.invalidatePath('/api/users/*')).toBe(2);
+    expect(await xCache(http, '/api/users/2')).toBe('MISS');
+    expect(await xCache(http, '/api')).toBe('HIT');
+    expect(await cache.invalidateKeys('k:1')).toBe(1);
+    expect(await xCache(http, '/k/1')).toBe('MISS');
+    expect(await xCache(http, '/k/2')).toBe('HIT');
+    await cache.bumpNamespace('ns');
+    expect(await xCache(http, '/ns/1')).toBe('MISS');
+    expect(await xCache(http, '/ns/1')).toBe('HIT');
+  });
+});
+
+describe('the maxmemory policy', () => {
+  it.each([
+    ['allkeys-lru', ['ERR_RESPCACHE_EVICTION_POLICY']],
+    ['volatile-lru', []],
+  ])('under %s reports %j at connect', async (policy, expected) => {
+    const own = await startRedis({ args: ['--maxmemory', '64mb', '--maxmemory-policy', policy] });
+    try {
+      const { cache, errors } = await openCache({ redis: own.url });
+      // The check is one CONFIG GET after 'ready'; a PING after it on the same connection answers after it.
+      await cache._client.command(['PING']);
+      expect(errors.map((e) => e.code)).toEqual(expected);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('bad input', () => {
+  let cache;
+  beforeEach(async () => { ({ cache } = await openCache({ redis: redis.url })); });
+
+  it.each([
+    ['a tag list that is not an array', () => cache.invalidateTags('products')],
+    ['an empty-string tag', () => cache.invalidateTags(['ok', ''])],
+    ['a tag that is not a string', () => cache.invalidateTags([42])],
+    ['a path without a leading slash', () => cache.invalidatePath('api/users')],
+    ['a path with a wildcard elsewhere than after a slash', () => cache.invalidatePath('/api/user*')],
+    ['a path with a query string', () => cache.invalidatePath('/api?x=1')],
+    ['an empty key pattern', () => cache.invalidateKeys('')],
+    ['an empty namespace', () => cache.bumpNamespace('')],
+    ['an event without a name', () => cache.publish('')],
+  ])('rejects %s with a coded TypeError, doing nothing', async (what, call) => {
+    await expect(call()).rejects.toMatchObject({ name: 'InvalidArgumentError', code: 'ERR_RESPCACHE_INVALID_ARGUMENT' });
+    expect(await redis.client().dbsize()).toBe(0);
+  });
+
+  it('rejects every invalidation while Redis is down with a coded error', async () => {
+    const own = await startRedis();
+    try {
+      const { cache: down } = await openCache({ redis: own.url, commandTimeout: 200 });
+      await own.stop();
+      for (const call of [() => down.invalidateTags(['t']), () => down.invalidatePath('/x'), () => down.invalidateKeys('*'),
+        () => down.bumpNamespace('n'), () => down.delete('k'), () => down.publish('e')]) {
+        await expect(call()).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_RESPCACHE_REDIS_(UNAVAILABLE|TIMEOUT)$/) });
+      }
+    } finally {
+      await own.close();
+    }
+  });
+
+  it.each([
+    ['tags', 'products'],
+    ['tags', ['']],
+    ['namespace', ''],
+    ['namespace', 42],
+    ['invalidates', 'products'],
+    ['invalidates', [null]],
+  ])('throws a TypeError naming "%s" at setup for %j', (name, value) => {
+    expect(() => cache.middleware({ [name]: value })).toThrow(expect.objectContaining({
+      name: 'TypeError', message: expect.stringContaining(`"${name}"`) }));
+  });
+});

@@ -3,6 +3,10 @@
 // Invalidation on real Redis: tags, paths and prefixes, key patterns, versioned namespaces,
 // invalidation on writes, the race between a fill and an invalidation, index growth, events
 // between instances, the maxmemory-policy check and bad input.
+const { spawn } = require('child_process');
+const nodeHttp = require('http');
+const path = require('path');
+const readline = require('readline');
 const express = require('express');
 const { startRedis } = require('./helpers/redis');
 const { serve } = require('./helpers/http');
@@ -412,6 +416,77 @@ describe('events', () => {
     expect(await a.invalidateTags(['product:1'])).toBe(1);
     await heard;
     expect(await xCache(http, '/products/1')).toBe('MISS');
+  });
+});
+
+describe('events between processes', () => {
+  /** Starts test/helpers/event-child.js; next(predicate) resolves with its next matching line. */
+  async function child() {
+    const proc = spawn(process.execPath, [path.join(__dirname, 'helpers', 'event-child.js'), redis.url],
+      { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = [];
+    const waiting = [];
+    readline.createInterface({ input: proc.stdout }).on('line', (line) => {
+      const message = JSON.parse(line);
+      const i = waiting.findIndex((w) => w.predicate(message));
+      if (i === -1) lines.push(message);
+      else waiting.splice(i, 1)[0].resolve(message);
+    });
+    const next = (predicate, timeout = 5000) => {
+      const i = lines.findIndex(predicate);
+      if (i !== -1) return Promise.resolve(lines.splice(i, 1)[0]);
+      return new Promise((resolve, reject) => {
+        const entry = { predicate, resolve };
+        waiting.push(entry);
+        setTimeout(() => reject(new Error(`the child said nothing matching within ${timeout} ms; it said ${JSON.stringify(lines)}`)), timeout).unref();
+      });
+    };
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    const { port } = await next((m) => m.port !== undefined || m.fatal !== undefined);
+    servers.push({ close: async () => { proc.stdin.end(); await exited; } });
+    const get = (p) => new Promise((resolve, reject) => {
+      nodeHttp.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+        let text = '';
+        res.on('data', (c) => { text += c; });
+        res.on('end', () => resolve({ xCache: res.headers['x-cache'], tier: res.headers['x-cache-tier'], text }));
+      }).on('error', reject);
+    });
+    return { next, get, lines };
+  }
+
+  it('drops another process\'s in-process copies on invalidation and delivers app events to it', async () => {
+    const other = await child();
+    const { cache } = await openCache({ redis: redis.url });
+    await other.get('/p/1');
+    expect(await other.get('/p/1')).toEqual({ xCache: 'HIT', tier: 'local', text: 'run 1' });
+    expect(await cache.invalidateTags(['product:1'])).toBe(1);
+    await other.next((m) => typeof m.invalidated === 'string' && m.invalidated.startsWith('e:'));
+    expect(await other.get('/p/1')).toEqual({ xCache: 'MISS', tier: undefined, text: 'run 2' });
+    await cache.publish('product_updated', { id: 1 });
+    expect(await other.next((m) => m.event !== undefined)).toEqual({ event: 'product_updated', payload: { id: 1 } });
+    expect(other.lines.filter((m) => m.error !== undefined)).toEqual([]);
+  });
+});
+
+describe('when the subscriber connection is lost', () => {
+  it('flushes the in-process tier on reconnect (invalidations may have been missed) and hears events again', async () => {
+    const own = await startRedis();
+    try {
+      const { cache } = await openCache({ redis: own.url, local: { ttl: 60 } });
+      await cache.coalescer().subscriberReady;
+      const app = express();
+      app.get('/r', cache.middleware({ keyBuilder: () => 'r' }), (req, res) => res.send('ok'));
+      const http = await serve(app);
+      servers.push(http);
+      await fill(http, ['/r']);
+      expect(cache.localStats().entries).toBe(1);
+      await own.restart();
+      await waitFor(() => cache.localStats().entries === 0, { timeout: 5000, what: 'the local tier flushed' });
+      const heard = new Promise((resolve) => cache.onEvent('after', resolve).ready.then(() => cache.publish('after', 'again')));
+      expect(await heard).toBe('again');
+    } finally {
+      await own.close();
+    }
   });
 });
 

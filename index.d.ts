@@ -60,6 +60,13 @@ export interface RouteOptions {
   coalesceTimeout?: number;
   /** Milliseconds the cross-process fill lock lives if its holder dies. Default 10000. */
   lockTtl?: number;
+  /** Tags of the stored entry, for cache.invalidateTags(); a function is called when the response is stored. */
+  tags?: string[] | ((req: any, res: any) => string[]);
+  /** Versioned namespace of the route's entries, for cache.bumpNamespace(). */
+  namespace?: string | ((req: any) => string);
+  /** On unsafe methods: what a successful (2xx/3xx) response invalidates, besides its own path. */
+  invalidates?: string[] | ((req: any, res: any) => string[] | { tags?: string[]; paths?: string[] }
+    | Promise<string[] | { tags?: string[]; paths?: string[] }>);
 }
 
 export interface ValueOptions {
@@ -88,6 +95,10 @@ export interface CacheStats {
   stores: number;
   errors: number;
   suppressedErrors: number;
+  /** Stores refused because an invalidation happened while the response was being computed. */
+  storesFenced: number;
+  /** Entries removed by invalidateTags / invalidatePath / invalidateKeys. */
+  invalidated: number;
 }
 
 export declare class Cache extends EventEmitter {
@@ -99,6 +110,15 @@ export declare class Cache extends EventEmitter {
   entryKey(key: string): string;
   lookup(key: string): Promise<CacheEntry | null>;
   delete(key: string): Promise<boolean>;
+  invalidateTags(tags: string[]): Promise<number>;
+  /** '/exact/path' or '/prefix/*'. */
+  invalidatePath(paths: string | string[]): Promise<number>;
+  /** A Redis glob over the keys keyBuilders returned. */
+  invalidateKeys(pattern: string): Promise<number>;
+  /** Resolves with the namespace's new version. */
+  bumpNamespace(namespace: string): Promise<number>;
+  publish(event: string, payload?: unknown): Promise<void>;
+  onEvent(event: string, handler: (payload: any) => void | Promise<void>): (() => void) & { ready: Promise<void> };
   get<T = unknown>(key: string): Promise<T | undefined>;
   set(key: string, value: unknown, options?: { ttl?: number }): Promise<void>;
   wrap<T>(key: string, fn: () => T | Promise<T>, options?: ValueOptions): Promise<T>;
@@ -131,3 +151,7 @@ export declare class KeyBuilderError extends RespcacheError {}
 export declare class ConditionError extends RespcacheError {}
 export declare class CorruptEntryError extends RespcacheError {}
 export declare class StoreError extends RespcacheError {}
+export declare class InvalidArgumentError extends TypeError { code: 'ERR_RESPCACHE_INVALID_ARGUMENT'; }
+export declare class EvictionPolicyError extends RespcacheError {}
+export declare class InvalidationError extends RespcacheError {}
+export declare class EventHandlerError extends RespcacheError {}

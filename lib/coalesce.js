@@ -62,6 +62,8 @@ class Coalescer {
   constructor(cache) {
     this.cache = cache;
     this.flights = new binding.SingleFlight();
+    // key -> performance.now() when this process's leader for it began (middleware fills).
+    this.leading = new Map();
     this.channel = `${cache.keyPrefix}:fill`;
     this.invalChannel = Buffer.from(`${cache.keyPrefix}:inval`);
     this.eventsChannel = Buffer.from(cache._eventsChannel);

@@ -301,6 +301,12 @@ function createMiddleware(cache, options) {
     if (coalescer === null || req.method === 'HEAD' || credentialed(req, route)) {
       return runHandler(req, res, next, key, verdict, plain);
     }
+    const leading = coalescer.leading.get(key);
+    if (leading !== undefined && leading < cache._lastInvalidationAt) {
+      // The fill under way began before an invalidation this process made or heard of: its
+      // response may predate the write, so this request computes its own.
+      return runHandler(req, res, next, key, verdict, plain);
+    }
     const wait = coalescer.flights.join(key, route.coalesceTimeout);
     if (wait !== null) {
       wait.then((outcome) => {
@@ -318,9 +324,11 @@ function createMiddleware(cache, options) {
       });
       return undefined;
     }
+    coalescer.leading.set(key, performance.now());
     const leaderFill = (token) => ({
       redis: verdict === 'MISS',
       done(encoded) {
+        coalescer.leading.delete(key);
         if (encoded !== null) coalescer.flights.complete(key, encoded);
         else coalescer.flights.fail(key);
         if (token !== undefined) coalescer.release(`e:${key}`, token, encoded !== null);
@@ -329,6 +337,7 @@ function createMiddleware(cache, options) {
     if (verdict !== 'MISS') return runHandler(req, res, next, key, verdict, leaderFill(undefined));
     coalescer.acquire(`e:${key}`, () => cache._readEntry(key, req[FILL]), route).then((decision) => {
       if (decision.entry) {
+        coalescer.leading.delete(key);
         coalescer.flights.complete(key, decision.entry.bytes);
         cache._outcome(req, decision.waited ? 'hit_coalesced' : 'hit');
         serveHit(req, res, decision.entry, key, route, decision.waited);
@@ -337,6 +346,7 @@ function createMiddleware(cache, options) {
       }
     }).catch((err) => {
       cache.report(err);
+      coalescer.leading.delete(key);
       coalescer.flights.fail(key);
       if (!res.headersSent) runHandler(req, res, next, key, 'BYPASS', NOWHERE);
     });

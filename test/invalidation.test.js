@@ -584,3 +584,27 @@ describe('bad input', () => {
       name: 'TypeError', message: expect.stringContaining(`"${name}"`) }));
   });
 });
+
+describe('fills under way during an invalidation', () => {
+  it('do not hand their response to requests that arrive after the invalidation', async () => {
+    const { cache } = await openCache({ redis: redis.url });
+    let release;
+    const gate = new Promise((resolve) => { release = resolve; });
+    let runs = 0;
+    const app = express();
+    app.get('/item', cache.middleware({ tags: ['item'] }), async (req, res) => {
+      const run = ++runs;
+      if (run === 1) await gate;
+      res.send(`run ${run}`);
+    });
+    const http = await serve(app);
+    servers.push(http);
+    const early = http.get('/item', { agent: false });
+    await waitFor(() => runs === 1, { what: 'the first handler run' });
+    await cache.invalidateTags(['item']);
+    const late = await http.get('/item', { agent: false });
+    expect([late.headers['x-cache'], late.text]).toEqual(['MISS', 'run 2']);
+    release();
+    expect((await early).text).toBe('run 1');
+  });
+});

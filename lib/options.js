@@ -35,7 +35,7 @@ const LOCAL_DEFAULTS = Object.freeze({ maxBytes: 64 * 1024 * 1024, nearTtl: 5 })
 const REDIS_OBJECT_OPTIONS = ['host', 'port', 'path', 'username', 'password', 'db'];
 const ROUTE_OPTIONS = ['ttl', 'keyPrefix', 'keyBuilder', 'condition', 'statuses', 'methods',
   'maxBodySize', 'exposeKey', 'coalesce', 'coalesceTimeout', 'lockTtl', 'vary', 'cacheControl',
-  'honorRequestNoCache'];
+  'honorRequestNoCache', 'staleWhileRevalidate', 'staleIfError', 'handlerTimeout'];
 const WRAP_OPTIONS = ['ttl', 'coalesceTimeout', 'lockTtl'];
 
 // Methods whose responses depend only on the URL and headers; anything else needs a keyBuilder
@@ -325,9 +325,25 @@ function routeOptions(options = {}, cachePrefix) {
     httpTtl,
     cacheControl: cacheControlOption(o.cacheControl),
     honorRequestNoCache: checkBoolean(o.honorRequestNoCache, 'honorRequestNoCache', false),
+    // null: the stored response's own stale-while-revalidate / stale-if-error decide.
+    staleWhileRevalidateMs: checkWindow(o.staleWhileRevalidate, 'staleWhileRevalidate'),
+    staleIfErrorMs: checkWindow(o.staleIfError, 'staleIfError'),
+    handlerTimeout: o.handlerTimeout === undefined ? null : checkMs(o.handlerTimeout, 'handlerTimeout'),
     coalesceTimeout,
     lockTtl,
   });
+}
+
+/** A stale window in seconds (0 or more) → milliseconds, or null when the option is absent. */
+function checkWindow(value, name) {
+  if (value === undefined) return null;
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new TypeError(`Expected the "${name}" option to be a number of seconds`);
+  }
+  if (!(value >= 0) || value > MAX_TTL_SECONDS) {
+    throw new RangeError(`Expected the "${name}" option to be a number of seconds from 0 to ${MAX_TTL_SECONDS}`);
+  }
+  return Math.round(value * 1000);
 }
 
 function checkBoolean(value, name, fallback) {

@@ -193,4 +193,4 @@ function run(cache, app, original, key, route, owner, keying, finished) {
   }
 }
 
-module.exports = { REFRESH, startRefresh, canRefresh, refreshRequest };
+module.exports = { REFRESH, startRefresh, canRefresh };

@@ -156,4 +156,4 @@ class StaleFallback {
   }
 }
 
-module.exports = { staleWindows, staleState, retentionMs, StaleFallback, silence };
+module.exports = { staleWindows, staleState, retentionMs, StaleFallback };

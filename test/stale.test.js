@@ -199,6 +199,27 @@ describe('stale-while-revalidate', () => {
     expect(seen).toEqual(['root /api/r?x=1', 'root /api/r?x=1', 'api /api/r?x=1']);
   });
 
+  it('refreshes in embedded mode (no Redis) too', async () => {
+    const saved = process.env.REDIS_URL;
+    delete process.env.REDIS_URL;
+    let embedded;
+    try {
+      ({ cache: embedded } = await openCache({}));
+    } finally {
+      if (saved !== undefined) process.env.REDIS_URL = saved;
+    }
+    const http = await route({ ttl: 'http' }, (req, res) => res.set('Cache-Control', 'max-age=0, stale-while-revalidate=30').send(`v${calls}`),
+      { useCache: embedded });
+    expect((await http.get('/r')).headers['x-cache']).toBe('MISS');
+    const refreshed = once(embedded, 'refreshed');
+    expect((await http.get('/r')).text).toBe('v1');
+    await refreshed;
+    const again = once(embedded, 'refreshed');
+    const next = await http.get('/r');
+    expect([next.headers['x-cache'], next.text]).toEqual(['STALE', 'v2']);
+    await again;
+  });
+
   it('is refreshed by one process only when several serve it stale', async () => {
     const release = gate();
     const entered = gate();
@@ -249,14 +270,15 @@ describe('stale-while-revalidate', () => {
     await waitFor(async () => {
       const sentAt = Date.now();
       const reply = await http.get('/r');
-      replies.push({ sentAt, kind: reply.headers['x-cache'], status: reply.status, text: reply.text });
+      replies.push({ sentAt, doneAt: Date.now(), kind: reply.headers['x-cache'], status: reply.status, text: reply.text });
       return reply.headers['x-cache'] !== 'STALE';
     }, { timeout: 3000, interval: 50, what: 'a request after the window' });
     const last = replies.pop();
     expect(replies.length).toBeGreaterThan(1);
-    expect(replies.every((r) => r.kind === 'STALE' && r.status === 200 && r.text === 'old' && r.sentAt < windowEnd + 50)).toBe(true);
+    // Each STALE was asked for before the window ended; the MISS was answered after it ended.
+    expect(replies.every((r) => r.kind === 'STALE' && r.status === 200 && r.text === 'old' && r.sentAt < windowEnd)).toBe(true);
     expect(last).toMatchObject({ kind: 'MISS', status: 500, text: 'down' });
-    expect(last.sentAt).toBeGreaterThanOrEqual(windowEnd - 50);
+    expect(last.doneAt).toBeGreaterThanOrEqual(windowEnd);
     expect(codes()).toContain('ERR_RESPCACHE_REFRESH');
   });
 
@@ -296,15 +318,16 @@ describe('stale-if-error', () => {
 
   it('answers from the stale entry when the handler has not answered within handlerTimeout, and ignores its late answer', async () => {
     const late = gate();
+    let answered = false;
     const http = await route(options, (req, res) => setTimeout(() => {
+      answered = true;
       res.status(200).json({ late: true });
       late.open();
     }, 300));
     await plant();
-    const started = Date.now();
     const reply = await http.get('/r');
     expect([reply.status, reply.headers['x-cache'], reply.text]).toEqual([200, 'STALE', 'old']);
-    expect(Date.now() - started).toBeLessThan(290);
+    expect(answered).toBe(false);
     expect(codes()).toEqual(['ERR_RESPCACHE_HANDLER_FAILED']);
     expect(errors.find((e) => e.code === 'ERR_RESPCACHE_HANDLER_FAILED').message).toMatch(/within 150 ms/);
     await late.promise;

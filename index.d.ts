@@ -52,8 +52,20 @@ export interface RouteOptions {
   maxBodySize?: number;
   /** Adds X-Cache-Key to responses. Default false. */
   exposeKey?: boolean;
-  /** Request headers whose values join the built-in key (and the response's Vary). */
+  /** Request headers whose values join the built-in key (and the response's Vary). Others the handler's Vary names are learnt. */
   vary?: string[];
+  /**
+   * Seconds after expiry during which the entry is served at once (X-Cache: STALE) while one
+   * background refresh runs the handler. Default: the stored response's stale-while-revalidate, else 0.
+   */
+  staleWhileRevalidate?: number;
+  /**
+   * Seconds after expiry during which the entry answers instead of a failed handler (5xx, error,
+   * handlerTimeout). Default: the stored response's stale-if-error, else 0.
+   */
+  staleIfError?: number;
+  /** Milliseconds a handler may take to start its response when a stale entry can answer instead; also a refresh's limit (default lockTtl). */
+  handlerTimeout?: number;
   /** One handler run per key for concurrent misses, in this process and across processes. Default true. */
   coalesce?: boolean;
   /** Milliseconds a waiter waits for the leader before running its own handler. Default 10000. */
@@ -126,6 +138,8 @@ export declare class Cache extends EventEmitter {
   localStats(): { entries: number; bytes: number; maxBytes: number; hits: number; misses: number; evictions: number; expirations: number } | null;
   on(event: 'ready' | 'reconnecting' | 'end', listener: () => void): this;
   on(event: 'invalidated', listener: (name: string) => void): this;
+  /** A background refresh stored the new entry for `key`. */
+  on(event: 'refreshed', listener: (key: string) => void): this;
   on(event: 'error', listener: (err: RespcacheError) => void): this;
 }
 
@@ -155,3 +169,7 @@ export declare class InvalidArgumentError extends TypeError { code: 'ERR_RESPCAC
 export declare class EvictionPolicyError extends RespcacheError {}
 export declare class InvalidationError extends RespcacheError {}
 export declare class EventHandlerError extends RespcacheError {}
+/** ERR_RESPCACHE_REFRESH: a background refresh of a stale entry failed. */
+export declare class RefreshError extends RespcacheError {}
+/** ERR_RESPCACHE_HANDLER_FAILED: a handler failed and a stale entry answered instead. */
+export declare class HandlerFailedError extends RespcacheError {}

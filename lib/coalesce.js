@@ -20,6 +20,36 @@ const binding = require('./binding');
 const KEEPALIVE_MS = 5000;
 const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
+// Lock tokens: unique per process (random base) and per acquisition (sequence).
+const TOKEN_BASE = crypto.randomBytes(9).toString('base64');
+let tokenSeq = 0;
+const newToken = () => `${TOKEN_BASE}:${++tokenSeq}`;
+
+/**
+ * Takes the lock `${prefix}:l:${name}` only if nobody holds it (SET NX PX), without waiting:
+ * for work that one process should do and the others may simply skip.
+ * @param {import('./cache').Cache} cache
+ * @param {string} name
+ * @param {number} ttlMs how long the lock lives if its holder never releases it
+ * @returns {Promise<string|null>} the token to release it with; null when another holds it;
+ *   '' when there is no Redis to coordinate through (nothing to release)
+ */
+function tryLock(cache, name, ttlMs) {
+  const client = cache._client;
+  if (client === null) return Promise.resolve('');
+  const token = newToken();
+  return client.command(['SET', `${cache.keyPrefix}:l:${name}`, token, 'NX', 'PX', String(ttlMs)])
+    .then((taken) => (taken === 'OK' ? token : null));
+}
+
+/** Deletes the lock `${prefix}:l:${name}` if `token` still holds it (compare-and-delete). */
+function releaseLock(cache, name, token) {
+  const client = cache._client;
+  if (client === null || token === '') return;
+  client.command(['EVAL', RELEASE_LOCK, '1', `${cache.keyPrefix}:l:${name}`, token], undefined, true)
+    .catch((err) => cache.report(err));
+}
+
 /** A process waiting for another's fill of one name: notifications queue until next() takes them. */
 class RemoteWait {
   constructor() {
@@ -72,8 +102,6 @@ class Coalescer {
     this.everReady = false;
     this.lockPrefix = `${cache.keyPrefix}:l:`;
     this.waits = new Map(); // name -> Set<RemoteWait>
-    this.tokenBase = crypto.randomBytes(9).toString('base64');
-    this.seq = 0;
     this.subscriber = null;
     this.subscribed = false;
     /** Resolves when the subscriber connection first confirmed its subscription. */
@@ -177,7 +205,7 @@ class Coalescer {
     let waited = false;
     try {
       for (;;) {
-        const token = `${this.tokenBase}:${++this.seq}`;
+        const token = newToken();
         const [taken, entry] = await Promise.all([
           client.command(['SET', this.lockPrefix + name, token, 'NX', 'PX', String(lockTtl)]),
           read(),
@@ -213,11 +241,11 @@ class Coalescer {
   release(name, token, filled) {
     const client = this.cache._client;
     if (client === null) return;
-    const onError = (err) => this.cache.report(err);
     if (filled !== null) {
-      client.command(['PUBLISH', this.channel, `${filled ? 'ok' : 'fail'}:${name}`], undefined, true).catch(onError);
+      client.command(['PUBLISH', this.channel, `${filled ? 'ok' : 'fail'}:${name}`], undefined, true)
+        .catch((err) => this.cache.report(err));
     }
-    client.command(['EVAL', RELEASE_LOCK, '1', this.lockPrefix + name, token], undefined, true).catch(onError);
+    releaseLock(this.cache, name, token);
   }
 
   close() {
@@ -227,4 +255,4 @@ class Coalescer {
   }
 }
 
-module.exports = { Coalescer };
+module.exports = { Coalescer, tryLock, releaseLock };

@@ -82,6 +82,16 @@ class EventHandlerError extends RespcacheError {
   constructor(message, options) { super(message, 'ERR_RESPCACHE_EVENT_HANDLER', options); }
 }
 
+/** A background refresh of a stale entry failed: the handler answered 5xx, failed, or did not finish in time. */
+class RefreshError extends RespcacheError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_REFRESH', options); }
+}
+
+/** A handler failed (5xx, an error, or handlerTimeout) and its request was answered from a stale entry. */
+class HandlerFailedError extends RespcacheError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_HANDLER_FAILED', options); }
+}
+
 const byCode = {
   ERR_RESPCACHE_REDIS_REPLY: RedisReplyError,
   ERR_RESPCACHE_REDIS_TIMEOUT: RedisTimeoutError,
@@ -108,4 +118,6 @@ module.exports = {
   EvictionPolicyError,
   InvalidationError,
   EventHandlerError,
+  RefreshError,
+  HandlerFailedError,
 };

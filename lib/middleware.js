@@ -1,20 +1,24 @@
 'use strict';
 
 // The Express middleware: decide whether a request may use the cache, build its key, look it up,
-// then either answer from the entry (HIT) or let the handler run while its response is captured
-// at the res.write/res.end level and stored when it ends (MISS). Every cache fault turns into
-// "run the handler" (BYPASS); only the app's own errors ever reach next(err), and those come from
-// the handler, never from here.
+// then either answer from the entry (HIT), answer from an expired one while a background refresh
+// runs or when the handler fails (STALE, see lib/stale.js and lib/refresh.js), or let the handler
+// run while its response is captured at the res.write/res.end level and stored when it ends
+// (MISS). Every cache fault turns into "run the handler" (BYPASS); only the app's own errors ever
+// reach next(err), and those come from the handler, never from here.
 const debug = require('debug')('respcache');
 const binding = require('./binding');
 const { routeOptions } = require('./options');
-const { KeyBuilderError, ConditionError, StoreError, InvalidationError } = require('./errors');
+const { KeyBuilderError, ConditionError, StoreError, HandlerFailedError, InvalidationError } = require('./errors');
 const { requestPath, checkTags } = require('./invalidation');
 const { NS_HEADER } = require('./policy');
 const { bodyEtag, notModified, conditionsOf, withholdConditions, headersFor304, headerOf } = require('./validators');
 const { httpLifetimeMs, requestWantsFresh, cacheControlDirectives } = require('./policy');
 const { defaultKeyBuilder, unstorableReason, storedHeaders, credentialed, entrySharedExplicitly } = require('./policy');
 const { prepareEntry, variantFor } = require('./compress');
+const { staleState, retentionMs, StaleFallback } = require('./stale');
+const { REFRESH, startRefresh, canRefresh } = require('./refresh');
+const { VaryRecords } = require('./vary');
 
 // The conditions (If-None-Match, If-Modified-Since) withheld from the handler of a MISS.
 const CONDITIONS = Symbol('respcache.conditions');
@@ -57,8 +61,9 @@ function setCacheHeaders(res, verdict, key, route) {
 /**
  * Writes a stored entry through the ServerResponse: status, headers (repeated names as one
  * array), a Content-Length of the stored body, and the body unless the request is HEAD.
+ * `verdict` is the X-Cache value: HIT, or STALE for an entry served after it expired.
  */
-function serveHit(req, res, entry, key, route, coalesced) {
+function serveHit(req, res, entry, key, route, coalesced, verdict = 'HIT') {
   // An entry the cache gzipped goes out as stored to gzip clients, gunzipped to the others.
   const variant = variantFor(req, entry);
   const conditions = entry.status === 200 ? (req[CONDITIONS] || conditionsOf(req)) : null;
@@ -82,7 +87,7 @@ function serveHit(req, res, entry, key, route, coalesced) {
   const age = String(Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000)));
   res.setHeader('Age', age);
   res.setHeader('X-Cache-Age', age);
-  setCacheHeaders(res, 'HIT', key, route);
+  setCacheHeaders(res, verdict, key, route);
   if (coalesced) res.setHeader('X-Cache-Coalesced', '1');
   if (entry.tier === 'local') res.setHeader('X-Cache-Tier', 'local');
   if (unchanged) {
@@ -98,9 +103,11 @@ function serveHit(req, res, entry, key, route, coalesced) {
  * Wraps res.write and res.end to see the body as the handler produces it (res.json, res.send,
  * write+end and piped streams all end up there). Chunks still go out at once; only the last call,
  * res.end, waits for the store decision, so the SET is on the wire before the client can see the
- * response complete and send its next request.
+ * response complete and send its next request. `storeKey(ttlMs)`, when given, names the key the
+ * response is stored under (vary discovery may key it by more headers than the request was).
+ * @returns {{ abort(): void }} abort: the response will not be stored (fill.done(null) now)
  */
-function captureResponse(cache, req, res, key, route, fill) {
+function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
   const originalWrite = res.write;
   const originalEnd = res.end;
   let chunks = [];
@@ -162,8 +169,11 @@ function captureResponse(cache, req, res, key, route, fill) {
 
   function store(body) {
     const now = Date.now();
-    const ttlMs = route.httpTtl ? Math.min(httpLifetimeMs(res, route.ttlMs), 10 * 365 * 86400000) : route.ttlMs;
-    if (ttlMs < 1) {
+    const ttlMs = route.httpTtl ? Math.max(0, Math.min(httpLifetimeMs(res, route.ttlMs), 10 * 365 * 86400000)) : route.ttlMs;
+    // Redis keeps the entry through its stale windows; expiresAt still ends its freshness (so a
+    // max-age=0 response with a stale window is stored, and served stale from the start).
+    const keepMs = Math.floor(retentionMs(ttlMs, res, route));
+    if (keepMs < 1) {
       debug('not storing %s: the response gives itself no lifetime (ttl: "http")', key);
       return;
     }
@@ -190,8 +200,10 @@ function captureResponse(cache, req, res, key, route, fill) {
       cache.report(new StoreError(`the response for "${key}" cannot be stored: ${err.message}`, { cause: err }));
       return;
     }
-    if (fill.redis) cache.store(key, encoded, Math.floor(ttlMs), { ...req[FILL], tags });
-    finishFill(encoded);
+    const target = fill.redis && storeKey !== null ? storeKey(keepMs) : key;
+    if (fill.redis) cache.store(target, encoded, keepMs, { ...req[FILL], tags });
+    // Waiters for `key` cannot use an entry stored under another key.
+    finishFill(target === key ? encoded : null);
   }
 
   // Returns a Promise only when the route's condition did.
@@ -261,6 +273,8 @@ function captureResponse(cache, req, res, key, route, fill) {
     });
     return this;
   };
+
+  return { abort: () => finishFill(null) };
 }
 
 /**
@@ -272,55 +286,83 @@ function captureResponse(cache, req, res, key, route, fill) {
 function createMiddleware(cache, options) {
   const route = routeOptions(options, cache.keyPrefix);
   const coalescer = route.coalesce ? cache.coalescer() : null;
+  const varyRecords = route.keyBuilder ? null : new VaryRecords(cache, route);
   const STORE_ONLY = { redis: true, done() {} };
   const NOWHERE = null;
+  // Keys whose handler has just failed under a stale-if-error fallback: the requests that waited
+  // for that run answer from their stale entry too instead of running the handler again. Set and
+  // cleared within one turn of the event loop (the waiters hear of the failure in microtasks).
+  const failedJustNow = new Set();
 
-  /** Lets the handler run; its response is captured when it may be stored or handed over. */
-  function runHandler(req, res, next, key, verdict, fill) {
-    cache._outcome(req, verdict === 'MISS' ? 'miss' : 'bypass');
+  /**
+   * Lets the handler run; its response is captured when it may be stored or handed over.
+   * ctx: { key, keying (vary discovery, built-in key only), fallback (a stale-if-error entry) }.
+   */
+  function runHandler(req, res, next, key, verdict, fill, ctx) {
+    if (req[REFRESH] === undefined) cache._outcome(req, verdict === 'MISS' ? 'miss' : 'bypass');
     setCacheHeaders(res, verdict, key, route);
     if (route.vary !== null && !res.headersSent) addVary(res, route.vary);
     // The route's Cache-Control for clients; a handler that sets its own replaces it.
     if (route.cacheControl !== null && !res.headersSent) res.setHeader('Cache-Control', route.cacheControl);
+    let capture = null;
     if (fill !== NOWHERE && req.method !== 'HEAD') {
       // The handler must produce the full response to be stored; the client still gets its 304.
       req[CONDITIONS] = withholdConditions(req);
-      captureResponse(cache, req, res, key, route, fill);
+      const storeKey = ctx.keying === null ? null : (ttlMs) => varyRecords.storeKey(req, res, ctx.keying, ttlMs);
+      capture = captureResponse(cache, req, res, key, route, fill, storeKey);
     }
+    if (ctx.fallback !== null) ctx.fallback.watch(capture);
     next();
   }
 
+  /** The stale-if-error fallback of a request that found `entry` expired but inside that window. */
+  function staleFallback(req, res, entry, key) {
+    return new StaleFallback(res, route.handlerTimeout, (reason) => {
+      // One report per failed run, not one per request that waited for it.
+      if (!failedJustNow.has(key)) {
+        failedJustNow.add(key);
+        setImmediate(() => failedJustNow.delete(key));
+        cache.report(new HandlerFailedError(`the handler for "${key}" failed: ${reason}; answered from the stale entry`));
+      }
+      serveHit(req, res, entry, key, route, false, 'STALE');
+    });
+  }
+
   /**
-   * After a lookup found nothing (MISS) or could not be made (BYPASS): one request per key in
-   * this process leads, the others wait for its entry; the leader also checks whether another
+   * After a lookup found nothing usable (MISS) or could not be made (BYPASS): one request per key
+   * in this process leads, the others wait for its entry; the leader also checks whether another
    * process is filling the key already. Without Redis the leader's response is still handed to
    * the waiters of this process.
    */
-  function afterLookup(req, res, next, key, verdict) {
+  function afterLookup(req, res, next, key, verdict, ctx) {
     const plain = verdict === 'MISS' ? STORE_ONLY : NOWHERE;
     if (coalescer === null || req.method === 'HEAD' || credentialed(req, route)) {
-      return runHandler(req, res, next, key, verdict, plain);
+      return runHandler(req, res, next, key, verdict, plain, ctx);
     }
     const leading = coalescer.leading.get(key);
     if (leading !== undefined && leading < cache._lastInvalidationAt) {
       // The fill under way began before an invalidation this process made or heard of: its
       // response may predate the write, so this request computes its own.
-      return runHandler(req, res, next, key, verdict, plain);
+      return runHandler(req, res, next, key, verdict, plain, ctx);
     }
     const wait = coalescer.flights.join(key, route.coalesceTimeout);
     if (wait !== null) {
       wait.then((outcome) => {
         const entry = outcome.kind === 'value' ? cache.decodeStored(outcome.payload) : null;
         if (entry !== null && typeof entry !== 'string') {
+          if (ctx.fallback !== null) ctx.fallback.cancel();
           cache._outcome(req, 'hit_coalesced');
           serveHit(req, res, entry, key, route, true);
+        } else if (ctx.fallback !== null && failedJustNow.has(key)) {
+          cache._outcome(req, 'stale');
+          ctx.fallback.fail('the concurrent request that ran it failed');
         } else {
-          runHandler(req, res, next, key, verdict, plain);
+          runHandler(req, res, next, key, verdict, plain, ctx);
         }
       }).catch((err) => {
         // Serving the leader's entry failed (bytes that cannot be served): answer from the handler.
         cache.report(err);
-        if (!res.headersSent) runHandler(req, res, next, key, 'BYPASS', NOWHERE);
+        if (!res.headersSent) runHandler(req, res, next, key, 'BYPASS', NOWHERE, ctx);
       });
       return undefined;
     }
@@ -334,23 +376,70 @@ function createMiddleware(cache, options) {
         if (token !== undefined) coalescer.release(`e:${key}`, token, encoded !== null);
       },
     });
-    if (verdict !== 'MISS') return runHandler(req, res, next, key, verdict, leaderFill(undefined));
-    coalescer.acquire(`e:${key}`, () => cache._readEntry(key, req[FILL]), route).then((decision) => {
+    if (verdict !== 'MISS') return runHandler(req, res, next, key, verdict, leaderFill(undefined), ctx);
+    // Only a fresh entry counts as filled by another process; an expired one is why we are here.
+    const readFresh = () => cache._readEntry(key, req[FILL]).then((e) => (e !== null && e.expiresAt > Date.now() ? e : null));
+    coalescer.acquire(`e:${key}`, readFresh, route).then((decision) => {
       if (decision.entry) {
         coalescer.leading.delete(key);
+        if (ctx.fallback !== null) ctx.fallback.cancel();
         coalescer.flights.complete(key, decision.entry.bytes);
         cache._outcome(req, decision.waited ? 'hit_coalesced' : 'hit');
         serveHit(req, res, decision.entry, key, route, decision.waited);
       } else {
-        runHandler(req, res, next, key, 'MISS', leaderFill(decision.token));
+        runHandler(req, res, next, key, 'MISS', leaderFill(decision.token), ctx);
       }
     }).catch((err) => {
       cache.report(err);
       coalescer.leading.delete(key);
       coalescer.flights.fail(key);
-      if (!res.headersSent) runHandler(req, res, next, key, 'BYPASS', NOWHERE);
+      if (!res.headersSent) runHandler(req, res, next, key, 'BYPASS', NOWHERE, ctx);
     });
     return undefined;
+  }
+
+  /**
+   * Looks the request's key up. Under the built-in key, a miss on the base key reads the route's
+   * vary record (another process may have learnt that responses vary) and, if there is one, looks
+   * the varied key up instead; ctx.key is then that key.
+   */
+  function lookup(req, ctx) {
+    return cache.lookup(ctx.key, req[FILL]).then((entry) => {
+      const keying = ctx.keying;
+      if (entry !== null || keying === null || keying.names !== null) return entry;
+      return varyRecords.fetch(keying.base).then((names) => {
+        if (names === null) return null;
+        ctx.keying = { base: keying.base, names, key: varyRecords.keyFor(req, names) };
+        ctx.key = ctx.keying.key;
+        return cache.lookup(ctx.key, req[FILL]);
+      });
+    });
+  }
+
+  /**
+   * What storing this request's response needs: its path (for the indexes), its namespace, and
+   * when its fill began (for the invalidation fence). Throws when the namespace function fails.
+   */
+  function fillContext(req) {
+    let ns = null;
+    if (route.namespace !== null) {
+      ns = typeof route.namespace === 'function' ? route.namespace(req) : route.namespace;
+      if (typeof ns !== 'string' || ns.length === 0 || ns.length > 1024) {
+        throw new TypeError(`it returned ${typeof ns === 'string' ? `a string of ${ns.length} characters` : typeof ns}, not a non-empty string of at most 1024 characters`);
+      }
+    }
+    return { path: requestPath(req), ns, nsVersion: null, startedAt: performance.now() };
+  }
+
+  /** A background refresh has no lookup of its own: its namespace version is the one last seen. */
+  function refreshFill(req) {
+    try {
+      const context = fillContext(req);
+      if (context.ns !== null) context.nsVersion = cache._nsVersions.get(context.ns) || '0';
+      return context;
+    } catch {
+      return { path: requestPath(req), ns: null, nsVersion: null, startedAt: performance.now() };
+    }
   }
 
   function bypass(req, res, next, key, why) {
@@ -404,6 +493,16 @@ function createMiddleware(cache, options) {
   }
 
   return function respcache(req, res, next) {
+    const refresh = req[REFRESH];
+    if (refresh !== undefined) {
+      // A background refresh (lib/refresh.js): the route that started it runs its handler and
+      // stores the response; other cached layers let it through untouched.
+      if (refresh.owner !== respcache) return next();
+      refresh.claimed = true;
+      req[FILL] = refreshFill(req);
+      return runHandler(req, res, next, refresh.key, 'MISS', refresh.fill,
+        { key: refresh.key, keying: refresh.keying, fallback: null });
+    }
     if (!route.methods.has(req.method)) {
       if (!SAFE_METHODS.has(req.method)) return invalidateOnWrite(req, res, next);
       return bypass(req, res, next, undefined, `method ${req.method}`);
@@ -415,63 +514,80 @@ function createMiddleware(cache, options) {
       bypass(req, res, next, undefined, 'keyBuilder failed');
     };
 
-    const withKey = (key) => {
-      if (typeof key !== 'string' || key.length === 0) {
+    const ctx = { key: undefined, keying: null, fallback: null };
+
+    const withKey = (built) => {
+      if (typeof built !== 'string' || built.length === 0) {
         return builderFailed(new KeyBuilderError(
-          `the keyBuilder returned ${typeof key === 'string' ? 'an empty string' : typeof key}, not a non-empty string`));
+          `the keyBuilder returned ${typeof built === 'string' ? 'an empty string' : typeof built}, not a non-empty string`));
       }
-      let ns = null;
-      if (route.namespace !== null) {
-        try {
-          ns = typeof route.namespace === 'function' ? route.namespace(req) : route.namespace;
-          if (typeof ns !== 'string' || ns.length === 0 || ns.length > 1024) {
-            throw new TypeError(`it returned ${typeof ns === 'string' ? `a string of ${ns.length} characters` : typeof ns}, not a non-empty string of at most 1024 characters`);
-          }
-        } catch (err) {
-          return builderFailed(new KeyBuilderError(`the namespace function failed: ${err && err.message}`, { cause: err }));
-        }
+      ctx.key = built;
+      try {
+        req[FILL] = fillContext(req);
+      } catch (err) {
+        return builderFailed(new KeyBuilderError(`the namespace function failed: ${err && err.message}`, { cause: err }));
       }
-      req[FILL] = { path: requestPath(req), ns, nsVersion: null, startedAt: performance.now() };
       if (route.honorRequestNoCache && requestWantsFresh(req)) {
         // The client asked for a fresh answer and the route lets it: run the handler, store anew.
-        runHandler(req, res, next, key, 'MISS', STORE_ONLY);
+        runHandler(req, res, next, built, 'MISS', STORE_ONLY, ctx);
         return undefined;
       }
-      cache.lookup(key, req[FILL]).then((entry) => {
+      lookup(req, ctx).then((entry) => {
+        const key = ctx.key;
         if (entry !== null && entryNoCache(entry.headers)) {
           // Stored with Cache-Control: no-cache: usable only after revalidation, which is the
           // handler's run; its response replaces the entry.
-          runHandler(req, res, next, key, 'MISS', STORE_ONLY);
+          runHandler(req, res, next, key, 'MISS', STORE_ONLY, ctx);
           return;
         }
         if (entry !== null && credentialed(req, route) && !entrySharedExplicitly(entry.headers)) {
           // Maybe personal: this requester gets its own handler's answer (stored only if shareable).
           debug('not serving %s to a request with credentials: the entry is not marked shareable', key);
-          runHandler(req, res, next, key, 'MISS', STORE_ONLY);
+          runHandler(req, res, next, key, 'MISS', STORE_ONLY, ctx);
           return;
         }
         if (entry !== null) {
-          cache._outcome(req, entry.tier === 'local' ? 'hit_local' : 'hit');
-          serveHit(req, res, entry, key, route, false);
-          return;
+          const state = staleState(entry, route, Date.now());
+          if (state === 'fresh') {
+            cache._outcome(req, entry.tier === 'local' ? 'hit_local' : 'hit');
+            serveHit(req, res, entry, key, route, false);
+            return;
+          }
+          if (state === 'revalidate' && canRefresh(req)) {
+            cache._outcome(req, 'stale');
+            serveHit(req, res, entry, key, route, false, 'STALE');
+            startRefresh(cache, req, key, route, respcache, ctx.keying);
+            return;
+          }
+          // Inside a stale window but not refreshable in the background (no Express app), or
+          // inside stale-if-error: the handler runs, and the entry answers if it fails.
+          if (state !== 'expired') ctx.fallback = staleFallback(req, res, entry, key);
         }
         // A HEAD response has no body to store; the GET that follows fills the entry.
-        afterLookup(req, res, next, key, 'MISS');
+        afterLookup(req, res, next, key, 'MISS', ctx);
       }, (err) => {
         if (!QUIET_LOOKUP_FAULTS.has(err && err.code)) cache.report(err);
-        debug('bypass %s: %s', key, err && err.code);
-        afterLookup(req, res, next, key, 'BYPASS');
+        debug('bypass %s: %s', ctx.key, err && err.code);
+        afterLookup(req, res, next, ctx.key, 'BYPASS', ctx);
       }).catch((err) => {
         // Only reached when serving a HIT threw, which decoded entries are built not to do.
         cache.report(err);
-        if (!res.headersSent) bypass(req, res, next, key, 'serving the entry failed');
+        if (!res.headersSent) bypass(req, res, next, ctx.key, 'serving the entry failed');
       });
       return undefined;
     };
 
     let key;
     try {
-      key = route.keyBuilder ? route.keyBuilder(req, route.keyPrefix) : defaultKeyBuilder(req, route.keyPrefix, route.vary);
+      if (route.keyBuilder) {
+        key = route.keyBuilder(req, route.keyPrefix);
+      } else {
+        // The built-in key, with the headers this route has learnt its responses vary on.
+        const base = varyRecords.baseKey(req);
+        const names = varyRecords.local(base);
+        key = names === null ? base : varyRecords.keyFor(req, names);
+        ctx.keying = { base, names, key };
+      }
     } catch (err) {
       return builderFailed(err);
     }

@@ -35,7 +35,8 @@ const LOCAL_DEFAULTS = Object.freeze({ maxBytes: 64 * 1024 * 1024, nearTtl: 5 })
 const REDIS_OBJECT_OPTIONS = ['host', 'port', 'path', 'username', 'password', 'db'];
 const ROUTE_OPTIONS = ['ttl', 'keyPrefix', 'keyBuilder', 'condition', 'statuses', 'methods',
   'maxBodySize', 'exposeKey', 'coalesce', 'coalesceTimeout', 'lockTtl', 'vary', 'cacheControl',
-  'honorRequestNoCache', 'tags', 'namespace', 'invalidates'];
+  'honorRequestNoCache', 'staleWhileRevalidate', 'staleIfError', 'handlerTimeout', 'tags', 'namespace',
+  'invalidates'];
 const WRAP_OPTIONS = ['ttl', 'coalesceTimeout', 'lockTtl'];
 
 // Methods whose responses depend only on the URL and headers; anything else needs a keyBuilder
@@ -328,6 +329,10 @@ function routeOptions(options = {}, cachePrefix) {
     tags: tagsOption(o.tags, 'tags', '(req, res) => string[]'),
     namespace: namespaceOption(o.namespace),
     invalidates: tagsOption(o.invalidates, 'invalidates', '(req, res) => string[] | { tags, paths }'),
+    // null: the stored response's own stale-while-revalidate / stale-if-error decide.
+    staleWhileRevalidateMs: checkWindow(o.staleWhileRevalidate, 'staleWhileRevalidate'),
+    staleIfErrorMs: checkWindow(o.staleIfError, 'staleIfError'),
+    handlerTimeout: o.handlerTimeout === undefined ? null : checkMs(o.handlerTimeout, 'handlerTimeout'),
     coalesceTimeout,
     lockTtl,
   });
@@ -350,6 +355,18 @@ function namespaceOption(value) {
     throw new TypeError('Expected the "namespace" option to be a non-empty string (at most 1024 characters) or a function (req) => string');
   }
   return value;
+}
+
+/** A stale window in seconds (0 or more) → milliseconds, or null when the option is absent. */
+function checkWindow(value, name) {
+  if (value === undefined) return null;
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new TypeError(`Expected the "${name}" option to be a number of seconds`);
+  }
+  if (!(value >= 0) || value > MAX_TTL_SECONDS) {
+    throw new RangeError(`Expected the "${name}" option to be a number of seconds from 0 to ${MAX_TTL_SECONDS}`);
+  }
+  return Math.round(value * 1000);
 }
 
 function checkBoolean(value, name, fallback) {

@@ -480,7 +480,9 @@ describe('when the subscriber connection is lost', () => {
       servers.push(http);
       await fill(http, ['/r']);
       expect(cache.localStats().entries).toBe(1);
+      const readyAgain = once(cache, 'ready', 10000);
       await own.restart();
+      await readyAgain;
       await waitFor(() => cache.localStats().entries === 0, { timeout: 5000, what: 'the local tier flushed' });
       const heard = new Promise((resolve) => cache.onEvent('after', resolve).ready.then(() => cache.publish('after', 'again')));
       expect(await heard).toBe('again');
@@ -587,7 +589,7 @@ describe('bad input', () => {
 
 describe('fills under way during an invalidation', () => {
   it('do not hand their response to requests that arrive after the invalidation', async () => {
-    const { cache } = await openCache({ redis: redis.url });
+    const { cache } = await openCache({ redis: redis.url, commandTimeout: 2000 });
     let release;
     const gate = new Promise((resolve) => { release = resolve; });
     let runs = 0;

@@ -57,18 +57,86 @@ describe('the "vary" option', () => {
 });
 
 describe('when the handler sets Vary under the built-in key', () => {
-  it('does not store a response varying on a header the key does not include', async () => {
-    await route({}, (req, res) => res.set('Vary', 'Accept-Language').send(`lang=${req.get('accept-language')}`));
-    await http.get('/r', { headers: { 'accept-language': 'en' } });
-    const fr = await http.get('/r', { headers: { 'accept-language': 'fr' } });
-    expect([fr.headers['x-cache'], fr.text]).toEqual(['MISS', 'lang=fr']);
-    expect(await redis.keys('respcache:e:*')).toEqual([]);
+  const greet = (req, res) => res.set('Vary', 'Accept-Language').send(`lang=${req.get('accept-language')}`);
+  // One Host for every server, as behind one domain: the built-in key includes it.
+  const lang = (value) => ({ headers: { host: 'api.test', 'accept-language': value } });
+
+  it('learns it: one entry per value of that header, none served to another value', async () => {
+    await route({}, greet);
+    const en = await http.get('/r', lang('en'));
+    const fr = await http.get('/r', lang('fr'));
+    const en2 = await http.get('/r', lang('en'));
+    const fr2 = await http.get('/r', lang('fr'));
+    expect([en, fr, en2, fr2].map((r) => `${r.headers['x-cache']} ${r.text}`))
+      .toEqual(['MISS lang=en', 'MISS lang=fr', 'HIT lang=en', 'HIT lang=fr']);
+    expect(await redis.keys('respcache:e:*')).toHaveLength(2);
+    expect(calls).toBe(2);
   });
 
-  it('stores it when the route varies on that header', async () => {
-    await route({ vary: ['accept-language'] }, (req, res) => res.set('Vary', 'Accept-Language').send('x'));
-    await http.get('/r', { headers: { 'accept-language': 'en' } });
-    expect((await http.get('/r', { headers: { 'accept-language': 'en' } })).headers['x-cache']).toBe('HIT');
+  it('keys values that differ only in whitespace together, as the vary option does', async () => {
+    await route({}, greet);
+    await http.get('/r', lang('en,  fr'));
+    expect((await http.get('/r', lang(' en, fr '))).headers['x-cache']).toBe('HIT');
+  });
+
+  it('keeps what it learnt in a record under <prefix>:vr:<base key> that lives as long as the entry', async () => {
+    await route({ ttl: 30, exposeKey: true }, greet);
+    await http.get('/r', lang('en'));
+    const hit = await http.get('/r', lang('en'));
+    const [record] = await redis.keys('respcache:vr:*');
+    expect(record).toMatch(/^respcache:vr:respcache:[0-9a-f]{64}$/);
+    expect(record).not.toBe(`respcache:vr:${hit.headers['x-cache-key']}`);
+    const [recordTtl, entryTtl] = await Promise.all([record, `respcache:e:${hit.headers['x-cache-key']}`]
+      .map((k) => redis.client().pttl(k)));
+    expect(Math.abs(recordTtl - entryTtl)).toBeLessThan(1000);
+    expect(recordTtl).toBeGreaterThan(28000);
+  });
+
+  it('tells another process through that record: its first request for a stored variant is a HIT', async () => {
+    await route({}, greet);
+    await http.get('/r', lang('en'));
+    const { cache: other } = await openCache({ redis: redis.url, commandTimeout: 1000 });
+    const app = express();
+    app.get('/r', other.middleware(), (req, res) => { calls++; greet(req, res); });
+    const otherHttp = await serve(app);
+    try {
+      const en = await otherHttp.get('/r', lang('en'));
+      const fr = await otherHttp.get('/r', lang('fr'));
+      expect([en.headers['x-cache'], en.text, fr.headers['x-cache'], fr.text]).toEqual(['HIT', 'lang=en', 'MISS', 'lang=fr']);
+    } finally {
+      await otherHttp.close();
+    }
+  });
+
+  it('drops an entry stored under the base key before the handler said Vary', async () => {
+    let vary = false;
+    await route({ exposeKey: true, honorRequestNoCache: true }, (req, res) => {
+      if (vary) res.set('Vary', 'Accept-Language');
+      res.send(`lang=${req.get('accept-language')}`);
+    });
+    const plain = await http.get('/r', lang('en'));
+    const base = `respcache:e:${plain.headers['x-cache-key']}`;
+    expect(await redis.keys('respcache:e:*')).toEqual([base]);
+    // The handler says Vary from now on; a request for a fresh answer runs it on the base key.
+    vary = true;
+    await http.get('/r', { headers: { ...lang('en').headers, 'cache-control': 'no-cache' } });
+    const keys = await redis.keys('respcache:e:*');
+    expect(keys).toHaveLength(1);
+    expect(keys).not.toContain(base);
+  });
+
+  it('never stores a response with Vary: *', async () => {
+    await route({}, (req, res) => res.set('Vary', '*').send('x'));
+    await http.get('/r');
+    expect((await http.get('/r')).headers['x-cache']).toBe('MISS');
+    expect(await redis.keys('respcache:*')).toEqual([]);
+  });
+
+  it('stores it under the route\'s key when the route varies on that header already', async () => {
+    await route({ vary: ['accept-language'] }, greet);
+    await http.get('/r', lang('en'));
+    expect((await http.get('/r', lang('en'))).headers['x-cache']).toBe('HIT');
+    expect(await redis.keys('respcache:vr:*')).toEqual([]);
   });
 });
 

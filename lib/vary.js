@@ -1,0 +1,127 @@
+'use strict';
+
+// Vary discovered from the handler, for routes on the built-in key. When a response names request
+// headers in Vary that the route's key does not include, the cache remembers those names for the
+// request's base key (the built-in key with the route's own "vary" headers): in Redis, as a small
+// record under `<prefix>:vr:<base key>` that lives as long as the entries stored with it, and in a
+// copy in this process. Requests for that base key are then keyed with those headers' values too,
+// so each variant has its own entry and none is served to a request it does not match. A lookup
+// reads the record only after a miss on the base key, so HITs cost nothing more.
+const debug = require('debug')('respcache');
+const binding = require('./binding');
+const { defaultKeyBuilder } = require('./policy');
+
+const FAMILY = 'vr:';
+// The record uses the entry envelope: status 200, this one header listing the names, no body.
+const RECORD_HEADER = 'x-respcache-vary';
+// Records kept in this process per route; the oldest is forgotten beyond this.
+const LOCAL_LIMIT = 10000;
+const NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+
+/** The request header names in a response's Vary, lowercased (Accept-Encoding left out). */
+function responseVaryNames(res) {
+  const value = res.getHeader('vary');
+  if (value === undefined) return [];
+  const text = Array.isArray(value) ? value.join(',') : String(value);
+  return text.split(',').map((v) => v.trim().toLowerCase()).filter((n) => n && n !== 'accept-encoding');
+}
+
+function sortedUnion(a, b) {
+  return [...new Set([...a, ...b])].sort();
+}
+
+class VaryRecords {
+  /**
+   * @param {import('./cache').Cache} cache
+   * @param {{ keyPrefix: string, vary: string[]|null }} route
+   */
+  constructor(cache, route) {
+    this.cache = cache;
+    this.route = route;
+    this.known = new Map(); // base key -> { names, expiresAt }
+  }
+
+  /** The base key: the built-in key with the route's own vary headers. */
+  baseKey(req) {
+    return defaultKeyBuilder(req, this.route.keyPrefix, this.route.vary);
+  }
+
+  /** The key of `req` when it varies on `names` as well as on the route's own headers. */
+  keyFor(req, names) {
+    return defaultKeyBuilder(req, this.route.keyPrefix, sortedUnion(this.route.vary || [], names));
+  }
+
+  /** The discovered names this process knows for `base`, or null. */
+  local(base) {
+    const record = this.known.get(base);
+    if (record === undefined) return null;
+    if (record.expiresAt <= Date.now()) {
+      this.known.delete(base);
+      return null;
+    }
+    return record.names;
+  }
+
+  /** Reads the record for `base` from Redis. Resolves with its names or null; never rejects. */
+  fetch(base) {
+    let names = null;
+    return this.cache._read(FAMILY, base, (entry) => {
+      if (entry.headers.length !== 2 || entry.headers[0] !== RECORD_HEADER) return false;
+      const listed = entry.headers[1].split(',');
+      if (!listed.every((n) => NAME.test(n))) return false;
+      names = listed;
+      return true;
+    }).then((entry) => {
+      if (entry === null) return null;
+      this.keep(base, names, entry.expiresAt);
+      return names;
+    }, () => null);
+  }
+
+  keep(base, names, expiresAt) {
+    this.known.delete(base);
+    this.known.set(base, { names, expiresAt });
+    if (this.known.size > LOCAL_LIMIT) this.known.delete(this.known.keys().next().value);
+  }
+
+  /**
+   * The key a storable response is stored under. A response that varies on headers its request
+   * was not keyed by (`used`: the discovered names the key already had, or null) extends the
+   * record and goes under the key with those headers' values; the record's lifetime follows the
+   * entries stored with it.
+   * @param {import('http').IncomingMessage} req
+   * @param {import('http').ServerResponse} res
+   * @param {{ base: string, names: string[]|null, key: string }} keying how the request was keyed
+   * @param {number} ttlMs the entry's lifetime in Redis
+   * @returns {string}
+   */
+  storeKey(req, res, keying, ttlMs) {
+    const own = this.route.vary || [];
+    const wanted = responseVaryNames(res).filter((n) => !own.includes(n));
+    if (wanted.length === 0) return keying.key;
+    const names = sortedUnion(keying.names || [], wanted);
+    this.remember(keying.base, names, ttlMs);
+    if (keying.names !== null && names.length === keying.names.length) return keying.key;
+    debug('%s varies on %s: entries are now keyed by them', keying.base, names.join(', '));
+    if (keying.key === keying.base) {
+      // An entry stored there before the handler said Vary would be served to every variant.
+      this.cache.delete(keying.base).catch((err) => this.cache.report(err));
+    }
+    return this.keyFor(req, names);
+  }
+
+  remember(base, names, ttlMs) {
+    const now = Date.now();
+    this.keep(base, names, now + ttlMs);
+    let encoded;
+    try {
+      encoded = binding.encodeEntry(200, [RECORD_HEADER, names.join(',')], Buffer.alloc(0), now, now + ttlMs);
+    } catch (err) {
+      this.cache.report(err);
+      return;
+    }
+    this.cache._write(FAMILY, base, encoded, Math.max(1, Math.floor(ttlMs)), undefined).catch((err) => this.cache.report(err));
+  }
+}
+
+module.exports = { VaryRecords, responseVaryNames };

@@ -30,7 +30,7 @@ function seedUsers() {
   ];
 }
 
-/** The key the /api/users/:id route is cached under; the update route rebuilds it to delete it. */
+/** The key the /api/users/:id route is cached under (cache.delete(userKey(prefix, id)) drops it). */
 function userKey(prefix, id) {
   return `${prefix}:user:${id}`;
 }
@@ -39,7 +39,7 @@ function userKey(prefix, id) {
  * Builds the Express app.
  * @param {{ cache: ReturnType<typeof import('../../lib').createCache>, keyPrefix?: string }} options
  *   cache: a respcache cache (createCache); keyPrefix: the prefix of this app's cache keys
- *   (default 'api'), given to the routes explicitly so the update route knows the keys.
+ *   (default 'api'), given to the routes explicitly.
  * @returns {import('express').Express}
  */
 function createApp({ cache, keyPrefix = 'api' }) {
@@ -48,19 +48,11 @@ function createApp({ cache, keyPrefix = 'api' }) {
   }
   const products = seedProducts();
   const users = seedUsers();
-
-  // The keys under which product lists were stored. The default key is a hash of the request
-  // (method, host, path, sorted query), which the update route cannot rebuild; with exposeKey the
-  // middleware puts it in X-Cache-Key, and the list handler (which runs only on a MISS) records
-  // it. This works within one process: deleting by pattern, for several instances sharing a
-  // Redis, is not part of respcache yet.
-  const productListKeys = new Set();
-
   const app = express();
 
-  app.get('/api/products', cache.middleware({ ttl: 300, keyPrefix, exposeKey: true }), async (req, res) => {
-    const key = res.getHeader('X-Cache-Key');
-    if (key) productListKeys.add(String(key));
+  // Every product list carries the tag 'products'; a user's profile carries `user:<id>`. The tag
+  // indexes live in Redis, so an update on any instance invalidates what every instance stored.
+  app.get('/api/products', cache.middleware({ ttl: 300, keyPrefix, tags: ['products'] }), async (req, res) => {
     await sleep(DATA_SOURCE_DELAY_MS);
     const { category } = req.query;
     const list = typeof category === 'string'
@@ -73,6 +65,7 @@ function createApp({ cache, keyPrefix = 'api' }) {
     ttl: 600,
     keyPrefix,
     keyBuilder: (req, prefix) => userKey(prefix, req.params.id),
+    tags: (req) => [`user:${req.params.id}`],
   }), async (req, res) => {
     await sleep(DATA_SOURCE_DELAY_MS);
     const user = users.find((u) => String(u.id) === req.params.id);
@@ -86,9 +79,13 @@ function createApp({ cache, keyPrefix = 'api' }) {
     res.json({ ...user, selling, generatedAt: new Date().toISOString() });
   });
 
-  // Updates a product's name and/or price, then deletes the cached responses that show it: the
-  // seller's profile (which lists what they sell) and every product list this process cached.
-  app.post('/api/products/:id', express.json(), async (req, res) => {
+  // Updates a product's name and/or price. On success (2xx) the cache removes the responses that
+  // show it, every product list and the seller's profile, before the response's last byte goes
+  // out, so the client that wrote reads its own write. A failed invalidation (Redis down) does not
+  // fail the update: it is reported on the cache's 'error' event.
+  app.post('/api/products/:id', express.json(), cache.middleware({
+    invalidates: (req, res) => ['products', `user:${res.locals.sellerId}`],
+  }), async (req, res) => {
     const product = products.find((p) => String(p.id) === req.params.id);
     if (!product) {
       res.status(404).json({ error: `no product ${req.params.id}` });
@@ -106,17 +103,8 @@ function createApp({ cache, keyPrefix = 'api' }) {
     await sleep(DATA_SOURCE_DELAY_MS);
     if (name !== undefined) product.name = name;
     if (price !== undefined) product.price = price;
-
-    const listKeys = [...productListKeys];
-    productListKeys.clear();
-    const keys = [userKey(keyPrefix, product.sellerId), ...listKeys];
-    // A failed delete (Redis down) must not fail the update: the stale entries then live until
-    // their ttl runs out. The response says which keys could not be deleted, and the list keys
-    // among them are kept to be tried again on the next update.
-    const results = await Promise.allSettled(keys.map((key) => cache.delete(key)));
-    const notInvalidated = keys.filter((_, i) => results[i].status === 'rejected');
-    for (const key of notInvalidated) if (listKeys.includes(key)) productListKeys.add(key);
-    res.json({ product, invalidated: keys.length - notInvalidated.length, notInvalidated });
+    res.locals.sellerId = product.sellerId;
+    res.json({ product });
   });
 
   return app;

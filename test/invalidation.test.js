@@ -62,7 +62,7 @@ async function fill(http, paths, opts) {
 
 describe('cache.invalidateTags(tags)', () => {
   it('removes every entry carrying any of the tags and resolves with the count', async () => {
-    const { cache } = await openCache({ redis: redis.url });
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const { http } = await catalogue(cache);
     await fill(http, ['/products/1', '/products/2', '/users/1']);
     expect(await cache.invalidateTags(['product:1', 'nothing-has-this'])).toBe(1);
@@ -76,8 +76,8 @@ describe('cache.invalidateTags(tags)', () => {
   });
 
   it('removes what another instance sharing Redis stored', async () => {
-    const { cache: a } = await openCache({ redis: redis.url });
-    const { cache: b } = await openCache({ redis: redis.url });
+    const { cache: a } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const { cache: b } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const { http } = await catalogue(a);
     await fill(http, ['/users/1', '/users/2']);
     expect(await b.invalidateTags(['users'])).toBe(2);
@@ -86,7 +86,7 @@ describe('cache.invalidateTags(tags)', () => {
   });
 
   it('keeps tag indexes without a TTL, scored no earlier than their entries expire, and prunes expired members', async () => {
-    const { cache } = await openCache({ redis: redis.url });
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const app = express();
     app.get('/short/:id', cache.middleware({ ttl: 1, tags: ['t'] }), (req, res) => res.send(req.params.id));
     app.get('/long/:id', cache.middleware({ ttl: 60, tags: ['t'] }), (req, res) => res.send(req.params.id));
@@ -104,7 +104,7 @@ describe('cache.invalidateTags(tags)', () => {
   });
 
   it('deletes indexes whose entries have all expired when the registry is swept', async () => {
-    const { cache } = await openCache({ redis: redis.url });
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const app = express();
     app.get('/short/:id', cache.middleware({ ttl: 1, tags: ['gone'] }), (req, res) => res.send(req.params.id));
     const http = await serve(app);
@@ -118,7 +118,7 @@ describe('cache.invalidateTags(tags)', () => {
   });
 
   it('refuses the store of a fill that began before the invalidation (no stale entry survives it)', async () => {
-    const { cache } = await openCache({ redis: redis.url });
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     let release;
     const gate = new Promise((resolve) => { release = resolve; });
     let runs = 0;
@@ -167,7 +167,7 @@ describe('cache.invalidateTags(tags)', () => {
 
 describe('cache.invalidatePath(path)', () => {
   it('removes the entries of one path whatever their query strings and varied headers, and nothing else', async () => {
-    const { cache } = await openCache({ redis: redis.url });
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const { http } = await catalogue(cache);
     const fr = { headers: { 'accept-language': 'fr' } };
     await fill(http, ['/api/users/42', '/api/users/42?page=2', '/api/users/420', '/api/users/42/posts']);
@@ -181,7 +181,7 @@ describe('cache.invalidatePath(path)', () => {
   });
 
   it('removes every entry under a prefix ending in /*, at any depth, and nothing outside it', async () => {
-    const { cache } = await openCache({ redis: redis.url });
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const { http } = await catalogue(cache);
     await fill(http, ['/api/users/1', '/api/users/2/posts?x=1', '/api/users/', '/api/users', '/api/user-groups', '/api', '/products/1']);
     expect(await cache.invalidatePath('/api/users/*')).toBe(3);
@@ -193,7 +193,7 @@ describe('cache.invalidatePath(path)', () => {
   });
 
   it('finds entries stored under custom keys by the path they were stored for', async () => {
-    const { cache } = await openCache({ redis: redis.url });
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const app = express();
     app.get('/me/:section', cache.middleware({ keyBuilder: (req, prefix) => `${prefix}:me:${req.params.section}` }),
       (req, res) => res.send(req.params.section));
@@ -207,8 +207,8 @@ describe('cache.invalidatePath(path)', () => {
 
 describe('cache.invalidateKeys(pattern)', () => {
   it('removes the entries whose keys match, in the cache family only', async () => {
-    const { cache } = await openCache({ redis: redis.url });
-    const { cache: other } = await openCache({ redis: redis.url, keyPrefix: 'other' });
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const { cache: other } = await openCache({ commandTimeout: 2000, redis: redis.url, keyPrefix: 'other' });
     const builder = (req, prefix) => `${prefix}:user:${req.params.id}:${req.params.section}`;
     const app = express();
     app.get('/u/:id/:section', cache.middleware({ keyBuilder: builder }), (req, res) => res.send('mine'));
@@ -225,8 +225,8 @@ describe('cache.invalidateKeys(pattern)', () => {
   });
 
   it('matches glob characters of the key prefix literally', async () => {
-    const { cache } = await openCache({ redis: redis.url, keyPrefix: 'a?' });
-    const { cache: near } = await openCache({ redis: redis.url, keyPrefix: 'ab' });
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url, keyPrefix: 'a?' });
+    const { cache: near } = await openCache({ commandTimeout: 2000, redis: redis.url, keyPrefix: 'ab' });
     const app = express();
     app.get('/x', cache.middleware({ keyBuilder: () => 'k' }), (req, res) => res.send('a?'));
     app.get('/y', near.middleware({ keyBuilder: () => 'k' }), (req, res) => res.send('ab'));
@@ -240,7 +240,7 @@ describe('cache.invalidateKeys(pattern)', () => {
 
 describe('namespaces', () => {
   it('makes every entry of a bumped namespace a MISS at once, leaving other namespaces and the old bytes alone', async () => {
-    const { cache } = await openCache({ redis: redis.url });
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const app = express();
     let n = 0;
     app.get('/catalog/:id', cache.middleware({ namespace: 'catalog' }), (req, res) => res.send(`catalog ${++n}`));
@@ -263,8 +263,8 @@ describe('namespaces', () => {
   });
 
   it('stops another instance serving its in-process copies once the bump reaches it', async () => {
-    const { cache: a } = await openCache({ redis: redis.url, local: { ttl: 60 } });
-    const { cache: b } = await openCache({ redis: redis.url, local: { ttl: 60 } });
+    const { cache: a } = await openCache({ commandTimeout: 2000, redis: redis.url, local: { ttl: 60 } });
+    const { cache: b } = await openCache({ commandTimeout: 2000, redis: redis.url, local: { ttl: 60 } });
     await Promise.all([a.coalescer().subscriberReady, b.coalescer().subscriberReady]);
     const app = express();
     let n = 0;
@@ -282,7 +282,7 @@ describe('namespaces', () => {
   });
 
   it('refuses a namespace function that returns no string', async () => {
-    const { cache, errors } = await openCache({ redis: redis.url });
+    const { cache, errors } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const app = express();
     app.get('/r', cache.middleware({ namespace: () => undefined }), (req, res) => res.send('ok'));
     const http = await serve(app);
@@ -305,7 +305,7 @@ describe('invalidation on writes', () => {
   }
 
   it('removes the tags an "invalidates" route names before the writer sees its response end', async () => {
-    const { cache } = await openCache({ redis: redis.url });
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const { http } = await withWrites(cache, { invalidates: ['products'] });
     await fill(http, ['/products/1', '/products/2', '/users/1']);
     const created = await http.request('/products', { method: 'POST', body: '{}' });
@@ -317,7 +317,7 @@ describe('invalidation on writes', () => {
   });
 
   it("removes the entries of the written URL's own path (RFC 9111 section 4.4)", async () => {
-    const { cache } = await openCache({ redis: redis.url });
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const { http } = await withWrites(cache);
     await fill(http, ['/api/users/42', '/api/users/42?fields=name', '/api/users/7']);
     expect((await http.request('/api/users/42', { method: 'PUT', body: 'x' })).status).toBe(204);
@@ -327,7 +327,7 @@ describe('invalidation on writes', () => {
   });
 
   it('invalidates nothing when the write failed', async () => {
-    const { cache } = await openCache({ redis: redis.url });
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const { http } = await withWrites(cache);
     await fill(http, ['/api/users/42']);
     expect((await http.request('/api/users/42?fail=1', { method: 'PUT', body: 'x' })).status).toBe(409);
@@ -335,7 +335,7 @@ describe('invalidation on writes', () => {
   });
 
   it('takes tags and paths from an "invalidates" function of the request', async () => {
-    const { cache } = await openCache({ redis: redis.url });
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const { http } = await withWrites(cache);
     await fill(http, ['/products/1', '/products/2', '/api/users/1', '/users/1']);
     expect((await http.request('/products/1', { method: 'DELETE' })).status).toBe(200);
@@ -362,8 +362,8 @@ describe('invalidation on writes', () => {
 
 describe('events', () => {
   it('delivers cache.publish(event, payload) to onEvent handlers of every instance', async () => {
-    const { cache: a } = await openCache({ redis: redis.url });
-    const { cache: b } = await openCache({ redis: redis.url });
+    const { cache: a } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const { cache: b } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const got = [];
     const offA = a.onEvent('product_updated', (payload) => got.push(['a', payload]));
     const arrived = new Promise((resolve) => {
@@ -378,8 +378,8 @@ describe('events', () => {
   });
 
   it('lets an app map a domain event to an invalidation', async () => {
-    const { cache: a } = await openCache({ redis: redis.url });
-    const { cache: b } = await openCache({ redis: redis.url });
+    const { cache: a } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const { cache: b } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const { http } = await catalogue(a);
     await fill(http, ['/products/42', '/products/7']);
     let done;
@@ -392,7 +392,7 @@ describe('events', () => {
   });
 
   it('reports a handler that throws on the error event', async () => {
-    const { cache, errors } = await openCache({ redis: redis.url });
+    const { cache, errors } = await openCache({ commandTimeout: 2000, redis: redis.url });
     let delivered;
     const reached = new Promise((resolve) => { delivered = resolve; });
     await cache.onEvent('boom', () => {
@@ -406,8 +406,8 @@ describe('events', () => {
   });
 
   it('drops invalidated in-process copies in other instances', async () => {
-    const { cache: a } = await openCache({ redis: redis.url, local: { ttl: 60 } });
-    const { cache: b } = await openCache({ redis: redis.url, local: { ttl: 60 } });
+    const { cache: a } = await openCache({ commandTimeout: 2000, redis: redis.url, local: { ttl: 60 } });
+    const { cache: b } = await openCache({ commandTimeout: 2000, redis: redis.url, local: { ttl: 60 } });
     await Promise.all([a.coalescer().subscriberReady, b.coalescer().subscriberReady]);
     const { http } = await catalogue(b);
     await fill(http, ['/products/1']);
@@ -456,7 +456,7 @@ describe('events between processes', () => {
 
   it('drops another process\'s in-process copies on invalidation and delivers app events to it', async () => {
     const other = await child();
-    const { cache } = await openCache({ redis: redis.url });
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     await other.get('/p/1');
     expect(await other.get('/p/1')).toEqual({ xCache: 'HIT', tier: 'local', text: 'run 1' });
     expect(await cache.invalidateTags(['product:1'])).toBe(1);
@@ -472,7 +472,7 @@ describe('when the subscriber connection is lost', () => {
   it('flushes the in-process tier on reconnect (invalidations may have been missed) and hears events again', async () => {
     const own = await startRedis();
     try {
-      const { cache } = await openCache({ redis: own.url, local: { ttl: 60 } });
+      const { cache } = await openCache({ commandTimeout: 2000, redis: own.url, local: { ttl: 60 } });
       await cache.coalescer().subscriberReady;
       const app = express();
       app.get('/r', cache.middleware({ keyBuilder: () => 'r' }), (req, res) => res.send('ok'));
@@ -531,7 +531,7 @@ describe('the maxmemory policy', () => {
   ])('under %s reports %j at connect', async (policy, expected) => {
     const own = await startRedis({ args: ['--maxmemory', '64mb', '--maxmemory-policy', policy] });
     try {
-      const { cache, errors } = await openCache({ redis: own.url });
+      const { cache, errors } = await openCache({ commandTimeout: 2000, redis: own.url });
       // The check is one CONFIG GET after 'ready'; a PING after it on the same connection answers after it.
       await cache._client.command(['PING']);
       expect(errors.map((e) => e.code)).toEqual(expected);
@@ -543,7 +543,7 @@ describe('the maxmemory policy', () => {
 
 describe('bad input', () => {
   let cache;
-  beforeEach(async () => { ({ cache } = await openCache({ redis: redis.url })); });
+  beforeEach(async () => { ({ cache } = await openCache({ commandTimeout: 2000, redis: redis.url })); });
 
   it.each([
     ['a tag list that is not an array', () => cache.invalidateTags('products')],

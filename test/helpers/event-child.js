@@ -12,7 +12,7 @@ const { createCache } = require(path.join(__dirname, '..', '..', 'lib'));
 const say = (message) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
 async function main() {
-  const cache = createCache({ redis: process.argv[2], local: { ttl: 60 } });
+  const cache = createCache({ redis: process.argv[2], local: { ttl: 60 }, commandTimeout: 2000 });
   cache.on('error', (err) => say({ error: err.code || err.message }));
   cache.on('invalidated', (name) => say({ invalidated: name }));
   await new Promise((resolve) => cache.once('ready', resolve));

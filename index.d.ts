@@ -101,6 +101,8 @@ export interface CacheStats {
   hits: number;
   misses: number;
   localHits: number;
+  /** STALE answers (counted in hits too). */
+  stale: number;
   bypasses: number;
   coalesced: number;
   invalidationEvents: number;

@@ -86,7 +86,7 @@ class Cache extends EventEmitter {
     const o = cacheOptions(options);
     this.keyPrefix = o.keyPrefix;
     this.options = o;
-    this._counters = { hits: 0, localHits: 0, misses: 0, bypasses: 0, coalesced: 0, stores: 0, errors: 0,
+    this._counters = { hits: 0, localHits: 0, stale: 0, misses: 0, bypasses: 0, coalesced: 0, stores: 0, errors: 0,
       suppressedErrors: 0, invalidationEvents: 0, storeFailures: 0, storesFenced: 0, invalidated: 0 };
     this._metrics = null;
     this._coalescer = null;
@@ -129,7 +129,7 @@ class Cache extends EventEmitter {
 
   /**
    * Counters since the cache was created, and the in-process tier's figures.
-   * @returns {{ hits: number, localHits: number, misses: number, bypasses: number, coalesced: number,
+   * @returns {{ hits: number, localHits: number, stale: number, misses: number, bypasses: number, coalesced: number,
    *   stores: number, storeFailures: number, errors: number, suppressedErrors: number,
    *   invalidationEvents: number, local: object|null }}
    */
@@ -167,7 +167,7 @@ class Cache extends EventEmitter {
     return warm(target, paths, options);
   }
 
-  /** Counts one request's outcome: hit, hit_local, hit_coalesced, miss or bypass. */
+  /** Counts one request's outcome: hit, hit_local, hit_coalesced, stale (also a hit), miss or bypass. */
   _outcome(req, outcome) {
     const c = this._counters;
     if (outcome === 'miss') c.misses++;
@@ -175,6 +175,7 @@ class Cache extends EventEmitter {
     else {
       c.hits++;
       if (outcome === 'hit_coalesced') c.coalesced++;
+      else if (outcome === 'stale') c.stale++;
     }
     if (this._metrics !== null) this._metrics.request(req, outcome);
   }

@@ -121,7 +121,9 @@ describe('stale-while-revalidate', () => {
       res.send('new');
     });
     await plant();
+    const staleBefore = cache.stats().stale;
     const replies = await Promise.all(Array.from({ length: 20 }, () => http.get('/r', { agent: false })));
+    expect(cache.stats().stale - staleBefore).toBe(20);
     for (const reply of replies) {
       expect([reply.status, reply.headers['x-cache'], reply.text]).toEqual([200, 'STALE', 'old']);
       expect(Number(reply.headers.age)).toBeGreaterThanOrEqual(61);

@@ -327,6 +327,21 @@ class Invalidator {
     }
   }
 
+  /**
+   * Deletes one entry the cache itself found unusable (no fence: a fill may replace it at once).
+   * @returns {Promise<boolean>} whether Redis (or this process) held it
+   */
+  async dropKey(key) {
+    const cache = this.cache;
+    const local = cache._local !== null && cache._local.delete(`e:${key}`);
+    if (this.memory !== null) return local;
+    const [removed] = await Promise.all([
+      this.client().command(['UNLINK', `${this.prefix}e:${key}`], this.timeout(), true),
+      this.client().command(['PUBLISH', `${cache.keyPrefix}:inval`, `e:${key}`], this.timeout(), true),
+    ]);
+    return removed > 0 || local;
+  }
+
   /** Deletes one entry and fences fills of it that began before. */
   async deleteKey(key) {
     const cache = this.cache;

@@ -169,7 +169,7 @@ function run(cache, app, original, key, route, owner, keying, finished) {
         if (encoded === null) {
           // The current response is not one the cache may keep: nor is the stale one, then.
           debug('refresh of %s: the new response is not stored; the stale entry is deleted', key);
-          cache.delete(key).catch((err) => cache.report(err));
+          cache._invalidator.dropKey(key).catch((err) => cache.report(err));
         } else {
           cache.emit('refreshed', key);
         }

@@ -105,7 +105,7 @@ class VaryRecords {
     debug('%s varies on %s: entries are now keyed by them', keying.base, names.join(', '));
     if (keying.key === keying.base) {
       // An entry stored there before the handler said Vary would be served to every variant.
-      this.cache.delete(keying.base).catch((err) => this.cache.report(err));
+      this.cache._invalidator.dropKey(keying.base).catch((err) => this.cache.report(err));
     }
     return this.keyFor(req, names);
   }

@@ -1,8 +1,10 @@
 #include "local_store_wrap.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -140,14 +142,57 @@ uint64_t LocalStoreWrap::NowMs() {
                                    .count());
 }
 
+namespace {
+
+// get()'s optional (slab, offset, maxCopy): where a small payload is copied. Read before the
+// lookup, so a refused call changes nothing (not even recency or the counters).
+struct CopyTarget {
+  char* at = nullptr;  // slab + offset; null when no slab was given
+  size_t room = 0;     // min(maxCopy, slab length - offset)
+};
+
+// Returns false (with a pending exception) on a bad slab, offset or maxCopy.
+bool ReadCopyTarget(const Napi::CallbackInfo& info, CopyTarget* out) {
+  if (info.Length() < 2 || info[1].IsUndefined()) return true;
+  Napi::Env env = info.Env();
+  double offset = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
+  double max_copy = info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : -1;
+  if (!info[1].IsBuffer() || !(offset >= 0 && offset <= kMaxSafe) || std::floor(offset) != offset ||
+      !(max_copy >= 0 && max_copy <= kMaxSafe)) {
+    Napi::TypeError::New(env, "get(key, slab, offset, maxCopy): slab must be a Buffer, offset an "
+                              "integer and maxCopy a number of bytes")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  auto slab = info[1].As<Napi::Buffer<char>>();
+  if (offset > static_cast<double>(slab.Length())) {
+    Napi::RangeError::New(env, "get(key, slab, offset, maxCopy): offset is beyond the slab")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  size_t start = static_cast<size_t>(offset);
+  out->at = slab.Data() + start;
+  out->room = std::min(slab.Length() - start, static_cast<size_t>(max_copy));
+  return true;
+}
+
+}  // namespace
+
 Napi::Value LocalStoreWrap::Get(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KeyArg key;
   if (!key.Read(info[0], "get", "key")) return env.Undefined();
+  CopyTarget target;
+  if (!ReadCopyTarget(info, &target)) return env.Undefined();
   std::shared_ptr<const std::string> payload = store_.Get(key.view(), NowMs());
   if (!payload) {
     ReportBytes(env);  // the item may have expired and gone
     return env.Null();
+  }
+  if (target.at != nullptr && payload->size() <= target.room) {
+    // For a few KB a copy is cheaper than any Buffer of its own (see the header).
+    if (!payload->empty()) std::memcpy(target.at, payload->data(), payload->size());
+    return Napi::Number::New(env, static_cast<double>(payload->size()));
   }
   return Napi::Value(env, PayloadBuffer(env, std::move(payload)));
 }

@@ -15,6 +15,21 @@ describe('encodeEntry / decodeEntry', () => {
     expect([entry.storedAt, entry.expiresAt]).toEqual([1700000000000, 1700000300000]);
   });
 
+  it('round-trips no headers, empty values, tabs and non-ASCII values', () => {
+    for (const headers of [[], ['x-empty', ''], ['x-a', '', 'x-b', 'caf\u00e9 \u2615', 'x-c', '\tv\t', 'x-d', '']]) {
+      const entry = binding.decodeEntry(binding.encodeEntry(200, headers, Buffer.from('b'), 1, 2));
+      expect(entry.headers).toEqual(headers);
+      expect(entry.body.toString()).toBe('b');
+    }
+  });
+
+  it('gives the body as a view of the bytes decoded, not a copy', () => {
+    const bytes = binding.encodeEntry(200, ['etag', '"x"'], Buffer.from('body'), 1, 2);
+    const entry = binding.decodeEntry(bytes);
+    expect(entry.body.buffer).toBe(bytes.buffer);
+    expect(entry.body.byteOffset + entry.body.length).toBe(bytes.byteOffset + bytes.length);
+  });
+
   it('keeps the overhead for typical API headers under 512 bytes', () => {
     const headers = ['x-powered-by', 'Express', 'content-type', 'application/json; charset=utf-8',
       'etag', 'W/"1f4-Xk2Z0qf0d4mJcQ0y3s2a1b9c8d7"', 'cache-control', 'public, max-age=300',
@@ -41,6 +56,7 @@ describe('encodeEntry / decodeEntry', () => {
   it.each([
     ['foreign', Buffer.from('{"status":200}')],
     ['truncated', Buffer.from('RCE1')],
+    ['corrupt', Buffer.concat([binding.encodeEntry(200, ['a', 'b'], Buffer.from('c'), 1, 2), Buffer.from('x')])],
   ])('names the reason bytes are not an entry: %s', (reason, bytes) => {
     expect(binding.decodeEntry(bytes)).toBe(reason);
   });

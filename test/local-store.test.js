@@ -152,64 +152,98 @@ describe('LocalStore', () => {
   });
 
   describe('a Buffer returned by get()', () => {
-    it('is a view of the one stored copy, not a copy per hit (readers must not modify it)', () => {
-      const store = new binding.LocalStore(4096);
+    // Up to 8 KiB a hit is a copy in a slab shared with other hits; beyond, a view of the stored bytes.
+    const SMALL = 1000;
+    const LARGE = 20000;
+
+    it('is a copy for a small payload: writing into it changes neither the store nor other hits', () => {
+      const store = new binding.LocalStore(1 << 20);
       store.set('k', Buffer.from('shared'), 10000);
       const a = store.get('k');
       const b = store.get('k');
       a[0] = 0x53;  // 'S'
-      expect(b.toString()).toBe('Shared');
-      a[0] = 0x73;
+      expect(b.toString()).toBe('shared');
       expect(store.get('k').toString()).toBe('shared');
     });
 
-    it('stays intact after its item is evicted and the store refilled', () => {
-      const store = new binding.LocalStore(4096);
-      const original = Buffer.alloc(1000);
+    it('is a view of the one stored copy for a large payload, not a copy per hit (readers must not modify it)', () => {
+      const store = new binding.LocalStore(1 << 20);
+      store.set('k', Buffer.alloc(LARGE, 's'), 10000);
+      const a = store.get('k');
+      const b = store.get('k');
+      a[0] = 0x53;  // 'S'
+      expect(b[0]).toBe(0x53);
+      a[0] = 0x73;
+      expect(store.get('k').equals(Buffer.alloc(LARGE, 's'))).toBe(true);
+    });
+
+    it('never changes while later hits fill and replace the slabs it shares', () => {
+      const store = new binding.LocalStore(1 << 20);
+      const payloads = [];
+      for (let i = 0; i < 40; i++) {
+        const p = Buffer.alloc(1 + ((i * 997) % 8192));
+        for (let j = 0; j < p.length; j++) p[j] = (i * 31 + j) & 0xff;
+        payloads.push(p);
+        store.set(`k${i}`, p, 10000);
+      }
+      const held = [];
+      for (let round = 0; round < 20; round++) {
+        for (let i = 0; i < payloads.length; i++) {
+          const got = store.get(`k${i}`);
+          if ((round + i) % 7 === 0) held.push([got, i]);
+        }
+      }
+      expect(held.every(([got, i]) => got.equals(payloads[i]))).toBe(true);
+    });
+
+    it.each([['small', SMALL], ['large', LARGE]])('stays intact after its item is evicted and the store refilled (%s payload)', (_, size) => {
+      const store = new binding.LocalStore(4 * (size + 100));
+      const original = Buffer.alloc(size);
       for (let i = 0; i < original.length; i++) original[i] = (i * 31 + 7) & 0xff;
       store.set('k', original, 10000);
       const held = store.get('k');
       const again = store.get('k');
       expect(held.equals(original)).toBe(true);
       for (let round = 0; round < 50; round++) {
-        store.set('k', Buffer.alloc(1000, round), 10000);  // replaced in place
-        for (let i = 0; i < 10; i++) store.set(`fill:${round}:${i}`, Buffer.alloc(900, 0xee), 10000);
+        store.set('k', Buffer.alloc(size, round), 10000);  // replaced in place
+        for (let i = 0; i < 10; i++) store.set(`fill:${round}:${i}`, Buffer.alloc(size - 100, 0xee), 10000);
+        store.get('k');
         if (global.gc) global.gc();
       }
       expect(store.stats().evictions).toBeGreaterThan(100);
       // Garbage to reuse freed memory, whether or not gc is exposed.
-      const garbage = Array.from({ length: 200 }, () => Buffer.alloc(1000, 0xaa));
+      const garbage = Array.from({ length: 200 }, () => Buffer.alloc(size, 0xaa));
       expect(garbage.length).toBe(200);
       expect(held.equals(original)).toBe(true);
       expect(again.equals(original)).toBe(true);
     });
 
-    it('outlives the store itself', () => {
+    it.each([['small', SMALL], ['large', LARGE]])('outlives the store itself (%s payload)', (_, size) => {
       let held;
       (() => {
-        const store = new binding.LocalStore(4096);
-        store.set('k', Buffer.from('survivor'), 10000);
+        const store = new binding.LocalStore(1 << 20);
+        store.set('k', Buffer.alloc(size, 'survivor'), 10000);
         held = store.get('k');
       })();
       if (global.gc) global.gc();
-      expect(held.toString()).toBe('survivor');
+      expect(held.equals(Buffer.alloc(size, 'survivor'))).toBe(true);
     });
 
-    it('survives garbage collection of the store and of its Buffers (--expose-gc)', async () => {
+    it.each([['small', SMALL], ['large', LARGE]])('survives garbage collection of the store and of its Buffers (--expose-gc, %s payloads)', async (_, size) => {
       const r = await runChild(`
         const { LocalStore } = require(${JSON.stringify(bindingPath)});
         let held = [];
         (() => {
-          const store = new LocalStore(64 * 1024);
+          const store = new LocalStore(64 * ${size});
           for (let i = 0; i < 500; i++) {
-            store.set('k' + (i % 40), Buffer.alloc(1000, i & 0xff), 60000);
+            store.set('k' + (i % 40), Buffer.alloc(${size}, i & 0xff), 60000);
             const got = store.get('k' + ((i * 7) % 40));
             if (got && i % 5 === 0) held.push([got, got[0]]);
           }
         })();
         global.gc();
-        const garbage = Array.from({ length: 500 }, () => Buffer.alloc(1000, 0xaa));
-        const intact = held.every(([b, v]) => b.length === 1000 && b.every((x) => x === v));
+        const garbage = Array.from({ length: 500 }, () => Buffer.alloc(${size}, 0xaa));
+        const intact = held.length > 0 && held.every(([b, v]) => b.length === ${size} && b.every((x) => x === v));
         held = null;
         global.gc();
         console.log(intact, garbage.length);
@@ -288,6 +322,7 @@ describe('LocalStore', () => {
 
   describe('when called with bad arguments', () => {
     const store = new binding.LocalStore(1024);
+    const nativeGet = Object.getPrototypeOf(binding.LocalStore.prototype).get;
     // By name: errors made in native code belong to Node's realm, not to Jest's sandbox.
     it.each([
       ['a maxBytes that is not a number', () => new binding.LocalStore('1024'), TypeError, 'LocalStore(maxBytes): maxBytes must be a number'],
@@ -305,6 +340,11 @@ describe('LocalStore', () => {
       ['set() with a ttl beyond 2^53', () => store.set('k', Buffer.from('v'), 2 ** 54), RangeError, 'ttlMs must be'],
       ['delete() without a key', () => store.delete(), TypeError, 'delete(): key must be a string'],
       ['deletePrefix() with a prefix that is not a string', () => store.deletePrefix(null), TypeError, 'deletePrefix(): prefix must be a string'],
+      // The addon's own get(key, slab, offset, maxCopy), which lib/binding.js calls.
+      ['get() with a slab that is not a Buffer', () => nativeGet.call(store, 'k', 'slab', 0, 10), TypeError, 'get(key, slab, offset, maxCopy): slab must be a Buffer'],
+      ['get() with a fractional offset', () => nativeGet.call(store, 'k', Buffer.alloc(10), 0.5, 10), TypeError, 'offset an integer'],
+      ['get() without maxCopy', () => nativeGet.call(store, 'k', Buffer.alloc(10), 0), TypeError, 'maxCopy a number'],
+      ['get() with an offset beyond the slab', () => nativeGet.call(store, 'k', Buffer.alloc(10), 11, 10), RangeError, 'offset is beyond the slab'],
     ])('throws on %s', (_, call, type, message) => {
       expect(call).toThrow(expect.objectContaining({ name: type.name, message: expect.stringContaining(message) }));
     });
@@ -313,11 +353,29 @@ describe('LocalStore', () => {
       expect(() => binding.LocalStore(1024)).toThrow(expect.objectContaining({ name: 'TypeError' }));
     });
 
+    it('copies into the slab only what fits there and within maxCopy', () => {
+      const s = new binding.LocalStore(1 << 20);
+      s.set('k', Buffer.from('0123456789'), 10000);
+      const slab = Buffer.alloc(16, 0xff);
+      expect(nativeGet.call(s, 'k', slab, 4, 10)).toBe(10);
+      expect(slab.toString('latin1', 4, 14)).toBe('0123456789');
+      expect(slab[3]).toBe(0xff);
+      expect(slab[14]).toBe(0xff);
+      for (const [offset, maxCopy] of [[7, 10], [4, 9]]) {
+        const got = nativeGet.call(s, 'k', slab, offset, maxCopy);
+        expect(Buffer.isBuffer(got)).toBe(true);
+        expect(got.toString()).toBe('0123456789');
+      }
+      expect(nativeGet.call(s, 'absent', slab, 0, 10)).toBeNull();
+    });
+
     it('leaves the store as it was after a refused call', () => {
       const s = new binding.LocalStore(1024);
       s.set('k', Buffer.from('v'), 10000);
       expect(() => s.set('k', Buffer.from('w'), 0)).toThrow();
+      expect(() => nativeGet.call(s, 'k', Buffer.alloc(4), 5, 4)).toThrow();
       expect(s.get('k').toString()).toBe('v');
+      expect(s.stats()).toMatchObject({ hits: 1, misses: 0 });
     });
   });
 });

@@ -119,12 +119,13 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
   let seen = false;
   let seenEncoding;
 
-  // fill.done(encoded | null) is called exactly once: with the entry when the response was
-  // storable, else null (not storable, or the response never ended).
-  function finishFill(encoded) {
+  // fill.done(encoded | null, storing) is called exactly once: with the entry when the response
+  // was storable, else null (not storable, or the response never ended); storing is the store's
+  // Promise<boolean> when one was made.
+  function finishFill(encoded, storing = null) {
     if (filled) return;
     filled = true;
-    fill.done(encoded);
+    fill.done(encoded, storing);
   }
   res.once('close', () => finishFill(null));
 
@@ -201,9 +202,9 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
       return;
     }
     const target = fill.redis && storeKey !== null ? storeKey(keepMs) : key;
-    if (fill.redis) cache.store(target, encoded, keepMs, { ...req[FILL], tags });
+    const storing = fill.redis ? cache.store(target, encoded, keepMs, { ...req[FILL], tags }) : null;
     // Waiters for `key` cannot use an entry stored under another key.
-    finishFill(target === key ? encoded : null);
+    finishFill(target === key ? encoded : null, storing);
   }
 
   // Returns a Promise only when the route's condition did.

@@ -163,15 +163,16 @@ function run(cache, app, original, key, route, owner, keying, finished) {
     fill: {
       // A late or failed response must not replace the entry (route statuses may list 5xx).
       get redis() { return !settled && res.statusCode < 500; },
-      done(encoded) {
+      done(encoded, storing) {
         if (settled) return;
         if (res.statusCode >= 500) return settle(`the handler answered ${res.statusCode}`);
         if (encoded === null) {
           // The current response is not one the cache may keep: nor is the stale one, then.
           debug('refresh of %s: the new response is not stored; the stale entry is deleted', key);
           cache._invalidator.dropKey(key).catch((err) => cache.report(err));
-        } else {
-          cache.emit('refreshed', key);
+        } else if (storing !== null) {
+          // Announced once the new entry is in Redis, so whoever hears it reads the new entry.
+          storing.then((stored) => { if (stored) cache.emit('refreshed', key); });
         }
         return settle(null);
       },

@@ -11,7 +11,7 @@ const { createMiddleware } = require('./middleware');
 const { Coalescer } = require('./coalesce');
 const { Metrics } = require('./metrics');
 const { warm } = require('./warm');
-const { Invalidator, checkTags, pathIndex } = require('./invalidation');
+const { Invalidator, checkTags, checkNamespace, pathIndex } = require('./invalidation');
 
 // A stalled Redis times out every lookup: such per-command faults are reported once per interval
 // per code, the rest counted in stats().suppressedErrors. Connection events and the app's own faults
@@ -25,14 +25,6 @@ const QUIET_FAULTS = new Set(['ERR_RESPCACHE_REDIS_UNAVAILABLE', 'ERR_RESPCACHE_
 const VALUE_TYPE_HEADER = 'x-respcache-type';
 const VALUE_TYPES = new Set(['buffer', 'string', 'json']);
 const { NS_HEADER } = require('./policy');
-const NAMESPACE_LIMIT = 1024;
-
-function checkNamespace(ns) {
-  if (typeof ns !== 'string' || ns.length === 0 || ns.length > NAMESPACE_LIMIT) {
-    throw new errors.InvalidArgumentError(`Expected a namespace to be a non-empty string of at most ${NAMESPACE_LIMIT} characters`);
-  }
-  return ns;
-}
 
 /** Decodes stored entry bytes: the entry, or a string saying why they are not one. */
 function decodeStored(bytes) {
@@ -375,9 +367,7 @@ class Cache extends EventEmitter {
         this.emit('invalidated', `e:${key}`);
       }
     } else if (typeof message.ns === 'string' && typeof message.version === 'string') {
-      const known = this._nsVersions.get(message.ns);
-      // Versions only grow; an older announcement arriving late changes nothing.
-      if (known === undefined || Number(message.version) > Number(known)) this._nsVersions.set(message.ns, message.version);
+      this._learnNamespaceVersion(message.ns, message.version);
       this.emit('invalidated', `n:${message.ns}`);
     }
   }
@@ -630,9 +620,14 @@ class Cache extends EventEmitter {
       version = String(await this._client.command(['INCR', `${this.keyPrefix}:n:${ns}`], timeout, true));
       await this._client.command(['PUBLISH', `${this.keyPrefix}:inval`, JSON.stringify({ ns, version })], timeout, true);
     }
+    this._learnNamespaceVersion(ns, version);
+    return Number(version);
+  }
+
+  /** Versions only grow: an older announcement arriving late changes nothing. */
+  _learnNamespaceVersion(ns, version) {
     const known = this._nsVersions.get(ns);
     if (known === undefined || Number(version) > Number(known)) this._nsVersions.set(ns, version);
-    return Number(version);
   }
 
   /**
@@ -773,4 +768,4 @@ function createCache(options) {
   return new Cache(options);
 }
 
-module.exports = { Cache, createCache, checkNamespace };
+module.exports = { Cache, createCache };

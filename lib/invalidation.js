@@ -83,6 +83,17 @@ for _, suffix in ipairs(dead) do
 end
 return #dead`;
 
+const NAMESPACE_LIMIT = 1024;
+
+/** A namespace: a non-empty string of at most 1024 characters. */
+function checkNamespace(ns) {
+  if (typeof ns !== 'string' || ns.length === 0 || ns.length > NAMESPACE_LIMIT) {
+    throw new InvalidArgumentError(`Expected a namespace to be a non-empty string of at most ${NAMESPACE_LIMIT} characters, `
+      + `got ${typeof ns === 'string' ? `${ns.length} characters` : typeof ns}`);
+  }
+  return ns;
+}
+
 /** A tag list from a caller: non-empty strings only. */
 function checkTags(tags, where) {
   if (!Array.isArray(tags)) throw new InvalidArgumentError(`Expected ${where} to be an array of tags (non-empty strings)`);
@@ -327,34 +338,31 @@ class Invalidator {
     }
   }
 
-  /**
-   * Deletes one entry the cache itself found unusable (no fence: a fill may replace it at once).
-   * @returns {Promise<boolean>} whether Redis (or this process) held it
-   */
-  async dropKey(key) {
-    const cache = this.cache;
-    const local = cache._local !== null && cache._local.delete(`e:${key}`);
-    if (this.memory !== null) return local;
-    const [removed] = await Promise.all([
-      this.client().command(['UNLINK', `${this.prefix}e:${key}`], this.timeout(), true),
-      this.client().command(['PUBLISH', `${cache.keyPrefix}:inval`, `e:${key}`], this.timeout(), true),
-    ]);
-    return removed > 0 || local;
+  /** Deletes one entry and fences fills of it that began before (cache.delete). */
+  deleteKey(key) {
+    return this.removeKey(key, true);
   }
 
-  /** Deletes one entry and fences fills of it that began before. */
-  async deleteKey(key) {
+  /** Deletes one entry the cache itself found unusable: no fence, a fill may replace it at once. */
+  dropKey(key) {
+    return this.removeKey(key, false);
+  }
+
+  /** @returns {Promise<boolean>} whether Redis (or this process) held the entry */
+  async removeKey(key, fence) {
     const cache = this.cache;
     const local = cache._local !== null && cache._local.delete(`e:${key}`);
     if (this.memory !== null) {
       if (cache._closing) throw new CacheClosedError();
-      this.memory.fence(key);
+      if (fence) this.memory.fence(key);
       return local;
     }
     const p = this.prefix;
+    const removal = fence
+      ? ['EVAL', DELETE_SCRIPT, '2', `${p}e:${key}`, `${p}iv:k:${key}`, String(FENCE_MS)]
+      : ['UNLINK', `${p}e:${key}`];
     const [removed] = await Promise.all([
-      this.client().command(['EVAL', DELETE_SCRIPT, '2', `${p}e:${key}`, `${p}iv:k:${key}`, String(FENCE_MS)],
-        this.timeout(), true),
+      this.client().command(removal, this.timeout(), true),
       // Other instances drop their in-process copies when this reaches them.
       this.client().command(['PUBLISH', `${cache.keyPrefix}:inval`, `e:${key}`], this.timeout(), true),
     ]);
@@ -413,5 +421,5 @@ class Invalidator {
   }
 }
 
-module.exports = { Invalidator, MemoryIndex, checkTags, pathIndex, entryIndexes, requestPath, escapeGlob, globToRegExp,
+module.exports = { Invalidator, MemoryIndex, checkTags, checkNamespace, pathIndex, entryIndexes, requestPath, escapeGlob, globToRegExp,
   MAX_PATH_DEPTH, BATCH };

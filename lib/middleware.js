@@ -10,7 +10,7 @@ const debug = require('debug')('respcache');
 const binding = require('./binding');
 const { routeOptions } = require('./options');
 const { KeyBuilderError, ConditionError, StoreError, HandlerFailedError, InvalidationError } = require('./errors');
-const { requestPath, checkTags } = require('./invalidation');
+const { requestPath, checkTags, checkNamespace } = require('./invalidation');
 const { NS_HEADER } = require('./policy');
 const { bodyEtag, notModified, conditionsOf, withholdConditions, headersFor304, headerOf } = require('./validators');
 const { httpLifetimeMs, requestWantsFresh, cacheControlDirectives } = require('./policy');
@@ -22,7 +22,8 @@ const { VaryRecords } = require('./vary');
 
 // The conditions (If-None-Match, If-Modified-Since) withheld from the handler of a MISS.
 const CONDITIONS = Symbol('respcache.conditions');
-// What a store needs to know about the request: { path, ns, nsVersion, startedAt }.
+// What a store needs to know about the request: { ns, nsVersion, startedAt } (the path is taken
+// when it stores).
 const FILL = Symbol('respcache.fill');
 // Methods that do not change state (RFC 9110 section 9.2.1); any other method's non-error
 // response invalidates what is stored for its URL (RFC 9111 section 4.4).
@@ -202,7 +203,7 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
       return;
     }
     const target = fill.redis && storeKey !== null ? storeKey(keepMs) : key;
-    const storing = fill.redis ? cache.store(target, encoded, keepMs, { ...req[FILL], tags }) : null;
+    const storing = fill.redis ? cache.store(target, encoded, keepMs, { ...req[FILL], path: requestPath(req), tags }) : null;
     // Waiters for `key` cannot use an entry stored under another key.
     finishFill(target === key ? encoded : null, storing);
   }
@@ -405,9 +406,12 @@ function createMiddleware(cache, options) {
    * the varied key up instead; ctx.key is then that key.
    */
   function lookup(req, ctx) {
-    return cache.lookup(ctx.key, req[FILL]).then((entry) => {
-      const keying = ctx.keying;
-      if (entry !== null || keying === null || keying.names !== null) return entry;
+    const keying = ctx.keying;
+    const found = cache.lookup(ctx.key, req[FILL]);
+    // Vary records are only fetched for a built-in key whose names this process has not learnt.
+    if (keying === null || keying.names !== null) return found;
+    return found.then((entry) => {
+      if (entry !== null) return entry;
       return varyRecords.fetch(keying.base).then((names) => {
         if (names === null) return null;
         ctx.keying = { base: keying.base, names, key: varyRecords.keyFor(req, names) };
@@ -418,18 +422,15 @@ function createMiddleware(cache, options) {
   }
 
   /**
-   * What storing this request's response needs: its path (for the indexes), its namespace, and
-   * when its fill began (for the invalidation fence). Throws when the namespace function fails.
+   * What storing this request's response needs besides its path: its namespace, and when its
+   * fill began (for the invalidation fence). Throws when the namespace function fails.
    */
   function fillContext(req) {
     let ns = null;
     if (route.namespace !== null) {
-      ns = typeof route.namespace === 'function' ? route.namespace(req) : route.namespace;
-      if (typeof ns !== 'string' || ns.length === 0 || ns.length > 1024) {
-        throw new TypeError(`it returned ${typeof ns === 'string' ? `a string of ${ns.length} characters` : typeof ns}, not a non-empty string of at most 1024 characters`);
-      }
+      ns = checkNamespace(typeof route.namespace === 'function' ? route.namespace(req) : route.namespace);
     }
-    return { path: requestPath(req), ns, nsVersion: null, startedAt: performance.now() };
+    return { ns, nsVersion: null, startedAt: performance.now() };
   }
 
   /** A background refresh has no lookup of its own: its namespace version is the one last seen. */
@@ -439,7 +440,7 @@ function createMiddleware(cache, options) {
       if (context.ns !== null) context.nsVersion = cache._nsVersions.get(context.ns) || '0';
       return context;
     } catch {
-      return { path: requestPath(req), ns: null, nsVersion: null, startedAt: performance.now() };
+      return { ns: null, nsVersion: null, startedAt: performance.now() };
     }
   }
 

@@ -5,7 +5,7 @@
 //
 // hashKey(parts: Array<string|Buffer>): string
 //   Hex SHA-256 of the length-prefixed encoding of parts (strings as UTF-8).
-// requestKey(method: string, host: string, path: string, query: string, vary: string[]): string
+// requestKey(method: string, host: string, target: string, parsedQuery: string | null, vary: string[]): string
 //   Hex SHA-256 of the canonical request (method, lowercased host, percent-normalised path,
 //   query pairs sorted by name, varied headers as a flat [name, value, ...] list).
 // encodeEntry(status: number, headers: string[] (flat [name, value, ...]), body: Buffer,

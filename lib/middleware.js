@@ -14,7 +14,8 @@ const { requestPath, checkTags, checkNamespace } = require('./invalidation');
 const { NS_HEADER } = require('./policy');
 const { bodyEtag, notModified, conditionsOf, withholdConditions, headersFor304, headerOf } = require('./validators');
 const { httpLifetimeMs, requestWantsFresh, cacheControlDirectives } = require('./policy');
-const { defaultKeyBuilder, unstorableReason, storedHeaders, credentialed, entrySharedExplicitly } = require('./policy');
+const { defaultKeyBuilder, unstorableReason, storedHeaders, credentialed, entrySharedExplicitly, wellFormed,
+  revalidationShared } = require('./policy');
 const { prepareEntry, variantFor } = require('./compress');
 const { staleState, retentionMs, StaleFallback } = require('./stale');
 const { REFRESH, startRefresh, canRefresh } = require('./refresh');
@@ -28,6 +29,7 @@ const FILL = Symbol('respcache.fill');
 // Methods that do not change state (RFC 9110 section 9.2.1); any other method's non-error
 // response invalidates what is stored for its URL (RFC 9111 section 4.4).
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+const MAX_LIFETIME_MS = 10 * 365 * 86400000;
 
 // Faults that say "Redis cannot be used right now"; the connection already reported them.
 const QUIET_LOOKUP_FAULTS = new Set(['ERR_RESPCACHE_REDIS_UNAVAILABLE', 'ERR_RESPCACHE_REDIS_CLOSED']);
@@ -171,12 +173,17 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
 
   function store(body) {
     const now = Date.now();
-    const ttlMs = route.httpTtl ? Math.max(0, Math.min(httpLifetimeMs(res, route.ttlMs), 10 * 365 * 86400000)) : route.ttlMs;
+    // A response to a request with credentials that is shared only by must-revalidate,
+    // proxy-revalidate or s-maxage (not public) may be stored if the cache obeys it (RFC 9111
+    // section 3.5): its own freshness then, never the route's ttl, and no stale reuse after it.
+    const obeyOwn = credentialed(req, route) && revalidationShared(res);
+    const ttlMs = route.httpTtl || obeyOwn
+      ? Math.max(0, Math.min(httpLifetimeMs(res, obeyOwn ? 0 : route.ttlMs), MAX_LIFETIME_MS)) : route.ttlMs;
     // Redis keeps the entry through its stale windows; expiresAt still ends its freshness (so a
     // max-age=0 response with a stale window is stored, and served stale from the start).
     const keepMs = Math.floor(retentionMs(ttlMs, res, route));
     if (keepMs < 1) {
-      debug('not storing %s: the response gives itself no lifetime (ttl: "http")', key);
+      debug('not storing %s: the response gives itself no lifetime (ttl: "http", or shared with credentials by must-revalidate / s-maxage)', key);
       return;
     }
     const tags = entryTags();
@@ -522,6 +529,10 @@ function createMiddleware(cache, options) {
       if (typeof built !== 'string' || built.length === 0) {
         return builderFailed(new KeyBuilderError(
           `the keyBuilder returned ${typeof built === 'string' ? 'an empty string' : typeof built}, not a non-empty string`));
+      }
+      if (!wellFormed(built)) {
+        // Redis keys are bytes: a lone surrogate would become U+FFFD and share an entry with others.
+        return builderFailed(new KeyBuilderError('the keyBuilder returned a key with a lone UTF-16 surrogate, which has no exact UTF-8 form'));
       }
       ctx.key = built;
       try {

@@ -15,22 +15,86 @@ const NOT_STORED = new Set([
   'x-cache', 'x-cache-key', 'x-respcache-ns',
 ]);
 
+// A parsed query deeper or larger than this is not keyed (the request bypasses the cache):
+// Express's parsers stay far below it, and a custom parser's cyclic result must not hang a request.
+const MAX_QUERY_DEPTH = 32;
+const MAX_QUERY_NODES = 10000;
+
+/** Whether `text` holds no lone UTF-16 surrogate, i.e. converts to UTF-8 without loss. */
+const wellFormed = typeof String.prototype.isWellFormed === 'function'
+  ? (text) => text.isWellFormed()
+  : (text) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+
 /**
- * The default key: `${prefix}:${sha256}` over the method (HEAD as GET), the Host header, the full
- * path as requested (req.baseUrl + req.path, still percent-encoded) and the query parameters in
- * canonical order. Computed natively; see README "Keys".
- * @param {import('http').IncomingMessage & { originalUrl?: string }} req
+ * req.query as canonical text: equal exactly when the two values are deep-equal, with the order of
+ * an object's keys ignored (arrays keep theirs). Strings go through JSON.stringify, which quotes
+ * them and escapes lone surrogates, so the text is unambiguous and converts to UTF-8 losslessly.
+ * Throws on values a query parser does not produce (functions, symbols, class instances other
+ * than Date) and on cycles or excessive size, so such a request is not cached at all.
+ * @param {unknown} query
+ * @returns {string}
+ */
+function canonicalQuery(query) {
+  let nodes = 0;
+  const walk = (value, depth) => {
+    if (++nodes > MAX_QUERY_NODES || depth > MAX_QUERY_DEPTH) {
+      throw new Error('req.query is too large or too deep to key');
+    }
+    switch (typeof value) {
+      case 'string': return JSON.stringify(value);
+      case 'number': return Object.is(value, -0) ? 'n-0' : `n${value}`;
+      case 'boolean': return value ? 'T' : 'F';
+      case 'undefined': return 'U';
+      case 'bigint': return `b${value}`;
+      case 'object': {
+        if (value === null) return 'N';
+        if (Array.isArray(value)) {
+          let out = '[';
+          for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + walk(value[i], depth + 1);
+          return `${out}]`;
+        }
+        if (value instanceof Date) return `d${value.getTime()}`;
+        const proto = Object.getPrototypeOf(value);
+        if (proto !== null && proto !== Object.prototype) {
+          throw new Error(`req.query holds a ${value.constructor ? value.constructor.name : 'non-plain'} object, which the built-in key cannot compare`);
+        }
+        const names = Object.keys(value).sort();
+        let out = '{';
+        for (let i = 0; i < names.length; i++) {
+          out += `${i ? ',' : ''}${JSON.stringify(names[i])}:${walk(value[names[i]], depth + 1)}`;
+        }
+        return `${out}}`;
+      }
+      default:
+        throw new Error(`req.query holds a ${typeof value}, which the built-in key cannot compare`);
+    }
+  };
+  return walk(query, 0);
+}
+
+/**
+ * The default key: `${prefix}:${sha256}` over the method (HEAD as GET), the Host header (case
+ * ignored), the request target's path exactly as sent (req.originalUrl up to its first "?" or "#",
+ * mount path included, never decoded), whether Express parses that target with its fallback URL
+ * parser (a "#" or whitespace in it), and the query as the app parsed it (req.query, compared
+ * deep-equal, key order ignored). Without req.query (not an Express request) the raw "?..." and
+ * "#..." part is keyed as sent. Computed natively; see README "Keys".
+ * @param {import('http').IncomingMessage & { originalUrl?: string, query?: unknown }} req
  * @param {string} prefix
  * @returns {string}
  */
 function defaultKeyBuilder(req, prefix, vary) {
-  const url = req.originalUrl || req.url || '/';
-  const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
-  const query = q === -1 ? '' : url.slice(q + 1);
+  const target = req.originalUrl || req.url || '/';
   const method = req.method === 'HEAD' ? 'GET' : req.method;
   const host = req.headers.host || '';
-  return `${prefix}:${binding.requestKey(method, host, path, query, vary ? varyPairs(req, vary) : [])}`;
+  const query = req.query !== undefined && req.query !== null && typeof req.query === 'object'
+    ? canonicalQuery(req.query) : null;
+  const headers = vary ? varyPairs(req, vary) : [];
+  if (!wellFormed(target) || !wellFormed(host) || !headers.every(wellFormed)) {
+    // Only code that rewrites req.url can get here (Node decodes request heads as latin1).
+    throw new Error('the request target, Host or a varied header holds a lone UTF-16 surrogate');
+  }
+  return `${prefix}:${binding.requestKey(method, host, target, query, headers)}`;
 }
 
 /**
@@ -173,6 +237,17 @@ function sharedExplicitly(directives) {
 }
 
 /**
+ * Whether a response lets a shared cache reuse it for other users only under its own freshness:
+ * it says must-revalidate, proxy-revalidate or s-maxage, and not public.
+ * @param {import('http').ServerResponse} res
+ */
+function revalidationShared(res) {
+  const directives = cacheControlDirectives(res.getHeader('cache-control'));
+  return !directives.has('public')
+    && (directives.has('must-revalidate') || directives.has('proxy-revalidate') || directives.has('s-maxage'));
+}
+
+/**
  * Whether a request carries credentials that the default key does not separate: such a request
  * is only answered from an entry whose response said it may be shared, and never waits on
  * another request's response.
@@ -211,5 +286,5 @@ function storedHeaders(res) {
   return flat;
 }
 
-module.exports = { cacheControlArguments, httpLifetimeMs, requestWantsFresh, keys, varyPairs, PER_USER, defaultKeyBuilder, unstorableReason, storedHeaders, cacheControlDirectives, credentialed,
+module.exports = { revalidationShared, canonicalQuery, wellFormed, cacheControlArguments, httpLifetimeMs, requestWantsFresh, keys, varyPairs, PER_USER, defaultKeyBuilder, unstorableReason, storedHeaders, cacheControlDirectives, credentialed,
   entrySharedExplicitly, NOT_STORED, NS_HEADER };

@@ -60,19 +60,21 @@ Napi::Value HashKey(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, HashParts(parts));
 }
 
-// requestKey(method, host, path, query, vary: string[] flat name/value list) -> hex
+// requestKey(method, host, target, parsedQuery: string | null, vary: string[] flat name/value
+// list) -> hex. Strings arrive well-formed (lib/ refuses lone surrogates), so UTF-8 is lossless.
 Napi::Value RequestKey(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5 || !info[0].IsString() || !info[1].IsString() || !info[2].IsString() ||
-      !info[3].IsString() || !info[4].IsArray()) {
-    Napi::TypeError::New(env, "requestKey(method, host, path, query, vary[]) got bad arguments")
+      !(info[3].IsString() || info[3].IsNull()) || !info[4].IsArray()) {
+    Napi::TypeError::New(env, "requestKey(method, host, target, parsedQuery, vary[]) got bad arguments")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   std::string method = info[0].As<Napi::String>().Utf8Value();
   std::string host = info[1].As<Napi::String>().Utf8Value();
-  std::string path = info[2].As<Napi::String>().Utf8Value();
-  std::string query = info[3].As<Napi::String>().Utf8Value();
+  std::string target = info[2].As<Napi::String>().Utf8Value();
+  std::string query;
+  if (info[3].IsString()) query = info[3].As<Napi::String>().Utf8Value();
   Napi::Array vary = info[4].As<Napi::Array>();
   uint32_t n = vary.Length();
   if (n % 2) {
@@ -81,7 +83,8 @@ Napi::Value RequestKey(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   ArgBytes bytes(n);
-  RequestKeyInput input{method, host, path, query, {}};
+  RequestKeyInput input{method, host, target, std::nullopt, {}};
+  if (info[3].IsString()) input.parsed_query = query;
   input.vary.resize(n / 2);
   for (uint32_t i = 0; i < n; i += 2) {
     if (!bytes.Add(env, vary.Get(i), "requestKey(): vary entries", &input.vary[i / 2].first) ||

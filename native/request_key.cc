@@ -9,28 +9,9 @@ namespace respcache {
 namespace {
 
 // Bumping the tag retires every stored key at once, which is what a change to these rules needs.
-constexpr std::string_view kKeyVersion = "respcache-key-v1";
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Decoded byte of "%XX" at s[i], or -1 when s[i] does not start a well-formed escape.
-int PercentEscapeAt(std::string_view s, size_t i) {
-  if (s[i] != '%' || s.size() - i < 3) return -1;
-  int hi = HexValue(s[i + 1]);
-  int lo = HexValue(s[i + 2]);
-  if (hi < 0 || lo < 0) return -1;
-  return hi * 16 + lo;
-}
-
-bool IsUnreserved(int c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
+// v2: the path is keyed as sent (v1 decoded escapes of unreserved characters) and the query as the
+// app parsed it (v1 form-decoded the raw query itself).
+constexpr std::string_view kKeyVersion = "respcache-key-v2";
 
 char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -40,22 +21,62 @@ std::string AsciiLower(std::string_view s) {
   return out;
 }
 
-std::string FormDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    int decoded = PercentEscapeAt(s, i);
-    if (decoded >= 0) {
-      out.push_back(static_cast<char>(decoded));
-      i += 2;
-    } else {
-      out.push_back(s[i] == '+' ? ' ' : s[i]);
+void AppendLength(std::string* out, uint64_t n) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(static_cast<uint8_t>(n >> (56 - 8 * i))));
+}
+
+// Whether parseurl's fast path gives up on `target` (see TargetParts::legacy_parse).
+bool NeedsLegacyParse(std::string_view target) {
+  if (target.empty() || target[0] != '/') return true;
+  for (size_t i = 1; i < target.size(); ++i) {
+    const auto c = static_cast<unsigned char>(target[i]);
+    switch (c) {
+      case '\t': case '\n': case '\f': case '\r': case ' ': case '#':
+        return true;
+      case 0xC2:  // U+00A0 is C2 A0 in UTF-8
+        if (i + 1 < target.size() && static_cast<unsigned char>(target[i + 1]) == 0xA0) return true;
+        break;
+      case 0xEF:  // U+FEFF is EF BB BF
+        if (i + 2 < target.size() && static_cast<unsigned char>(target[i + 1]) == 0xBB &&
+            static_cast<unsigned char>(target[i + 2]) == 0xBF) {
+          return true;
+        }
+        break;
+      default:
+        break;
     }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string EncodeParts(const std::vector<std::string_view>& parts) {
+  size_t total = 0;
+  for (std::string_view part : parts) total += 8 + part.size();
+  std::string out;
+  out.reserve(total);
+  for (std::string_view part : parts) {
+    AppendLength(&out, part.size());
+    out.append(part);
   }
   return out;
 }
 
-}  // namespace
+bool DecodeParts(std::string_view encoded, std::vector<std::string>* parts) {
+  parts->clear();
+  size_t pos = 0;
+  while (pos < encoded.size()) {
+    if (encoded.size() - pos < 8) return false;
+    uint64_t n = 0;
+    for (int i = 0; i < 8; ++i) n = (n << 8) | static_cast<uint8_t>(encoded[pos + i]);
+    pos += 8;
+    if (n > encoded.size() - pos) return false;
+    parts->emplace_back(encoded.substr(pos, static_cast<size_t>(n)));
+    pos += static_cast<size_t>(n);
+  }
+  return true;
+}
 
 std::string HashParts(const std::vector<std::string_view>& parts) {
   Sha256 sha;
@@ -69,55 +90,18 @@ std::string HashParts(const std::vector<std::string_view>& parts) {
   return Sha256::Hex(sha.Final());
 }
 
-std::string NormalizePath(std::string_view path) {
-  static constexpr char kUpperHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(path.size());
-  for (size_t i = 0; i < path.size(); ++i) {
-    int decoded = PercentEscapeAt(path, i);
-    if (decoded < 0) {
-      out.push_back(path[i]);
-      continue;
-    }
-    // Reserved characters stay encoded: "%2F" is data, "/" is a separator.
-    if (IsUnreserved(decoded)) {
-      out.push_back(static_cast<char>(decoded));
-    } else {
-      out.push_back('%');
-      out.push_back(kUpperHex[decoded >> 4]);
-      out.push_back(kUpperHex[decoded & 0x0f]);
-    }
-    i += 2;
-  }
-  return out;
+TargetParts SplitTarget(std::string_view target) {
+  const size_t cut = std::min(target.find('?'), target.find('#'));
+  TargetParts parts;
+  parts.path = target.substr(0, cut);
+  parts.rest = cut == std::string_view::npos ? std::string_view() : target.substr(cut);
+  parts.legacy_parse = NeedsLegacyParse(target);
+  return parts;
 }
 
-std::vector<std::pair<std::string, std::string>> CanonicalQuery(std::string_view raw) {
-  std::vector<std::pair<std::string, std::string>> pairs;
-  size_t start = 0;
-  while (start <= raw.size()) {
-    size_t end = raw.find('&', start);
-    if (end == std::string_view::npos) end = raw.size();
-    std::string_view segment = raw.substr(start, end - start);
-    start = end + 1;
-    if (segment.empty()) continue;
-    size_t eq = segment.find('=');
-    if (eq == std::string_view::npos) {
-      pairs.emplace_back(FormDecode(segment), std::string());
-    } else {
-      pairs.emplace_back(FormDecode(segment.substr(0, eq)), FormDecode(segment.substr(eq + 1)));
-    }
-  }
-  // Stable: "a=1&a=2" and "a=2&a=1" may mean different things to the app, so they keep their order.
-  std::stable_sort(pairs.begin(), pairs.end(),
-                   [](const auto& x, const auto& y) { return x.first < y.first; });
-  return pairs;
-}
-
-std::string RequestKeyHash(const RequestKeyInput& input) {
+std::string CanonicalRequestKey(const RequestKeyInput& input) {
   const std::string host = AsciiLower(input.host);
-  const std::string path = NormalizePath(input.path);
-  const auto query = CanonicalQuery(input.query);
+  const TargetParts target = SplitTarget(input.target);
 
   std::vector<std::pair<std::string, std::string_view>> vary;
   vary.reserve(input.vary.size());
@@ -125,26 +109,39 @@ std::string RequestKeyHash(const RequestKeyInput& input) {
   // Sorting by value too makes the key independent of the caller's order even if a name repeats.
   std::sort(vary.begin(), vary.end());
 
-  const std::string query_count = std::to_string(query.size());
+  // The query part says which form it has, so a parsed query never meets a raw one.
+  std::string query;
+  if (input.parsed_query.has_value()) {
+    query.reserve(1 + input.parsed_query->size());
+    query.push_back('q');
+    query.append(*input.parsed_query);
+  } else {
+    query.reserve(1 + target.rest.size());
+    query.push_back('r');
+    query.append(target.rest);
+  }
   const std::string vary_count = std::to_string(vary.size());
 
   std::vector<std::string_view> parts;
-  parts.reserve(7 + 2 * query.size() + 2 * vary.size());
+  parts.reserve(7 + 2 * vary.size());
   parts.push_back(kKeyVersion);
   parts.push_back(input.method);
   parts.push_back(host);
-  parts.push_back(path);
-  parts.push_back(query_count);
-  for (const auto& [name, value] : query) {
-    parts.push_back(name);
-    parts.push_back(value);
-  }
+  parts.push_back(target.path);
+  parts.push_back(target.legacy_parse ? "legacy" : "fast");
+  parts.push_back(query);
   parts.push_back(vary_count);
   for (const auto& [name, value] : vary) {
     parts.push_back(name);
     parts.push_back(value);
   }
-  return HashParts(parts);
+  return EncodeParts(parts);
+}
+
+std::string RequestKeyHash(const RequestKeyInput& input) {
+  Sha256 sha;
+  sha.Update(CanonicalRequestKey(input));
+  return Sha256::Hex(sha.Final());
 }
 
 }  // namespace respcache

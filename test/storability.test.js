@@ -5,6 +5,7 @@ const express = require('express');
 const { startRedis } = require('./helpers/redis');
 const { serve } = require('./helpers/http');
 const { openCache, closeCaches } = require('./helpers/cache');
+const binding = require('../lib/binding');
 
 let redis;
 let cache;
@@ -139,6 +140,51 @@ describe('when the request carries credentials and the route uses the default ke
       expect(anonymous.headers['x-cache']).toBe('HIT');
       expect(anonymous.text).toBe('same for all');
       expect(calls).toBe(1);
+    });
+  });
+
+  describe('when the response is shared only by "must-revalidate" or "s-maxage" (RFC 9111 section 3.5)', () => {
+    const alice = { authorization: 'Bearer alice' };
+
+    it('does not store "max-age=0, must-revalidate": no other user or anonymous request gets it', async () => {
+      await route((req, res) => res.set('Cache-Control', 'max-age=0, must-revalidate')
+        .send(`for ${req.get('authorization') || 'anyone'}`), { ttl: 300 });
+      await http.get('/r', { headers: alice });
+      const bob = await http.get('/r', { headers: { authorization: 'Bearer bob' } });
+      const anonymous = await http.get('/r');
+      expect([bob.headers['x-cache'], bob.text]).toEqual(['MISS', 'for Bearer bob']);
+      expect([anonymous.headers['x-cache'], anonymous.text]).toEqual(['MISS', 'for anyone']);
+      expect(calls).toBe(3);
+    });
+
+    it.each([
+      ['max-age=60, must-revalidate', 60000],
+      ['s-maxage=30, max-age=600', 30000],
+    ])('stores "%s" for the response\'s own freshness, never the route ttl', async (cc, lifetimeMs) => {
+      await route((req, res) => res.set('Cache-Control', cc).send('shared'), { ttl: 3600 });
+      const before = Date.now();
+      await http.get('/r', { headers: alice });
+      const [key] = await redis.keys('respcache:e:*');
+      const entry = binding.decodeEntry(await redis.client().getBuffer(key));
+      expect(entry.expiresAt - before).toBeLessThanOrEqual(lifetimeMs + 1000);
+      expect(entry.expiresAt - before).toBeGreaterThan(lifetimeMs - 5000);
+      expect(await redis.client().pttl(key)).toBeLessThanOrEqual(lifetimeMs);
+      const anonymous = await http.get('/r');
+      expect([anonymous.headers['x-cache'], anonymous.text]).toEqual(['HIT', 'shared']);
+    });
+
+    it('runs the handler for every use once the entry is stale, even with a stale window on the route', async () => {
+      await route((req, res) => res.set('Cache-Control', 'max-age=60, must-revalidate').send(`run ${calls}`),
+        { ttl: 3600, staleWhileRevalidate: 600, staleIfError: 600 });
+      await http.get('/r', { headers: alice });
+      // Age the stored entry past its freshness without waiting: same bytes, expiresAt in the past.
+      const [key] = await redis.keys('respcache:e:*');
+      const entry = binding.decodeEntry(await redis.client().getBuffer(key));
+      const now = Date.now();
+      await redis.client().set(key, binding.encodeEntry(entry.status, entry.headers, entry.body, now - 120000, now - 60000), 'PX', 60000);
+      const anonymous = await http.get('/r');
+      expect([anonymous.headers['x-cache'], anonymous.text]).toEqual(['MISS', 'run 2']);
+      expect(calls).toBe(2);
     });
   });
 

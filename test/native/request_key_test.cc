@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,7 +10,6 @@
 namespace respcache {
 namespace {
 
-using Pairs = std::vector<std::pair<std::string, std::string>>;
 
 // --- HashParts ---------------------------------------------------------------------------------
 
@@ -40,161 +40,105 @@ TEST(HashParts, HashesBytesIncludingNul) {
   EXPECT_EQ(HashParts({with_nul}), HashParts({std::string_view("a\0b", 3)}));
 }
 
-// --- NormalizePath -----------------------------------------------------------------------------
+// --- EncodeParts / DecodeParts ------------------------------------------------------------------
 
-TEST(NormalizePath, DecodesPercentEncodedUnreservedCharacters) {
-  EXPECT_EQ(NormalizePath("/a%7eb"), "/a~b");
-  EXPECT_EQ(NormalizePath("/%41%5a%61%7A%30%39%2D%2E%5F%7E"), "/AZaz09-._~");
+TEST(EncodeParts, IsWhatHashPartsHashes) {
+  std::vector<std::string> decoded;
+  const std::string encoded = EncodeParts({"ab", "", "c"});
+  EXPECT_EQ(encoded, std::string("\0\0\0\0\0\0\0\x02" "ab" "\0\0\0\0\0\0\0\0" "\0\0\0\0\0\0\0\x01" "c", 27));
+  ASSERT_TRUE(DecodeParts(encoded, &decoded));
+  EXPECT_EQ(decoded, (std::vector<std::string>{"ab", "", "c"}));
 }
 
-TEST(NormalizePath, UppercasesTheHexOfOtherEscapes) {
-  EXPECT_EQ(NormalizePath("/%c3%a9"), "/%C3%A9");
-  EXPECT_EQ(NormalizePath("/a%2fb"), "/a%2Fb");
-  EXPECT_EQ(NormalizePath("/a%20b"), "/a%20b");
+TEST(DecodeParts, RefusesATruncatedLengthOrAPartPastTheEnd) {
+  std::vector<std::string> decoded;
+  EXPECT_FALSE(DecodeParts(std::string("\0\0\0", 3), &decoded));
+  EXPECT_FALSE(DecodeParts(std::string("\0\0\0\0\0\0\0\x05" "abc", 11), &decoded));
+  EXPECT_FALSE(DecodeParts(std::string("\xff\xff\xff\xff\xff\xff\xff\xff", 8), &decoded));
+  EXPECT_TRUE(DecodeParts("", &decoded));
+  EXPECT_TRUE(decoded.empty());
 }
 
-TEST(NormalizePath, KeepsAnEncodedSlashDistinctFromASeparator) {
-  EXPECT_NE(NormalizePath("/a%2Fb"), NormalizePath("/a/b"));
+// --- SplitTarget -------------------------------------------------------------------------------
+
+TEST(SplitTarget, CutsAtTheFirstQuestionMarkOrHash) {
+  EXPECT_EQ(SplitTarget("/a/b?x=1#f").path, "/a/b");
+  EXPECT_EQ(SplitTarget("/a/b?x=1#f").rest, "?x=1#f");
+  EXPECT_EQ(SplitTarget("/a#f?x").path, "/a");
+  EXPECT_EQ(SplitTarget("/a#f?x").rest, "#f?x");
+  EXPECT_EQ(SplitTarget("/a").rest, "");
 }
 
-TEST(NormalizePath, LeavesMalformedPercentSignsAlone) {
-  EXPECT_EQ(NormalizePath("/100%"), "/100%");
-  EXPECT_EQ(NormalizePath("/%4"), "/%4");
-  EXPECT_EQ(NormalizePath("/%zz"), "/%zz");
-  EXPECT_EQ(NormalizePath("/%%41"), "/%A");
+TEST(SplitTarget, NeverDecodesOrNormalisesThePath) {
+  EXPECT_EQ(SplitTarget("/ap%69/%2f/./../%7e\\x").path, "/ap%69/%2f/./../%7e\\x");
 }
 
-TEST(NormalizePath, DoesNotDecodeTwice) {
-  EXPECT_EQ(NormalizePath("/%2541"), "/%2541");
-}
-
-TEST(NormalizePath, KeepsCaseAndOtherBytes) {
-  EXPECT_EQ(NormalizePath("/Abc/+x~"), "/Abc/+x~");
-  EXPECT_EQ(NormalizePath(""), "");
-}
-
-// --- CanonicalQuery ----------------------------------------------------------------------------
-
-TEST(CanonicalQuery, SortsByName) {
-  EXPECT_EQ(CanonicalQuery("b=2&a=1&c=3"), (Pairs{{"a", "1"}, {"b", "2"}, {"c", "3"}}));
-}
-
-TEST(CanonicalQuery, SortsByByteOrder) {
-  EXPECT_EQ(CanonicalQuery("b=1&B=2&%C3%A9=3&_=4"),
-            (Pairs{{"B", "2"}, {"_", "4"}, {"b", "1"}, {"\xC3\xA9", "3"}}));
-}
-
-TEST(CanonicalQuery, KeepsTheOrderOfRepeatedNames) {
-  EXPECT_EQ(CanonicalQuery("a=2&b=0&a=1"), (Pairs{{"a", "2"}, {"a", "1"}, {"b", "0"}}));
-  EXPECT_NE(CanonicalQuery("a=1&a=2"), CanonicalQuery("a=2&a=1"));
-}
-
-TEST(CanonicalQuery, DecodesPlusAndPercent20AsASpace) {
-  EXPECT_EQ(CanonicalQuery("q=a+b"), (Pairs{{"q", "a b"}}));
-  EXPECT_EQ(CanonicalQuery("q=a+b"), CanonicalQuery("q=a%20b"));
-  EXPECT_EQ(CanonicalQuery("a+b=1"), (Pairs{{"a b", "1"}}));
-  EXPECT_EQ(CanonicalQuery("q=%2B"), (Pairs{{"q", "+"}}));
-}
-
-TEST(CanonicalQuery, DecodesEscapesInEitherCase) {
-  EXPECT_EQ(CanonicalQuery("q=%c3%a9"), CanonicalQuery("q=%C3%A9"));
-  EXPECT_EQ(CanonicalQuery("q=%41"), CanonicalQuery("q=A"));
-}
-
-TEST(CanonicalQuery, LeavesMalformedPercentSignsLiteral) {
-  EXPECT_EQ(CanonicalQuery("q=100%"), (Pairs{{"q", "100%"}}));
-  EXPECT_EQ(CanonicalQuery("q=%g1&r=%4"), (Pairs{{"q", "%g1"}, {"r", "%4"}}));
-}
-
-TEST(CanonicalQuery, DropsEmptySegments) {
-  EXPECT_EQ(CanonicalQuery("&a=1&&b=2&"), CanonicalQuery("a=1&b=2"));
-  EXPECT_TRUE(CanonicalQuery("").empty());
-  EXPECT_TRUE(CanonicalQuery("&&").empty());
-}
-
-TEST(CanonicalQuery, TreatsANameWithoutEqualsAsAnEmptyValue) {
-  EXPECT_EQ(CanonicalQuery("a"), CanonicalQuery("a="));
-  EXPECT_EQ(CanonicalQuery("a"), (Pairs{{"a", ""}}));
-  EXPECT_EQ(CanonicalQuery("=x"), (Pairs{{"", "x"}}));
-}
-
-TEST(CanonicalQuery, SplitsAtTheFirstEqualsOnly) {
-  EXPECT_EQ(CanonicalQuery("a=b=c"), (Pairs{{"a", "b=c"}}));
-  EXPECT_NE(CanonicalQuery("a%3Db=c"), CanonicalQuery("a=b%3Dc"));
-}
-
-TEST(CanonicalQuery, KeepsAnEncodedAmpersandInsideTheValue) {
-  EXPECT_EQ(CanonicalQuery("a=1%262"), (Pairs{{"a", "1&2"}}));
-  EXPECT_EQ(CanonicalQuery("a=1&2"), (Pairs{{"2", ""}, {"a", "1"}}));
+TEST(SplitTarget, FlagsTargetsExpressParsesWithItsFallbackParser) {
+  EXPECT_FALSE(SplitTarget("/a\\b?x").legacy_parse);
+  EXPECT_TRUE(SplitTarget("/a\\b?x#").legacy_parse);
+  EXPECT_TRUE(SplitTarget("/a?x\ty").legacy_parse);
+  EXPECT_TRUE(SplitTarget("/a?x y").legacy_parse);
+  EXPECT_TRUE(SplitTarget("/a?\xc2\xa0").legacy_parse);
+  EXPECT_TRUE(SplitTarget("/a\xef\xbb\xbf").legacy_parse);
+  EXPECT_FALSE(SplitTarget("/a\xc2\xa1\xef\xbb").legacy_parse);
+  EXPECT_TRUE(SplitTarget("http://h/a").legacy_parse);
+  EXPECT_TRUE(SplitTarget("").legacy_parse);
 }
 
 // --- RequestKeyHash ----------------------------------------------------------------------------
 
-RequestKeyInput Input(std::string_view method, std::string_view host, std::string_view path,
-                      std::string_view query,
+RequestKeyInput Input(std::string_view method, std::string_view host, std::string_view target,
+                      std::optional<std::string_view> query = std::nullopt,
                       std::vector<std::pair<std::string_view, std::string_view>> vary = {}) {
-  return RequestKeyInput{method, host, path, query, std::move(vary)};
+  return RequestKeyInput{method, host, target, query, std::move(vary)};
 }
 
 // Pins the documented layout; computed with Python's hashlib from the parts
-// ["respcache-key-v1", "GET", "example.com", "/a~b", "2", "a", "1", "b", "2", "0"].
+// ["respcache-key-v2", "GET", "example.com", "/a%7eb", "fast", 'q{"a":"1"}', "0"].
 TEST(RequestKeyHash, MatchesTheDocumentedLayout) {
-  EXPECT_EQ(RequestKeyHash(Input("GET", "Example.com", "/a%7eb", "b=2&a=1")),
-            "e3294ce733e6fcc8e1d8c9a9fe7b4f42973bf50b65e22b9180e51d8d02eec0d7");
-  EXPECT_EQ(RequestKeyHash(Input("GET", "Example.com", "/a%7eb", "b=2&a=1")),
-            HashParts({"respcache-key-v1", "GET", "example.com", "/a~b", "2", "a", "1", "b", "2",
-                       "0"}));
+  EXPECT_EQ(RequestKeyHash(Input("GET", "Example.com", "/a%7eb?a=1", R"({"a":"1"})")),
+            HashParts({"respcache-key-v2", "GET", "example.com", "/a%7eb", "fast", R"(q{"a":"1"})", "0"}));
+  EXPECT_EQ(RequestKeyHash(Input("GET", "Example.com", "/a%7eb?a=1", R"({"a":"1"})")),
+            "db6ac9f2ca35b522b9a2c4a692411562a3231fc22addb5f90e84eb42ad7c79c0");
+}
+
+TEST(RequestKeyHash, IsTheHashOfTheCanonicalEncoding) {
+  const auto input = Input("GET", "h", "/k?x#y", std::nullopt, {{"Accept", "json"}});
+  std::vector<std::string> parts;
+  ASSERT_TRUE(DecodeParts(CanonicalRequestKey(input), &parts));
+  EXPECT_EQ(parts, (std::vector<std::string>{"respcache-key-v2", "GET", "h", "/k", "legacy", "r?x#y", "1",
+                                             "accept", "json"}));
 }
 
 TEST(RequestKeyHash, TreatsTheHostCaseInsensitively) {
-  EXPECT_EQ(RequestKeyHash(Input("GET", "Shop.EXAMPLE", "/", "")),
-            RequestKeyHash(Input("GET", "shop.example", "/", "")));
-  EXPECT_NE(RequestKeyHash(Input("GET", "one.example", "/", "")),
-            RequestKeyHash(Input("GET", "two.example", "/", "")));
+  EXPECT_EQ(RequestKeyHash(Input("GET", "Shop.EXAMPLE", "/")), RequestKeyHash(Input("GET", "shop.example", "/")));
+  EXPECT_NE(RequestKeyHash(Input("GET", "one.example", "/")), RequestKeyHash(Input("GET", "two.example", "/")));
 }
 
-TEST(RequestKeyHash, IgnoresTheOrderOfQueryParameters) {
-  EXPECT_EQ(RequestKeyHash(Input("GET", "h", "/k", "a=1&b=2")),
-            RequestKeyHash(Input("GET", "h", "/k", "b=2&a=1")));
+TEST(RequestKeyHash, KeysTheParsedQueryInsteadOfTheRawOneWhenGiven) {
+  EXPECT_EQ(RequestKeyHash(Input("GET", "h", "/k?a=1&b=2", "{}")), RequestKeyHash(Input("GET", "h", "/k?b=2", "{}")));
+  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/k?a=1", "{}")), RequestKeyHash(Input("GET", "h", "/k?a=1")));
+  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/k?a=1")), RequestKeyHash(Input("GET", "h", "/k?a=%31")));
 }
 
 TEST(RequestKeyHash, IgnoresTheOrderAndNameCaseOfVariedHeaders) {
-  EXPECT_EQ(RequestKeyHash(Input("GET", "h", "/", "", {{"Accept", "json"}, {"accept-language", "fr"}})),
-            RequestKeyHash(Input("GET", "h", "/", "", {{"Accept-Language", "fr"}, {"accept", "json"}})));
+  EXPECT_EQ(RequestKeyHash(Input("GET", "h", "/", "{}", {{"Accept", "json"}, {"accept-language", "fr"}})),
+            RequestKeyHash(Input("GET", "h", "/", "{}", {{"Accept-Language", "fr"}, {"accept", "json"}})));
 }
 
 TEST(RequestKeyHash, DependsOnVariedHeaderValues) {
-  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/", "", {{"accept", "json"}})),
-            RequestKeyHash(Input("GET", "h", "/", "", {{"accept", "html"}})));
-  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/", "", {{"accept", ""}})),
-            RequestKeyHash(Input("GET", "h", "/", "")));
+  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/", "{}", {{"accept", "json"}})),
+            RequestKeyHash(Input("GET", "h", "/", "{}", {{"accept", "html"}})));
+  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/", "{}", {{"accept", ""}})), RequestKeyHash(Input("GET", "h", "/", "{}")));
 }
 
-TEST(RequestKeyHash, KeepsQueryAndVaryListsApart) {
-  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/", "accept=json")),
-            RequestKeyHash(Input("GET", "h", "/", "", {{"accept", "json"}})));
-}
-
-TEST(RequestKeyHash, DependsOnMethodAndPath) {
-  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/k", "")), RequestKeyHash(Input("POST", "h", "/k", "")));
-  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/k/a", "")), RequestKeyHash(Input("GET", "h", "/k/b", "")));
-  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/k/Abc", "")),
-            RequestKeyHash(Input("GET", "h", "/k/abc", "")));
-}
-
-TEST(RequestKeyHash, NormalisesThePath) {
-  EXPECT_EQ(RequestKeyHash(Input("GET", "h", "/k/%7Ex", "")), RequestKeyHash(Input("GET", "h", "/k/~x", "")));
-  EXPECT_EQ(RequestKeyHash(Input("GET", "h", "/%c3%a9", "")), RequestKeyHash(Input("GET", "h", "/%C3%A9", "")));
-}
-
-TEST(RequestKeyHash, TellsAnEncodedAmpersandFromASeparator) {
-  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/k", "a=1%262")),
-            RequestKeyHash(Input("GET", "h", "/k", "a=1&2")));
-}
-
-TEST(RequestKeyHash, TellsAnEmptyQueryFromABareName) {
-  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/k", "")), RequestKeyHash(Input("GET", "h", "/k", "a")));
-  EXPECT_EQ(RequestKeyHash(Input("GET", "h", "/k", "a")), RequestKeyHash(Input("GET", "h", "/k", "a=")));
+TEST(RequestKeyHash, DependsOnMethodPathAndParser) {
+  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/k")), RequestKeyHash(Input("POST", "h", "/k")));
+  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/k/a")), RequestKeyHash(Input("GET", "h", "/k/b")));
+  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/k/Abc")), RequestKeyHash(Input("GET", "h", "/k/abc")));
+  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/app/api")), RequestKeyHash(Input("GET", "h", "/app/ap%69")));
+  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/%c3%a9")), RequestKeyHash(Input("GET", "h", "/%C3%A9")));
+  EXPECT_NE(RequestKeyHash(Input("GET", "h", "/a\\b?x", "{}")), RequestKeyHash(Input("GET", "h", "/a\\b?x#", "{}")));
 }
 
 }  // namespace

@@ -1,0 +1,197 @@
+'use strict';
+
+// Cache-key integrity: the built-in key and the route Express runs always agree. Two requests share
+// a key exactly when they have the same method (HEAD as GET), Host, path as sent (up to "?" or "#",
+// never decoded), URL-parser path (a "#" or whitespace in the target makes Express use another
+// parser) and deep-equal req.query; a crafted target never lands in another route's entry.
+const { isDeepStrictEqual } = require('util');
+const express5 = require('express');
+const express4 = require('express4');
+const { startRedis } = require('./helpers/redis');
+const { serve } = require('./helpers/http');
+const { rawRequest } = require('./helpers/raw-http');
+const { openCache, closeCaches } = require('./helpers/cache');
+
+let redis;
+let cache;
+let errors;
+const servers = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  ({ cache, errors } = await openCache({ redis: redis.url, commandTimeout: 2000 }));
+});
+
+afterAll(async () => {
+  for (const s of servers) await s.close();
+  await closeCaches();
+  if (redis) await redis.close();
+});
+
+beforeEach(async () => {
+  await redis.client().flushall();
+  errors.length = 0;
+});
+
+async function listen(app) {
+  const s = await serve(app);
+  servers.push(s);
+  return s;
+}
+
+const get = (s, target, headers) => rawRequest(s.port, target, { headers });
+
+// Express 4 writes a catch-all as "/app/*", Express 5 as "/app/*rest".
+const versions = [
+  ['Express 4', express4, '/app/*'],
+  ['Express 5', express5, '/app/*rest'],
+];
+
+describe.each(versions)('%s: a percent-encoded unreserved character in the path', (_v, express, wildcard) => {
+  it('does not let /app/ap%69 (routed to the catch-all) fill the entry of /app/api', async () => {
+    const app = express();
+    app.get('/app/api', cache.middleware(), (req, res) => res.json({ api: true }));
+    app.get(wildcard, cache.middleware(), (req, res) => res.type('html').send('<html>shell</html>'));
+    const s = await listen(app);
+    const crafted = await get(s, '/app/ap%69');
+    expect(crafted.text).toBe('<html>shell</html>');
+    expect(crafted.headers['x-cache']).toBe('MISS');
+    const real = await get(s, '/app/api');
+    expect(real.headers['x-cache']).toBe('MISS');
+    expect(JSON.parse(real.text)).toEqual({ api: true });
+    expect((await get(s, '/app/api')).headers['x-cache']).toBe('HIT');
+  });
+
+  it('does not let a router-level cache store /site/pag%65 (a 404) as /site/page', async () => {
+    const app = express();
+    const site = express.Router();
+    site.use(cache.middleware({ statuses: [200, 404] }));
+    site.get('/page', (req, res) => res.send('the page'));
+    site.use((req, res) => res.status(404).send('no such page'));
+    app.use('/site', site);
+    const s = await listen(app);
+    const crafted = await get(s, '/site/pag%65');
+    expect(crafted.status).toBe(404);
+    const real = await get(s, '/site/page');
+    expect(real.status).toBe(200);
+    expect(real.text).toBe('the page');
+    expect(real.headers['x-cache']).toBe('MISS');
+  });
+});
+
+describe.each(versions)('%s: a raw "#" in the request target', (_v, express) => {
+  let s;
+  beforeAll(async () => {
+    const app = express();
+    app.get('/k/p', cache.middleware({ exposeKey: true }), (req, res) => res.json(req.query));
+    s = await listen(app);
+  });
+
+  it.each([
+    ['/k/p?q=c#', '/k/p?q=c%23', { q: 'c#' }],
+    ['/k/p?q=c#x&b=2', '/k/p?q=c%23x&b=2', { q: 'c#x', b: '2' }],
+  ])('does not let %s fill the entry of %s', async (crafted, real, realQuery) => {
+    const first = await get(s, crafted);
+    expect(JSON.parse(first.text)).toEqual({ q: 'c' });
+    const second = await get(s, real);
+    expect(second.headers['x-cache']).toBe('MISS');
+    expect(JSON.parse(second.text)).toEqual(realQuery);
+    expect(second.headers['x-cache-key']).not.toBe(first.headers['x-cache-key']);
+  });
+
+  it('still shares one entry between a target with a fragment and the same target with another one', async () => {
+    const a = await get(s, '/k/p?q=1#one');
+    const b = await get(s, '/k/p?q=1#two');
+    expect(b.headers['x-cache']).toBe('HIT');
+    expect(b.headers['x-cache-key']).toBe(a.headers['x-cache-key']);
+  });
+});
+
+describe('invalid UTF-8 in a query value', () => {
+  it('keys %E9%41 and %E9A apart under Express 4, whose parser returns different strings', async () => {
+    const app = express4();
+    app.get('/q', cache.middleware({ exposeKey: true }), (req, res) => res.json(req.query));
+    const s = await listen(app);
+    const one = await get(s, '/q?q=%E9%41');
+    const two = await get(s, '/q?q=%E9A');
+    expect(JSON.parse(one.text)).not.toEqual(JSON.parse(two.text));
+    expect(two.headers['x-cache']).toBe('MISS');
+    expect(two.headers['x-cache-key']).not.toBe(one.headers['x-cache-key']);
+  });
+
+  it('shares the key under Express 5, whose parser returns the same string for both', async () => {
+    const app = express5();
+    app.get('/q', cache.middleware({ exposeKey: true }), (req, res) => res.json(req.query));
+    const s = await listen(app);
+    const one = await get(s, '/q?q=%E9%41');
+    const two = await get(s, '/q?q=%E9A');
+    expect(JSON.parse(one.text)).toEqual({ q: '\uFFFDA' });
+    expect(two.headers['x-cache']).toBe('HIT');
+    expect(two.headers['x-cache-key']).toBe(one.headers['x-cache-key']);
+  });
+});
+
+describe('the app\'s "query parser" setting', () => {
+  it('keys by what a custom parser returns', async () => {
+    const app = express5();
+    // A parser that ignores everything but "id": other parameters never reach the handler.
+    app.set('query parser', (text) => ({ id: new URLSearchParams(text).get('id') }));
+    app.get('/p', cache.middleware({ exposeKey: true }), (req, res) => res.json(req.query));
+    const s = await listen(app);
+    const a = await get(s, '/p?id=1&utm=x');
+    const b = await get(s, '/p?utm=y&id=1');
+    const c = await get(s, '/p?id=2');
+    expect(b.headers['x-cache']).toBe('HIT');
+    expect(c.headers['x-cache']).toBe('MISS');
+    expect(JSON.parse(c.text)).toEqual({ id: '2' });
+    expect(a.headers['x-cache-key']).toBe(b.headers['x-cache-key']);
+  });
+
+  it('keys Express 4\'s nested (extended) queries by their structure', async () => {
+    const app = express4();
+    app.get('/p', cache.middleware({ exposeKey: true }), (req, res) => res.json(req.query));
+    const s = await listen(app);
+    const a = await get(s, '/p?f[a]=1&f[b]=2');
+    const b = await get(s, '/p?f[b]=2&f[a]=1');
+    const c = await get(s, '/p?f=1');
+    expect(b.headers['x-cache']).toBe('HIT');
+    expect(JSON.parse(b.text)).toEqual({ f: { a: '1', b: '2' } });
+    expect(c.headers['x-cache-key']).not.toBe(a.headers['x-cache-key']);
+  });
+
+  it('does not cache a request whose parsed query holds something it cannot compare', async () => {
+    const app = express5();
+    app.set('query parser', () => ({ when: new Map() }));
+    let runs = 0;
+    app.get('/p', cache.middleware(), (req, res) => res.send(String(++runs)));
+    const s = await listen(app);
+    expect((await get(s, '/p?x')).headers['x-cache']).toBe('BYPASS');
+    expect((await get(s, '/p?x')).text).toBe('2');
+    expect(errors.map((e) => e.code)).toContain('ERR_RESPCACHE_KEY_BUILDER');
+  });
+});
+
+describe('keyBuilder keys with lone UTF-16 surrogates', () => {
+  it('are refused (BYPASS, reported) instead of sharing one entry as U+FFFD', async () => {
+    const app = express5();
+    app.get('/s/:n', cache.middleware({ keyBuilder: (req) => `k:${req.params.n === '1' ? '\uD800' : '\uD801'}` }),
+      (req, res) => res.send(req.params.n));
+    const s = await listen(app);
+    const one = await get(s, '/s/1');
+    const two = await get(s, '/s/2');
+    expect(one.headers['x-cache']).toBe('BYPASS');
+    expect(two.text).toBe('2');
+    expect(two.headers['x-cache']).toBe('BYPASS');
+    const reported = errors.filter((e) => e.code === 'ERR_RESPCACHE_KEY_BUILDER');
+    expect(reported).toHaveLength(2);
+    expect(reported[0].message).toMatch(/lone UTF-16 surrogate/);
+  });
+
+  it('a well-formed astral character in a key is fine', async () => {
+    const app = express5();
+    app.get('/e', cache.middleware({ keyBuilder: () => 'k:\uD83D\uDE00' }), (req, res) => res.send('x'));
+    const s = await listen(app);
+    await get(s, '/e');
+    expect((await get(s, '/e')).headers['x-cache']).toBe('HIT');
+  });
+});

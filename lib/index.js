@@ -44,7 +44,12 @@ function hashKey(parts) {
   let normalised = parts;
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i];
-    if (typeof part === 'string' || Buffer.isBuffer(part)) continue;
+    if (typeof part === 'string') {
+      // UTF-8 has no form for a lone surrogate: '\uD800' and '\uD801' would hash alike.
+      if (!policy.wellFormed(part)) throw new TypeError(`Expected hashKey(parts) part ${i} to be a well-formed string (it holds a lone UTF-16 surrogate); pass a Buffer for arbitrary bytes`);
+      continue;
+    }
+    if (Buffer.isBuffer(part)) continue;
     if (!(part instanceof Uint8Array)) {
       throw new TypeError(`Expected hashKey(parts) part ${i} to be a string or a Buffer, got ${part === null ? 'null' : typeof part}`);
     }

@@ -128,6 +128,7 @@ const keys = {
     const builder = (req, prefix) => {
       const id = getUserId(req);
       if (id === undefined || id === null || id === '') throw new Error('keys.perUser: no user id for this request');
+      if (!wellFormed(String(id))) throw new Error('keys.perUser: the user id holds a lone UTF-16 surrogate');
       return defaultKeyBuilder(req, `${prefix}:u:${binding.hashKey([String(id)])}`);
     };
     builder[PER_USER] = true;

@@ -34,6 +34,12 @@ describe('hashKey(parts)', () => {
     expect(hashKey(parts)).toBe(expected(parts));
   });
 
+  it('refuses a string with a lone surrogate, which UTF-8 cannot hold (it would hash as U+FFFD)', () => {
+    expect(() => hashKey(['a', '\uD800'])).toThrow(/part 1 to be a well-formed string/);
+    expect(() => hashKey(['\uDC00x'])).toThrow(TypeError);
+    expect(hashKey([Buffer.from([0xed, 0xa0, 0x80])])).not.toBe(hashKey([Buffer.from([0xed, 0xa0, 0x81])]));
+  });
+
   it('hashes an empty list as the SHA-256 of nothing', () => {
     expect(hashKey([])).toBe(crypto.createHash('sha256').digest('hex'));
   });

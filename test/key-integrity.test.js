@@ -187,6 +187,17 @@ describe('keyBuilder keys with lone UTF-16 surrogates', () => {
     expect(reported[0].message).toMatch(/lone UTF-16 surrogate/);
   });
 
+  it('keys.perUser refuses a user id with one (BYPASS) instead of sharing that user\'s entry', async () => {
+    const { keys } = require('../lib');
+    const app = express5();
+    app.get('/me', cache.middleware({ keyBuilder: keys.perUser((req) => req.get('x-user') === 'a' ? '\uD800' : '\uD801') }),
+      (req, res) => res.send(req.get('x-user')));
+    const s = await listen(app);
+    expect((await get(s, '/me', { 'x-user': 'a' })).headers['x-cache']).toBe('BYPASS');
+    const b = await get(s, '/me', { 'x-user': 'b' });
+    expect([b.headers['x-cache'], b.text]).toEqual(['BYPASS', 'b']);
+  });
+
   it('a well-formed astral character in a key is fine', async () => {
     const app = express5();
     app.get('/e', cache.middleware({ keyBuilder: () => 'k:\uD83D\uDE00' }), (req, res) => res.send('x'));

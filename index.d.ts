@@ -166,6 +166,8 @@ export declare class CacheClosedError extends RespcacheError {}
 export declare class KeyBuilderError extends RespcacheError {}
 export declare class ConditionError extends RespcacheError {}
 export declare class CorruptEntryError extends RespcacheError {}
+/** ERR_RESPCACHE_CORRUPT_INDEX: a key of another type was at an index, registry or fence name; it was deleted. */
+export declare class CorruptIndexError extends RespcacheError {}
 export declare class StoreError extends RespcacheError {}
 export declare class InvalidArgumentError extends TypeError { code: 'ERR_RESPCACHE_INVALID_ARGUMENT'; }
 export declare class EvictionPolicyError extends RespcacheError {}

@@ -428,10 +428,12 @@ class Cache extends EventEmitter {
     } catch (err) {
       writing = Promise.reject(err);
     }
+    // A copy Redis did not take is no copy of ours: no index lists it, so nothing could invalidate it.
+    const forgetEarlyCopy = () => { if (keptEarly && this._local !== null) this._local.delete(`e:${key}`); };
     return writing.then((stored) => {
       if (!stored) {
         this._counters.storesFenced++;
-        if (keptEarly && this._local !== null) this._local.delete(`e:${key}`);
+        forgetEarlyCopy();
         debug('not storing %s: invalidated while it was being filled', key);
         return false;
       }
@@ -443,6 +445,7 @@ class Cache extends EventEmitter {
       }
       return true;
     }, (err) => {
+      forgetEarlyCopy();
       this._counters.storeFailures++;
       if (this._metrics !== null) this._metrics.stores.inc({ result: 'failed' });
       this.report(err);

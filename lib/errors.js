@@ -53,7 +53,15 @@ class CorruptEntryError extends RespcacheError {
   constructor(message, options) { super(message, 'ERR_RESPCACHE_CORRUPT_ENTRY', options); }
 }
 
-/** A response could not be encoded or written to Redis. */
+/**
+ * Redis held a key of another type at one of the cache's index, registry or fence names (it is
+ * then deleted, and the invalidation that found it goes on).
+ */
+class CorruptIndexError extends RespcacheError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_CORRUPT_INDEX', options); }
+}
+
+/** A response could not be encoded or written to Redis (or a key of another type was in the way). */
 class StoreError extends RespcacheError {
   constructor(message, options) { super(message, 'ERR_RESPCACHE_STORE', options); }
 }
@@ -113,6 +121,7 @@ module.exports = {
   KeyBuilderError,
   ConditionError,
   CorruptEntryError,
+  CorruptIndexError,
   StoreError,
   InvalidArgumentError,
   EvictionPolicyError,

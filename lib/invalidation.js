@@ -1,7 +1,7 @@
 'use strict';
 
 // Invalidation indexes. Every entry the middleware stores is indexed, in the same Lua script that
-// stores it, under:
+// stores it (all or nothing: no entry without all of its indexes), under:
 //   `${prefix}:p:${path}`    the exact request path it was stored for,
 //   `${prefix}:s:${dir}`     every directory prefix of that path ('/', '/api/', '/api/users/'),
 //   `${prefix}:t:${tag}`     each of its tags,
@@ -20,7 +20,7 @@
 // duration from its own TIME) is refused, so a response computed before a write never lands after
 // the invalidation that followed the write. cache.delete(key) fences `${prefix}:iv:k:${key}` alike.
 const debug = require('debug')('respcache');
-const { CacheClosedError, InvalidArgumentError } = require('./errors');
+const { CacheClosedError, InvalidArgumentError, CorruptIndexError, StoreError } = require('./errors');
 
 // How long an invalidation fences stores of fills that began before it (longer fills may still
 // land; no handler should run that long).
@@ -34,16 +34,48 @@ const SWEEP_BATCH = 200;
 
 const NOW_MS = "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n";
 
+// Redis does not undo a script's earlier writes when a later command fails (WRONGTYPE), so each
+// script checks the type of every key it writes before the first write a wrong type could fail.
+// A key of another type at one of the cache's own names (under its prefix: SET there by hand or
+// by another program) holds nothing the cache can use: it is deleted and listed in `bad` as
+// (name, type found, what belongs there) for the caller to report. A store is then refused (its
+// next attempt finds the name free); an invalidation goes on.
+const CHECK_TYPES = `local bad = {}
+local function misplaced(key, found, want)
+  redis.call('UNLINK', key)
+  bad[#bad + 1] = key
+  bad[#bad + 1] = found
+  bad[#bad + 1] = want
+end
+local function expect_type(key, kind, want)
+  local found = redis.call('TYPE', key)['ok']
+  if found == 'none' or found == kind then return found end
+  misplaced(key, found, want)
+  return 'none'
+end
+`;
+const INDEX = 'an index (sorted set)';
+const REGISTRY = 'the index registry (sorted set)';
+const FENCE = 'a fence (a time in ms)';
+
 // KEYS: entry, registry, n indexes, fences (n + 1); ARGV: bytes, ttlMs, member, elapsedMs, n, n suffixes
-const STORE_SCRIPT = `${NOW_MS}
+// Returns 1 (stored), 0 (fenced: an invalidation since the fill began) or `bad` (nothing stored).
+const STORE_SCRIPT = `${NOW_MS}${CHECK_TYPES}
 local n = tonumber(ARGV[5])
 local started = now - tonumber(ARGV[4])
+expect_type(KEYS[2], 'zset', '${REGISTRY}')
+for i = 3, 2 + n do expect_type(KEYS[i], 'zset', '${INDEX}') end
+local fenced = false
 for i = 3 + n, #KEYS do
-  local at = redis.call('GET', KEYS[i])
-  if at and tonumber(at) >= started then return 0 end
+  if expect_type(KEYS[i], 'string', '${FENCE}') == 'string' then
+    local at = tonumber(redis.call('GET', KEYS[i]))
+    if at == nil then misplaced(KEYS[i], 'string that is not a time', '${FENCE}')
+    elseif at >= started then fenced = true end
+  end
 end
+if #bad > 0 then return bad end
+if fenced then return 0 end
 local ttl = tonumber(ARGV[2])
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 local expires = now + ttl
 for i = 1, n do
   local index = KEYS[2 + i]
@@ -51,12 +83,18 @@ for i = 1, n do
   redis.call('ZADD', index, expires, ARGV[3])
   redis.call('ZADD', KEYS[2], 'GT', expires, ARGV[5 + i])
 end
+-- The entry last: whatever failed above, no entry is left that an index does not list.
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 return 1`;
 
 // KEYS: index, fence, registry; ARGV: entry prefix, batch, index suffix, fence ms, '1' to set the fence
-const POP_SCRIPT = `if ARGV[5] == '1' then
+// Returns {entries removed, members popped, bad}.
+const POP_SCRIPT = `${CHECK_TYPES}
+if ARGV[5] == '1' then
   ${NOW_MS.replace(/\n/g, '\n  ')}redis.call('SET', KEYS[2], string.format('%d', now), 'PX', ARGV[4])
 end
+expect_type(KEYS[1], 'zset', '${INDEX}')
+expect_type(KEYS[3], 'zset', '${REGISTRY}')
 local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[2])
 local members = {}
 local names = {}
@@ -67,21 +105,22 @@ end
 local removed = 0
 if #names > 0 then removed = redis.call('UNLINK', unpack(names)) end
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
-return {removed, members}`;
+return {removed, members, bad}`;
 
 // KEYS: entry, fence; ARGV: fence ms
 const DELETE_SCRIPT = `${NOW_MS}
 redis.call('SET', KEYS[2], string.format('%d', now), 'PX', ARGV[1])
 return redis.call('UNLINK', KEYS[1])`;
 
-// KEYS: registry; ARGV: key prefix with its colon, batch
-const SWEEP_SCRIPT = `${NOW_MS}
+// KEYS: registry; ARGV: key prefix with its colon, batch. Returns {indexes deleted, bad}.
+const SWEEP_SCRIPT = `${NOW_MS}${CHECK_TYPES}
+expect_type(KEYS[1], 'zset', '${REGISTRY}')
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 for _, suffix in ipairs(dead) do
   redis.call('UNLINK', ARGV[1] .. suffix)
   redis.call('ZREM', KEYS[1], suffix)
 end
-return #dead`;
+return {#dead, bad}`;
 
 const NAMESPACE_LIMIT = 1024;
 
@@ -145,6 +184,16 @@ function requestPath(req) {
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   return path.startsWith('/') ? path : `/${path}`;
+}
+
+/** A script's `bad` list ((name, type found, what belongs there) triples), one sentence per key. */
+function misplacedKeys(bad) {
+  const text = bad.map((b) => b.toString('utf8'));
+  const sentences = [];
+  for (let i = 0; i + 2 < text.length; i += 3) {
+    sentences.push(`"${text[i]}" held a ${text[i + 1]} where the cache keeps ${text[i + 2]}; deleted`);
+  }
+  return sentences;
 }
 
 /** Glob (Redis MATCH syntax) metacharacters escaped, so a literal prefix matches only itself. */
@@ -269,8 +318,10 @@ class Invalidator {
   }
 
   /**
-   * Stores an encoded entry with its indexes. Resolves true when stored, false when an
-   * invalidation since the fill began refused it (or the path is too deep to index).
+   * Stores an encoded entry with all of its indexes, or nothing. Resolves true when stored, false
+   * when an invalidation since the fill began refused it (or the path is too deep to index);
+   * rejects with a StoreError when a key of another type was at one of the names it writes (that
+   * key is deleted, so the next store can succeed).
    * @param {string} key
    * @param {Buffer} encoded
    * @param {number} ttlMs how long Redis keeps it
@@ -294,7 +345,15 @@ class Invalidator {
       ...suffixes.map((s) => `${p}iv:${s}`), `${p}iv:k:${key}`];
     const argv = ['EVAL', STORE_SCRIPT, String(keys.length), ...keys,
       encoded, String(ttlMs), key, String(elapsed), String(suffixes.length), ...suffixes];
-    return this.client().command(argv, undefined, true).then((stored) => stored === 1);
+    return this.client().command(argv, undefined, true).then((reply) => {
+      if (!Array.isArray(reply)) return reply === 1;
+      throw new StoreError(`the response for "${key}" was not stored: ${misplacedKeys(reply).join('; ')}`);
+    });
+  }
+
+  /** Reports each key of another type a script found at one of the cache's names (and deleted). */
+  reportMisplaced(bad) {
+    for (const sentence of misplacedKeys(bad)) this.cache.report(new CorruptIndexError(sentence));
   }
 
   /**
@@ -319,8 +378,9 @@ class Invalidator {
     const p = this.prefix;
     let removed = 0;
     for (let first = true; ; first = false) {
-      const [count, members] = await this.client().command(['EVAL', POP_SCRIPT, '3', p + suffix, `${p}iv:${suffix}`,
+      const [count, members, bad] = await this.client().command(['EVAL', POP_SCRIPT, '3', p + suffix, `${p}iv:${suffix}`,
         this.registry, `${p}e:`, String(BATCH), suffix, String(FENCE_MS), first ? '1' : '0'], this.timeout(), true);
+      this.reportMisplaced(bad);
       removed += count;
       const keys = members.map((m) => m.toString('utf8'));
       await this.dropped(keys);
@@ -409,8 +469,9 @@ class Invalidator {
     if (this.cache._closing || client.status !== 'ready') return 0;
     let total = 0;
     for (;;) {
-      const swept = await client.command(['EVAL', SWEEP_SCRIPT, '1', this.registry, this.prefix, String(SWEEP_BATCH)],
+      const [swept, bad] = await client.command(['EVAL', SWEEP_SCRIPT, '1', this.registry, this.prefix, String(SWEEP_BATCH)],
         this.timeout());
+      this.reportMisplaced(bad);
       total += swept;
       if (swept < SWEEP_BATCH) return total;
     }

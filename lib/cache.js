@@ -13,11 +13,13 @@ const { Metrics } = require('./metrics');
 const { warm } = require('./warm');
 const { Invalidator, checkTags, checkNamespace, pathIndex } = require('./invalidation');
 
-// A stalled Redis times out every lookup: such per-command faults are reported once per interval
-// per code, the rest counted in stats().suppressedErrors. Connection events and the app's own faults
-// (keyBuilder, condition) are always reported.
+// A stalled Redis times out every lookup, and a keyspace filled with garbage makes every lookup
+// find a corrupt entry: such per-lookup faults are reported once per interval per code, the rest
+// counted in stats().suppressedErrors. Connection events and the app's own faults (keyBuilder,
+// condition) are always reported, once per request.
 const REPORT_INTERVAL_MS = 1000;
-const RATE_LIMITED = new Set(['ERR_RESPCACHE_REDIS_TIMEOUT', 'ERR_RESPCACHE_REDIS_UNAVAILABLE']);
+const RATE_LIMITED = new Set(['ERR_RESPCACHE_REDIS_TIMEOUT', 'ERR_RESPCACHE_REDIS_UNAVAILABLE',
+  'ERR_RESPCACHE_CORRUPT_ENTRY']);
 
 const QUIET_FAULTS = new Set(['ERR_RESPCACHE_REDIS_UNAVAILABLE', 'ERR_RESPCACHE_REDIS_CLOSED']);
 
@@ -707,7 +709,8 @@ class Cache extends EventEmitter {
 
   /**
    * Reports a cache fault on the 'error' event (only when someone listens: a cache fault must
-   * never crash the app); per-command Redis faults are rate-limited per code.
+   * never crash the app); per-lookup faults (timeouts, Redis unavailable, corrupt entries) are
+   * rate-limited per code.
    * @param {Error} err
    */
   report(err) {

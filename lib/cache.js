@@ -26,7 +26,7 @@ const QUIET_FAULTS = new Set(['ERR_RESPCACHE_REDIS_UNAVAILABLE', 'ERR_RESPCACHE_
 // Values of get/set/wrap use the entry envelope: status 200, one header naming the type, the bytes.
 const VALUE_TYPE_HEADER = 'x-respcache-type';
 const VALUE_TYPES = new Set(['buffer', 'string', 'json']);
-const { NS_HEADER } = require('./policy');
+const { NS_HEADER, wellFormed } = require('./policy');
 
 /** Decodes stored entry bytes: the entry, or a string saying why they are not one. */
 function decodeStored(bytes) {
@@ -38,9 +38,11 @@ function decodeStored(bytes) {
   return entry;
 }
 
+// Keys, tags, paths and patterns become Redis bytes as UTF-8, which has no form for a lone UTF-16
+// surrogate ('\uD800' and '\uD801' would both become U+FFFD and name the same thing).
 function checkValueKey(key, method) {
-  if (typeof key !== 'string' || key.length === 0) {
-    throw new TypeError(`Expected cache.${method}(key) to be given a non-empty string key`);
+  if (typeof key !== 'string' || key.length === 0 || !wellFormed(key)) {
+    throw new TypeError(`Expected cache.${method}(key) to be given a non-empty, well-formed string key`);
   }
 }
 
@@ -558,9 +560,7 @@ class Cache extends EventEmitter {
    * @returns {Promise<boolean>} whether an entry was deleted
    */
   async delete(key) {
-    if (typeof key !== 'string' || key.length === 0) {
-      throw new TypeError('Expected cache.delete(key) to be given a non-empty string key');
-    }
+    checkValueKey(key, 'delete');
     this._invalidating();
     return this._invalidator.deleteKey(key);
   }
@@ -599,8 +599,8 @@ class Cache extends EventEmitter {
    * @returns {Promise<number>}
    */
   async invalidateKeys(pattern) {
-    if (typeof pattern !== 'string' || pattern.length === 0) {
-      throw new errors.InvalidArgumentError('Expected cache.invalidateKeys(pattern) to be given a non-empty glob pattern');
+    if (typeof pattern !== 'string' || pattern.length === 0 || !wellFormed(pattern)) {
+      throw new errors.InvalidArgumentError('Expected cache.invalidateKeys(pattern) to be given a non-empty, well-formed glob pattern');
     }
     this._invalidating();
     return this._counted(await this._invalidator.invalidateKeys(pattern));

@@ -21,6 +21,7 @@
 // the invalidation that followed the write. cache.delete(key) fences `${prefix}:iv:k:${key}` alike.
 const debug = require('debug')('respcache');
 const { CacheClosedError, InvalidArgumentError, CorruptIndexError, StoreError } = require('./errors');
+const { wellFormed } = require('./policy');
 
 // How long an invalidation fences stores of fills that began before it (longer fills may still
 // land; no handler should run that long).
@@ -130,6 +131,7 @@ function checkNamespace(ns) {
     throw new InvalidArgumentError(`Expected a namespace to be a non-empty string of at most ${NAMESPACE_LIMIT} characters, `
       + `got ${typeof ns === 'string' ? `${ns.length} characters` : typeof ns}`);
   }
+  if (!wellFormed(ns)) throw new InvalidArgumentError(`Expected a namespace without lone UTF-16 surrogates, got ${JSON.stringify(ns)}`);
   return ns;
 }
 
@@ -140,6 +142,7 @@ function checkTags(tags, where) {
     if (typeof tag !== 'string' || tag.length === 0) {
       throw new InvalidArgumentError(`Expected ${where} to hold non-empty strings, got ${tag === '' ? 'an empty string' : typeof tag}`);
     }
+    if (!wellFormed(tag)) throw new InvalidArgumentError(`Expected ${where} to hold strings without lone UTF-16 surrogates, got ${JSON.stringify(tag)}`);
   }
   return [...new Set(tags)];
 }
@@ -153,6 +156,7 @@ function pathIndex(path) {
     throw new InvalidArgumentError(`Expected a path starting with "/", got ${typeof path === 'string' ? JSON.stringify(path) : typeof path}`);
   }
   if (path.includes('?')) throw new InvalidArgumentError(`Expected a path without a query string, got ${JSON.stringify(path)}`);
+  if (!wellFormed(path)) throw new InvalidArgumentError(`Expected a path without lone UTF-16 surrogates, got ${JSON.stringify(path)}`);
   const star = path.indexOf('*');
   if (star === -1) return `p:${path}`;
   if (star !== path.length - 1 || !path.endsWith('/*')) {
@@ -178,10 +182,10 @@ function entryIndexes(path, tags) {
   return suffixes;
 }
 
-/** The request path (still percent-encoded) an entry is indexed under. */
+/** The request path an entry is indexed under: as sent, up to "?" or "#" (like the built-in key). */
 function requestPath(req) {
   const url = req.originalUrl || req.url || '/';
-  const q = url.indexOf('?');
+  const q = url.search(/[?#]/);
   const path = q === -1 ? url : url.slice(0, q);
   return path.startsWith('/') ? path : `/${path}`;
 }

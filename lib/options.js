@@ -4,6 +4,7 @@
 // type, RangeError for a value out of range, both naming the option), unknown names refused with
 // a suggestion, and the caller's objects never modified. The results are frozen plain objects.
 const binding = require('./binding');
+const { wellFormed } = require('./policy');
 
 const CACHE_DEFAULTS = Object.freeze({
   keyPrefix: 'respcache',
@@ -90,6 +91,7 @@ function checkMs(value, name) {
 function checkPrefix(value, name = 'keyPrefix') {
   if (typeof value !== 'string') throw new TypeError(`Expected the "${name}" option to be a string`);
   if (value.length === 0) throw new RangeError(`Expected the "${name}" option to be a non-empty string`);
+  if (!wellFormed(value)) throw new TypeError(`Expected the "${name}" option to be a well-formed string (no lone UTF-16 surrogates)`);
   return value;
 }
 
@@ -342,8 +344,8 @@ function routeOptions(options = {}, cachePrefix) {
 function tagsOption(value, name, signature) {
   if (value === undefined) return null;
   if (typeof value === 'function') return value;
-  if (!Array.isArray(value) || value.some((t) => typeof t !== 'string' || t.length === 0)) {
-    throw new TypeError(`Expected the "${name}" option to be an array of non-empty strings or a function ${signature}`);
+  if (!Array.isArray(value) || value.some((t) => typeof t !== 'string' || t.length === 0 || !wellFormed(t))) {
+    throw new TypeError(`Expected the "${name}" option to be an array of non-empty, well-formed strings or a function ${signature}`);
   }
   return Object.freeze([...new Set(value)]);
 }
@@ -351,8 +353,8 @@ function tagsOption(value, name, signature) {
 function namespaceOption(value) {
   if (value === undefined) return null;
   if (typeof value === 'function') return value;
-  if (typeof value !== 'string' || value.length === 0 || value.length > 1024) {
-    throw new TypeError('Expected the "namespace" option to be a non-empty string (at most 1024 characters) or a function (req) => string');
+  if (typeof value !== 'string' || value.length === 0 || value.length > 1024 || !wellFormed(value)) {
+    throw new TypeError('Expected the "namespace" option to be a non-empty, well-formed string (at most 1024 characters) or a function (req) => string');
   }
   return value;
 }

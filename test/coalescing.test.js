@@ -237,6 +237,13 @@ describe('cache.wrap(key, fn)', () => {
     expect(Buffer.isBuffer(back)).toBe(Buffer.isBuffer(value));
   });
 
+  it('refuses a key with a lone surrogate, which would share its bytes with other keys', async () => {
+    await expect(cache.set('k\uD800', 1)).rejects.toThrow(/well-formed string key/);
+    await expect(cache.get('k\uDC00')).rejects.toThrow(/well-formed string key/);
+    await expect(cache.delete('k\uD801')).rejects.toThrow(/well-formed string key/);
+    expect(() => cache.wrap('k\uD800', () => 1)).toThrow(/well-formed string key/);
+  });
+
   it('refuses a value JSON cannot represent', async () => {
     await expect(cache.set('f', () => 1)).rejects.toThrow(TypeError);
   });

@@ -7,6 +7,7 @@
 const express = require('express');
 const { startRedis } = require('./helpers/redis');
 const { serve } = require('./helpers/http');
+const { refill } = require('./helpers/refill');
 const { respcache, openCache, closeCaches, once } = require('./helpers/cache');
 
 let redis;
@@ -59,19 +60,6 @@ async function fill(http, paths) {
     expect(await xCache(http, path)).toBe('MISS');
     expect(await xCache(http, path)).toBe('HIT');
   }
-}
-
-/**
- * Requests a path until it is a HIT again. A refill right after an invalidation of its indexes
- * may be fenced (the fence has millisecond resolution and errs on the side of refusing).
- */
-async function refill(http, path) {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const seen = await xCache(http, path);
-    if (seen === 'HIT') return;
-    expect(seen).toBe('MISS');
-  }
-  throw new Error(`${path} was not stored again`);
 }
 
 const entries = async () => client.keys('respcache:e:*');

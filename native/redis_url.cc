@@ -61,6 +61,25 @@ bool ParseDb(std::string_view s, int* db, std::string* error) {
   return true;
 }
 
+// A name taken from the URL, quoted for an error message: printable ASCII stays, any other byte
+// (and '"' or '\\') becomes \xHH, so the reason stays one line of text whatever the URL holds.
+std::string Quoted(std::string_view s) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out = "\"";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out.push_back(ch);
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
 bool IsHostNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_';
@@ -163,7 +182,7 @@ bool ParseQuery(std::string_view query, bool allow_credentials, bool db_in_path,
       seen_username = true;
       if (!PercentDecode(raw, "username", &e->username, error)) return false;
     } else {
-      *error = "unknown query parameter \"" + std::string(name) + "\" (expected " +
+      *error = "unknown query parameter " + Quoted(name) + " (expected " +
                (allow_credentials ? "db, username or password)" : "db)");
       return false;
     }

@@ -182,6 +182,14 @@ TEST(ParseRedisUrl, RefusesUnknownQueryParametersByName) {
   EXPECT_NE(Refusal("unix:///s?timeout=5").find("\"timeout\""), std::string::npos);
 }
 
+// Found by test/fuzz/redis_url_fuzz.cc: the name was quoted byte for byte, so "unix:///c?\n" gave
+// a reason of two lines (Refusal() checks there is one).
+TEST(ParseRedisUrl, QuotesAnUnknownParameterNameOnOneLine) {
+  EXPECT_NE(Refusal("unix:///c?\n").find("\"\\x0A\""), std::string::npos);
+  EXPECT_NE(Refusal("redis://h?a\r\x01\"\\\xff=1").find("\"a\\x0D\\x01\\x22\\x5C\\xFF\""),
+            std::string::npos);
+}
+
 TEST(ParseRedisUrl, RefusesMalformedPercentEncodingInCredentials) {
   EXPECT_NE(Refusal("redis://:p%zz@h").find("password"), std::string::npos);
   EXPECT_NE(Refusal("redis://u%4:p@h").find("username"), std::string::npos);

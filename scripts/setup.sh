@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for pkg in build-essential cmake libhiredis-dev nlohmann-json3-dev libgtest-dev redis-server; do
+for pkg in build-essential cmake libhiredis-dev nlohmann-json3-dev libgtest-dev redis-server \
+    clang-14 libclang-rt-14-dev; do
   have_pkg "$pkg" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

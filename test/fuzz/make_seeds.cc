@@ -1,0 +1,173 @@
+// Writes the seed corpora of the fuzz targets into <dir>/{entry_codec,redis_url,request_key}/
+// (the checked-in copy is test/fuzz/corpus/). Built with -DRESPCACHE_FUZZ=ON as
+// respcache_fuzz_seeds; run it again only to change the seeds, and keep them small: libFuzzer
+// grows its own working corpus from these in a scratch folder (scripts/fuzz.sh).
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "entry_codec.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::string_literals;
+
+void Write(const fs::path& dir, const std::string& name, std::string_view bytes) {
+  fs::create_directories(dir);
+  std::ofstream(dir / name, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::string Entry(uint16_t status, std::vector<std::pair<std::string_view, std::string_view>> headers,
+                  std::string_view body, int64_t stored_at_ms = 1764600000000,
+                  int64_t expires_at_ms = 1764600060000) {
+  respcache::EntryView entry;
+  entry.status = status;
+  entry.headers = std::move(headers);
+  entry.body = body;
+  entry.stored_at_ms = stored_at_ms;
+  entry.expires_at_ms = expires_at_ms;
+  std::string out;
+  if (!respcache::EncodeEntry(entry, &out)) {
+    std::fprintf(stderr, "EncodeEntry refused a seed (status %u)\n", status);
+    std::exit(1);
+  }
+  return out;
+}
+
+void EntrySeeds(const fs::path& dir) {
+  const std::string typical = Entry(200,
+      {{"content-type", "application/json; charset=utf-8"}, {"cache-control", "public, max-age=60"},
+       {"etag", "W/\"11-abc\""}, {"vary", "Accept-Encoding"}},
+      "{\"id\":1,\"ok\":true}");
+  Write(dir, "ok-200-json", typical);
+  Write(dir, "ok-204-empty", Entry(204, {}, ""));
+  Write(dir, "ok-404-html", Entry(404, {{"Content-Type", "text/html"}}, "<h1>Not Found</h1>"));
+  Write(dir, "ok-999-binary-body", Entry(999, {{"x-bytes", "caf\xC3\xA9 \t\x80\xFF"}},
+                                          "\0\x01\r\n\xFF"s, -1, INT64_MAX));
+  std::vector<std::pair<std::string_view, std::string_view>> cookies(8, {"set-cookie", "a=b; Path=/"});
+  cookies.emplace_back("!#$%&'*+-.^_`|~", "");
+  Write(dir, "ok-many-headers", Entry(200, cookies, "x", 0, 0));
+  // Refusals, so the decoder's error paths are in the corpus from the start.
+  Write(dir, "truncated-in-header", typical.substr(0, 40));
+  Write(dir, "truncated-magic", "RC");
+  Write(dir, "foreign", "{\"status\":200}");
+  std::string flagged = typical;
+  flagged[4] = 1;
+  Write(dir, "corrupt-flags", flagged);
+  Write(dir, "corrupt-trailing-bytes", typical + "!");
+}
+
+void RedisUrlSeeds(const fs::path& dir) {
+  const std::vector<std::pair<std::string, std::string>> urls = {
+      {"tcp", "redis://127.0.0.1:6379"},
+      {"tcp-credentials-db", "redis://user:pass@127.0.0.1:6379/2"},
+      {"tcp-escaped-password", "redis://:p%40ss%3Aw0rd@cache.internal/15"},
+      {"tcp-at-in-password", "redis://:a@b@host:6380"},
+      {"tcp-ipv6", "redis://[::1]:6380/1"},
+      {"tcp-ipv4-mapped", "redis://[::ffff:10.0.0.1]"},
+      {"tcp-empty-host", "redis://:6380"},
+      {"tcp-nothing", "redis://"},
+      {"tcp-db-query", "REDIS://Host-1.example_com?db=4"},
+      {"tls", "rediss://user:pass@host:6380"},
+      {"unix", "unix:///run/redis/redis.sock?db=1&password=s%26cret"},
+      {"redis-unix", "redis+unix:///tmp/r%20s.sock?username=u&password=p&db=3"},
+      {"bad-port-zero", "redis://h:0"},
+      {"bad-port-large", "redis://h:99999"},
+      {"bad-ipv6-open", "redis://[::1"},
+      {"bad-ipv6-unbracketed", "redis://a:b:c"},
+      {"bad-path", "redis://h/1/2"},
+      {"bad-param", "redis://h?bd=2&db=1"},
+      {"bad-user-only", "redis://user@h"},
+      {"bad-fragment", "redis://:pa#ss@h"},
+      {"bad-escape", "redis://:%zz@h"},
+      {"bad-unix-relative", "unix://run/redis.sock"},
+      {"bad-unix-directory", "unix:///run/"},
+      {"bad-unix-nul", "unix:///a%00b"},
+      {"bad-scheme", "http://h:6379"},
+      // Found by the fuzzer: an unknown parameter's name was quoted raw, making a two-line reason.
+      {"found-newline-in-parameter-name", "unix:///c?\n"},
+  };
+  for (const auto& [name, url] : urls) Write(dir, name, url);
+}
+
+// The byte layout request_key_fuzz.cc reads with FuzzedDataProvider: strings from the front, each
+// ended by a backslash and one other byte (a backslash inside is doubled), the target as the
+// rest, then the flags from the end: the vary count, and last the has-parsed-query byte.
+std::string RequestSeed(std::string_view method, std::string_view host, std::optional<std::string_view> parsed,
+                        std::vector<std::pair<std::string_view, std::string_view>> vary,
+                        std::string_view target) {
+  std::string out;
+  auto add = [&out](std::string_view s) {
+    for (char c : s) {
+      out.push_back(c);
+      if (c == '\\') out.push_back('\\');
+    }
+    out += "\\|";
+  };
+  add(method);
+  add(host);
+  if (parsed) add(*parsed);
+  for (const auto& [name, value] : vary) {
+    add(name);
+    add(value);
+  }
+  out.append(target);
+  out.push_back(static_cast<char>(vary.size()));
+  out.push_back(parsed ? 1 : 0);
+  return out;
+}
+
+void RequestKeySeeds(const fs::path& dir) {
+  const std::vector<std::pair<std::string_view, std::string_view>> gzip = {{"Accept-Encoding", "gzip"}};
+  const std::vector<std::pair<std::string, std::string>> targets = {
+      {"root", "/"},
+      {"escaped-unreserved", "/app/ap%69"},
+      {"escaped-slash", "/a%2Fb/c"},
+      {"fragment", "/k/p?q=c#x&b=2"},
+      {"escaped-hash", "/k/p?q=c%23x&b=2"},
+      {"plus", "/search?q=a+b&q=%20"},
+      {"invalid-escapes", "/x?q=%E9%41&r=%E9A&s=%zz"},
+      {"utf8", "/caf\xC3\xA9?n=\xE2\x82\xAC"},
+      {"non-utf8", "/bad\xFF\xFE?\x80=\xC0"},
+      {"nbsp", "/a\xC2\xA0"},
+      {"bom", "/\xEF\xBB\xBFx"},
+      {"space-tab", "/a b\tc"},
+      {"backslash", "/k\\p"},
+      {"dot-segments", "/a/./b/../c//d/"},
+      {"absolute-form", "http://example.com/abs?x=1"},
+      {"asterisk", "*"},
+      {"empty", ""},
+      {"repeated-empty-params", "/p?a=1&a=2&b=&&c"},
+  };
+  for (const auto& [name, target] : targets) {
+    Write(dir, "raw-" + name, RequestSeed("GET", "Example.COM:8080", std::nullopt, {}, target));
+  }
+  Write(dir, "parsed-query", RequestSeed("GET", "localhost", "{\"q\":\"c#x\",\"b\":\"2\"}", {}, "/k/p?q=c%23x&b=2"));
+  Write(dir, "parsed-empty", RequestSeed("GET", "localhost", "", {}, "/k/p"));
+  Write(dir, "vary-one", RequestSeed("GET", "api.example.com", "{}", gzip, "/list?page=2"));
+  Write(dir, "vary-many", RequestSeed("POST", "API.example.com", std::nullopt,
+                                      {{"Accept-Language", "en"}, {"accept-encoding", ""},
+                                       {"X-Tenant", "a\\b"}, {"ACCEPT-LANGUAGE", "de"}},
+                                      "/list?page=2"));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <corpus dir>\n", argv[0]);
+    return 2;
+  }
+  const fs::path root(argv[1]);
+  EntrySeeds(root / "entry_codec");
+  RedisUrlSeeds(root / "redis_url");
+  RequestKeySeeds(root / "request_key");
+  return 0;
+}

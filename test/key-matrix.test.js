@@ -76,9 +76,12 @@ describe.each(CONFIGS)('%s with the cache on each %s', (_version, level, express
       const o = await probe.observe(target);
       (o.key === undefined ? refused : observations).push(o);
     }
-    // Express answers 400 itself when a route parameter holds an escape it cannot decode ("%",
-    // "%zz", "%E9"), and a target outside the router's mount path reaches the app's uncached
-    // fallback: such targets never meet the cache. Nothing else goes without a key.
+    // Node's HTTP parser answers 400 to a raw byte above 0x7f in the target (so non-UTF-8 reaches
+    // Express only escaped, as %E9), Express answers 400 when a route parameter holds an escape it
+    // cannot decode ("%", "%zz", "%E9"), and a target outside the router's mount path reaches the
+    // app's uncached fallback: such targets never meet a cached handler. Nothing else goes without
+    // a key. (Were Node to accept raw bytes one day, they would be keyed and checked like the rest.)
+    if (process.env.RESPCACHE_MATRIX_REPORT) process.stdout.write(`${JSON.stringify(refused.map((o) => [o.target, o.status, o.h]))}\n`);
     for (const o of refused) {
       expect([o.target, o.status === 400 || o.h === 'unmounted']).toEqual([o.target, true]);
     }

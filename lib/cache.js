@@ -432,7 +432,11 @@ class Cache extends EventEmitter {
     } catch (err) {
       writing = Promise.reject(err);
     }
-    // A copy Redis did not take is no copy of ours: no index lists it, so nothing could invalidate it.
+    // A copy Redis refused (fenced, or a key of another type at an index name) is no copy of ours:
+    // no index lists it, so no invalidation would reach it. A store that failed in transit
+    // (Redis down, a timeout) keeps it: invalidations missed meanwhile are covered by the flush of
+    // the whole in-process tier when the subscriber reconnects, and serving it while Redis is down
+    // is what the near cache is for.
     const forgetEarlyCopy = () => { if (keptEarly && this._local !== null) this._local.delete(`e:${key}`); };
     return writing.then((stored) => {
       if (!stored) {
@@ -449,7 +453,7 @@ class Cache extends EventEmitter {
       }
       return true;
     }, (err) => {
-      forgetEarlyCopy();
+      if (err instanceof errors.StoreError) forgetEarlyCopy();
       this._counters.storeFailures++;
       if (this._metrics !== null) this._metrics.stores.inc({ result: 'failed' });
       this.report(err);

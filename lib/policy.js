@@ -73,12 +73,22 @@ function canonicalQuery(query) {
 }
 
 /**
+ * Whether the app turned Express's query parser off ('query parser': false): every request then
+ * has the same empty req.query, and the handler must be reading the raw query itself, so the key
+ * takes the raw query instead (splitting more, never merging what the handler may tell apart).
+ */
+function queryParserOff(req) {
+  const app = req.app;
+  return app !== undefined && app !== null && typeof app.get === 'function' && app.get('query parser') === false;
+}
+
+/**
  * The default key: `${prefix}:${sha256}` over the method (HEAD as GET), the Host header (case
  * ignored), the request target's path exactly as sent (req.originalUrl up to its first "?" or "#",
  * mount path included, never decoded), whether Express parses that target with its fallback URL
  * parser (a "#" or whitespace in it), and the query as the app parsed it (req.query, compared
- * deep-equal, key order ignored). Without req.query (not an Express request) the raw "?..." and
- * "#..." part is keyed as sent. Computed natively; see README "Keys".
+ * deep-equal, key order ignored). Without req.query (not an Express request) or with the app's
+ * query parser turned off, the raw "?..." and "#..." part is keyed as sent. Computed natively; see README "Keys".
  * @param {import('http').IncomingMessage & { originalUrl?: string, query?: unknown }} req
  * @param {string} prefix
  * @returns {string}
@@ -87,7 +97,7 @@ function defaultKeyBuilder(req, prefix, vary) {
   const target = req.originalUrl || req.url || '/';
   const method = req.method === 'HEAD' ? 'GET' : req.method;
   const host = req.headers.host || '';
-  const query = req.query !== undefined && req.query !== null && typeof req.query === 'object'
+  const query = req.query !== undefined && req.query !== null && typeof req.query === 'object' && !queryParserOff(req)
     ? canonicalQuery(req.query) : null;
   const headers = vary ? varyPairs(req, vary) : [];
   if (!wellFormed(target) || !wellFormed(host) || !headers.every(wellFormed)) {

@@ -147,6 +147,19 @@ describe('the app\'s "query parser" setting', () => {
     expect(a.headers['x-cache-key']).toBe(b.headers['x-cache-key']);
   });
 
+  it.each([['Express 4', express4], ['Express 5', express5]])(
+    'with the parser turned off (%s), keys the raw query: the handler must be reading it', async (_v, express) => {
+      const app = express();
+      app.set('query parser', false);
+      app.get('/p', cache.middleware({ exposeKey: true }), (req, res) => res.send(new URL(req.originalUrl, 'http://x').searchParams.get('q')));
+      const s = await listen(app);
+      const a = await get(s, '/p?q=a');
+      const b = await get(s, '/p?q=b');
+      expect([b.headers['x-cache'], b.text]).toEqual(['MISS', 'b']);
+      expect(b.headers['x-cache-key']).not.toBe(a.headers['x-cache-key']);
+      expect((await get(s, '/p?q=a')).headers['x-cache']).toBe('HIT');
+    });
+
   it('keys Express 4\'s nested (extended) queries by their structure', async () => {
     const app = express4();
     app.get('/p', cache.middleware({ exposeKey: true }), (req, res) => res.json(req.query));

@@ -184,6 +184,31 @@ describe('the app\'s "query parser" setting', () => {
   });
 });
 
+describe('behind a proxy ("trust proxy", X-Forwarded-Host)', () => {
+  it('keys on the Host header, not on req.hostname, by default', async () => {
+    const app = express5();
+    app.set('trust proxy', true);
+    app.get('/h', cache.middleware({ exposeKey: true }), (req, res) => res.send(req.hostname));
+    const s = await listen(app);
+    const a = await get(s, '/h', { 'x-forwarded-host': 'a.example' });
+    const b = await get(s, '/h', { 'x-forwarded-host': 'b.example' });
+    expect(a.text).toBe('a.example');
+    expect([b.headers['x-cache'], b.text]).toEqual(['HIT', 'a.example']);
+  });
+
+  it('keys on the forwarded host with the documented recipe, vary: [\'x-forwarded-host\']', async () => {
+    const app = express5();
+    app.set('trust proxy', true);
+    app.get('/h', cache.middleware({ vary: ['x-forwarded-host'] }), (req, res) => res.send(req.hostname));
+    const s = await listen(app);
+    await get(s, '/h', { 'x-forwarded-host': 'a.example' });
+    const b = await get(s, '/h', { 'x-forwarded-host': 'b.example' });
+    expect([b.headers['x-cache'], b.text]).toEqual(['MISS', 'b.example']);
+    const again = await get(s, '/h', { 'x-forwarded-host': 'a.example' });
+    expect([again.headers['x-cache'], again.text]).toEqual(['HIT', 'a.example']);
+  });
+});
+
 describe('keyBuilder keys with lone UTF-16 surrogates', () => {
   it('are refused (BYPASS, reported) instead of sharing one entry as U+FFFD', async () => {
     const app = express5();

@@ -173,15 +173,15 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
 
   function store(body) {
     const now = Date.now();
-    // A response to a request with credentials that is shared only by must-revalidate,
-    // proxy-revalidate or s-maxage (not public) may be stored if the cache obeys it (RFC 9111
-    // section 3.5): its own freshness then, never the route's ttl, and no stale reuse after it.
+    // A response to a request with credentials that says must-revalidate, proxy-revalidate or
+    // s-maxage may be shared only if the cache obeys it (RFC 9111 section 3.5): its own freshness
+    // then (Age deducted), never the route's ttl, and no stale reuse: Redis drops it when stale.
     const obeyOwn = credentialed(req, route) && revalidationShared(res);
     const ttlMs = route.httpTtl || obeyOwn
       ? Math.max(0, Math.min(httpLifetimeMs(res, obeyOwn ? 0 : route.ttlMs), MAX_LIFETIME_MS)) : route.ttlMs;
     // Redis keeps the entry through its stale windows; expiresAt still ends its freshness (so a
     // max-age=0 response with a stale window is stored, and served stale from the start).
-    const keepMs = Math.floor(retentionMs(ttlMs, res, route));
+    const keepMs = Math.floor(obeyOwn ? ttlMs : retentionMs(ttlMs, res, route));
     if (keepMs < 1) {
       debug('not storing %s: the response gives itself no lifetime (ttl: "http", or shared with credentials by must-revalidate / s-maxage)', key);
       return;

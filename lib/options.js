@@ -4,7 +4,7 @@
 // type, RangeError for a value out of range, both naming the option), unknown names refused with
 // a suggestion, and the caller's objects never modified. The results are frozen plain objects.
 const binding = require('./binding');
-const { wellFormed } = require('./policy');
+const { wellFormed, BUILTIN_KEY } = require('./policy');
 
 const CACHE_DEFAULTS = Object.freeze({
   keyPrefix: 'respcache',
@@ -275,12 +275,16 @@ function routeOptions(options = {}, cachePrefix) {
   if (o.keyBuilder !== undefined && typeof o.keyBuilder !== 'function') {
     throw new TypeError('Expected the "keyBuilder" option to be a function (req, prefix) => string | Promise<string>');
   }
+  // keys.default and keys.withHeaders(names) are the built-in key (with `vary: names`): the route
+  // treats them as such, so the built-in key's rules for credentials and learnt Vary names apply.
+  const builtinVary = o.keyBuilder ? o.keyBuilder[BUILTIN_KEY] : undefined;
+  const keyBuilder = builtinVary === undefined ? o.keyBuilder : undefined;
   if (o.condition !== undefined && typeof o.condition !== 'function') {
     throw new TypeError('Expected the "condition" option to be a function (req, res, body) => boolean | Promise<boolean>');
   }
   const statuses = o.statuses === undefined ? new Set(ROUTE_DEFAULTS.statuses) : checkStatuses(o.statuses);
   const methods = o.methods === undefined ? new Set(ROUTE_DEFAULTS.methods) : checkMethods(o.methods);
-  if (!o.keyBuilder) {
+  if (!keyBuilder) {
     const unsafe = [...methods].filter((m) => !SAFE_METHODS.has(m));
     if (unsafe.length > 0) {
       throw new TypeError(`The "methods" option lists ${unsafe.join(', ')} without a "keyBuilder": ` +
@@ -305,10 +309,14 @@ function routeOptions(options = {}, cachePrefix) {
     if (!Array.isArray(o.vary) || o.vary.some((n) => typeof n !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(n))) {
       throw new TypeError('Expected the "vary" option to be an array of request header names');
     }
-    if (o.keyBuilder) {
+    if (keyBuilder) {
       throw new TypeError('The "vary" option applies to the built-in key; with a "keyBuilder", include the headers in your key (see keys.withHeaders)');
     }
-    vary = Object.freeze([...new Set(o.vary.map((n) => n.toLowerCase()))].sort());
+    vary = o.vary;
+  }
+  if (builtinVary !== undefined && builtinVary.length > 0) vary = [...(vary || []), ...builtinVary];
+  if (vary !== null) {
+    vary = Object.freeze([...new Set(vary.map((n) => n.toLowerCase()))].sort());
     if (vary.includes('*')) throw new RangeError('The "vary" option cannot hold "*"');
   }
   if (o.coalesce !== undefined && typeof o.coalesce !== 'boolean') {
@@ -317,7 +325,7 @@ function routeOptions(options = {}, cachePrefix) {
   return Object.freeze({
     ttlMs,
     keyPrefix: o.keyPrefix === undefined ? cachePrefix : checkPrefix(o.keyPrefix),
-    keyBuilder: o.keyBuilder || null,
+    keyBuilder: keyBuilder || null,
     condition: o.condition || null,
     statuses,
     methods,

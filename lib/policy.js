@@ -73,23 +73,31 @@ function canonicalQuery(query) {
 }
 
 /**
- * Whether the app turned Express's query parser off ('query parser': false): every request then
- * has the same empty req.query, and the handler must be reading the raw query itself, so the key
- * takes the raw query instead (splitting more, never merging what the handler may tell apart).
+ * The query part of the key: req.query as canonical text, or null to key the raw "?..." part as
+ * sent. Raw when there is no req.query (not an Express request), and when req.query is empty
+ * although the target has a query string: the app (or an app above the one handling the request)
+ * turned its parser off, or its parser dropped everything, so the handler may read the raw query.
  */
-function queryParserOff(req) {
-  const app = req.app;
-  return app !== undefined && app !== null && typeof app.get === 'function' && app.get('query parser') === false;
+function queryPart(req, target) {
+  const query = req.query;
+  if (query === undefined || query === null || typeof query !== 'object') return null;
+  if (Object.keys(query).length > 0) return canonicalQuery(query);
+  // The query string is what follows a '?' that comes before any '#'.
+  const q = target.indexOf('?');
+  const hash = target.indexOf('#');
+  if (q === -1 || (hash !== -1 && hash < q)) return '{}';
+  return (hash === -1 ? target.length : hash) > q + 1 ? null : '{}';
 }
 
 /**
  * The default key: `${prefix}:${sha256}` over the method (HEAD as GET), the Host header (case
  * ignored), the request target's path exactly as sent (req.originalUrl up to its first "?" or "#",
  * mount path included, never decoded), whether Express parses that target with its fallback URL
- * parser (a "#" or whitespace in it), and the query as the app parsed it (req.query, compared
- * deep-equal, key order ignored). Without req.query (not an Express request) or with the app's
- * query parser turned off, the raw "?..." and "#..." part is keyed as sent. Computed natively; see README "Keys".
- * @param {import('http').IncomingMessage & { originalUrl?: string, query?: unknown }} req
+ * parser (a "#" or whitespace in it), the path Express routes on (req.baseUrl + req.path) where it
+ * is not that (code before the cache rewrote req.url), and the query as the app parsed it
+ * (req.query, compared deep-equal, key order ignored; see queryPart for when the raw query is
+ * keyed instead). Computed natively; see README "Keys".
+ * @param {import('http').IncomingMessage & { originalUrl?: string, query?: unknown, baseUrl?: string, path?: string }} req
  * @param {string} prefix
  * @returns {string}
  */
@@ -97,14 +105,15 @@ function defaultKeyBuilder(req, prefix, vary) {
   const target = req.originalUrl || req.url || '/';
   const method = req.method === 'HEAD' ? 'GET' : req.method;
   const host = req.headers.host || '';
-  const query = req.query !== undefined && req.query !== null && typeof req.query === 'object' && !queryParserOff(req)
-    ? canonicalQuery(req.query) : null;
+  const routed = typeof req.path === 'string' ? (req.baseUrl || '') + req.path : null;
+  const query = queryPart(req, target);
   const headers = vary ? varyPairs(req, vary) : [];
-  if (!wellFormed(target) || !wellFormed(host) || !headers.every(wellFormed)) {
-    // Only code that rewrites req.url can get here (Node decodes request heads as latin1).
-    throw new Error('the request target, Host or a varied header holds a lone UTF-16 surrogate');
+  if (!wellFormed(target) || !wellFormed(host) || !wellFormed(method) || (routed !== null && !wellFormed(routed))
+    || !headers.every(wellFormed)) {
+    // Only code that rewrites the request can get here (Node decodes request heads as latin1).
+    throw new Error('the request target, method, Host or a varied header holds a lone UTF-16 surrogate');
   }
-  return `${prefix}:${binding.requestKey(method, host, target, query, headers)}`;
+  return `${prefix}:${binding.requestKey(method, host, target, routed, query, headers)}`;
 }
 
 /**
@@ -122,11 +131,17 @@ function varyPairs(req, names) {
 }
 
 const PER_USER = Symbol('respcache.perUser');
+// On keys.default and keys.withHeaders(names): the header names the built-in key adds. A route
+// given one of them uses the built-in key itself (lib/options.js), with all of its rules.
+const BUILTIN_KEY = Symbol('respcache.builtinKey');
+
+const defaultKey = (req, prefix) => defaultKeyBuilder(req, prefix);
+defaultKey[BUILTIN_KEY] = Object.freeze([]);
 
 /** Built-in key builders, to pass as a route's keyBuilder. */
 const keys = {
-  /** The built-in key (what a route without keyBuilder uses). */
-  default: (req, prefix) => defaultKeyBuilder(req, prefix),
+  /** The built-in key (what a route without keyBuilder uses); a route given it is such a route. */
+  default: defaultKey,
   /**
    * One entry per user: the built-in key under `${prefix}:u:<sha256 of the id>`. A request for
    * which getUserId returns null, undefined or '' is not cached (BYPASS). Routes keyed this way may
@@ -153,7 +168,10 @@ const keys = {
       throw new TypeError('Expected keys.withHeaders(names) to be given an array of header names');
     }
     const lower = [...new Set(names.map((n) => n.toLowerCase()))].sort();
-    return (req, prefix) => defaultKeyBuilder(req, prefix, lower);
+    const builder = (req, prefix) => defaultKeyBuilder(req, prefix, lower);
+    // As a route's keyBuilder it is `vary: names` on the built-in key (lib/options.js).
+    builder[BUILTIN_KEY] = Object.freeze(lower);
+    return builder;
   },
 };
 
@@ -215,22 +233,25 @@ function cacheControlArguments(value) {
 
 /**
  * The lifetime a response gives itself, for routes with ttl: 'http' (RFC 9111 section 4.2.1, as
- * a shared cache): s-maxage, else max-age, else Expires minus now; without any of them, the
+ * a shared cache): s-maxage, else max-age, else Expires minus now, less the response's Age; without any of them, the
  * route's default ttl. 0 or less means: do not store.
  * @returns {number} milliseconds
  */
 function httpLifetimeMs(res, fallbackMs) {
   const args = cacheControlArguments(res.getHeader('cache-control'));
+  // The age the response already has (RFC 9111 section 4.2.3: an upstream's Age header) is spent
+  // of its explicit freshness.
+  const age = /^\d+$/.test(String(res.getHeader('age') ?? '').trim()) ? Number(String(res.getHeader('age')).trim()) * 1000 : 0;
   for (const name of ['s-maxage', 'max-age']) {
     if (args.has(name)) {
       const seconds = Number.parseInt(args.get(name), 10);
-      return Number.isFinite(seconds) ? seconds * 1000 : 0;
+      return Number.isFinite(seconds) ? seconds * 1000 - age : 0;
     }
   }
   const expires = res.getHeader('expires');
   if (expires !== undefined) {
     const at = Date.parse(String(expires));
-    return Number.isFinite(at) ? at - Date.now() : 0;
+    return Number.isFinite(at) ? at - Date.now() - age : 0;
   }
   return fallbackMs;
 }
@@ -248,14 +269,14 @@ function sharedExplicitly(directives) {
 }
 
 /**
- * Whether a response lets a shared cache reuse it for other users only under its own freshness:
- * it says must-revalidate, proxy-revalidate or s-maxage, and not public.
+ * Whether a response holds a directive that ties a shared cache to the response's own freshness
+ * (must-revalidate, proxy-revalidate or s-maxage), public or not: for a request with credentials
+ * the cache then keeps it only that long.
  * @param {import('http').ServerResponse} res
  */
 function revalidationShared(res) {
   const directives = cacheControlDirectives(res.getHeader('cache-control'));
-  return !directives.has('public')
-    && (directives.has('must-revalidate') || directives.has('proxy-revalidate') || directives.has('s-maxage'));
+  return directives.has('must-revalidate') || directives.has('proxy-revalidate') || directives.has('s-maxage');
 }
 
 /**
@@ -297,5 +318,5 @@ function storedHeaders(res) {
   return flat;
 }
 
-module.exports = { revalidationShared, canonicalQuery, wellFormed, cacheControlArguments, httpLifetimeMs, requestWantsFresh, keys, varyPairs, PER_USER, defaultKeyBuilder, unstorableReason, storedHeaders, cacheControlDirectives, credentialed,
+module.exports = { BUILTIN_KEY, revalidationShared, canonicalQuery, wellFormed, cacheControlArguments, httpLifetimeMs, requestWantsFresh, keys, varyPairs, PER_USER, defaultKeyBuilder, unstorableReason, storedHeaders, cacheControlDirectives, credentialed,
   entrySharedExplicitly, NOT_STORED, NS_HEADER };

@@ -29,7 +29,9 @@ function directiveMs(value) {
 function staleWindows(cacheControl, route) {
   const args = cacheControlArguments(cacheControl);
   if (args.has('must-revalidate') || args.has('proxy-revalidate') || args.has('no-cache')) return NO_WINDOWS;
-  if (args.has('s-maxage') && !args.has('stale-while-revalidate') && !args.has('stale-if-error')) return NO_WINDOWS;
+  // Only a window of at least a second grants one ("stale-if-error=0" grants nothing).
+  if (args.has('s-maxage') && !(directiveMs(args.get('stale-while-revalidate')) > 0)
+    && !(directiveMs(args.get('stale-if-error')) > 0)) return NO_WINDOWS;
   return {
     whileRevalidateMs: route.staleWhileRevalidateMs !== null
       ? route.staleWhileRevalidateMs : directiveMs(args.get('stale-while-revalidate')),

@@ -49,6 +49,42 @@ bool NeedsLegacyParse(std::string_view target) {
   return false;
 }
 
+bool IsUrlParseSpaceAt(std::string_view s, size_t i, size_t* len) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x21) {
+    *len = 1;
+    return true;
+  }
+  if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0xA0) {
+    *len = 2;
+    return true;
+  }
+  if (c == 0xEF && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0xBB &&
+      static_cast<unsigned char>(s[i + 2]) == 0xBF) {
+    *len = 3;
+    return true;
+  }
+  return false;
+}
+
+// Whether `s` ends with a character url.parse() trims; its byte length in *len.
+bool EndsWithUrlParseSpace(std::string_view s, size_t* len) {
+  if (s.empty()) return false;
+  for (size_t n : {size_t{1}, size_t{2}, size_t{3}}) {
+    if (s.size() >= n && IsUrlParseSpaceAt(s, s.size() - n, len) && *len == n) return true;
+  }
+  return false;
+}
+
+// What Node's legacy url.parse() keeps of a target: it trims leading and trailing characters
+// below U+0021, U+00A0 and U+FEFF (the fast path of parseurl never sees such a target).
+std::string_view UrlParseTrim(std::string_view s) {
+  size_t len = 0;
+  while (!s.empty() && IsUrlParseSpaceAt(s, 0, &len)) s.remove_prefix(len);
+  while (EndsWithUrlParseSpace(s, &len)) s.remove_suffix(len);
+  return s;
+}
+
 }  // namespace
 
 std::string EncodeParts(const std::vector<std::string_view>& parts) {
@@ -91,11 +127,12 @@ std::string HashParts(const std::vector<std::string_view>& parts) {
 }
 
 TargetParts SplitTarget(std::string_view target) {
-  const size_t cut = std::min(target.find('?'), target.find('#'));
   TargetParts parts;
-  parts.path = target.substr(0, cut);
-  parts.rest = cut == std::string_view::npos ? std::string_view() : target.substr(cut);
   parts.legacy_parse = NeedsLegacyParse(target);
+  const std::string_view parsed = parts.legacy_parse ? UrlParseTrim(target) : target;
+  const size_t cut = std::min(parsed.find('?'), parsed.find('#'));
+  parts.path = parsed.substr(0, cut);
+  parts.rest = cut == std::string_view::npos ? std::string_view() : parsed.substr(cut);
   return parts;
 }
 
@@ -121,14 +158,20 @@ std::string CanonicalRequestKey(const RequestKeyInput& input) {
     query.append(target.rest);
   }
   const std::string vary_count = std::to_string(vary.size());
+  std::string routed = "=";
+  if (input.routed_path.has_value() && *input.routed_path != target.path) {
+    routed = ">";
+    routed.append(*input.routed_path);
+  }
 
   std::vector<std::string_view> parts;
-  parts.reserve(7 + 2 * vary.size());
+  parts.reserve(8 + 2 * vary.size());
   parts.push_back(kKeyVersion);
   parts.push_back(input.method);
   parts.push_back(host);
   parts.push_back(target.path);
   parts.push_back(target.legacy_parse ? "legacy" : "fast");
+  parts.push_back(routed);
   parts.push_back(query);
   parts.push_back(vary_count);
   for (const auto& [name, value] : vary) {

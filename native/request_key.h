@@ -24,7 +24,9 @@ bool DecodeParts(std::string_view encoded, std::vector<std::string>* parts);
 
 // A request target (req.originalUrl) cut the way Express's URL parser (parseurl) cuts it.
 struct TargetParts {
-  // Up to the first '?' or '#', byte for byte: never decoded or normalised.
+  // Up to the first '?' or '#', byte for byte: never decoded or normalised. When legacy_parse is
+  // set, cut from the target with url.parse()'s trimming applied first (leading and trailing
+  // bytes below 0x21, U+00A0 and U+FEFF), so "/a " and "/a ?" (routed as /a and /a%20) differ.
   std::string_view path;
   // The rest: empty, or starting with '?' or '#'.
   std::string_view rest;
@@ -44,14 +46,19 @@ struct RequestKeyInput {
   // The app's parsed query (req.query) in the canonical text lib/ builds from it. Absent when the
   // request has no parsed query: then the target's raw rest ('?...' and '#...') is keyed as sent.
   std::optional<std::string_view> parsed_query;
+  // The path Express routes on at the cache's layer (req.baseUrl + req.path), or absent outside
+  // Express. It only enters the key where it is not the target's path: a function of the target
+  // unless code before the cache rewrote req.url, which it then separates.
+  std::optional<std::string_view> routed_path;
   // Varied request headers: (name, value); names are lowercased and the list is sorted here; an
   // absent header is passed with an empty value by the caller.
   std::vector<std::pair<std::string_view, std::string_view>> vary;
 };
 
 // The length-prefixed encoding of a request key's parts, before hashing: a version tag, the
-// method, the lowercased host, the target's path, its parse flag, the query ("q" + parsed query,
-// or "r" + raw rest), then the count and pairs of the varied headers.
+// method, the lowercased host, the target's path, its parse flag, the routed path ("=" when absent
+// or equal to the target's path, else ">" + routed path), the query ("q" + parsed query, or "r" +
+// raw rest), then the count and pairs of the varied headers.
 std::string CanonicalRequestKey(const RequestKeyInput& input);
 
 // Hex SHA-256 of CanonicalRequestKey(input).

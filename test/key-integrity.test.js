@@ -184,6 +184,68 @@ describe('the app\'s "query parser" setting', () => {
   });
 });
 
+describe('a rewrite of req.url before the cache', () => {
+  it.each([['Express 4', express4], ['Express 5', express5]])(
+    '%s: /index.php?page=X rewritten to /X keys each page apart', async (_v, express) => {
+      const app = express();
+      app.use((req, res, next) => {
+        if (req.path === '/index.php' && req.query.page) req.url = `/${req.query.page}`;
+        next();
+      });
+      app.get('/:page', cache.middleware({ exposeKey: true }), (req, res) => res.send(`page ${req.params.page}`));
+      const s = await listen(app);
+      const admin = await get(s, '/index.php?page=admin');
+      const about = await get(s, '/index.php?page=about');
+      expect(admin.text).toBe('page admin');
+      expect([about.headers['x-cache'], about.text]).toEqual(['MISS', 'page about']);
+      expect(about.headers['x-cache-key']).not.toBe(admin.headers['x-cache-key']);
+      expect((await get(s, '/index.php?page=about')).text).toBe('page about');
+    });
+
+  it('a rewrite that depends on a header keys each destination apart', async () => {
+    const app = express5();
+    app.use((req, res, next) => {
+      if (req.get('x-variant') === 'b') req.url = `/b${req.url}`;
+      next();
+    });
+    const handler = (req, res) => res.send(req.path);
+    app.get('/home', cache.middleware(), handler);
+    app.get('/b/home', cache.middleware(), handler);
+    const s = await listen(app);
+    expect((await get(s, '/home')).text).toBe('/home');
+    const b = await get(s, '/home', { 'x-variant': 'b' });
+    expect([b.headers['x-cache'], b.text]).toEqual(['MISS', '/b/home']);
+  });
+
+  it('a decoded req.url with trailing whitespace is keyed as url.parse() trims it', async () => {
+    const app = express5();
+    app.get('/a', cache.middleware({ exposeKey: true }), (req, res) => res.send('route /a'));
+    app.get('/a%20', cache.middleware({ exposeKey: true }), (req, res) => res.send('route /a%20'));
+    // Code in front of Express that decodes the target: "/a%20" becomes "/a " (routed as /a by
+    // url.parse, which trims it) and "/a%20%3F" becomes "/a ?" (routed as /a%20).
+    const s = await listen((req, res) => { req.url = decodeURIComponent(req.url); app(req, res); });
+    const spaced = await get(s, '/a%20%3F');
+    expect(spaced.text).toBe('route /a%20');
+    const trimmed = await get(s, '/a%20');
+    expect([trimmed.headers['x-cache'], trimmed.text]).toEqual(['MISS', 'route /a']);
+    expect(trimmed.headers['x-cache-key']).not.toBe(spaced.headers['x-cache-key']);
+  });
+});
+
+describe('an app above the cache that turned its query parser off (Express 4)', () => {
+  it('keys the raw query in a sub-app, whose req.query is the parent\'s empty object', async () => {
+    const app = express4();
+    app.set('query parser', false);
+    const api = express4();
+    api.get('/search', cache.middleware(), (req, res) => res.send(new URL(req.originalUrl, 'http://x').searchParams.get('q')));
+    app.use('/api', api);
+    const s = await listen(app);
+    expect((await get(s, '/api/search?q=alice')).text).toBe('alice');
+    const bob = await get(s, '/api/search?q=bob');
+    expect([bob.headers['x-cache'], bob.text]).toEqual(['MISS', 'bob']);
+  });
+});
+
 describe('behind a proxy ("trust proxy", X-Forwarded-Host)', () => {
   it('keys on the Host header, not on req.hostname, by default', async () => {
     const app = express5();

@@ -6,6 +6,7 @@ const { startRedis } = require('./helpers/redis');
 const { serve } = require('./helpers/http');
 const { openCache, closeCaches } = require('./helpers/cache');
 const binding = require('../lib/binding');
+const { keys } = require('../lib');
 
 let redis;
 let cache;
@@ -173,6 +174,32 @@ describe('when the request carries credentials and the route uses the default ke
       expect([anonymous.headers['x-cache'], anonymous.text]).toEqual(['HIT', 'shared']);
     });
 
+    it.each([
+      ['public, max-age=0, must-revalidate', 0],
+      ['public, s-maxage=30', 30000],
+      ['s-maxage=3600', 3600000 - 3599000, { age: '3599' }],
+    ])('keeps "%s" (even public, less its Age) for its own freshness only', async (cc, lifetimeMs, extra = {}) => {
+      await route((req, res) => res.set({ 'Cache-Control': cc, ...extra }).send('shared'), { ttl: 3600 });
+      await http.get('/r', { headers: alice });
+      const [key] = await redis.keys('respcache:e:*');
+      if (lifetimeMs === 0) {
+        expect(key).toBeUndefined();
+        return;
+      }
+      expect(await redis.client().pttl(key)).toBeLessThanOrEqual(lifetimeMs);
+      expect(await redis.client().pttl(key)).toBeGreaterThan(0);
+    });
+
+    it.each([
+      ['s-maxage=30, stale-if-error=0', { staleWhileRevalidate: 600 }],
+      ['s-maxage=30, stale-while-revalidate=600', {}],
+    ])('keeps "%s" in Redis no longer than its freshness, whatever the stale windows', async (cc, options) => {
+      await route((req, res) => res.set('Cache-Control', cc).send('shared'), { ttl: 3600, ...options });
+      await http.get('/r', { headers: alice });
+      const [key] = await redis.keys('respcache:e:*');
+      expect(await redis.client().pttl(key)).toBeLessThanOrEqual(30000);
+    });
+
     it('runs the handler for every use once the entry is stale, even with a stale window on the route', async () => {
       await route((req, res) => res.set('Cache-Control', 'max-age=60, must-revalidate').send(`run ${calls}`),
         { ttl: 3600, staleWhileRevalidate: 600, staleIfError: 600 });
@@ -186,6 +213,19 @@ describe('when the request carries credentials and the route uses the default ke
       expect([anonymous.headers['x-cache'], anonymous.text]).toEqual(['MISS', 'run 2']);
       expect(calls).toBe(2);
     });
+  });
+
+  it.each([
+    ['keys.default', () => keys.default],
+    ['keys.withHeaders([\'x-tenant\'])', () => keys.withHeaders(['x-tenant'])],
+  ])('applies the same rules with keyBuilder: %s, which is the built-in key', async (_name, builder) => {
+    await route((req, res) => res.send(`for ${req.get('authorization') || 'anyone'}`), { keyBuilder: builder() });
+    await http.get('/r', { headers: { authorization: 'Bearer alice' } });
+    const bob = await http.get('/r', { headers: { authorization: 'Bearer bob' } });
+    const anonymous = await http.get('/r');
+    expect([bob.headers['x-cache'], bob.text]).toEqual(['MISS', 'for Bearer bob']);
+    expect([anonymous.headers['x-cache'], anonymous.text]).toEqual(['MISS', 'for anyone']);
+    expect((await http.get('/r')).headers['x-cache']).toBe('HIT');
   });
 
   it('stores it when a keyBuilder separates the users', async () => {

@@ -99,10 +99,11 @@ void RedisUrlSeeds(const fs::path& dir) {
 
 // The byte layout request_key_fuzz.cc reads with FuzzedDataProvider: strings from the front, each
 // ended by a backslash and one other byte (a backslash inside is doubled), the target as the
-// rest, then the flags from the end: the vary count, and last the has-parsed-query byte.
+// rest, then the flags from the end: the vary count, the has-routed-path byte, and last the
+// has-parsed-query byte.
 std::string RequestSeed(std::string_view method, std::string_view host, std::optional<std::string_view> parsed,
                         std::vector<std::pair<std::string_view, std::string_view>> vary,
-                        std::string_view target) {
+                        std::string_view target, std::optional<std::string_view> routed = std::nullopt) {
   std::string out;
   auto add = [&out](std::string_view s) {
     for (char c : s) {
@@ -114,12 +115,14 @@ std::string RequestSeed(std::string_view method, std::string_view host, std::opt
   add(method);
   add(host);
   if (parsed) add(*parsed);
+  if (routed) add(*routed);
   for (const auto& [name, value] : vary) {
     add(name);
     add(value);
   }
   out.append(target);
   out.push_back(static_cast<char>(vary.size()));
+  out.push_back(routed ? 1 : 0);
   out.push_back(parsed ? 1 : 0);
   return out;
 }
@@ -145,12 +148,16 @@ void RequestKeySeeds(const fs::path& dir) {
       {"asterisk", "*"},
       {"empty", ""},
       {"repeated-empty-params", "/p?a=1&a=2&b=&&c"},
+      {"trailing-space-legacy", "/a ?"},
+      {"trimmed-ends", " \xEF\xBB\xBF/a\t#x\xC2\xA0"},
   };
   for (const auto& [name, target] : targets) {
     Write(dir, "raw-" + name, RequestSeed("GET", "Example.COM:8080", std::nullopt, {}, target));
   }
   Write(dir, "parsed-query", RequestSeed("GET", "localhost", "{\"q\":\"c#x\",\"b\":\"2\"}", {}, "/k/p?q=c%23x&b=2"));
   Write(dir, "parsed-empty", RequestSeed("GET", "localhost", "", {}, "/k/p"));
+  Write(dir, "routed-same", RequestSeed("GET", "localhost", "{}", {}, "/m/api", "/m/api"));
+  Write(dir, "routed-rewrite", RequestSeed("GET", "localhost", "{}", {}, "/index.php?page=a", "/a"));
   Write(dir, "vary-one", RequestSeed("GET", "api.example.com", "{}", gzip, "/list?page=2"));
   Write(dir, "vary-many", RequestSeed("POST", "API.example.com", std::nullopt,
                                       {{"Accept-Language", "en"}, {"accept-encoding", ""},

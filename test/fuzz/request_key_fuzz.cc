@@ -1,10 +1,12 @@
 // libFuzzer target: the request-key canonicaliser (request_key.h).
-// The input is read with FuzzedDataProvider: method, host, the parsed query (when the last byte
-// is odd), up to four varied (name, value) pairs, each as a string ending in a backslash and one
-// other byte, then the rest of the input as the request target (see make_seeds.cc).
+// The input is read with FuzzedDataProvider: method, host, the parsed query and the routed path
+// (each when a flag byte at the end says so), up to four varied (name, value) pairs, each as a
+// string ending in a backslash and one other byte, then the rest of the input as the request
+// target (see make_seeds.cc).
 // Properties:
-// - SplitTarget cuts the target into path + rest at the first '?' or '#', and its legacy_parse
-//   flag matches the rule in request_key.h, recomputed here independently;
+// - SplitTarget cuts the target (trimmed like url.parse() when legacy_parse) into path + rest at
+//   the first '?' or '#', and its legacy_parse flag matches the rule in request_key.h, both
+//   recomputed here independently;
 // - CanonicalRequestKey decodes (DecodeParts) into exactly the parts the header lists, so two
 //   inputs share a key only when those parts are equal: the encoding is unambiguous;
 // - RequestKeyHash is the hex SHA-256 of that encoding, and HashParts of the parts gives it too;
@@ -49,6 +51,32 @@ bool ExpectLegacyParse(std::string_view target) {
          Contains(target, "\xEF\xBB\xBF");
 }
 
+// url.parse()'s trimming, written independently of request_key.cc: one character at a time from
+// each end while it is below U+0021, U+00A0 (C2 A0) or U+FEFF (EF BB BF).
+std::string_view ExpectTrimmed(std::string_view s) {
+  for (;;) {
+    if (!s.empty() && static_cast<unsigned char>(s.front()) < 0x21) s.remove_prefix(1);
+    else if (s.rfind("\xC2\xA0", 0) == 0) s.remove_prefix(2);
+    else if (s.rfind("\xEF\xBB\xBF", 0) == 0) s.remove_prefix(3);
+    else break;
+  }
+  auto ends_with = [&s](std::string_view tail) {
+    return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
+  };
+  for (;;) {
+    if (!s.empty() && static_cast<unsigned char>(s.back()) < 0x21) s.remove_suffix(1);
+    else if (ends_with("\xC2\xA0")) s.remove_suffix(2);
+    else if (ends_with("\xEF\xBB\xBF")) s.remove_suffix(3);
+    else break;
+  }
+  return s;
+}
+
+// What the key cuts: the target itself, or url.parse()'s trimmed view of it.
+std::string_view ExpectParsed(std::string_view target) {
+  return ExpectLegacyParse(target) ? ExpectTrimmed(target) : target;
+}
+
 std::string Sha256Hex(std::string_view bytes) {
   respcache::Sha256 sha;
   sha.Update(bytes);
@@ -57,8 +85,9 @@ std::string Sha256Hex(std::string_view bytes) {
 
 void CheckSplitTarget(std::string_view target) {
   const respcache::TargetParts parts = SplitTarget(target);
-  FUZZ_CHECK(parts.path.data() == target.data() || parts.path.empty());
-  FUZZ_CHECK(std::string(parts.path) + std::string(parts.rest) == target);
+  const std::string_view parsed = ExpectParsed(target);
+  FUZZ_CHECK(parts.path.data() == parsed.data() || parts.path.empty());
+  FUZZ_CHECK(std::string(parts.path) + std::string(parts.rest) == parsed);
   FUZZ_CHECK(parts.path.find_first_of("?#") == std::string_view::npos);
   FUZZ_CHECK(parts.rest.empty() || parts.rest[0] == '?' || parts.rest[0] == '#');
   FUZZ_CHECK(parts.legacy_parse == ExpectLegacyParse(target));
@@ -66,9 +95,10 @@ void CheckSplitTarget(std::string_view target) {
 
 // The parts CanonicalRequestKey must encode, built from the header's description alone.
 std::vector<std::string> ExpectedParts(const RequestKeyInput& input, const std::string& version) {
-  const size_t cut = std::min(input.target.find('?'), input.target.find('#'));
-  const std::string_view path = input.target.substr(0, cut);
-  const std::string_view rest = cut == std::string_view::npos ? std::string_view() : input.target.substr(cut);
+  const std::string_view parsed = ExpectParsed(input.target);
+  const size_t cut = std::min(parsed.find('?'), parsed.find('#'));
+  const std::string_view path = parsed.substr(0, cut);
+  const std::string_view rest = cut == std::string_view::npos ? std::string_view() : parsed.substr(cut);
   std::vector<std::pair<std::string, std::string>> vary;
   for (const auto& [name, value] : input.vary) vary.emplace_back(Lower(name), std::string(value));
   std::sort(vary.begin(), vary.end());
@@ -79,6 +109,7 @@ std::vector<std::string> ExpectedParts(const RequestKeyInput& input, const std::
       Lower(input.host),
       std::string(path),
       ExpectLegacyParse(input.target) ? "legacy" : "fast",
+      input.routed_path && *input.routed_path != path ? ">" + std::string(*input.routed_path) : "=",
       input.parsed_query ? "q" + std::string(*input.parsed_query) : "r" + std::string(rest),
       std::to_string(vary.size()),
   };
@@ -97,7 +128,7 @@ void CheckRequestKey(const RequestKeyInput& input) {
   const std::string key = CanonicalRequestKey(input);
   std::vector<std::string> decoded;
   FUZZ_CHECK(DecodeParts(key, &decoded));
-  FUZZ_CHECK(decoded.size() >= 7);
+  FUZZ_CHECK(decoded.size() >= 8);
   // The version tag is the only part not derived from the input: a constant, whatever it says.
   static const std::string version = decoded[0];
   FUZZ_CHECK(version.rfind("respcache-key-v", 0) == 0);
@@ -124,13 +155,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider provider(data, size);
   // Flags first: FuzzedDataProvider takes integers from the end, strings from the front.
   const bool has_parsed_query = provider.ConsumeBool();
+  const bool has_routed_path = provider.ConsumeBool();
   const size_t vary_count = provider.ConsumeIntegralInRange<size_t>(0, 4);
 
   std::vector<std::string> strings;  // owns what the input's string_views point at
-  strings.reserve(3 + 2 * vary_count + 1);
+  strings.reserve(4 + 2 * vary_count + 1);
   strings.push_back(provider.ConsumeRandomLengthString(64));    // method
   strings.push_back(provider.ConsumeRandomLengthString(256));   // host
   if (has_parsed_query) strings.push_back(provider.ConsumeRandomLengthString(1024));
+  if (has_routed_path) strings.push_back(provider.ConsumeRandomLengthString(256));
   for (size_t i = 0; i < 2 * vary_count; ++i) strings.push_back(provider.ConsumeRandomLengthString(256));
   strings.push_back(provider.ConsumeRemainingBytesAsString());  // target
 
@@ -139,6 +172,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   input.method = strings[next++];
   input.host = strings[next++];
   if (has_parsed_query) input.parsed_query = std::string_view(strings[next++]);
+  if (has_routed_path) input.routed_path = std::string_view(strings[next++]);
   for (size_t i = 0; i < vary_count; ++i, next += 2) input.vary.emplace_back(strings[next], strings[next + 1]);
   input.target = strings[next];
 

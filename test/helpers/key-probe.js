@@ -63,16 +63,22 @@ function canonical(value) {
 }
 
 /**
- * The documented rule, computed independently of the cache: requests (same method and Host)
- * share a key exactly when these strings are equal: the path as sent, which URL parser Express
- * uses for the target, and req.query.
+ * The documented rule, computed independently of the cache: requests (same method and Host, no
+ * rewrite of req.url before the cache) share a key exactly when these strings are equal: the path
+ * as sent (cut after url.parse()'s trimming where Express uses that parser), which URL parser
+ * Express uses for the target, and req.query, or the raw query when req.query is empty although
+ * the target has a query string.
  */
 function ruleOf(observation) {
   const t = observation.target;
-  const cut = t.search(/[?#]/);
-  const path = cut === -1 ? t : t.slice(0, cut);
   const legacy = !t.startsWith('/') || /[\t\n\f\r #\u00a0\ufeff]/.test(t);
-  return `${JSON.stringify(path)} ${legacy} ${canonical(observation.query)}`;
+  const parsed = legacy ? t.replace(/^[\u0000-\u0020\u00a0\ufeff]+|[\u0000-\u0020\u00a0\ufeff]+$/g, '') : t;
+  const cut = parsed.search(/[?#]/);
+  const path = cut === -1 ? parsed : parsed.slice(0, cut);
+  const rawQuery = cut !== -1 && parsed[cut] === '?' ? parsed.slice(cut + 1).split('#')[0] : '';
+  const empty = Object.keys(observation.query).length === 0;
+  const query = empty && rawQuery !== '' ? `raw ${JSON.stringify(parsed.slice(cut))}` : canonical(observation.query);
+  return `${JSON.stringify(path)} ${legacy} ${query}`;
 }
 
 /** What Express did with the request: the handler, the path it routed on and the query. */

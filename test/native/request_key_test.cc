@@ -73,6 +73,15 @@ TEST(SplitTarget, NeverDecodesOrNormalisesThePath) {
   EXPECT_EQ(SplitTarget("/ap%69/%2f/./../%7e\\x").path, "/ap%69/%2f/./../%7e\\x");
 }
 
+TEST(SplitTarget, TrimsLikeUrlParseWhenTheFallbackParserApplies) {
+  EXPECT_EQ(SplitTarget("/a ").path, "/a");
+  EXPECT_EQ(SplitTarget("/a ?").path, "/a ");
+  EXPECT_EQ(SplitTarget("/a\t#x\xc2\xa0").path, "/a\t");
+  EXPECT_EQ(SplitTarget("/a\t#x\xc2\xa0").rest, "#x");
+  EXPECT_EQ(SplitTarget(" \xef\xbb\xbf/a\x01").path, "/a");
+  EXPECT_EQ(SplitTarget("/a\x01").path, "/a\x01");  // the fast path trims nothing
+}
+
 TEST(SplitTarget, FlagsTargetsExpressParsesWithItsFallbackParser) {
   EXPECT_FALSE(SplitTarget("/a\\b?x").legacy_parse);
   EXPECT_TRUE(SplitTarget("/a\\b?x#").legacy_parse);
@@ -90,24 +99,36 @@ TEST(SplitTarget, FlagsTargetsExpressParsesWithItsFallbackParser) {
 RequestKeyInput Input(std::string_view method, std::string_view host, std::string_view target,
                       std::optional<std::string_view> query = std::nullopt,
                       std::vector<std::pair<std::string_view, std::string_view>> vary = {}) {
-  return RequestKeyInput{method, host, target, query, std::move(vary)};
+  return RequestKeyInput{method, host, target, query, std::nullopt, std::move(vary)};
 }
 
 // Pins the documented layout; computed with Python's hashlib from the parts
-// ["respcache-key-v2", "GET", "example.com", "/a%7eb", "fast", 'q{"a":"1"}', "0"].
+// ["respcache-key-v2", "GET", "example.com", "/a%7eb", "fast", "=", 'q{"a":"1"}', "0"].
 TEST(RequestKeyHash, MatchesTheDocumentedLayout) {
   EXPECT_EQ(RequestKeyHash(Input("GET", "Example.com", "/a%7eb?a=1", R"({"a":"1"})")),
-            HashParts({"respcache-key-v2", "GET", "example.com", "/a%7eb", "fast", R"(q{"a":"1"})", "0"}));
+            HashParts({"respcache-key-v2", "GET", "example.com", "/a%7eb", "fast", "=", R"(q{"a":"1"})", "0"}));
   EXPECT_EQ(RequestKeyHash(Input("GET", "Example.com", "/a%7eb?a=1", R"({"a":"1"})")),
-            "db6ac9f2ca35b522b9a2c4a692411562a3231fc22addb5f90e84eb42ad7c79c0");
+            "474d0830e105d2e3d0f375dd41f380d1c8e34e57ae700e26d62ce2375b9edb22");
 }
 
 TEST(RequestKeyHash, IsTheHashOfTheCanonicalEncoding) {
   const auto input = Input("GET", "h", "/k?x#y", std::nullopt, {{"Accept", "json"}});
   std::vector<std::string> parts;
   ASSERT_TRUE(DecodeParts(CanonicalRequestKey(input), &parts));
-  EXPECT_EQ(parts, (std::vector<std::string>{"respcache-key-v2", "GET", "h", "/k", "legacy", "r?x#y", "1",
+  EXPECT_EQ(parts, (std::vector<std::string>{"respcache-key-v2", "GET", "h", "/k", "legacy", "=", "r?x#y", "1",
                                              "accept", "json"}));
+}
+
+TEST(RequestKeyHash, KeysTheRoutedPathOnlyWhereItIsNotTheTargetsPath) {
+  auto routed = [](std::string_view target, std::optional<std::string_view> path) {
+    RequestKeyInput input = Input("GET", "h", target, "{}");
+    input.routed_path = path;
+    return RequestKeyHash(input);
+  };
+  EXPECT_EQ(routed("/a/b?x", "/a/b"), routed("/a/b?x", std::nullopt));
+  // A rewrite before the cache: the same target routed to two places.
+  EXPECT_NE(routed("/index.php?page=a", "/a"), routed("/index.php?page=a", "/b"));
+  EXPECT_NE(routed("/index.php", "/a"), routed("/index.php", std::nullopt));
 }
 
 TEST(RequestKeyHash, TreatsTheHostCaseInsensitively) {

@@ -50,7 +50,8 @@ function canonicalQuery(query) {
         if (value === null) return 'N';
         if (Array.isArray(value)) {
           let out = '[';
-          for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + walk(value[i], depth + 1);
+          // A hole (a sparse array from a custom parser) is not an explicit undefined.
+          for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + (i in value ? walk(value[i], depth + 1) : 'H');
           return `${out}]`;
         }
         if (value instanceof Date) return `d${value.getTime()}`;

@@ -11,7 +11,7 @@ const { createMiddleware } = require('./middleware');
 const { Coalescer } = require('./coalesce');
 const { Metrics } = require('./metrics');
 const { warm } = require('./warm');
-const { Invalidator, checkTags, checkNamespace, pathIndex } = require('./invalidation');
+const { Invalidator, checkTags, checkNamespace, pathIndexes } = require('./invalidation');
 
 // A stalled Redis times out every lookup, and a keyspace filled with garbage makes every lookup
 // find a corrupt entry: such per-lookup faults are reported once per interval per code, the rest
@@ -584,21 +584,24 @@ class Cache extends EventEmitter {
 
   /**
    * Removes the entries stored for a request path, whatever their query strings and varied
-   * headers: '/api/users/42' (that path), '/api/users/*' (every path starting with '/api/users/').
-   * Paths are compared as requested (percent-encoding kept). Resolves with the number removed.
+   * headers: '/api/users/42' (that path), '/api/users/*' (every path under '/api/users/', and
+   * '/api/users' itself); a '*' anywhere else is literal. Paths are compared in normal form
+   * (README "Invalidation"), so every spelling of the path is reached. Resolves with the number
+   * removed.
    * @param {string | string[]} paths
    * @returns {Promise<number>}
    */
   async invalidatePath(paths) {
     const list = Array.isArray(paths) ? paths : [paths];
-    const suffixes = [...new Set(list.map(pathIndex))];
+    const suffixes = [...new Set(list.flatMap(pathIndexes))];
     this._invalidating();
     return this._counted(await this._invalidator.invalidate(suffixes));
   }
 
   /**
    * Removes the entries whose keys (as keyBuilders return them) match a Redis glob pattern, e.g.
-   * 'api:user:42:*', in SCAN batches over the cache's entry family only (never KEYS).
+   * 'api:user:42:*', in SCAN batches over the cache's entry family only (never KEYS). Every fill
+   * under way when it runs is then refused its store, whatever its key.
    * @param {string} pattern
    * @returns {Promise<number>}
    */

@@ -2,7 +2,7 @@
 
 // Invalidation indexes. Every entry the middleware stores is indexed, in the same Lua script that
 // stores it (all or nothing: no entry without all of its indexes), under:
-//   `${prefix}:p:${path}`    the exact request path it was stored for,
+//   `${prefix}:p:${path}`    the request path it was stored for, in normal form (normalisePath),
 //   `${prefix}:s:${dir}`     every directory prefix of that path ('/', '/api/', '/api/users/'),
 //   `${prefix}:t:${tag}`     each of its tags,
 // each a sorted set of entry keys scored by the time the entry leaves Redis. An invalidation pops
@@ -18,7 +18,9 @@
 // Races: an invalidation records its time (Redis clock) in `${prefix}:iv:${index}`; a store whose
 // fill began before that time (measured on the Redis clock too: the script subtracts the fill's
 // duration from its own TIME) is refused, so a response computed before a write never lands after
-// the invalidation that followed the write. cache.delete(key) fences `${prefix}:iv:k:${key}` alike.
+// the invalidation that followed the write. cache.delete(key) fences `${prefix}:iv:k:${key}` alike,
+// and cache.invalidateKeys(pattern) fences `${prefix}:iv:keys`, which every store checks: a store
+// script cannot cheaply match a key against a glob, so a pattern fences every fill under way.
 const debug = require('debug')('respcache');
 const { CacheClosedError, InvalidArgumentError, CorruptIndexError, StoreError } = require('./errors');
 const { wellFormed } = require('./policy');
@@ -58,8 +60,10 @@ end
 const INDEX = 'an index (sorted set)';
 const REGISTRY = 'the index registry (sorted set)';
 const FENCE = 'a fence (a time in ms)';
+// The fence of key patterns: no index suffix is spelled so (they all start '<letter>:').
+const KEYS_FENCE = 'keys';
 
-// KEYS: entry, registry, n indexes, fences (n + 1); ARGV: bytes, ttlMs, member, elapsedMs, n, n suffixes
+// KEYS: entry, registry, n indexes, fences (n + 2: indexes, key, patterns); ARGV: bytes, ttlMs, member, elapsedMs, n, n suffixes
 // Returns 1 (stored), 0 (fenced: an invalidation since the fill began) or `bad` (nothing stored).
 const STORE_SCRIPT = `${NOW_MS}${CHECK_TYPES}
 local n = tonumber(ARGV[5])
@@ -108,10 +112,11 @@ if #names > 0 then removed = redis.call('UNLINK', unpack(names)) end
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
 return {removed, members, bad}`;
 
-// KEYS: entry, fence; ARGV: fence ms
-const DELETE_SCRIPT = `${NOW_MS}
-redis.call('SET', KEYS[2], string.format('%d', now), 'PX', ARGV[1])
-return redis.call('UNLINK', KEYS[1])`;
+// KEYS: fence, then any entries to delete; ARGV: fence ms. Returns the number of entries deleted.
+const FENCE_SCRIPT = `${NOW_MS}
+redis.call('SET', KEYS[1], string.format('%d', now), 'PX', ARGV[1])
+if #KEYS == 1 then return 0 end
+return redis.call('UNLINK', unpack(KEYS, 2))`;
 
 // KEYS: registry; ARGV: key prefix with its colon, batch. Returns {indexes deleted, bad}.
 const SWEEP_SCRIPT = `${NOW_MS}${CHECK_TYPES}
@@ -147,29 +152,94 @@ function checkTags(tags, where) {
   return [...new Set(tags)];
 }
 
+// Paths are indexed, and invalidatePath arguments looked up, in one normal form that merges every
+// spelling Express may route to the same handler with the same parameters: an invalidation that
+// reaches more than the written path costs a refill, one that misses a spelling serves stale data.
+// Express routes case-insensitively and with or without a trailing slash, on the path after an
+// absolute-form target's authority, and decodes every escape in a parameter ('/users/a*b' and
+// '/users/a%2Ab' are both id 'a*b'). Only '/' and '%2F' stay apart: they route differently.
+// Bytes kept literal: the unreserved characters, the sub-delimiters but '*', ':' and '@' (RFC 3986
+// pchar, less '*' so that the normal form never holds one and never reads as a '/*' prefix).
+const LITERAL = new Uint8Array(128);
+for (const c of "abcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()+,;=:@") LITERAL[c.charCodeAt(0)] = 1;
+const HEX = '0123456789ABCDEF';
+
+function hexDigit(code) {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  const lower = code | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
+
+/** One byte as in the normal form: a letter lowercased, literal if it may be, else escaped. */
+function normalByte(byte) {
+  const b = byte >= 0x41 && byte <= 0x5a ? byte + 0x20 : byte;
+  return b < 128 && LITERAL[b] === 1 ? String.fromCharCode(b) : `%${HEX[b >> 4]}${HEX[b & 15]}`;
+}
+
 /**
- * A path argument: '/exact/path' or '/prefix/*' (every path starting with '/prefix/').
- * @returns {string} the index suffix: 'p:<path>' or 's:<dir>'
+ * The normal form of a path (starting with '/') that entries are indexed and invalidations looked
+ * up in: escapes decoded where the byte may be literal, every other byte escaped in uppercase hex
+ * (a '%' that starts no escape too; characters outside ASCII as their UTF-8, a lone UTF-16
+ * surrogate as its three WTF-8 bytes, so no two strings share a form for want of UTF-8), ASCII
+ * letters lowercased, trailing slashes dropped (but the root's). Normalising twice changes nothing.
+ * @param {string} path
+ * @returns {string}
  */
-function pathIndex(path) {
+function normalisePath(path) {
+  let out = '';
+  for (let i = 0; i < path.length; i++) {
+    const code = path.charCodeAt(i);
+    if (code === 0x2f) {
+      out += '/';
+    } else if (code === 0x25 && i + 2 < path.length && hexDigit(path.charCodeAt(i + 1)) >= 0 && hexDigit(path.charCodeAt(i + 2)) >= 0) {
+      out += normalByte(hexDigit(path.charCodeAt(i + 1)) * 16 + hexDigit(path.charCodeAt(i + 2)));
+      i += 2;
+    } else if (code < 0x80) {
+      out += normalByte(code);
+    } else {
+      // A lone surrogate comes back as itself, and is encoded like any code point below 0x10000.
+      const cp = path.codePointAt(i);
+      if (cp > 0xffff) i++;
+      if (cp < 0x800) {
+        out += normalByte(0xc0 | (cp >> 6)) + normalByte(0x80 | (cp & 0x3f));
+      } else if (cp < 0x10000) {
+        out += normalByte(0xe0 | (cp >> 12)) + normalByte(0x80 | ((cp >> 6) & 0x3f)) + normalByte(0x80 | (cp & 0x3f));
+      } else {
+        out += normalByte(0xf0 | (cp >> 18)) + normalByte(0x80 | ((cp >> 12) & 0x3f)) + normalByte(0x80 | ((cp >> 6) & 0x3f))
+          + normalByte(0x80 | (cp & 0x3f));
+      }
+    }
+  }
+  let end = out.length;
+  while (end > 1 && out.charCodeAt(end - 1) === 0x2f) end--;
+  return end === out.length ? out : out.slice(0, end);
+}
+
+/**
+ * An invalidatePath argument: '/exact/path', or '/dir/*' (every path under '/dir/', and '/dir'
+ * itself, which is '/dir/' in normal form). A '*' anywhere else is literal.
+ * @param {string} path
+ * @returns {string[]} the index suffixes to drain: ['p:<path>'], or ['s:<dir>/', 'p:<dir>']
+ */
+function pathIndexes(path) {
   if (typeof path !== 'string' || !path.startsWith('/')) {
     throw new InvalidArgumentError(`Expected a path starting with "/", got ${typeof path === 'string' ? JSON.stringify(path) : typeof path}`);
   }
   if (path.includes('?')) throw new InvalidArgumentError(`Expected a path without a query string, got ${JSON.stringify(path)}`);
-  if (!wellFormed(path)) throw new InvalidArgumentError(`Expected a path without lone UTF-16 surrogates, got ${JSON.stringify(path)}`);
-  const star = path.indexOf('*');
-  if (star === -1) return `p:${path}`;
-  if (star !== path.length - 1 || !path.endsWith('/*')) {
-    throw new InvalidArgumentError(`A path may only end in "/*" (every path under that directory), got ${JSON.stringify(path)}`);
-  }
-  return `s:${path.slice(0, -1)}`;
+  if (!path.endsWith('/*')) return [`p:${normalisePath(path)}`];
+  const dir = normalisePath(path.length === 2 ? '/' : path.slice(0, -2));
+  return dir === '/' ? ['s:/'] : [`s:${dir}/`, `p:${dir}`];
 }
 
 /**
- * The index suffixes an entry stored for `path` with `tags` is listed under, or null when the
- * path is too deep to index.
+ * The index suffixes an entry stored for the path `requested` with `tags` is listed under, or null
+ * when the path is too deep to index.
+ * @param {string} requested a request path (requestPath gives it in normal form already)
+ * @param {string[]} tags
+ * @returns {string[] | null}
  */
-function entryIndexes(path, tags) {
+function entryIndexes(requested, tags) {
+  const path = normalisePath(requested);
   const suffixes = [`p:${path}`];
   let slash = path.indexOf('/');
   let depth = 0;
@@ -182,12 +252,26 @@ function entryIndexes(path, tags) {
   return suffixes;
 }
 
-/** The request path an entry is indexed under: as sent, up to "?" or "#" (like the built-in key). */
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * The path a request's entry is indexed under, and a write invalidates: the target up to "?" or
+ * "#" (after the scheme and authority of an absolute-form target, which Express routes on), in
+ * normal form. That form holds no '*', so passed to cache.invalidatePath it names this path
+ * alone, never a prefix, even for a request to '/dir/*'.
+ * @param {{ originalUrl?: string, url?: string }} req
+ * @returns {string}
+ */
 function requestPath(req) {
-  const url = req.originalUrl || req.url || '/';
+  let url = req.originalUrl || req.url || '/';
+  const scheme = ABSOLUTE_FORM.exec(url);
+  if (scheme !== null) {
+    const afterAuthority = url.slice(scheme[0].length).search(/[/?#]/);
+    url = afterAuthority === -1 ? '' : url.slice(scheme[0].length + afterAuthority);
+  }
   const q = url.search(/[?#]/);
   const path = q === -1 ? url : url.slice(0, q);
-  return path.startsWith('/') ? path : `/${path}`;
+  return normalisePath(path.startsWith('/') ? path : `/${path}`);
 }
 
 /** A script's `bad` list ((name, type found, what belongs there) triples), one sentence per key. */
@@ -233,15 +317,21 @@ function globToRegExp(pattern) {
 class MemoryIndex {
   constructor() {
     this.indexes = new Map(); // suffix -> Map(key -> expiresAt)
-    this.fences = new Map(); // suffix -> time
+    // suffix -> performance.now() of the invalidation: one clock with the fills' startedAt, so
+    // unlike Redis's (milliseconds, and the fill's duration rounded up) it refuses no fill that
+    // began after the invalidation.
+    this.fences = new Map();
     this.all = new Map(); // key -> expiresAt (for key patterns)
     this.namespaces = new Map();
   }
 
-  /** Whether a fill that began at `startedAt` may store (no invalidation of its indexes since). */
+  /**
+   * Whether a fill that began at `startedAt` (performance.now()) may store: no invalidation of its
+   * indexes, its key or any key pattern since.
+   */
   admits(suffixes, key, startedAt) {
-    const now = Date.now();
-    for (const suffix of [...suffixes, `k:${key}`]) {
+    const now = performance.now();
+    for (const suffix of [...suffixes, `k:${key}`, KEYS_FENCE]) {
       const at = this.fences.get(suffix);
       if (at === undefined) continue;
       if (now - at > FENCE_MS) this.fences.delete(suffix);
@@ -264,7 +354,7 @@ class MemoryIndex {
 
   /** Removes an index; returns its members whose entries had not expired. */
   take(suffix) {
-    this.fences.set(suffix, Date.now());
+    this.fences.set(suffix, performance.now());
     const index = this.indexes.get(suffix);
     if (!index) return [];
     this.indexes.delete(suffix);
@@ -283,7 +373,12 @@ class MemoryIndex {
   }
 
   fence(key) {
-    this.fences.set(`k:${key}`, Date.now());
+    this.fences.set(`k:${key}`, performance.now());
+  }
+
+  /** Fences every fill under way (cache.invalidateKeys), as `${prefix}:iv:keys` does in Redis. */
+  fenceAll() {
+    this.fences.set(KEYS_FENCE, performance.now());
   }
 
   sweep() {
@@ -293,7 +388,8 @@ class MemoryIndex {
       if (index.size === 0) this.indexes.delete(suffix);
     }
     for (const [key, at] of this.all) if (at <= now) this.all.delete(key);
-    for (const [suffix, at] of this.fences) if (now - at > FENCE_MS) this.fences.delete(suffix);
+    const clock = performance.now();
+    for (const [suffix, at] of this.fences) if (clock - at > FENCE_MS) this.fences.delete(suffix);
   }
 }
 
@@ -337,16 +433,16 @@ class Invalidator {
       debug('not storing %s: path deeper than %d levels', key, MAX_PATH_DEPTH);
       return Promise.resolve(false);
     }
-    const elapsed = Math.max(0, Math.ceil(performance.now() - fill.startedAt));
     if (this.memory !== null) {
       if (this.cache._closing) return Promise.reject(new CacheClosedError());
-      if (!this.memory.admits(suffixes, key, Date.now() - elapsed)) return Promise.resolve(false);
+      if (!this.memory.admits(suffixes, key, fill.startedAt)) return Promise.resolve(false);
       this.memory.add(suffixes, key, ttlMs);
       return Promise.resolve(true);
     }
+    const elapsed = Math.max(0, Math.ceil(performance.now() - fill.startedAt));
     const p = this.prefix;
     const keys = [`${p}e:${key}`, this.registry, ...suffixes.map((s) => p + s),
-      ...suffixes.map((s) => `${p}iv:${s}`), `${p}iv:k:${key}`];
+      ...suffixes.map((s) => `${p}iv:${s}`), `${p}iv:k:${key}`, `${p}iv:${KEYS_FENCE}`];
     const argv = ['EVAL', STORE_SCRIPT, String(keys.length), ...keys,
       encoded, String(ttlMs), key, String(elapsed), String(suffixes.length), ...suffixes];
     return this.client().command(argv, undefined, true).then((reply) => {
@@ -423,7 +519,7 @@ class Invalidator {
     }
     const p = this.prefix;
     const removal = fence
-      ? ['EVAL', DELETE_SCRIPT, '2', `${p}e:${key}`, `${p}iv:k:${key}`, String(FENCE_MS)]
+      ? ['EVAL', FENCE_SCRIPT, '2', `${p}iv:k:${key}`, `${p}e:${key}`, String(FENCE_MS)]
       : ['UNLINK', `${p}e:${key}`];
     const [removed] = await Promise.all([
       this.client().command(removal, this.timeout(), true),
@@ -435,19 +531,20 @@ class Invalidator {
 
   /**
    * Removes the entries whose keys match a Redis MATCH pattern, in SCAN batches over the cache's
-   * own entry family.
+   * own entry family. Fences first: a store that lands after the fence is refused if its fill
+   * began before, one that landed before is in Redis for the SCAN to find.
    */
   async invalidateKeys(pattern) {
     const cache = this.cache;
     if (this.memory !== null) {
       if (cache._closing) throw new CacheClosedError();
+      this.memory.fenceAll();
       let removed = 0;
-      for (const key of this.memory.matching(globToRegExp(pattern))) {
-        this.memory.fence(key);
-        if (cache._local.delete(`e:${key}`)) removed++;
-      }
+      for (const key of this.memory.matching(globToRegExp(pattern))) if (cache._local.delete(`e:${key}`)) removed++;
       return removed;
     }
+    await this.client().command(['EVAL', FENCE_SCRIPT, '1', `${this.prefix}iv:${KEYS_FENCE}`, String(FENCE_MS)],
+      this.timeout(), true);
     const family = `${this.prefix}e:`;
     const match = escapeGlob(family) + pattern;
     let cursor = '0';
@@ -486,5 +583,5 @@ class Invalidator {
   }
 }
 
-module.exports = { Invalidator, MemoryIndex, checkTags, checkNamespace, pathIndex, entryIndexes, requestPath, escapeGlob, globToRegExp,
-  MAX_PATH_DEPTH, BATCH };
+module.exports = { Invalidator, MemoryIndex, checkTags, checkNamespace, normalisePath, pathIndexes, entryIndexes, requestPath,
+  escapeGlob, globToRegExp, MAX_PATH_DEPTH, BATCH };

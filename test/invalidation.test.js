@@ -10,8 +10,10 @@ const readline = require('readline');
 const express = require('express');
 const { startRedis } = require('./helpers/redis');
 const { serve } = require('./helpers/http');
+const { rawRequest } = require('./helpers/raw-http');
 const { refill } = require('./helpers/refill');
 const { openCache, closeCaches, once, waitFor } = require('./helpers/cache');
+const { normalisePath, pathIndexes, requestPath } = require('../lib/invalidation');
 
 let redis;
 const servers = [];
@@ -59,6 +61,91 @@ async function fill(http, paths, opts) {
     await http.get(path, opts);
     expect(await xCache(http, path, opts)).toBe('HIT');
   }
+}
+
+describe('normalisePath(path): the form paths are indexed and compared in', () => {
+  it.each([
+    ['/users/%61lice', '/users/alice', 'an escaped unreserved character is decoded'],
+    ['/users/%41%7e%2D%2e%5F%30', '/users/a~-._0', 'every unreserved character, escaped in either case'],
+    ['/USERS/Alice', '/users/alice', 'ASCII letters are lowercased (Express routes case-insensitively)'],
+    ['/users/alice/', '/users/alice', 'a trailing slash is dropped'],
+    ['/users/alice//', '/users/alice', 'every trailing slash is dropped'],
+    ['/', '/', 'the root keeps its slash'],
+    ['//', '/', 'the root keeps its slash'],
+    ['/a%2fb', '/a%2Fb', 'another escape keeps its byte, in uppercase hex'],
+    ['/caf%c3%a9', '/caf%C3%A9', 'escaped UTF-8 keeps its bytes, in uppercase hex'],
+    ['/caf\u00e9', '/caf%C3%A9', 'a character outside ASCII is its UTF-8 escaped'],
+    ['/a*b', '/a%2Ab', 'a "*" is escaped (Express routes "*" and "%2A" alike)'],
+    ['/a%2a', '/a%2A', 'an escaped "*" stays escaped'],
+    ['/a,b;c=d:e@f!$&\'()+', '/a,b;c=d:e@f!$&\'()+', 'the other sub-delimiters, ":" and "@" are literal'],
+    ['/a%2Cb%3B%3d%40', '/a,b;=@', 'and their escapes decoded (Express decodes them in parameters)'],
+    ['/a b"<>\\^`{|}', '/a%20b%22%3C%3E%5C%5E%60%7B%7C%7D', 'what a path cannot hold literally is escaped'],
+    ['/100%', '/100%25', 'a "%" that starts no escape is escaped'],
+    ['/%zz%4', '/%25zz%254', 'a "%" that starts no escape is escaped'],
+    ['/%25', '/%25', 'an escaped "%" stays escaped'],
+    ['/f/\uD800', '/f/%ED%A0%80', 'a lone surrogate is escaped, losslessly (its WTF-8 bytes)'],
+    ['/f/\uD801', '/f/%ED%A0%81', 'a lone surrogate is escaped, losslessly (its WTF-8 bytes)'],
+    ['/f/\uD83D\uDE00', '/f/%F0%9F%98%80', 'a surrogate pair is one character'],
+  ])('%j is %j: %s', (path, expected) => {
+    expect(normalisePath(path)).toBe(expected);
+    expect(normalisePath(expected)).toBe(expected);
+  });
+});
+
+describe('requestPath(req): the path an entry is indexed under', () => {
+  it.each([
+    ['/Users/%61lice?x=1#f', '/users/alice'],
+    ['/a#b?c', '/a'],
+    ['http://keys.test/Users/alice/?x=1', '/users/alice'],
+    ['HTTPS://keys.test:8443', '/'],
+    ['http://keys.test?x=1', '/'],
+    ['*', '/%2A'],
+    ['/users/*', '/users/%2A'],
+  ])('%j is indexed as %j', (originalUrl, expected) => {
+    expect(requestPath({ originalUrl, url: originalUrl })).toBe(expected);
+  });
+});
+
+describe('pathIndexes(path): the indexes an invalidatePath argument names', () => {
+  it.each([
+    ['/Users/%61lice/', ['p:/users/alice']],
+    ['/users/a*b', ['p:/users/a%2Ab']],
+    ['/users/%2A', ['p:/users/%2A']],
+    ['/users/*', ['s:/users/', 'p:/users']],
+    ['/Users/*/*', ['s:/users/%2A/', 'p:/users/%2A']],
+    ['/*', ['s:/']],
+  ])('%j names %j', (path, expected) => {
+    expect(pathIndexes(path)).toEqual(expected);
+  });
+});
+
+/**
+ * Checks that a fill whose handler began before `invalidate(cache)` is not stored after it: the
+ * handler waits on a promise the test resolves once the invalidation has resolved.
+ */
+async function expectFillFenced(cache, invalidate) {
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  let runs = 0;
+  const app = express();
+  app.get('/slow/:id', cache.middleware({ tags: ['slow'], keyBuilder: (req) => `item:${req.params.id}` }), async (req, res) => {
+    runs++;
+    if (runs === 1) await gate;
+    res.send(`version ${runs}`);
+  });
+  const http = await serve(app);
+  servers.push(http);
+  const first = http.get('/slow/1', { agent: false });
+  await waitFor(() => runs === 1, { what: 'the first handler run' });
+  // The data changed while the first response was being computed; the writer invalidates.
+  expect(await invalidate(cache)).toBe(0);
+  release();
+  expect((await first).text).toBe('version 1');
+  await waitFor(() => cache.stats().storesFenced === 1, { what: 'the fenced store' });
+  const next = await http.get('/slow/1');
+  expect([next.headers['x-cache'], next.text]).toEqual(['MISS', 'version 2']);
+  // Later fills store again (one that began within Redis's clock step of the fence may not).
+  await waitFor(async () => (await xCache(http, '/slow/1')) === 'HIT', { what: 'a later fill stored' });
 }
 
 describe('cache.invalidateTags(tags)', () => {
@@ -123,27 +210,7 @@ describe('cache.invalidateTags(tags)', () => {
 
   it('refuses the store of a fill that began before the invalidation (no stale entry survives it)', async () => {
     const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
-    let release;
-    const gate = new Promise((resolve) => { release = resolve; });
-    let runs = 0;
-    const app = express();
-    app.get('/slow', cache.middleware({ tags: ['slow'] }), async (req, res) => {
-      runs++;
-      if (runs === 1) await gate;
-      res.send(`version ${runs}`);
-    });
-    const http = await serve(app);
-    servers.push(http);
-    const first = http.get('/slow', { agent: false });
-    await waitFor(() => runs === 1, { what: 'the first handler run' });
-    // The data changed while the first response was being computed; the writer invalidates.
-    expect(await cache.invalidateTags(['slow'])).toBe(0);
-    release();
-    expect((await first).text).toBe('version 1');
-    await waitFor(() => cache.stats().storesFenced === 1, { what: 'the fenced store' });
-    const next = await http.get('/slow');
-    expect([next.headers['x-cache'], next.text]).toEqual(['MISS', 'version 2']);
-    expect(await xCache(http, '/slow')).toBe('HIT');
+    await expectFillFenced(cache, (c) => c.invalidateTags(['slow']));
   });
 
   it('leaves no entry of a tag behind when stores and invalidations of it interleave', async () => {
@@ -188,12 +255,19 @@ describe('cache.invalidatePath(path)', () => {
     const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const { http } = await catalogue(cache);
     await fill(http, ['/api/users/1', '/api/users/2/posts?x=1', '/api/users/', '/api/users', '/api/user-groups', '/api', '/products/1']);
-    expect(await cache.invalidatePath('/api/users/*')).toBe(3);
-    for (const gone of ['/api/users/1', '/api/users/2/posts?x=1', '/api/users/']) expect(await xCache(http, gone)).toBe('MISS');
-    for (const kept of ['/api/users', '/api/user-groups', '/api', '/products/1']) expect(await xCache(http, kept)).toBe('HIT');
-    // The four kept, and the refills of the three gone that were stored by now.
-    expect(await cache.invalidatePath(['/*'])).toBeGreaterThanOrEqual(4);
+    // '/api/users/' starts with '/api/users/', and '/api/users' is the same path once a trailing
+    // slash is dropped: both go.
+    expect(await cache.invalidatePath('/api/users/*')).toBe(4);
+    for (const gone of ['/api/users/1', '/api/users/2/posts?x=1', '/api/users/', '/api/users']) expect(await xCache(http, gone)).toBe('MISS');
+    for (const kept of ['/api/user-groups', '/api', '/products/1']) expect(await xCache(http, kept)).toBe('HIT');
+    // The three kept, and the refills of the four gone that were stored by now.
+    expect(await cache.invalidatePath(['/*'])).toBeGreaterThanOrEqual(3);
     expect(await redis.client().keys('respcache:e:*')).toEqual([]);
+  });
+
+  it('refuses the store of a fill that began before it, whatever the spelling of the path', async () => {
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    await expectFillFenced(cache, (c) => c.invalidatePath('/SLOW/%31/'));
   });
 
   it('finds entries stored under custom keys by the path they were stored for', async () => {
@@ -209,7 +283,153 @@ describe('cache.invalidatePath(path)', () => {
   });
 });
 
+/**
+ * A users route whose writes bump a version; returns a client sending targets byte for byte
+ * (node:http's client refuses absolute-form and other raw targets).
+ */
+async function usersApp(cache) {
+  const app = express();
+  const db = { version: 1 };
+  app.route('/users/:id').all(cache.middleware())
+    .get((req, res) => res.send(`${req.params.id} v${db.version}`))
+    .post((req, res) => { db.version++; res.send('written'); })
+    .put((req, res) => { db.version++; res.status(204).end(); });
+  app.get('/users', cache.middleware(), (req, res) => res.send(`list v${db.version}`));
+  const http = await serve(app);
+  servers.push(http);
+  return (target, method = 'GET') => rawRequest(http.port, target, { method, headers: { 'content-length': '0' } });
+}
+
+/** Sends each target until it is stored (MISS, then HIT). */
+async function fillRaw(send, targets) {
+  for (const target of targets) {
+    expect([target, (await send(target)).headers['x-cache']]).toEqual([target, 'MISS']);
+    expect([target, (await send(target)).headers['x-cache']]).toEqual([target, 'HIT']);
+  }
+}
+
+/** Each target's X-Cache, in order. */
+async function xCaches(send, targets) {
+  const seen = [];
+  for (const target of targets) seen.push((await send(target)).headers['x-cache']);
+  return seen;
+}
+
+describe('the spellings of a path', () => {
+  // Targets Express routes to the same handler, each stored as an entry of its own (README "Keys").
+  const ALICE = ['/users/alice', '/users/%61lice', '/USERS/alice', '/users/alice/', 'http://keys.test/users/alice',
+    'HTTP://KEYS.TEST/USERS/al%69ce/?x=1'];
+
+  async function expectMisses(send, targets, text) {
+    for (const target of targets) {
+      const reply = await send(target);
+      expect([target, reply.headers['x-cache'], reply.text]).toEqual([target, 'MISS', text]);
+    }
+  }
+
+  it.each([
+    ['/users/alice'],
+    ['/USERS/%61LICE/'],
+  ])('cache.invalidatePath(%j) removes the entries of every spelling, and nothing else', async (argument) => {
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const send = await usersApp(cache);
+    await fillRaw(send, [...ALICE, '/users/alice2', '/users/bob']);
+    const stored = (await redis.client().keys('respcache:e:*')).length;
+    expect(await cache.invalidatePath(argument)).toBe(stored - 2);
+    await expectMisses(send, ALICE, 'alice v1');
+    expect(await xCaches(send, ['/users/alice2', '/users/bob'])).toEqual(['HIT', 'HIT']);
+  });
+
+  it('removes every spelling after a write to any one of them', async () => {
+    const { cache, errors } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const send = await usersApp(cache);
+    await fillRaw(send, [...ALICE, '/users/bob']);
+    expect((await send('/Users/%61lice/', 'POST')).text).toBe('written');
+    await expectMisses(send, ALICE, 'alice v2');
+    expect((await send('/users/bob')).text).toBe('bob v1');
+    expect(errors).toEqual([]);
+  });
+
+  it('reaches absolute-form targets, and the directory itself with or without its slash, by a prefix', async () => {
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const send = await usersApp(cache);
+    await fillRaw(send, [...ALICE, '/users', '/users/', 'http://keys.test/users?page=2']);
+    const stored = (await redis.client().keys('respcache:e:*')).length;
+    expect(await cache.invalidatePath('/users/*')).toBe(stored);
+    expect(await redis.client().keys('respcache:e:*')).toEqual([]);
+  });
+});
+
+describe('a "*" in a path', () => {
+  it('is literal anywhere but in a final "/*": cache.invalidatePath(\'/users/a*b\') removes that path', async () => {
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const send = await usersApp(cache);
+    const targets = ['/users/a*b', '/users/a%2Ab', '/users/ab', '/users/a'];
+    await fillRaw(send, targets);
+    expect(await cache.invalidatePath('/users/a*b')).toBe(2);
+    expect(await xCaches(send, targets)).toEqual(['MISS', 'MISS', 'HIT', 'HIT']);
+  });
+
+  it('in a written path invalidates that path', async () => {
+    const { cache, errors } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const send = await usersApp(cache);
+    await fillRaw(send, ['/users/a*b', '/users/ab']);
+    expect((await send('/users/a*b', 'PUT')).status).toBe(204);
+    expect(errors).toEqual([]);
+    expect(await xCaches(send, ['/users/a*b', '/users/ab'])).toEqual(['MISS', 'HIT']);
+  });
+
+  it('ending a written path invalidates that path only, not the directory (a request names no prefix)', async () => {
+    const { cache, errors } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const send = await usersApp(cache);
+    await fillRaw(send, ['/users/*', '/users/alice']);
+    expect((await send('/users/*', 'PUT')).status).toBe(204);
+    expect(errors).toEqual([]);
+    expect(await xCaches(send, ['/users/*', '/users/alice'])).toEqual(['MISS', 'HIT']);
+    // A refill that began within Redis's clock step of the write may be fenced: ask until one is stored.
+    await waitFor(async () => (await send('/users/*')).headers['x-cache'] === 'HIT', { what: 'the refill of /users/*' });
+    // Escaped, a final "*" names that path alone too.
+    expect(await cache.invalidatePath('/users/%2A')).toBe(1);
+    expect(await xCaches(send, ['/users/*', '/users/alice'])).toEqual(['MISS', 'HIT']);
+  });
+});
+
+describe('a request path holding a lone surrogate (put in req.url by code before Express)', () => {
+  it('is indexed losslessly: a write to it invalidates its entries, and those of no other path', async () => {
+    const { cache, errors } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const app = express();
+    const hex = (text) => Buffer.from(text, 'utf16le').toString('hex');
+    app.route('/f/:name').all(cache.middleware({ keyBuilder: (req, prefix) => `${prefix}:f:${hex(req.params.name)}` }))
+      .get((req, res) => res.send(hex(req.params.name)))
+      .post((req, res) => res.send('written'));
+    // A "%uXXXX" unescaping shim, as old clients' escape() output is sometimes handled.
+    const server = nodeHttp.createServer((req, res) => {
+      req.url = req.url.replace(/%u([0-9a-f]{4})/gi, (m, code) => String.fromCharCode(parseInt(code, 16)));
+      app(req, res);
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push({ close: () => new Promise((resolve) => server.close(resolve)) });
+    const send = (target, method = 'GET') => rawRequest(server.address().port, target, { method, headers: { 'content-length': '0' } });
+    for (const target of ['/f/%uD800', '/f/%uD801', '/f/%uD802']) {
+      expect((await send(target)).text).toBe(hex(String.fromCharCode(parseInt(target.slice(5), 16))));
+      expect((await send(target)).headers['x-cache']).toBe('HIT');
+    }
+    expect((await send('/f/%uD800', 'POST')).text).toBe('written');
+    expect(errors).toEqual([]);
+    expect((await send('/f/%uD800')).headers['x-cache']).toBe('MISS');
+    expect((await send('/f/%uD801')).headers['x-cache']).toBe('HIT');
+    // The same path named by the app (req.path holds the surrogate).
+    expect(await cache.invalidatePath('/f/\uD801')).toBe(1);
+    expect((await send('/f/%uD801')).headers['x-cache']).toBe('MISS');
+    expect((await send('/f/%uD802')).headers['x-cache']).toBe('HIT');
+  });
+});
+
 describe('cache.invalidateKeys(pattern)', () => {
+  it('refuses the store of a fill that began before it (no stale entry survives it)', async () => {
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    await expectFillFenced(cache, (c) => c.invalidateKeys('item:*'));
+  });
   it('removes the entries whose keys match, in the cache family only', async () => {
     const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const { cache: other } = await openCache({ commandTimeout: 2000, redis: redis.url, keyPrefix: 'other' });
@@ -526,6 +746,19 @@ describe('in embedded mode (no Redis)', () => {
     expect(await xCache(http, '/ns/1')).toBe('MISS');
     expect(await xCache(http, '/ns/1')).toBe('HIT');
   });
+
+  it('refuses the store of a fill that began before cache.invalidateKeys(pattern), as with Redis', async () => {
+    const { cache } = await openCache({});
+    await expectFillFenced(cache, (c) => c.invalidateKeys('item:*'));
+  });
+
+  it('indexes paths in the same normal form as with Redis', async () => {
+    const { cache } = await openCache({});
+    const { http } = await catalogue(cache);
+    await fill(http, ['/users/alice', '/users/%61lice', '/USERS/alice/', '/users/a*b']);
+    expect(await cache.invalidatePath('/users/Alice')).toBe(3);
+    expect(await cache.invalidatePath('/users/a*b')).toBe(1);
+  });
 });
 
 describe('the maxmemory policy', () => {
@@ -554,14 +787,12 @@ describe('bad input', () => {
     ['an empty-string tag', () => cache.invalidateTags(['ok', ''])],
     ['a tag that is not a string', () => cache.invalidateTags([42])],
     ['a path without a leading slash', () => cache.invalidatePath('api/users')],
-    ['a path with a wildcard elsewhere than after a slash', () => cache.invalidatePath('/api/user*')],
     ['a path with a query string', () => cache.invalidatePath('/api?x=1')],
     ['an empty key pattern', () => cache.invalidateKeys('')],
     ['an empty namespace', () => cache.bumpNamespace('')],
     ['an event without a name', () => cache.publish('')],
     // UTF-8 has no form for these: '\uD800' and '\uD801' would both name U+FFFD.
     ['a tag with a lone surrogate', () => cache.invalidateTags(['\uD800'])],
-    ['a path with a lone surrogate', () => cache.invalidatePath('/a/\uDC00')],
     ['a key pattern with a lone surrogate', () => cache.invalidateKeys('k:\uD800*')],
     ['a namespace with a lone surrogate', () => cache.bumpNamespace('ns\uD801')],
   ])('rejects %s with a coded TypeError, doing nothing', async (what, call) => {

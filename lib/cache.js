@@ -417,7 +417,7 @@ class Cache extends EventEmitter {
    * @param {string} key
    * @param {Buffer} encoded from binding.encodeEntry
    * @param {number} ttlMs how long Redis keeps it
-   * @param {{ path: string, tags: string[], startedAt: number }} fill
+   * @param {{ path: string | string[], tags: string[], startedAt: number }} fill
    * @returns {Promise<boolean>} whether it was stored (never rejects)
    */
   store(key, encoded, ttlMs, fill) {

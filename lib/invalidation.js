@@ -239,17 +239,20 @@ function pathIndexes(path) {
  * @returns {string[] | null}
  */
 function entryIndexes(requested, tags) {
-  const path = normalisePath(requested);
-  const suffixes = [`p:${path}`];
-  let slash = path.indexOf('/');
-  let depth = 0;
-  while (slash !== -1) {
-    if (++depth > MAX_PATH_DEPTH) return null;
-    suffixes.push(`s:${path.slice(0, slash + 1)}`);
-    slash = path.indexOf('/', slash + 1);
+  const suffixes = new Set();
+  for (const one of Array.isArray(requested) ? requested : [requested]) {
+    const path = normalisePath(one);
+    suffixes.add(`p:${path}`);
+    let slash = path.indexOf('/');
+    let depth = 0;
+    while (slash !== -1) {
+      if (++depth > MAX_PATH_DEPTH) return null;
+      suffixes.add(`s:${path.slice(0, slash + 1)}`);
+      slash = path.indexOf('/', slash + 1);
+    }
   }
-  for (const tag of tags) suffixes.push(`t:${tag}`);
-  return suffixes;
+  for (const tag of tags) suffixes.add(`t:${tag}`);
+  return [...suffixes];
 }
 
 const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\//i;
@@ -272,6 +275,20 @@ function requestPath(req) {
   const q = url.search(/[?#]/);
   const path = q === -1 ? url : url.slice(0, q);
   return normalisePath(path.startsWith('/') ? path : `/${path}`);
+}
+
+/**
+ * The paths a request's entry is indexed under, and a write invalidates: requestPath(req), and
+ * the path Express routed it on (req.baseUrl + req.path) where code before the cache rewrote
+ * req.url to another one, so a write to either reaches the entry.
+ * @param {{ originalUrl?: string, url?: string, baseUrl?: string, path?: string }} req
+ * @returns {string[]}
+ */
+function requestPaths(req) {
+  const sent = requestPath(req);
+  if (typeof req.path !== 'string' || !req.path.startsWith('/')) return [sent];
+  const routed = normalisePath(`${req.baseUrl || ''}${req.path}`);
+  return routed === sent ? [sent] : [sent, routed];
 }
 
 /** A script's `bad` list ((name, type found, what belongs there) triples), one sentence per key. */
@@ -425,7 +442,7 @@ class Invalidator {
    * @param {string} key
    * @param {Buffer} encoded
    * @param {number} ttlMs how long Redis keeps it
-   * @param {{ path: string, tags: string[], startedAt: number }} fill startedAt: performance.now()
+   * @param {{ path: string | string[], tags: string[], startedAt: number }} fill startedAt: performance.now()
    */
   store(key, encoded, ttlMs, fill) {
     const suffixes = entryIndexes(fill.path, fill.tags);
@@ -583,5 +600,5 @@ class Invalidator {
   }
 }
 
-module.exports = { Invalidator, MemoryIndex, checkTags, checkNamespace, normalisePath, pathIndexes, entryIndexes, requestPath,
+module.exports = { Invalidator, MemoryIndex, checkTags, checkNamespace, normalisePath, pathIndexes, entryIndexes, requestPath, requestPaths,
   escapeGlob, globToRegExp, MAX_PATH_DEPTH, BATCH };

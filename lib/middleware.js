@@ -10,7 +10,7 @@ const debug = require('debug')('respcache');
 const binding = require('./binding');
 const { routeOptions } = require('./options');
 const { KeyBuilderError, ConditionError, StoreError, HandlerFailedError, InvalidationError } = require('./errors');
-const { requestPath, checkTags, checkNamespace } = require('./invalidation');
+const { requestPath, requestPaths, checkTags, checkNamespace } = require('./invalidation');
 const { NS_HEADER } = require('./policy');
 const { bodyEtag, notModified, conditionsOf, withholdConditions, headersFor304, headerOf } = require('./validators');
 const { httpLifetimeMs, requestWantsFresh, cacheControlDirectives } = require('./policy');
@@ -210,7 +210,7 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
       return;
     }
     const target = fill.redis && storeKey !== null ? storeKey(keepMs) : key;
-    const storing = fill.redis ? cache.store(target, encoded, keepMs, { ...req[FILL], path: requestPath(req), tags }) : null;
+    const storing = fill.redis ? cache.store(target, encoded, keepMs, { ...req[FILL], path: requestPaths(req), tags }) : null;
     // Waiters for `key` cannot use an entry stored under another key.
     finishFill(target === key ? encoded : null, storing);
   }
@@ -484,7 +484,7 @@ function createMiddleware(cache, options) {
   }
 
   async function writeInvalidation(req, res) {
-    const paths = [requestPath(req)];
+    const paths = requestPaths(req);
     let tags = [];
     const named = typeof route.invalidates === 'function' ? await route.invalidates(req, res) : route.invalidates;
     if (Array.isArray(named)) {

@@ -360,6 +360,30 @@ describe('the spellings of a path', () => {
   });
 });
 
+describe('a rewrite of req.url before the cache', () => {
+  it('indexes the entry under the routed path too, so a write to it or invalidatePath of it reaches the entry', async () => {
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const app = express();
+    app.use((req, res, next) => {
+      if (req.path === '/index.php' && req.query.page) req.url = `/${req.query.page}`;
+      next();
+    });
+    let version = 1;
+    app.get('/:page', cache.middleware(), (req, res) => res.send(`${req.params.page} v${version}`));
+    app.put('/:page', cache.middleware(), (req, res) => { version++; res.send('ok'); });
+    const http = await serve(app);
+    servers.push(http);
+    await http.get('/index.php?page=about');
+    expect((await http.get('/index.php?page=about')).headers['x-cache']).toBe('HIT');
+    await http.request('/about', { method: 'PUT' });
+    const after = await http.get('/index.php?page=about');
+    expect([after.headers['x-cache'], after.text]).toEqual(['MISS', 'about v2']);
+    await refill(http, '/index.php?page=about');
+    expect(await cache.invalidatePath('/about')).toBe(1);
+    expect((await http.get('/index.php?page=about')).headers['x-cache']).toBe('MISS');
+  });
+});
+
 describe('a "*" in a path', () => {
   it('is literal anywhere but in a final "/*": cache.invalidatePath(\'/users/a*b\') removes that path', async () => {
     const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });

@@ -106,7 +106,10 @@ function defaultKeyBuilder(req, prefix, vary) {
   const target = req.originalUrl || req.url || '/';
   const method = req.method === 'HEAD' ? 'GET' : req.method;
   const host = req.headers.host || '';
-  const routed = typeof req.path === 'string' ? (req.baseUrl || '') + req.path : null;
+  let routed = typeof req.path === 'string' ? (req.baseUrl || '') + req.path : null;
+  // The common case, no rewrite: the routed path is the target's own (the core would drop it).
+  if (routed !== null && target.startsWith(routed)
+    && (target.length === routed.length || target[routed.length] === '?')) routed = null;
   const query = queryPart(req, target);
   const headers = vary ? varyPairs(req, vary) : [];
   if (!wellFormed(target) || !wellFormed(host) || !wellFormed(method) || (routed !== null && !wellFormed(routed))

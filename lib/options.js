@@ -275,8 +275,7 @@ function routeOptions(options = {}, cachePrefix) {
   if (o.keyBuilder !== undefined && typeof o.keyBuilder !== 'function') {
     throw new TypeError('Expected the "keyBuilder" option to be a function (req, prefix) => string | Promise<string>');
   }
-  // keys.default and keys.withHeaders(names) are the built-in key (with `vary: names`): the route
-  // treats them as such, so the built-in key's rules for credentials and learnt Vary names apply.
+  // keys.default / keys.withHeaders(names) are the built-in key (with `vary: names`), rules and all.
   const builtinVary = o.keyBuilder ? o.keyBuilder[BUILTIN_KEY] : undefined;
   const keyBuilder = builtinVary === undefined ? o.keyBuilder : undefined;
   if (o.condition !== undefined && typeof o.condition !== 'function') {

@@ -530,8 +530,9 @@ function createMiddleware(cache, options) {
         return builderFailed(new KeyBuilderError(
           `the keyBuilder returned ${typeof built === 'string' ? 'an empty string' : typeof built}, not a non-empty string`));
       }
-      if (!wellFormed(built)) {
-        // Redis keys are bytes: a lone surrogate would become U+FFFD and share an entry with others.
+      if (route.keyBuilder && !wellFormed(built)) {
+        // Redis keys are bytes: a lone surrogate would become U+FFFD and share an entry with others
+        // (the built-in key is hex under a prefix checked at setup).
         return builderFailed(new KeyBuilderError('the keyBuilder returned a key with a lone UTF-16 surrogate, which has no exact UTF-8 form'));
       }
       ctx.key = built;

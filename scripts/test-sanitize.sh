@@ -11,4 +11,4 @@ addon=build-sanitize/Debug/respcache.node
 preload="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 RESPCACHE_ADDON_PATH="$addon" LD_PRELOAD="$preload" \
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  npx jest --runInBand "$@"
+  bash scripts/jest.sh --runInBand "$@"

@@ -11,6 +11,7 @@ const REDIS_SERVER = process.env.RESPCACHE_TEST_REDIS_SERVER || '/usr/bin/redis-
 const START_TIMEOUT_MS = 10000;
 
 const running = new Set();
+const servers = new Set();
 process.on('exit', () => {
   for (const child of running) {
     try { child.kill('SIGKILL'); } catch { /* already gone */ }
@@ -45,6 +46,7 @@ class RedisServer {
     this.output = '';
     this.clients = new Set();
     this._client = null;
+    servers.add(this);
   }
 
   get url() { return `redis://127.0.0.1:${this.port}`; }
@@ -166,4 +168,15 @@ async function startRedis({ port, args = [], password } = {}) {
   }
 }
 
-module.exports = { startRedis, freePort, RedisServer };
+/**
+ * Closes every server this module started in this test file and their raw clients. The Jest
+ * setup file runs it after each file, so a test that fails before its own close() cannot leave
+ * a redis-server (and its stdio pipes) holding the run open.
+ */
+async function closeAllServers() {
+  const all = [...servers];
+  servers.clear();
+  await Promise.all(all.map((server) => server.close()));
+}
+
+module.exports = { startRedis, freePort, RedisServer, closeAllServers };

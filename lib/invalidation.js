@@ -24,6 +24,7 @@
 const debug = require('debug')('respcache');
 const { CacheClosedError, InvalidArgumentError, CorruptIndexError, StoreError } = require('./errors');
 const { wellFormed } = require('./policy');
+const { globMatcher } = require('./glob');
 
 // How long an invalidation fences stores of fills that began before it (longer fills may still
 // land; no handler should run that long).
@@ -306,28 +307,6 @@ function escapeGlob(text) {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
-/** A Redis MATCH pattern as a RegExp (for the embedded tier). */
-function globToRegExp(pattern) {
-  let source = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\' && i + 1 < pattern.length) source += pattern[++i].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    else if (c === '*') source += '[\\s\\S]*';
-    else if (c === '?') source += '[\\s\\S]';
-    else if (c === '[') {
-      const close = pattern.indexOf(']', i + 1);
-      if (close === -1) source += '\\[';
-      else {
-        let set = pattern.slice(i + 1, close).replace(/\\/g, '\\\\');
-        if (set.startsWith('^')) set = `\\${set}`;
-        source += `[${set}]`;
-        i = close;
-      }
-    } else source += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`);
-}
-
 /**
  * The embedded tier's indexes (no Redis): the same rules as the Redis scripts, in process memory.
  */
@@ -379,12 +358,13 @@ class MemoryIndex {
     return [...index].filter(([, at]) => at > now).map(([key]) => key);
   }
 
-  matching(regexp) {
+  /** The live keys for which `matches(key)` is true; expired ones are forgotten on the way. */
+  matching(matches) {
     const now = Date.now();
     const keys = [];
     for (const [key, at] of this.all) {
       if (at <= now) this.all.delete(key);
-      else if (regexp.test(key)) keys.push(key);
+      else if (matches(key)) keys.push(key);
     }
     return keys;
   }
@@ -557,7 +537,7 @@ class Invalidator {
       if (cache._closing) throw new CacheClosedError();
       this.memory.fenceAll();
       let removed = 0;
-      for (const key of this.memory.matching(globToRegExp(pattern))) if (cache._local.delete(`e:${key}`)) removed++;
+      for (const key of this.memory.matching(globMatcher(pattern))) if (cache._local.delete(`e:${key}`)) removed++;
       return removed;
     }
     await this.client().command(['EVAL', FENCE_SCRIPT, '1', `${this.prefix}iv:${KEYS_FENCE}`, String(FENCE_MS)],
@@ -601,4 +581,4 @@ class Invalidator {
 }
 
 module.exports = { Invalidator, MemoryIndex, checkTags, checkNamespace, normalisePath, pathIndexes, entryIndexes, requestPath, requestPaths,
-  escapeGlob, globToRegExp, MAX_PATH_DEPTH, BATCH };
+  escapeGlob, MAX_PATH_DEPTH, BATCH };

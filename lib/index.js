@@ -11,7 +11,8 @@ let defaultCache = null;
 
 /**
  * The shared cache behind cacheResponse(), created on first use with no options: it connects to
- * REDIS_URL, else redis://127.0.0.1:6379. Close it with `getDefaultCache().close()`.
+ * REDIS_URL when that is set, else it runs in embedded mode (process memory, no Redis). Close it
+ * with `getDefaultCache().close()`.
  * @returns {Cache}
  */
 function getDefaultCache() {

@@ -29,7 +29,7 @@ class Metrics {
     const registers = [register];
     this.requests = new client.Counter({
       name: `${prefix}requests_total`,
-      help: 'Requests that reached a cached route, by route and outcome (hit, hit_local, hit_coalesced, miss, bypass)',
+      help: 'Requests that reached a cached route, by route and outcome (hit, hit_local, hit_coalesced, miss, bypass, stale)',
       labelNames: ['route', 'outcome'],
       registers,
     });

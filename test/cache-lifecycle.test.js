@@ -156,6 +156,17 @@ describe('cache.close()', () => {
     });
   });
 
+  it("emits 'end' once its Redis connection is gone, and status is 'closed'", async () => {
+    const { cache } = await openCache({ redis: redis.url });
+    let ends = 0;
+    cache.on('end', () => { ends++; });
+    const ended = new Promise((resolve) => cache.once('end', resolve));
+    await cache.close();
+    await ended;
+    expect(ends).toBe(1);
+    expect(cache.status).toBe('closed');
+  });
+
   it('rejects or ignores later use without crashing: delete after close', async () => {
     const { cache } = await openCache({ redis: redis.url });
     await cache.close();

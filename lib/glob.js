@@ -12,17 +12,18 @@ function signed(byte) {
   return byte > 127 ? byte - 256 : byte;
 }
 
-/**
- * Whether `key` (bytes) matches `pattern` (bytes) from the given offsets.
- * Reads past the pattern's end give 0, as the NUL after a Redis string does.
- */
+/** The pattern's byte at i; 0 past its end, as the NUL after a Redis string reads. */
+function at(p, i) {
+  return i < p.length ? p[i] : 0;
+}
+
+/** Whether the key's bytes `s` from si match the pattern's bytes `p` from pi. */
 function matchFrom(p, pi, s, si, state, nesting) {
   if (nesting > MAX_NESTING) return false;
-  const at = (i) => (i < p.length ? p[i] : 0);
   while (pi < p.length && si < s.length) {
     const c = p[pi];
     if (c === 0x2a) { // '*'
-      while (pi < p.length && at(pi + 1) === 0x2a) pi++;
+      while (pi < p.length && at(p, pi + 1) === 0x2a) pi++;
       if (p.length - pi === 1) return true;
       for (; si < s.length; si++) {
         if (matchFrom(p, pi + 1, s, si, state, nesting + 1)) return true;
@@ -34,19 +35,19 @@ function matchFrom(p, pi, s, si, state, nesting) {
       si++;
     } else if (c === 0x5b) { // '['
       pi++;
-      const not = at(pi) === 0x5e; // '^'
+      const not = at(p, pi) === 0x5e; // '^'
       if (not) pi++;
       let match = false;
       for (;;) {
-        if (at(pi) === 0x5c && p.length - pi >= 2) { // '\' escapes the next byte
+        if (at(p, pi) === 0x5c && p.length - pi >= 2) { // '\' escapes the next byte
           pi++;
           if (p[pi] === s[si]) match = true;
-        } else if (at(pi) === 0x5d) { // ']'
+        } else if (at(p, pi) === 0x5d) { // ']'
           break;
         } else if (pi >= p.length) { // unclosed: the class ends with the pattern
           pi--;
           break;
-        } else if (p.length - pi >= 3 && at(pi + 1) === 0x2d) { // a range 'a-z'
+        } else if (p.length - pi >= 3 && at(p, pi + 1) === 0x2d) { // a range 'a-z'
           let start = signed(p[pi]);
           let end = signed(p[pi + 2]);
           if (start > end) [start, end] = [end, start];
@@ -68,7 +69,7 @@ function matchFrom(p, pi, s, si, state, nesting) {
     }
     pi++;
     if (si === s.length) {
-      while (at(pi) === 0x2a) pi++;
+      while (at(p, pi) === 0x2a) pi++;
       break;
     }
   }

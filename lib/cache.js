@@ -113,8 +113,14 @@ class Cache extends EventEmitter {
       onEvent: (type, err) => this._onEvent(type, err),
     });
     this._invalidator = new Invalidator(this);
-    // A near cache must hear other instances' invalidations from the start.
+    // A near cache must hear other instances' invalidations from the start; so must a listener
+    // of 'invalidated'. (Coalescing routes start the subscriber when they are set up.)
     if (this._local !== null) this.coalescer();
+    else {
+      this.on('newListener', (event) => {
+        if (event === 'invalidated' && this._coalescer === null && !this._closing) this.coalescer();
+      });
+    }
   }
 
   /** 'connecting' | 'ready' | 'reconnecting' | 'closed' */

@@ -137,7 +137,9 @@ class Coalescer {
       },
     });
     this.subscriber.subscribe(this.channel).catch(() => { /* re-subscribed on every reconnect */ });
-    if (this.cache._local !== null) this.subscriber.subscribe(this.invalChannel).catch(() => {});
+    // Every instance hears invalidations: a near cache drops its copies, and a new request no
+    // longer joins a fill that began before another instance's invalidation.
+    this.subscriber.subscribe(this.invalChannel).catch(() => {});
     if (this.eventsWanted) this.subscribeEvents();
     // A subscriber only notices a dead connection through a command it sends.
     this.keepalive = setInterval(() => {

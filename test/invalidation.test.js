@@ -667,6 +667,59 @@ describe('events', () => {
   });
 });
 
+describe('invalidations heard by an instance without the in-process tier (Redis only)', () => {
+  it("emits 'invalidated' for another instance's invalidation once something listens", async () => {
+    const { cache: a } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const { cache: b } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const heard = [];
+    b.on('invalidated', (name) => heard.push(name));
+    await b.coalescer().subscriberReady;
+    const bumped = once(b, 'invalidated');
+    await a.bumpNamespace('heard');
+    await bumped;
+    const deleted = once(b, 'invalidated');
+    await a.delete('some-key');
+    await deleted;
+    expect(heard).toEqual(['n:heard', 'e:some-key']);
+  });
+
+  it("does not let a new request join a fill that began before another instance's invalidation", async () => {
+    const { cache: a } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const { cache: b } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    let release;
+    const gate = new Promise((resolve) => { release = resolve; });
+    let started;
+    const leaderStarted = new Promise((resolve) => { started = resolve; });
+    let runs = 0;
+    const app = express();
+    app.get('/slow', a.middleware({ keyBuilder: () => 'slow', coalesceTimeout: 20000 }), async (req, res) => {
+      const run = ++runs;
+      if (run === 1) {
+        started();
+        await gate; // the leader's data source answers late, with what it read before the write
+      } else {
+        release(); // the second request computed its own response: let the leader finish
+      }
+      res.send(`v${run}`);
+    });
+    const http = await serve(app);
+    servers.push(http);
+    await a.coalescer().subscriberReady;
+    const first = http.get('/slow', { agent: false });
+    await leaderStarted;
+    const heard = once(a, 'invalidated');
+    await b.delete('slow');
+    await heard;
+    // Joining the leader's flight would wait for the gate, which only a handler run opens.
+    const second = await Promise.race([http.get('/slow', { agent: false }), new Promise((resolve) => {
+      setTimeout(() => resolve({ text: 'joined the earlier fill' }), 5000).unref();
+    })]);
+    release();
+    expect(second.text).toBe('v2');
+    expect((await first).text).toBe('v1');
+  });
+});
+
 describe('events between processes', () => {
   /** Starts test/helpers/event-child.js; next(predicate) resolves with its next matching line. */
   async function child() {

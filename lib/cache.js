@@ -272,7 +272,9 @@ class Cache extends EventEmitter {
     const redisKey = `${this.keyPrefix}:${localKey}`;
     return this._client.command(['MGET', redisKey, `${this.keyPrefix}:n:${fill.ns}`]).then(([bytes, version]) => {
       fill.nsVersion = version === null ? '0' : version.toString('utf8');
-      this._nsVersions.set(fill.ns, fill.nsVersion);
+      // Not set but learnt: this reply may have been computed before a bump whose announcement
+      // (on the subscriber connection) was handled first.
+      this._learnNamespaceVersion(fill.ns, fill.nsVersion);
       if (bytes === null) return null;
       const entry = decodeStored(bytes);
       if (typeof entry === 'string') {

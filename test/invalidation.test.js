@@ -529,6 +529,30 @@ describe('namespaces', () => {
     expect([after.headers['x-cache'], after.text]).toEqual(['MISS', 'v2']);
   });
 
+  it('never serves older in-process copies again after a read that reports an older version', async () => {
+    // A read executed by Redis before another instance's bump can reach this process after the
+    // bump's announcement (two connections): the version known here must not go back. Here the
+    // older read is made by removing the namespace's version from Redis after the bump.
+    const { cache: a } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const { cache: b } = await openCache({ commandTimeout: 2000, redis: redis.url, local: { ttl: 60 } });
+    await b.coalescer().subscriberReady;
+    const app = express();
+    let n = 0;
+    app.get('/v/:id', b.middleware({ namespace: 'versions', keyBuilder: (req) => `v:${req.params.id}` }),
+      (req, res) => res.send(`${req.params.id}-${++n}`));
+    const http = await serve(app);
+    servers.push(http);
+    await http.get('/v/1');
+    expect((await http.get('/v/1')).headers['x-cache-tier']).toBe('local');
+    const heard = once(b, 'invalidated');
+    await a.bumpNamespace('versions');
+    await heard;
+    await redis.client().del('respcache:n:versions');
+    await http.get('/v/2'); // a local miss: its read reports version 0 again
+    const old = await http.get('/v/1');
+    expect([old.headers['x-cache'], old.headers['x-cache-tier']]).not.toEqual(['HIT', 'local']);
+  });
+
   it('refuses a namespace function that returns no string', async () => {
     const { cache, errors } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const app = express();

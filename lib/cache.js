@@ -98,6 +98,7 @@ class Cache extends EventEmitter {
     this._nsVersions = new Map();
     // performance.now() when this process last started or heard of an invalidation.
     this._lastInvalidationAt = -1;
+    this._everReady = false; // the command connection was ready once (a later 'ready' is a return)
     this._eventHandlers = new Map(); // event name -> Set<handler>
     this._eventsChannel = `${o.keyPrefix}:events`;
     if (o.endpoint === null) {
@@ -270,6 +271,7 @@ class Cache extends EventEmitter {
       return Promise.resolve(null);
     }
     const redisKey = `${this.keyPrefix}:${localKey}`;
+    const askedAt = performance.now();
     return this._client.command(['MGET', redisKey, `${this.keyPrefix}:n:${fill.ns}`]).then(([bytes, version]) => {
       fill.nsVersion = version === null ? '0' : version.toString('utf8');
       // Not set but learnt: this reply may have been computed before a bump whose announcement
@@ -283,7 +285,7 @@ class Cache extends EventEmitter {
       }
       if (entry.nsVersion !== fill.nsVersion) return null; // an older version: replaced on store
       entry.bytes = bytes;
-      this._keepLocal(localKey, bytes, entry.expiresAt - Date.now());
+      this._keepLocal(localKey, bytes, entry.expiresAt - Date.now(), askedAt);
       return entry;
     });
   }
@@ -317,13 +319,14 @@ class Cache extends EventEmitter {
       return this._closing ? Promise.reject(new errors.CacheClosedError()) : Promise.resolve(null);
     }
     const redisKey = `${this.keyPrefix}:${localKey}`;
+    const askedAt = performance.now();
     return this._client.command(['GET', redisKey]).then((bytes) => {
       if (bytes === null) return null;
       const entry = Buffer.isBuffer(bytes) ? decodeStored(bytes) : 'not a string value';
       if (typeof entry !== 'string' && entry.nsVersion !== undefined) return null; // a namespaced route's
       if (typeof entry !== 'string' && (accept === null || accept(entry))) {
         entry.bytes = bytes;
-        this._keepLocal(localKey, bytes, entry.expiresAt - Date.now());
+        this._keepLocal(localKey, bytes, entry.expiresAt - Date.now(), askedAt);
         return entry;
       }
       this._discard(redisKey, typeof entry === 'string' ? entry : 'not an entry of its kind');
@@ -337,8 +340,14 @@ class Cache extends EventEmitter {
     });
   }
 
-  _keepLocal(localKey, bytes, ttlMs) {
-    if (this._local === null || this._closing) return;
+  /**
+   * Copies bytes into the in-process tier. `since` (performance.now() when the bytes were asked
+   * of Redis or sent to it): no copy when an invalidation was made or heard after that moment,
+   * since the invalidation may already have dropped the copies it reaches (a reply that predates
+   * it would otherwise put an invalidated entry back, out of reach of every index).
+   */
+  _keepLocal(localKey, bytes, ttlMs, since = Infinity) {
+    if (this._local === null || this._closing || since <= this._lastInvalidationAt) return;
     const ms = Math.floor(Math.min(ttlMs, this.options.local.ttlMs));
     if (ms >= 1) this._local.set(localKey, bytes, ms);
   }
@@ -434,6 +443,7 @@ class Cache extends EventEmitter {
     // memory only once Redis accepted it; any other at once (Redis refuses it only in that case).
     const keptEarly = fill.startedAt > this._lastInvalidationAt;
     if (keptEarly) this._keepLocal(`e:${key}`, encoded, ttlMs);
+    const sentAt = performance.now();
     let writing;
     try {
       writing = this._invalidator.store(key, encoded, ttlMs, fill);
@@ -442,9 +452,10 @@ class Cache extends EventEmitter {
     }
     // A copy Redis refused (fenced, or a key of another type at an index name) is no copy of ours:
     // no index lists it, so no invalidation would reach it. A store that failed in transit
-    // (Redis down, a timeout) keeps it: invalidations missed meanwhile are covered by the flush of
-    // the whole in-process tier when the subscriber reconnects, and serving it while Redis is down
-    // is what the near cache is for.
+    // (Redis down, a timeout) keeps it, as serving it while Redis is down is what the near cache
+    // is for: the whole in-process tier is flushed when either connection comes back (a store
+    // that never reached Redis is in no index), and a timed-out store that Redis still runs is
+    // indexed like any other.
     const forgetEarlyCopy = () => { if (keptEarly && this._local !== null) this._local.delete(`e:${key}`); };
     return writing.then((stored) => {
       if (!stored) {
@@ -453,7 +464,7 @@ class Cache extends EventEmitter {
         debug('not storing %s: invalidated while it was being filled', key);
         return false;
       }
-      if (!keptEarly) this._keepLocal(`e:${key}`, encoded, ttlMs);
+      if (!keptEarly) this._keepLocal(`e:${key}`, encoded, ttlMs, sentAt);
       this._counters.stores++;
       if (this._metrics !== null) {
         this._metrics.stores.inc({ result: 'ok' });
@@ -771,6 +782,9 @@ class Cache extends EventEmitter {
       if (type === 'ready') {
         this._lastReport.clear();
         this._checkEvictionPolicy();
+        // Back after a loss: copies kept from stores that never reached Redis are in no index.
+        if (this._everReady && this._local !== null) this._local.clear();
+        this._everReady = true;
       }
       debug('redis %s', type);
       this.emit(type);

@@ -104,6 +104,7 @@ class Coalescer {
     this.waits = new Map(); // name -> Set<RemoteWait>
     this.subscriber = null;
     this.subscribed = false;
+    this.readyWaiters = []; // resolved at the subscriber's next 'ready'
     /** Resolves when the subscriber connection first confirmed its subscription. */
     this.subscriberReady = new Promise((resolve) => { this.onSubscriberReady = resolve; });
   }
@@ -131,6 +132,7 @@ class Coalescer {
           if (this.everReady) this.cache._onSubscriberReconnected();
           this.everReady = true;
           this.onSubscriberReady();
+          for (const resolve of this.readyWaiters.splice(0)) resolve();
         }
         else if (type === 'reconnecting' || type === 'end') this.subscribed = false;
         // Connection errors of the subscriber are the same outage the main connection reports.
@@ -160,7 +162,17 @@ class Coalescer {
 
   /** Resolves once Redis confirmed the subscription (never rejects: it is renewed on reconnect). */
   subscribeEvents() {
-    this.eventsReady = this.subscriber.subscribe(this.eventsChannel).catch(() => {});
+    this.eventsReady = this.subscriber.subscribe(this.eventsChannel).catch((err) => {
+      // Refused between connections: the channel stays in the subscriber's set, which is
+      // subscribed again before the subscriber's next 'ready'.
+      if (err && err.code === 'ERR_RESPCACHE_REDIS_UNAVAILABLE') return this.nextReady();
+      return undefined;
+    });
+  }
+
+  /** Resolves at the subscriber's next 'ready' (every channel of its set confirmed by then). */
+  nextReady() {
+    return new Promise((resolve) => { this.readyWaiters.push(resolve); });
   }
 
   onMessage(payload) {
@@ -253,6 +265,7 @@ class Coalescer {
   close() {
     clearInterval(this.keepalive);
     for (const set of this.waits.values()) for (const wait of set) wait.notify('fail');
+    for (const resolve of this.readyWaiters.splice(0)) resolve();
     return this.subscriber ? this.subscriber.close() : Promise.resolve();
   }
 }

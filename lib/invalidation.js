@@ -523,6 +523,7 @@ class Invalidator {
       // Other instances drop their in-process copies when this reaches them.
       this.client().command(['PUBLISH', `${cache.keyPrefix}:inval`, `e:${key}`], this.timeout(), true),
     ]);
+    if (cache._local !== null) cache._local.delete(`e:${key}`);
     return removed > 0 || local;
   }
 

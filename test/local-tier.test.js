@@ -131,6 +131,62 @@ describe('with Redis and local (near cache)', () => {
     }
   });
 
+  it('does not keep a copy from a lookup whose reply arrives after delete() dropped the entry', async () => {
+    const { cache: near } = await openCache({ redis: redis.url, local: { ttl: 30 }, commandTimeout: 1000 });
+    const { cache: other } = await openCache({ redis: redis.url, commandTimeout: 1000 });
+    const app = express();
+    let n = 0;
+    app.get('/near', near.middleware({ keyBuilder: () => 'shared' }), (req, res) => res.send(`near ${++n}`));
+    app.get('/other', other.middleware({ keyBuilder: () => 'shared' }), (req, res) => res.send(`other ${++n}`));
+    const http = await serve(app);
+    servers.push(http);
+    expect((await http.get('/other')).headers['x-cache']).toBe('MISS'); // in Redis, not in near's memory
+    // The GET goes out before delete()'s commands on the same connection, so Redis answers it with
+    // the entry, and that reply is handled after delete() dropped its in-process copy.
+    const reading = near.lookup('shared');
+    expect(await near.delete('shared')).toBe(true);
+    expect(await reading).not.toBeNull();
+    const after = await http.get('/near');
+    expect([after.headers['x-cache'], after.text]).toEqual(['MISS', 'near 2']);
+  });
+
+  it('drops copies of stores that failed in transit once the connection is back', async () => {
+    const { cache } = await openCache({ redis: redis.url, local: { ttl: 30 }, commandTimeout: 1000 });
+    await cache.coalescer().subscriberReady;
+    let release;
+    const gate = new Promise((resolve) => { release = resolve; });
+    let started;
+    const inHandler = new Promise((resolve) => { started = resolve; });
+    let n = 0;
+    const app = express();
+    // coalesce: false: the failed leader could not release its lock, which others would wait out.
+    app.get('/p', cache.middleware({ keyBuilder: () => 'p', tags: ['products'], coalesce: false }), async (req, res) => {
+      n++;
+      if (n === 1) {
+        started();
+        await gate;
+      }
+      res.send(`v${n}`);
+    });
+    const http = await serve(app);
+    servers.push(http);
+    const first = http.get('/p', { agent: false });
+    await inHandler;
+    // Only the command connection drops (the subscriber stays): the store fails in transit and
+    // its early copy is in no Redis index, so no invalidation could reach it.
+    const id = String(await cache._client.command(['CLIENT', 'ID']));
+    const lost = once(cache, 'reconnecting');
+    await redis.client().client('KILL', 'ID', id);
+    await lost;
+    const back = once(cache, 'ready');
+    release();
+    expect((await first).text).toBe('v1');
+    await back;
+    expect(await cache.invalidateTags(['products'])).toBe(0);
+    const after = await http.get('/p');
+    expect([after.headers['x-cache'], after.text]).toEqual(['MISS', 'v2']);
+  });
+
   it('caps the life of local copies at local.ttl', async () => {
     const [a] = await twoInstances({ ttl: 0.05 });
     const counter = { calls: 0 };

@@ -106,8 +106,9 @@ function serveHit(req, res, entry, key, route, coalesced, verdict = 'HIT') {
  * Wraps res.write and res.end to see the body as the handler produces it (res.json, res.send,
  * write+end and piped streams all end up there). Chunks still go out at once; only the last call,
  * res.end, waits for the store decision, so the SET is on the wire before the client can see the
- * response complete and send its next request. `storeKey(ttlMs)`, when given, names the key the
- * response is stored under (vary discovery may key it by more headers than the request was).
+ * response complete and send its next request. `storeKey(ttlMs, record)`, when given, names the
+ * key the response is stored under (vary discovery may key it by more headers than the request
+ * was); record: false when nothing is stored.
  * @returns {{ abort(): void }} abort: the response will not be stored (fill.done(null) now)
  */
 function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
@@ -131,6 +132,9 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
     fill.done(encoded, storing);
   }
   res.once('close', () => finishFill(null));
+  // The client left while the request waited (lookup, lock): 'close' has fired already, and a
+  // handler need not end a closed response (res.sendFile does not), so the fill ends now.
+  if (res.destroyed) finishFill(null);
 
   // copy: a writer may reuse its buffer once write() returns; end()'s chunk is used before
   // end() returns, so it is not copied.
@@ -209,7 +213,9 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
       cache.report(new StoreError(`the response for "${key}" cannot be stored: ${err.message}`, { cause: err }));
       return;
     }
-    const target = fill.redis && storeKey !== null ? storeKey(keepMs) : key;
+    // Without a store (a BYPASS leader) the vary record is not written, but a response that varies
+    // on headers the key lacks still goes to no waiter.
+    const target = storeKey !== null ? storeKey(keepMs, fill.redis) : key;
     const storing = fill.redis ? cache.store(target, encoded, keepMs, { ...req[FILL], path: requestPaths(req), tags }) : null;
     // Waiters for `key` cannot use an entry stored under another key.
     finishFill(target === key ? encoded : null, storing);
@@ -317,7 +323,8 @@ function createMiddleware(cache, options) {
     if (fill !== NOWHERE && req.method !== 'HEAD') {
       // The handler must produce the full response to be stored; the client still gets its 304.
       req[CONDITIONS] = withholdConditions(req);
-      const storeKey = ctx.keying === null ? null : (ttlMs) => varyRecords.storeKey(req, res, ctx.keying, ttlMs);
+      const storeKey = ctx.keying === null ? null
+        : (ttlMs, record) => varyRecords.storeKey(req, res, ctx.keying, ttlMs, record);
       capture = captureResponse(cache, req, res, key, route, fill, storeKey);
     }
     if (ctx.fallback !== null) ctx.fallback.watch(capture);

@@ -60,9 +60,12 @@ function rootApp(req) {
   return app && typeof app.handle === 'function' ? app : null;
 }
 
-/** Whether `req` can be refreshed in the background (it is handled by an Express app). */
+/**
+ * Whether `req` can be refreshed in the background: a GET or HEAD (the refresh replays a bodiless
+ * GET, which is not what a cached POST route answers) handled by an Express app.
+ */
 function canRefresh(req) {
-  return rootApp(req) !== null;
+  return (req.method === 'GET' || req.method === 'HEAD') && rootApp(req) !== null;
 }
 
 /** A GET for the same URL with the same headers (less NOT_FORWARDED), on a discarding socket. */

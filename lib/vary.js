@@ -93,15 +93,18 @@ class VaryRecords {
    * @param {import('http').ServerResponse} res
    * @param {{ base: string, names: string[]|null, key: string }} keying how the request was keyed
    * @param {number} ttlMs the entry's lifetime in Redis
-   * @returns {string}
+   * @param {boolean} [record] false: no record written, nothing dropped, and null instead of a
+   *   key other than the request's
+   * @returns {string|null}
    */
-  storeKey(req, res, keying, ttlMs) {
+  storeKey(req, res, keying, ttlMs, record = true) {
     const own = this.route.vary || [];
     const wanted = responseVaryNames(res).filter((n) => !own.includes(n));
     if (wanted.length === 0) return keying.key;
     const names = sortedUnion(keying.names || [], wanted);
-    this.remember(keying.base, names, ttlMs);
+    if (record) this.remember(keying.base, names, ttlMs);
     if (keying.names !== null && names.length === keying.names.length) return keying.key;
+    if (!record) return null; // some other key than the request's
     debug('%s varies on %s: entries are now keyed by them', keying.base, names.join(', '));
     if (keying.key === keying.base) {
       // An entry stored there before the handler said Vary would be served to every variant.

@@ -2,12 +2,13 @@
 
 // Request coalescing: one handler run per key in one process and across processes, and every
 // way the leader can fail handing the waiters their own handler run, never someone else's answer.
+const nodeHttp = require('http');
 const path = require('path');
 const { spawn } = require('child_process');
 const express = require('express');
 const { startRedis, freePort } = require('./helpers/redis');
 const { serve } = require('./helpers/http');
-const { openCache, closeCaches } = require('./helpers/cache');
+const { openCache, closeCaches, waitFor } = require('./helpers/cache');
 
 const CHILD = path.join(__dirname, 'helpers', 'coalesce-child.js');
 
@@ -128,6 +129,56 @@ describe('when Redis is unavailable', () => {
     expect(calls).toBe(1);
     expect(replies.every((r) => r.status === 200 && r.text === '{"ok":true}')).toBe(true);
     expect(replies.filter((r) => r.headers['x-cache'] === 'BYPASS')).toHaveLength(1);
+  });
+});
+
+describe('when the leader is a BYPASS and its response varies on a header the key lacks', () => {
+  it('does not hand it to a waiter that sent another value of that header', async () => {
+    const { cache: offline } = await openCache({ redis: `redis://127.0.0.1:${await freePort()}` }, { waitReady: false });
+    // The leader answers once a second request has joined its flight.
+    const flights = offline.coalescer().flights;
+    const join = flights.join.bind(flights);
+    let joined;
+    const followerJoined = new Promise((resolve) => { joined = resolve; });
+    Object.defineProperty(flights, 'join', {
+      value: (k, timeout) => {
+        const wait = join(k, timeout);
+        if (wait !== null) joined();
+        return wait;
+      },
+    });
+    const app = express();
+    app.get('/greeting', offline.middleware(), async (req, res) => {
+      const lang = req.get('accept-language');
+      if (lang === 'en') await followerJoined;
+      res.set('Vary', 'Accept-Language').send(lang === 'fr' ? 'bonjour' : 'hello');
+    });
+    http = await serve(app);
+    const en = http.get('/greeting', { agent: false, headers: { 'accept-language': 'en' } });
+    await waitFor(() => offline.coalescer().leading.size === 1, { what: 'the first request leading' });
+    const fr = http.get('/greeting', { agent: false, headers: { 'accept-language': 'fr' } });
+    expect((await en).text).toBe('hello');
+    expect((await fr).text).toBe('bonjour');
+  });
+});
+
+describe('when the client of a leader waiting for another process\'s lock goes away', () => {
+  it('ends its flight, so that later requests do not wait for it', async () => {
+    await route({ keyBuilder: () => 'page', coalesceTimeout: 20000 }, (req, res) => {
+      // Like res.sendFile or a stream pipeline, this handler does not end a closed response.
+      if (!res.destroyed) res.send('page');
+    }, 0);
+    await redis.client().set('respcache:l:e:page', 'another process', 'PX', '1000');
+    const coalescer = cache.coalescer();
+    const gone = nodeHttp.get({ host: '127.0.0.1', port: http.port, path: '/r', agent: false });
+    gone.on('error', () => {});
+    await waitFor(() => coalescer.leading.size === 1, { what: 'the request leading, waiting for the lock' });
+    gone.destroy();
+    await waitFor(() => calls === 1, { what: 'the handler run once the lock expired' });
+    await waitFor(() => coalescer.leading.size === 0 && coalescer.flights.size === 0,
+      { timeout: 2000, what: 'the flight ended' });
+    const next = await http.get('/r', { agent: false });
+    expect([next.headers['x-cache'], next.text]).toEqual(['MISS', 'page']);
   });
 });
 

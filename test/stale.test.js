@@ -292,6 +292,25 @@ describe('stale-while-revalidate', () => {
   });
 });
 
+describe('stale-while-revalidate on a cached POST route', () => {
+  it('runs the handler for the POST instead of refreshing it in the background as a bodiless GET', async () => {
+    await plant();
+    const app = express5();
+    app.use(express5.json());
+    app.all('/r', cache.middleware({ keyBuilder: () => key, methods: ['POST'], staleWhileRevalidate: 30 }),
+      (req, res) => {
+        calls++;
+        res.send(`${req.method} ${req.body && req.body.q}`);
+      });
+    const http = await serve(app);
+    servers.push(http);
+    const reply = await http.request('/r', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"q":"shoes"}' });
+    expect([reply.headers['x-cache'], reply.text]).toEqual(['MISS', 'POST shoes']);
+    expect(calls).toBe(1);
+    expect(String((await stored()).body)).toBe('POST shoes');
+  });
+});
+
 describe('stale-if-error', () => {
   const options = { staleIfError: 60, handlerTimeout: 150 };
 

@@ -73,11 +73,18 @@ function retentionMs(ttlMs, res, route) {
   return ttlMs + Math.max(windows.whileRevalidateMs, windows.ifErrorMs);
 }
 
-/** Makes a finished response deaf: later calls by a handler that is still running go nowhere. */
+/**
+ * Makes a finished response deaf: later calls by a handler that is still running go nowhere.
+ * It also says its headers are not sent, so that an error the handler raises later takes the
+ * error handlers' answering path (which now does nothing) rather than the one for an answer
+ * already under way, where Express's final handler destroys the socket: that would cut off the
+ * next request on the keep-alive connection.
+ */
 function silence(res) {
   const ignore = function ignore() { return this; };
   for (const name of ['setHeader', 'removeHeader', 'appendHeader', 'writeHead', 'flushHeaders', 'end']) res[name] = ignore;
   res.write = () => true;
+  Object.defineProperty(res, 'headersSent', { configurable: true, get: () => false });
 }
 
 /**

@@ -358,6 +358,33 @@ describe('stale-if-error', () => {
     expect(after.headers['x-cache']).toBe('STALE');
   });
 
+  it('keeps the connection when the handler fails after handlerTimeout answered from the entry', async () => {
+    const late = gate();
+    const lateErrorSeen = gate();
+    const app = express5();
+    app.get('/r', cache.middleware({ keyBuilder: () => key, ...options }), async () => {
+      await late.promise;
+      throw new Error('the database timed out');
+    });
+    // The next request on the same connection lets the late error happen while it is answered.
+    app.get('/next', async (req, res) => {
+      late.open();
+      await lateErrorSeen.promise;
+      setImmediate(() => res.send('next ok'));
+    });
+    app.use((err, req, res, next) => {
+      lateErrorSeen.open();
+      next(err); // on to Express's final handler
+    });
+    const http = await serve(app);
+    servers.push(http);
+    await plant();
+    const reply = await http.get('/r');
+    expect([reply.status, reply.headers['x-cache'], reply.text]).toEqual([200, 'STALE', 'old']);
+    const next = await http.get('/next');
+    expect([next.status, next.text, next.reusedSocket]).toEqual([200, 'next ok', true]);
+  });
+
   it('answers from the stale entry when Express\'s final handler answers the error', async () => {
     const http = await route(options, () => { throw new Error('boom'); });
     await plant();

@@ -42,7 +42,7 @@ function decodeStored(bytes) {
 // surrogate ('\uD800' and '\uD801' would both become U+FFFD and name the same thing).
 function checkValueKey(key, method) {
   if (typeof key !== 'string' || key.length === 0 || !wellFormed(key)) {
-    throw new TypeError(`Expected cache.${method}(key) to be given a non-empty, well-formed string key`);
+    throw new errors.InvalidArgumentError(`Expected cache.${method}(key) to be given a non-empty, well-formed string key`);
   }
 }
 
@@ -177,7 +177,8 @@ class Cache extends EventEmitter {
     else if (outcome === 'bypass') c.bypasses++;
     else {
       c.hits++;
-      if (outcome === 'hit_coalesced') c.coalesced++;
+      if (outcome === 'hit_local') c.localHits++; // a request answered from process memory
+      else if (outcome === 'hit_coalesced') c.coalesced++;
       else if (outcome === 'stale') c.stale++;
     }
     if (this._metrics !== null) this._metrics.request(req, outcome);
@@ -260,7 +261,6 @@ class Cache extends EventEmitter {
           entry.bytes = bytes;
           entry.tier = 'local';
           fill.nsVersion = entry.nsVersion;
-          this._counters.localHits++;
           return Promise.resolve(entry);
         }
       }
@@ -309,7 +309,6 @@ class Cache extends EventEmitter {
         if (typeof entry !== 'string' && entry.nsVersion === undefined && (accept === null || accept(entry))) {
           entry.bytes = bytes;
           entry.tier = 'local';
-          this._counters.localHits++;
           return Promise.resolve(entry);
         }
         this._local.delete(localKey);
@@ -347,16 +346,24 @@ class Cache extends EventEmitter {
    * it would otherwise put an invalidated entry back, out of reach of every index).
    */
   _keepLocal(localKey, bytes, ttlMs, since = Infinity) {
-    if (this._local === null || this._closing || since <= this._lastInvalidationAt) return;
+    if (this._local === null || this._closing || since <= this._lastInvalidationAt) return true;
     const ms = Math.floor(Math.min(ttlMs, this.options.local.ttlMs));
-    if (ms >= 1) this._local.set(localKey, bytes, ms);
+    // false: refused (larger than local.maxBytes): for the embedded store, a failed store
+    return ms < 1 || this._local.set(localKey, bytes, ms);
+  }
+
+  /** The embedded store cannot hold these bytes at all (bigger than local.maxBytes). */
+  _tooLargeForMemory(what, bytes) {
+    return new errors.StoreError(`${what} (${bytes.length} bytes) does not fit in the in-process store `
+      + `(local.maxBytes ${this.options.local.maxBytes})`);
   }
 
   /** Writes to both tiers; the Redis SET goes to the socket before this returns. */
   _write(family, key, encoded, ttlMs, timeoutMs) {
-    this._keepLocal(family + key, encoded, ttlMs);
+    const kept = this._keepLocal(family + key, encoded, ttlMs);
     if (this._client === null) {
-      return this._closing ? Promise.reject(new errors.CacheClosedError()) : Promise.resolve();
+      if (this._closing) return Promise.reject(new errors.CacheClosedError());
+      return kept ? Promise.resolve() : Promise.reject(this._tooLargeForMemory(`the value for "${key}"`, encoded));
     }
     return this._client.command(['SET', `${this.keyPrefix}:${family}${key}`, encoded, 'PX', String(ttlMs)],
       timeoutMs, true);
@@ -442,11 +449,13 @@ class Cache extends EventEmitter {
     // A fill that began before this process last heard of an invalidation is kept in process
     // memory only once Redis accepted it; any other at once (Redis refuses it only in that case).
     const keptEarly = fill.startedAt > this._lastInvalidationAt;
-    if (keptEarly) this._keepLocal(`e:${key}`, encoded, ttlMs);
+    const fits = !keptEarly || this._keepLocal(`e:${key}`, encoded, ttlMs);
     const sentAt = performance.now();
     let writing;
     try {
-      writing = this._invalidator.store(key, encoded, ttlMs, fill);
+      writing = this._client === null && !fits
+        ? Promise.reject(this._tooLargeForMemory(`the response for "${key}"`, encoded))
+        : this._invalidator.store(key, encoded, ttlMs, fill);
     } catch (err) {
       writing = Promise.reject(err);
     }
@@ -457,27 +466,34 @@ class Cache extends EventEmitter {
     // that never reached Redis is in no index), and a timed-out store that Redis still runs is
     // indexed like any other.
     const forgetEarlyCopy = () => { if (keptEarly && this._local !== null) this._local.delete(`e:${key}`); };
+    const failed = (err) => {
+      if (err instanceof errors.StoreError) forgetEarlyCopy();
+      this._counters.storeFailures++;
+      if (this._metrics !== null) this._metrics.stores.inc({ result: 'failed' });
+      this.report(err);
+      return false;
+    };
     return writing.then((stored) => {
+      if (stored === null) { // not storable (a path too deep to index): no invalidation involved
+        forgetEarlyCopy();
+        return false;
+      }
       if (!stored) {
         this._counters.storesFenced++;
         forgetEarlyCopy();
         debug('not storing %s: invalidated while it was being filled', key);
         return false;
       }
-      if (!keptEarly) this._keepLocal(`e:${key}`, encoded, ttlMs, sentAt);
+      if (!keptEarly && !this._keepLocal(`e:${key}`, encoded, ttlMs, sentAt) && this._client === null) {
+        return failed(this._tooLargeForMemory(`the response for "${key}"`, encoded));
+      }
       this._counters.stores++;
       if (this._metrics !== null) {
         this._metrics.stores.inc({ result: 'ok' });
         this._metrics.storeSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
       }
       return true;
-    }, (err) => {
-      if (err instanceof errors.StoreError) forgetEarlyCopy();
-      this._counters.storeFailures++;
-      if (this._metrics !== null) this._metrics.stores.inc({ result: 'failed' });
-      this.report(err);
-      return false;
-    });
+    }, failed);
   }
 
   /**

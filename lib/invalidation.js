@@ -416,7 +416,7 @@ class Invalidator {
 
   /**
    * Stores an encoded entry with all of its indexes, or nothing. Resolves true when stored, false
-   * when an invalidation since the fill began refused it (or the path is too deep to index);
+   * when an invalidation since the fill began refused it, null when the path is too deep to index;
    * rejects with a StoreError when a key of another type was at one of the names it writes (that
    * key is deleted, so the next store can succeed).
    * @param {string} key
@@ -428,7 +428,7 @@ class Invalidator {
     const suffixes = entryIndexes(fill.path, fill.tags);
     if (suffixes === null) {
       debug('not storing %s: path deeper than %d levels', key, MAX_PATH_DEPTH);
-      return Promise.resolve(false);
+      return Promise.resolve(null);
     }
     if (this.memory !== null) {
       if (this.cache._closing) return Promise.reject(new CacheClosedError());

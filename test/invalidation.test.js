@@ -691,6 +691,20 @@ describe('events', () => {
   });
 });
 
+describe('a path deeper than 32 levels', () => {
+  it('is not stored, and is not counted as a store refused by an invalidation', async () => {
+    const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
+    const app = express();
+    app.get('/deep/*rest', cache.middleware(), (req, res) => res.send('deep'));
+    const http = await serve(app);
+    servers.push(http);
+    const target = `/deep/${Array.from({ length: 40 }, (_, i) => `l${i}`).join('/')}`;
+    expect((await http.get(target)).headers['x-cache']).toBe('MISS');
+    expect((await http.get(target)).headers['x-cache']).toBe('MISS');
+    expect(cache.stats()).toMatchObject({ stores: 0, storesFenced: 0, storeFailures: 0 });
+  });
+});
+
 describe('invalidations heard by an instance without the in-process tier (Redis only)', () => {
   it("emits 'invalidated' for another instance's invalidation once something listens", async () => {
     const { cache: a } = await openCache({ commandTimeout: 2000, redis: redis.url });

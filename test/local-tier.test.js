@@ -57,6 +57,34 @@ describe('when no Redis is configured (embedded mode)', () => {
     expect(await redis.keys('*')).toEqual([]);
   });
 
+  it('reports what does not fit in local.maxBytes as not stored, and set() rejects it', async () => {
+    const { cache, errors } = await openCache({ local: { maxBytes: 4096 } });
+    const app = express();
+    app.get('/big', cache.middleware({ keyBuilder: () => 'big' }), (req, res) => res.send('x'.repeat(8000)));
+    const http = await serve(app);
+    servers.push(http);
+    expect((await http.get('/big')).headers['x-cache']).toBe('MISS');
+    expect((await http.get('/big')).headers['x-cache']).toBe('MISS');
+    expect(cache.stats()).toMatchObject({ stores: 0, storeFailures: 2 });
+    expect(errors.map((e) => e.code)).toEqual(['ERR_RESPCACHE_STORE', 'ERR_RESPCACHE_STORE']);
+    expect(errors[0].message).toMatch(/does not fit in the in-process store \(local.maxBytes 4096\)/);
+    await expect(cache.set('big', 'x'.repeat(8000))).rejects.toMatchObject({ code: 'ERR_RESPCACHE_STORE' });
+    expect(await cache.get('big')).toBeUndefined();
+    await cache.set('small', 'fits');
+    expect(await cache.get('small')).toBe('fits');
+  });
+
+  it('counts in stats().localHits the requests answered from process memory, not value reads', async () => {
+    const { cache } = await openCache({});
+    await cache.set('v', 'value');
+    for (let i = 0; i < 5; i++) expect(await cache.get('v')).toBe('value');
+    expect(await cache.wrap('v', () => 'unused')).toBe('value');
+    const http = await appOn(cache, { calls: 0 });
+    await http.get('/r');
+    await http.get('/r');
+    expect(cache.stats()).toMatchObject({ hits: 1, localHits: 1, misses: 1 });
+  });
+
   it('deletes, wraps and coalesces without Redis', async () => {
     const { cache } = await openCache({});
     const counter = { calls: 0 };

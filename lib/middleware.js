@@ -175,7 +175,9 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
     }
   }
 
-  function store(body) {
+  // Encodes the entry (and gives the response its ETag while headers can still change); returns
+  // the commit that stores it, run once the response went out (see res.end below).
+  function prepare(body) {
     const now = Date.now();
     // A response to a request with credentials that says must-revalidate, proxy-revalidate or
     // s-maxage may be shared only if the cache obeys it (RFC 9111 section 3.5): its own freshness
@@ -215,13 +217,16 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
     }
     // Without a store (a BYPASS leader) the vary record is not written, but a response that varies
     // on headers the key lacks still goes to no waiter.
-    const target = storeKey !== null ? storeKey(keepMs, fill.redis) : key;
-    const storing = fill.redis ? cache.store(target, encoded, keepMs, { ...req[FILL], path: requestPaths(req), tags }) : null;
-    // Waiters for `key` cannot use an entry stored under another key.
-    finishFill(target === key ? encoded : null, storing);
+    return () => {
+      const target = storeKey !== null ? storeKey(keepMs, fill.redis) : key;
+      const storing = fill.redis ? cache.store(target, encoded, keepMs, { ...req[FILL], path: requestPaths(req), tags }) : null;
+      // Waiters for `key` cannot use an entry stored under another key.
+      finishFill(target === key ? encoded : null, storing);
+    };
   }
 
-  // Returns a Promise only when the route's condition did.
+  // The commit of a storable response (or undefined); a Promise of it when the route's condition
+  // returned one.
   function decide() {
     if (tooLarge) {
       debug('not storing %s: body over maxBodySize (%d bytes)', key, route.maxBodySize);
@@ -234,7 +239,7 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
     }
     const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
     chunks = null;
-    if (route.condition === null) return store(body);
+    if (route.condition === null) return prepare(body);
     const conditionFailed = (err) => cache.report(new ConditionError(
       `the condition of the route for "${key}" failed: ${err && err.message}`, { cause: err }));
     let verdict;
@@ -244,10 +249,9 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
       return conditionFailed(err);
     }
     if (isThenable(verdict)) {
-      return Promise.resolve(verdict).then((ok) => { if (ok) store(body); }, conditionFailed);
+      return Promise.resolve(verdict).then((ok) => (ok ? prepare(body) : undefined), conditionFailed);
     }
-    if (verdict) store(body);
-    return undefined;
+    return verdict ? prepare(body) : undefined;
   }
 
   // The client's withheld conditions (see validators.js): answered here once the response is known.
@@ -267,6 +271,27 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
     return originalWrite.apply(this, arguments);
   };
 
+  // The response goes out first, then the entry is stored: header hooks (on-headers, as
+  // express-session uses to add its Set-Cookie) run as the headers are written, so only then are
+  // the headers final; and a response Node refuses to send (end() throws) is not stored. The
+  // store is still issued before this turn of the event loop ends, so the next request on this
+  // connection finds it.
+  function endThenStore(args, commit) {
+    let result;
+    try {
+      result = finish(args);
+    } catch (err) {
+      finishFill(null);
+      throw err;
+    }
+    if (typeof commit === 'function') {
+      if (res.hasHeader('set-cookie')) debug('not storing %s: a cookie was set as the headers went out', key);
+      else commit();
+    }
+    finishFill(null);
+    return result;
+  }
+
   res.end = function end(chunk, encoding) {
     res.write = originalWrite;
     res.end = originalEnd;
@@ -278,14 +303,10 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
     } catch (err) {
       cache.report(new StoreError(`storing the response for "${key}" failed: ${err.message}`, { cause: err }));
     }
-    if (pending === undefined) {
-      finishFill(null);
-      return finish(args);
-    }
-    pending.catch((err) => cache.report(err)).then(() => {
-      finishFill(null);
-      finish(args);
-    });
+    if (!isThenable(pending)) return endThenStore(args, pending);
+    pending.then((commit) => commit, (err) => { cache.report(err); })
+      .then((commit) => endThenStore(args, commit))
+      .catch((err) => cache.report(err)); // end() refused what the handler gave it
     return this;
   };
 

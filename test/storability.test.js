@@ -81,6 +81,44 @@ describe('when the response has "Set-Cookie"', () => {
   });
 });
 
+describe('when a middleware before the cache adds "Set-Cookie" as the headers are written', () => {
+  it('is not stored (express-session and cookie-session add their cookie that way)', async () => {
+    const app = express();
+    let session = 0;
+    app.use((req, res, next) => {
+      // What the on-headers module does: wrap writeHead, set the header when it runs.
+      const writeHead = res.writeHead;
+      res.writeHead = function withCookie(...args) {
+        res.writeHead = writeHead;
+        this.setHeader('Set-Cookie', `sid=${++session}; HttpOnly`);
+        return writeHead.apply(this, args);
+      };
+      next();
+    });
+    app.get('/r', cache.middleware(), (req, res) => { calls++; res.send(`form for session ${session + 1}`); });
+    http = await serve(app);
+    const second = await expectNotStored(200, 'form for session 2');
+    expect(second.headers['set-cookie']).toEqual(['sid=2; HttpOnly']);
+  });
+});
+
+describe('when res.end() refuses what the handler gives it', () => {
+  it('is not stored: the next request runs the handler again', async () => {
+    await route((req, res) => {
+      try {
+        res.end({ not: 'a chunk' });
+      } catch (err) {
+        res.status(500).end(`refused: ${err.code}`);
+      }
+    });
+    const first = await http.get('/r');
+    expect([first.status, first.text]).toEqual([500, 'refused: ERR_INVALID_ARG_TYPE']);
+    const second = await http.get('/r');
+    expect([second.status, second.headers['x-cache']]).toEqual([500, 'MISS']);
+    expect(await redis.keys('respcache:*')).toEqual([]);
+  });
+});
+
 describe.each([
   ['no-store'],
   ['private'],

@@ -232,6 +232,14 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
       debug('not storing %s: body over maxBodySize (%d bytes)', key, route.maxBodySize);
       return undefined;
     }
+    // A body that is not the length the response declared was cut short (a stream that failed, a
+    // file that changed while it was sent): the client saw an incomplete response; no HIT may
+    // replay it as a complete one.
+    const declared = res.getHeader('content-length');
+    if (declared !== undefined && String(declared).trim() !== String(size)) {
+      debug('not storing %s: %d bytes for a Content-Length of %s', key, size, declared);
+      return undefined;
+    }
     const reason = unstorableReason(req, res, route);
     if (reason !== null) {
       debug('not storing %s: %s', key, reason);

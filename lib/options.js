@@ -238,8 +238,8 @@ function checkStatuses(value) {
     if (typeof status !== 'number') {
       throw new TypeError('Expected the "statuses" option to hold HTTP status codes (numbers)');
     }
-    if (!Number.isInteger(status) || status < 100 || status > 999) {
-      throw new RangeError(`Expected the "statuses" option to hold status codes from 100 to 999, got ${status}`);
+    if (!Number.isInteger(status) || status < 200 || status > 999) {
+      throw new RangeError(`Expected the "statuses" option to hold final status codes, 200 to 999, got ${status}`);
     }
   }
   return new Set(value);

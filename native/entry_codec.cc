@@ -31,17 +31,29 @@ bool IsValidName(std::string_view name) {
   return true;
 }
 
-// The same bytes Node's setHeader accepts in a value (HTAB, visible ASCII, obs-text); rejecting
-// CR and LF is what stops a planted entry from splitting the response.
+// A value Node's setHeader accepts once the binding has turned its UTF-8 into a JS string: HTAB,
+// visible ASCII, and U+0080..U+00FF (obs-text), which UTF-8 spells C2 80..C3 BF. Rejecting CR and
+// LF is what stops a planted entry from splitting the response; rejecting any other byte (invalid
+// UTF-8 would become U+FFFD, other characters are above U+00FF) keeps setHeader from throwing
+// half-way through a HIT.
 bool IsValidValue(std::string_view value) {
-  for (char ch : value) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  for (size_t i = 0; i < value.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(value[i]);
+    if (c == '\t' || (c >= 0x20 && c <= 0x7e)) continue;
+    if ((c == 0xc2 || c == 0xc3) && i + 1 < value.size()) {
+      unsigned char next = static_cast<unsigned char>(value[i + 1]);
+      if (next >= 0x80 && next <= 0xbf) {
+        ++i;
+        continue;
+      }
+    }
+    return false;
   }
   return true;
 }
 
-bool IsValidStatus(uint16_t status) { return status >= 100 && status <= 999; }
+// A final status: Node writes 100..199 as interim responses, which a HIT must never be.
+bool IsValidStatus(uint16_t status) { return status >= 200 && status <= 999; }
 
 template <size_t N>
 void AppendBe(uint64_t v, std::string* out) {

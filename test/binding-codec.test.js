@@ -16,10 +16,27 @@ describe('encodeEntry / decodeEntry', () => {
   });
 
   it('round-trips no headers, empty values, tabs and non-ASCII values', () => {
-    for (const headers of [[], ['x-empty', ''], ['x-a', '', 'x-b', 'caf\u00e9 \u2615', 'x-c', '\tv\t', 'x-d', '']]) {
+    for (const headers of [[], ['x-empty', ''], ['x-a', '', 'x-b', 'caf\u00e9 \u0080\u00ff', 'x-c', '\tv\t', 'x-d', '']]) {
       const entry = binding.decodeEntry(binding.encodeEntry(200, headers, Buffer.from('b'), 1, 2));
       expect(entry.headers).toEqual(headers);
       expect(entry.body.toString()).toBe('b');
+    }
+  });
+
+  it('refuses what a response could never carry: values above U+00FF, interim statuses', () => {
+    // setHeader refuses such a value, so an entry holding one would fail half-way through a HIT.
+    expect(() => binding.encodeEntry(200, ['x-a', 'caf\u00e9 \u2615'], Buffer.from('b'), 1, 2)).toThrow(/cannot be stored/);
+    expect(() => binding.encodeEntry(101, [], Buffer.from('b'), 1, 2)).toThrow(/cannot be stored/);
+  });
+
+  it('reads an entry whose header value is not UTF-8 of U+0000..U+00FF as corrupt', () => {
+    const good = binding.encodeEntry(200, ['x-a', 'AB'], Buffer.from('b'), 1, 2);
+    const at = good.indexOf('AB');
+    for (const bytes of [[0xe9, 0x41], [0xe2, 0x82], [0xc4, 0x80]]) {
+      const planted = Buffer.from(good);
+      planted[at] = bytes[0];
+      planted[at + 1] = bytes[1];
+      expect(typeof binding.decodeEntry(planted)).toBe('string');
     }
   });
 

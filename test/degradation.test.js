@@ -3,6 +3,7 @@
 // Graceful degradation against a real redis-server: absent at start, killed mid-traffic and
 // restarted on the same port, holding corrupt values, stalled beyond commandTimeout.
 const express = require('express');
+const binding = require('../lib/binding');
 const { startRedis, freePort } = require('./helpers/redis');
 const { serve } = require('./helpers/http');
 const { openCache, closeCaches, once, waitFor, entryKey } = require('./helpers/cache');
@@ -201,6 +202,29 @@ describe('when Redis holds a corrupt value under an entry key', () => {
       const planted = mutate(await realEntry());
       await redis.client().set(KEY, planted);
       await expectMissThenRepaired(planted, 1);
+    });
+  });
+
+  /** A well-formed entry redirecting elsewhere, then made into one no response could carry. */
+  function redirectEntry(spoil) {
+    const now = Date.now();
+    const bytes = Buffer.from(binding.encodeEntry(301, ['location', 'https://elsewhere.example/', 'x-bad', 'AB'],
+      Buffer.from('moved'), now, now + 60000));
+    spoil(bytes);
+    return bytes;
+  }
+
+  describe.each([
+    ['a header value that is not UTF-8', (b) => { b[b.indexOf('AB')] = 0xe9; }],
+    ['a header value above U+00FF', (b) => { const at = b.indexOf('AB'); b[at] = 0xc4; b[at + 1] = 0x80; }],
+    ['an interim status (101)', (b) => { b.writeUInt16BE(101, 5); }],
+  ])('when it is an entry with %s', (_what, spoil) => {
+    it('is a MISS with none of its status or headers, the handler answers 200, and the value is replaced', async () => {
+      const planted = redirectEntry(spoil);
+      await redis.client().set(KEY, planted);
+      await expectMissThenRepaired(planted, 0);
+      const reply = await http.get('/r');
+      expect(reply.headers.location).toBeUndefined();
     });
   });
 

@@ -97,6 +97,7 @@ describe('cache.middleware(options)', () => {
     ['condition', { condition: true }],
     ['statuses', { statuses: ['a'] }],
     ['statuses', { statuses: [99] }],
+    ['statuses', { statuses: [101] }], // an interim status is never a response to store
     ['statuses', { statuses: [1000] }],
     ['statuses', { statuses: [200.5] }],
     ['methods', { methods: [42] }],

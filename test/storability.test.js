@@ -102,6 +102,21 @@ describe('when a middleware before the cache adds "Set-Cookie" as the headers ar
   });
 });
 
+describe('when the body is shorter than the Content-Length the response declared', () => {
+  it('is not stored: no HIT replays a cut-short response as a complete one', async () => {
+    await route((req, res) => {
+      res.setHeader('Content-Length', '10');
+      res.write('short');
+      res.end(); // the source failed half-way
+    });
+    for (let i = 0; i < 2; i++) {
+      await expect(http.get('/r', { agent: false })).rejects.toThrow(/aborted/);
+    }
+    expect(calls).toBe(2);
+    expect(await redis.keys('respcache:*')).toEqual([]);
+  });
+});
+
 describe('when res.end() refuses what the handler gives it', () => {
   it('is not stored: the next request runs the handler again', async () => {
     await route((req, res) => {

@@ -93,8 +93,8 @@ function serveHit(req, res, entry, key, route, coalesced, verdict = 'HIT') {
   setCacheHeaders(res, verdict, key, route);
   if (coalesced) res.setHeader('X-Cache-Coalesced', '1');
   if (entry.tier === 'local') res.setHeader('X-Cache-Tier', 'local');
-  if (unchanged) {
-    res.end();
+  if (unchanged || entry.status === 204) {
+    res.end(); // no body, and no Content-Length either (RFC 9110 section 8.6)
     return;
   }
   res.setHeader('Content-Length', variant.length);

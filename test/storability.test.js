@@ -102,6 +102,19 @@ describe('when a middleware before the cache adds "Set-Cookie" as the headers ar
   });
 });
 
+describe('when statuses lists 204', () => {
+  it('stores the 204 and answers its HIT without a body or a Content-Length', async () => {
+    await route((req, res) => res.status(204).set('X-Done', 'yes').end(), { statuses: [204] });
+    const miss = await http.get('/r');
+    const hit = await http.get('/r');
+    expect([miss.status, miss.headers['x-cache'], hit.status, hit.headers['x-cache']]).toEqual([204, 'MISS', 204, 'HIT']);
+    expect(hit.headers['x-done']).toBe('yes');
+    expect(hit.headers['content-length']).toBeUndefined();
+    expect(hit.rawHeaders.map((h) => h.toLowerCase())).not.toContain('content-length');
+    expect(hit.body.length).toBe(0);
+  });
+});
+
 describe('when the body is shorter than the Content-Length the response declared', () => {
   it('is not stored: no HIT replays a cut-short response as a complete one', async () => {
     await route((req, res) => {

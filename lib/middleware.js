@@ -104,9 +104,10 @@ function serveHit(req, res, entry, key, route, coalesced, verdict = 'HIT') {
 
 /**
  * Wraps res.write and res.end to see the body as the handler produces it (res.json, res.send,
- * write+end and piped streams all end up there). Chunks still go out at once; only the last call,
- * res.end, waits for the store decision, so the SET is on the wire before the client can see the
- * response complete and send its next request. `storeKey(ttlMs, record)`, when given, names the
+ * write+end and piped streams all end up there). Chunks go out at once; res.end (delayed only by
+ * an asynchronous route condition) sends the rest, then the entry is stored in the same turn of
+ * the event loop, before the next request on the connection can be read and looked up (see
+ * endThenStore). `storeKey(ttlMs, record)`, when given, names the
  * key the response is stored under (vary discovery may key it by more headers than the request
  * was); record: false when nothing is stored.
  * @returns {{ abort(): void }} abort: the response will not be stored (fill.done(null) now)

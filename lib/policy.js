@@ -150,15 +150,26 @@ const keys = {
    * One entry per user: the built-in key under `${prefix}:u:<sha256 of the id>`. A request for
    * which getUserId returns null, undefined or '' is not cached (BYPASS). Routes keyed this way may
    * store responses marked Cache-Control: private, and requests with credentials use them.
-   * @param {(req: object) => string|number|null|undefined} getUserId
+   * An id that is not a string, a finite number or a bigint (an object, say) fails the key
+   * (BYPASS): its text would be the same for every user. getUserId may return a Promise of the id.
+   * @param {(req: object) => string|number|bigint|null|undefined|Promise<string|number|bigint|null|undefined>} getUserId
    */
   perUser(getUserId) {
     if (typeof getUserId !== 'function') throw new TypeError('Expected keys.perUser(getUserId) to be given a function');
-    const builder = (req, prefix) => {
-      const id = getUserId(req);
+    const keyOf = (id, req, prefix) => {
       if (id === undefined || id === null || id === '') throw new Error('keys.perUser: no user id for this request');
+      if (typeof id !== 'string' && typeof id !== 'bigint' && !(typeof id === 'number' && Number.isFinite(id))) {
+        throw new TypeError(`keys.perUser: the user id must be a string, a finite number or a bigint, not ${
+          id !== null && typeof id === 'object' ? 'an object' : typeof id}`);
+      }
       if (!wellFormed(String(id))) throw new Error('keys.perUser: the user id holds a lone UTF-16 surrogate');
       return defaultKeyBuilder(req, `${prefix}:u:${binding.hashKey([String(id)])}`);
+    };
+    const builder = (req, prefix) => {
+      const id = getUserId(req);
+      return id !== null && typeof id === 'object' && typeof id.then === 'function'
+        ? Promise.resolve(id).then((resolved) => keyOf(resolved, req, prefix))
+        : keyOf(id, req, prefix);
     };
     builder[PER_USER] = true;
     return builder;

@@ -154,6 +154,25 @@ describe('keys.perUser(req => id)', () => {
     expect(calls).toBe(2);
   });
 
+  it('awaits an id given as a Promise, and keeps users apart', async () => {
+    const asyncUser = keys.perUser(async (req) => req.get('x-user'));
+    await route({ keyBuilder: asyncUser }, (req, res) => res.set('Cache-Control', 'private').send(`account of ${req.get('x-user')}`));
+    await http.get('/r', { headers: { 'x-user': 'alice' } });
+    const bob = await http.get('/r', { headers: { 'x-user': 'bob' } });
+    const alice = await http.get('/r', { headers: { 'x-user': 'alice' } });
+    expect([bob.headers['x-cache'], bob.text]).toEqual(['MISS', 'account of bob']);
+    expect([alice.headers['x-cache'], alice.text]).toEqual(['HIT', 'account of alice']);
+  });
+
+  it('does not cache a request whose id is an object (its text would be the same for every user)', async () => {
+    const byObject = keys.perUser((req) => ({ name: req.get('x-user') }));
+    await route({ keyBuilder: byObject }, (req, res) => res.send(`account of ${req.get('x-user')}`));
+    const alice = await http.get('/r', { headers: { 'x-user': 'alice' } });
+    const bob = await http.get('/r', { headers: { 'x-user': 'bob' } });
+    expect([alice.headers['x-cache'], bob.headers['x-cache'], bob.text]).toEqual(['BYPASS', 'BYPASS', 'account of bob']);
+    expect(await redis.keys('respcache:e:*')).toEqual([]);
+  });
+
   it('does not cache a request without a user id', async () => {
     await route({ keyBuilder: byUser }, (req, res) => res.send('anonymous'));
     const first = await http.get('/r');

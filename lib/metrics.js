@@ -6,10 +6,15 @@
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
-/** The route label: the route's pattern (bounded cardinality), never the URL. */
+/**
+ * The route label: the route's pattern (bounded cardinality), never the URL. A mounted sub-app's
+ * mount pattern comes first; a Router's mount path is left out, since req.baseUrl is the URL it
+ * matched, parameter values included ('/users/42' for app.use('/users/:id', router)).
+ */
 function routeLabel(req) {
   const pattern = req.route && typeof req.route.path === 'string' ? req.route.path : '';
-  const label = `${req.baseUrl || ''}${pattern}`;
+  const mount = req.app && typeof req.app.mountpath === 'string' && req.app.mountpath !== '/' ? req.app.mountpath : '';
+  const label = `${mount}${pattern}`;
   return label || '(middleware)';
 }
 

@@ -26,6 +26,29 @@ async function sample(register, name, labels = {}) {
   return found && found.value;
 }
 
+describe('the route label under a mount path with parameters', () => {
+  it('holds patterns only, never the values a mount path matched', async () => {
+    const { cache } = await openCache({ redis: redis.url, commandTimeout: 1000 });
+    const register = new client.Registry();
+    cache.metrics(register);
+    const app = express();
+    const router = express.Router();
+    router.get('/profile', cache.middleware(), (req, res) => res.send('profile'));
+    app.use('/users/:id', router);
+    const sub = express();
+    sub.get('/s', cache.middleware(), (req, res) => res.send('shop'));
+    app.use('/shop/:shop', sub);
+    const own = await serve(app);
+    try {
+      for (const path of ['/users/1/profile', '/users/2/profile', '/shop/a/s', '/shop/b/s']) await own.get(path);
+    } finally {
+      await own.close();
+    }
+    const metric = (await register.getMetricsAsJSON()).find((m) => m.name === 'respcache_requests_total');
+    expect([...new Set(metric.values.map((v) => v.labels.route))].sort()).toEqual(['/profile', '/shop/:shop/s']);
+  });
+});
+
 describe('after MISS, HIT, local HIT, BYPASS and a failing keyBuilder', () => {
   let cache;
   let register;

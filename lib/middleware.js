@@ -346,9 +346,7 @@ function createMiddleware(cache, options) {
   function runHandler(req, res, next, key, verdict, fill, ctx) {
     if (req[REFRESH] === undefined) cache._outcome(req, verdict === 'MISS' ? 'miss' : 'bypass');
     setCacheHeaders(res, verdict, key, route);
-    if (route.vary !== null && !res.headersSent) addVary(res, route.vary);
-    // The route's Cache-Control for clients; a handler that sets its own replaces it.
-    if (route.cacheControl !== null && !res.headersSent) res.setHeader('Cache-Control', route.cacheControl);
+    routeHeaders(res);
     let capture = null;
     if (fill !== NOWHERE && req.method !== 'HEAD') {
       // The handler must produce the full response to be stored; the client still gets its 304.
@@ -488,10 +486,22 @@ function createMiddleware(cache, options) {
     }
   }
 
+  /**
+   * The route's Vary and Cache-Control for clients (a handler that sets its own Cache-Control
+   * replaces it), on every answer to a read, cached or not: a route that says 'private' says it
+   * also when its keyBuilder failed.
+   */
+  function routeHeaders(res) {
+    if (res.headersSent) return;
+    if (route.vary !== null) addVary(res, route.vary);
+    if (route.cacheControl !== null) res.setHeader('Cache-Control', route.cacheControl);
+  }
+
   function bypass(req, res, next, key, why) {
     cache._outcome(req, 'bypass');
     debug('bypass %s: %s', key === undefined ? '' : key, why);
     setCacheHeaders(res, 'BYPASS', key, route);
+    if (SAFE_METHODS.has(req.method)) routeHeaders(res);
     next();
   }
 

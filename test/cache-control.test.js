@@ -43,6 +43,16 @@ describe('the cacheControl option', () => {
     expect(hit.headers['cache-control']).toBe('public, max-age=60, stale-while-revalidate=30');
   });
 
+  it('is sent also when the request bypasses the cache (keyBuilder failed)', async () => {
+    const app = express();
+    app.get('/r', cache.middleware({ keyBuilder: () => { throw new Error('the session store is down'); },
+      cacheControl: 'private, max-age=60' }), (req, res) => { calls++; res.send('profile'); });
+    http = await serve(app);
+    const bypassed = await http.get('/r');
+    expect([bypassed.headers['x-cache'], bypassed.headers['cache-control'], bypassed.text])
+      .toEqual(['BYPASS', 'private, max-age=60', 'profile']);
+  });
+
   it('never replaces a Cache-Control the handler set itself', async () => {
     await route({ cacheControl: 'public, max-age=60' }, (req, res) => res.set('Cache-Control', 'max-age=5').send('x'));
     expect((await http.get('/r')).headers['cache-control']).toBe('max-age=5');

@@ -210,7 +210,10 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
         return;
       }
       const context = req[FILL];
-      const stored = context.ns === null ? entry.headers : [NS_HEADER, context.nsVersion, ...entry.headers];
+      // A fill that made no lookup (a request that asked for a fresh answer) stores under the
+      // namespace version last seen here; an older one only makes the entry a MISS.
+      const stored = context.ns === null ? entry.headers
+        : [NS_HEADER, context.nsVersion ?? (cache._nsVersions.get(context.ns) || '0'), ...entry.headers];
       encoded = binding.encodeEntry(res.statusCode, stored, entry.body, now, now + ttlMs);
     } catch (err) {
       cache.report(new StoreError(`the response for "${key}" cannot be stored: ${err.message}`, { cause: err }));

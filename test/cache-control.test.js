@@ -129,6 +129,19 @@ describe('a request with Cache-Control: no-cache', () => {
   });
 });
 
+describe('honorRequestNoCache on a namespaced route', () => {
+  it('replaces the entry too, under the namespace version in use', async () => {
+    await route({ honorRequestNoCache: true, namespace: 'catalog' }, (req, res) => res.send(`v${calls}`));
+    await http.get('/r');
+    await cache.bumpNamespace('catalog');
+    expect((await http.get('/r')).text).toBe('v2'); // a MISS under the new version, stored
+    const fresh = await http.get('/r', { headers: { 'cache-control': 'no-cache' } });
+    expect([fresh.headers['x-cache'], fresh.text]).toEqual(['MISS', 'v3']);
+    const after = await http.get('/r');
+    expect([after.headers['x-cache'], after.text]).toEqual(['HIT', 'v3']);
+  });
+});
+
 describe('a response with Cache-Control: no-cache', () => {
   it('is stored but used only after revalidation: every request runs the handler', async () => {
     await route({}, (req, res) => res.set('Cache-Control', 'no-cache').send(`v${calls}`));

@@ -22,9 +22,10 @@ const REFRESH = Symbol('respcache.refresh');
 const RETRY_AFTER_FAILURE_MS = 1000;
 
 // Request headers a refresh does not carry: its own conditions would turn the response it stores
-// into a 304, and it has no body.
+// into a 304, it has no body, and the client's Accept-Encoding would let a compression layer
+// after the cache encode the body, which is then not stored (and the stale entry dropped).
 const NOT_FORWARDED = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since',
-  'if-range', 'content-length', 'transfer-encoding', 'expect']);
+  'if-range', 'content-length', 'transfer-encoding', 'expect', 'accept-encoding']);
 
 // Per cache: key -> 'running' | time of the last failure.
 const refreshes = new WeakMap();

@@ -292,6 +292,25 @@ describe('stale-while-revalidate', () => {
   });
 });
 
+describe('stale-while-revalidate with a compression layer after the cache', () => {
+  it('refreshes with an unencoded response and keeps the entry, whatever the client accepts', async () => {
+    await plant();
+    const compression = require('compression');
+    const app = express5();
+    app.get('/r', cache.middleware({ keyBuilder: () => key, staleWhileRevalidate: 30 }), compression({ threshold: 0 }),
+      (req, res) => { calls++; res.type('text/plain').send(`new ${'x'.repeat(2000)}`); });
+    const http = await serve(app);
+    servers.push(http);
+    const refreshed = once(cache, 'refreshed', 5000);
+    const stale = await http.get('/r', { headers: { 'accept-encoding': 'gzip' } });
+    expect(stale.headers['x-cache']).toBe('STALE');
+    await refreshed;
+    const entry = await stored();
+    expect(String(entry.body).startsWith('new ')).toBe(true);
+    expect(entry.headers.map((h) => h.toLowerCase())).not.toContain('content-encoding');
+  });
+});
+
 describe('stale-while-revalidate on a cached POST route', () => {
   it('runs the handler for the POST instead of refreshing it in the background as a bodiless GET', async () => {
     await plant();

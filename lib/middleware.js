@@ -221,8 +221,10 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
     }
     // Without a store (a BYPASS leader) the vary record is not written, but a response that varies
     // on headers the key lacks still goes to no waiter.
+    const target = storeKey !== null ? storeKey(keepMs, fill.redis) : key;
+    // X-Cache-Key names the key the entry goes under (vary discovery may have changed it).
+    if (route.exposeKey && target !== null && target !== key && !res.headersSent) res.setHeader('X-Cache-Key', target);
     return () => {
-      const target = storeKey !== null ? storeKey(keepMs, fill.redis) : key;
       const storing = fill.redis ? cache.store(target, encoded, keepMs, { ...req[FILL], path: requestPaths(req), tags }) : null;
       // Waiters for `key` cannot use an entry stored under another key.
       finishFill(target === key ? encoded : null, storing);

@@ -108,6 +108,16 @@ describe('when the handler sets Vary under the built-in key', () => {
     }
   });
 
+  it('names in X-Cache-Key of the MISS the key the entry went under, which cache.delete() removes', async () => {
+    await route({ exposeKey: true }, (req, res) => res.set('Vary', 'Accept-Language').send(`lang=${req.get('accept-language')}`));
+    const miss = await http.get('/r', lang('fr'));
+    const hit = await http.get('/r', lang('fr'));
+    expect([miss.headers['x-cache'], hit.headers['x-cache']]).toEqual(['MISS', 'HIT']);
+    expect(miss.headers['x-cache-key']).toBe(hit.headers['x-cache-key']);
+    expect(await cache.delete(miss.headers['x-cache-key'])).toBe(true);
+    expect((await http.get('/r', lang('fr'))).headers['x-cache']).toBe('MISS');
+  });
+
   it('drops an entry stored under the base key before the handler said Vary', async () => {
     let vary = false;
     await route({ exposeKey: true, honorRequestNoCache: true }, (req, res) => {

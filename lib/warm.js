@@ -31,7 +31,9 @@ async function warm(target, paths, options = {}) {
   const results = new Array(paths.length);
   let next = 0;
   const one = (path) => new Promise((resolve) => {
-    const req = http.get({ host: base.hostname, port: base.port, path, headers, agent, timeout }, (res) => {
+    // A URL keeps an IPv6 host in brackets ('[::1]'); a socket address does not take them.
+    const host = base.hostname.replace(/^\[(.*)\]$/, '$1');
+    const req = http.get({ host, port: base.port, path, headers, agent, timeout }, (res) => {
       res.resume();
       res.on('end', () => resolve({ path, status: res.statusCode, cache: res.headers['x-cache'] }));
       res.on('error', (err) => resolve({ path, status: 0, cache: undefined, error: err.message }));

@@ -1,6 +1,7 @@
 'use strict';
 
 // cache.stats() and the prom-client metrics after a scripted sequence of requests.
+const nodeHttp = require('http');
 const express = require('express');
 const client = require('prom-client');
 const { startRedis } = require('./helpers/redis');
@@ -120,6 +121,22 @@ describe('cache.warm(server, paths)', () => {
       expect(calls).toBe(3);
     } finally {
       await own.close();
+    }
+  });
+
+  it('warms a server listening on IPv6 loopback, given the server or its URL', async () => {
+    const { cache } = await openCache({ redis: redis.url, keyPrefix: 'warm6', commandTimeout: 1000 });
+    const app = express();
+    app.get('/p/:id', cache.middleware(), (req, res) => res.json({ id: req.params.id }));
+    const server = nodeHttp.createServer(app);
+    await new Promise((resolve) => server.listen(0, '::1', resolve));
+    try {
+      const byServer = await cache.warm(server, ['/p/1']);
+      const byUrl = await cache.warm(`http://[::1]:${server.address().port}`, ['/p/2']);
+      expect([...byServer, ...byUrl].map((r) => [r.path, r.status, r.cache])).toEqual([['/p/1', 200, 'MISS'], ['/p/2', 200, 'MISS']]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 

@@ -6,9 +6,13 @@
 // still gets its 304.
 const crypto = require('crypto');
 
-/** A strong ETag from the body bytes, for responses whose handler set none. */
+/**
+ * A weak ETag from the body bytes, for responses whose handler set none (as Express's own are):
+ * weak, because a compression layer mounted before the cache sends these same bytes gzipped or
+ * not under this one tag, and a strong tag must differ between encodings (RFC 9110 8.8.1).
+ */
 function bodyEtag(body) {
-  return `"${crypto.createHash('sha1').update(body).digest('base64url')}"`;
+  return `W/"${crypto.createHash('sha1').update(body).digest('base64url')}"`;
 }
 
 function opaque(tag) {

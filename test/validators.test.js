@@ -42,11 +42,12 @@ async function route(handler, options = { keyBuilder: () => 'k' }) {
 }
 
 describe('when the handler sets no ETag', () => {
-  it('stores a strong ETag made from the body, the same on the MISS and the HIT', async () => {
+  it('stores a weak ETag made from the body, the same on the MISS and the HIT', async () => {
     await route((req, res) => { res.setHeader('Content-Type', 'text/plain'); res.end('raw body'); });
     const miss = await http.get('/r');
     const hit = await http.get('/r');
-    expect(miss.headers.etag).toMatch(/^"[A-Za-z0-9_-]+"$/);
+    // Weak: a compression layer in front sends it on gzipped and identity bytes alike.
+    expect(miss.headers.etag).toMatch(/^W\/"[A-Za-z0-9_-]+"$/);
     expect(hit.headers.etag).toBe(miss.headers.etag);
   });
 });

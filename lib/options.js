@@ -6,11 +6,7 @@
 const binding = require('./binding');
 const { wellFormed, BUILTIN_KEY } = require('./policy');
 
-const CACHE_DEFAULTS = Object.freeze({
-  keyPrefix: 'respcache',
-  connectTimeout: 1000,
-  commandTimeout: 100,
-});
+const CACHE_DEFAULTS = Object.freeze({ keyPrefix: 'respcache', connectTimeout: 1000, commandTimeout: 100 });
 
 const ROUTE_DEFAULTS = Object.freeze({
   ttl: 300,
@@ -256,6 +252,8 @@ function checkMethods(value) {
     }
     methods.add(method.toUpperCase());
   }
+  // HEAD responses are not stored (no body): the GET that follows a HEAD MISS fills the entry.
+  if (methods.has('HEAD') && !methods.has('GET')) throw new TypeError('Expected the "methods" option to hold GET where it holds HEAD');
   return methods;
 }
 
@@ -391,7 +389,7 @@ const CACHE_CONTROL_FIELDS = ['public', 'private', 'maxAge', 'sMaxAge', 'mustRev
 function cacheControlOption(value) {
   if (value === undefined) return null;
   if (typeof value === 'string') {
-    if (value.trim() === '' || /[\r\n]/.test(value)) throw new TypeError('Expected the "cacheControl" option to be a non-empty header value');
+    if (value.trim() === '' || /[^\t\x20-\x7e\x80-\xff]/.test(value)) throw new TypeError('Expected the "cacheControl" option to be a non-empty header value');
     return value;
   }
   if (!isPlainObject(value)) throw new TypeError('Expected the "cacheControl" option to be a string or an object');
@@ -408,8 +406,8 @@ function cacheControlOption(value) {
   for (const [field, directive] of [['maxAge', 'max-age'], ['sMaxAge', 's-maxage'],
     ['staleWhileRevalidate', 'stale-while-revalidate'], ['staleIfError', 'stale-if-error']]) {
     if (value[field] === undefined) continue;
-    if (typeof value[field] !== 'number' || !Number.isInteger(value[field]) || value[field] < 0) {
-      throw new TypeError(`Expected the "cacheControl.${field}" option to be a whole number of seconds`);
+    if (typeof value[field] !== 'number' || !Number.isInteger(value[field]) || value[field] < 0 || value[field] > 2 ** 31) {
+      throw new TypeError(`Expected the "cacheControl.${field}" option to be a whole number of seconds, at most 2^31`);
     }
     parts.push(`${directive}=${value[field]}`);
   }

@@ -64,6 +64,9 @@ describe('the cacheControl option', () => {
     [{ cacheControl: { public: true, private: true } }],
     [{ cacheControl: { maxage: 5 } }],
     [{ cacheControl: 42 }],
+    [{ cacheControl: 'public, max-age=60\u0000' }], // setHeader would refuse it on every request
+    [{ cacheControl: 'max-age=60, \u20ac' }],
+    [{ cacheControl: { maxAge: 1e30 } }], // not a delta-seconds value
   ])('rejects %j naming the option', (options) => {
     expect(() => cache.middleware(options)).toThrow(expect.objectContaining({ message: expect.stringContaining('cacheControl') }));
   });

@@ -101,6 +101,7 @@ describe('cache.middleware(options)', () => {
     ['statuses', { statuses: [1000] }],
     ['statuses', { statuses: [200.5] }],
     ['methods', { methods: [42] }],
+    ['methods', { methods: ['HEAD'] }], // a HEAD response is never stored: nothing could fill the entry
     ['maxBodySize', { maxBodySize: -1 }],
     ['maxBodySize', { maxBodySize: 'big' }],
     ['exposeKey', { exposeKey: 'yes' }],

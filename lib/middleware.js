@@ -55,10 +55,25 @@ function addVary(res, names) {
   res.setHeader('Vary', have.join(', '));
 }
 
+// What setHeader accepts in a value: a keyBuilder key outside it cannot be exposed as it is.
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 function setCacheHeaders(res, verdict, key, route) {
   if (res.headersSent) return;
   res.setHeader('X-Cache', verdict);
-  if (route.exposeKey && key !== undefined) res.setHeader('X-Cache-Key', key);
+  if (route.exposeKey && key !== undefined && HEADER_VALUE.test(key)) res.setHeader('X-Cache-Key', key);
+}
+
+/**
+ * The fallback of a request whose cache path failed; should the fallback itself throw, the error
+ * goes to Express's error handling instead of leaving the request unanswered.
+ */
+function lastResort(next, fallback) {
+  try {
+    fallback();
+  } catch (err) {
+    next(err);
+  }
 }
 
 /**
@@ -411,7 +426,7 @@ function createMiddleware(cache, options) {
       }).catch((err) => {
         // Serving the leader's entry failed (bytes that cannot be served): answer from the handler.
         cache.report(err);
-        if (!res.headersSent) runHandler(req, res, next, key, 'BYPASS', NOWHERE, ctx);
+        if (!res.headersSent) lastResort(next, () => runHandler(req, res, next, key, 'BYPASS', NOWHERE, ctx));
       });
       return undefined;
     }
@@ -442,7 +457,7 @@ function createMiddleware(cache, options) {
       cache.report(err);
       coalescer.leading.delete(key);
       coalescer.flights.fail(key);
-      if (!res.headersSent) runHandler(req, res, next, key, 'BYPASS', NOWHERE, ctx);
+      if (!res.headersSent) lastResort(next, () => runHandler(req, res, next, key, 'BYPASS', NOWHERE, ctx));
     });
     return undefined;
   }
@@ -638,7 +653,7 @@ function createMiddleware(cache, options) {
       }).catch((err) => {
         // Only reached when serving a HIT threw, which decoded entries are built not to do.
         cache.report(err);
-        if (!res.headersSent) bypass(req, res, next, ctx.key, 'serving the entry failed');
+        if (!res.headersSent) lastResort(next, () => bypass(req, res, next, ctx.key, 'serving the entry failed'));
       });
       return undefined;
     };

@@ -394,6 +394,16 @@ describe('exposeKey', () => {
     expect(hit.headers['x-cache-key']).toBe('visible');
   });
 
+  it.each([['a character above U+00FF', 'price:\u20ac'], ['a control character', 'k\u0001']])(
+    'leaves X-Cache-Key out for a key with %s (no header can carry it) and still caches', async (_what, key) => {
+      await route({ exposeKey: true, keyBuilder: () => key });
+      const miss = await http.get('/r');
+      const hit = await http.get('/r');
+      expect([miss.status, miss.headers['x-cache'], hit.headers['x-cache']]).toEqual([200, 'MISS', 'HIT']);
+      expect(miss.headers['x-cache-key']).toBeUndefined();
+      expect(await cache.delete(key)).toBe(true);
+    });
+
   it('adds no X-Cache-Key by default', async () => {
     await route({ keyBuilder: () => 'hidden' });
     const miss = await http.get('/r');

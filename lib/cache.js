@@ -661,7 +661,7 @@ class Cache extends EventEmitter {
     this._invalidating();
     let version;
     if (this._client === null) {
-      version = String(Number(this._nsVersions.get(ns) || '0') + 1);
+      version = String(Number(this._namespaceVersion(ns)) + 1);
     } else {
       const timeout = Math.max(this.options.commandTimeout, 1000);
       version = String(await this._client.command(['INCR', `${this.keyPrefix}:n:${ns}`], timeout, true));
@@ -669,6 +669,11 @@ class Cache extends EventEmitter {
     }
     this._learnNamespaceVersion(ns, version);
     return Number(version);
+  }
+
+  /** The version of `ns` last seen in this process ('0' when none). */
+  _namespaceVersion(ns) {
+    return this._nsVersions.get(ns) || '0';
   }
 
   /** Versions only grow: an older announcement arriving late changes nothing. */

@@ -5,13 +5,14 @@
 // runs or when the handler fails (STALE, see lib/stale.js and lib/refresh.js), or let the handler
 // run while its response is captured at the res.write/res.end level and stored when it ends
 // (MISS). Every cache fault turns into "run the handler" (BYPASS); only the app's own errors ever
-// reach next(err), and those come from the handler, never from here.
+// reach next(err), and those come from the handler, not from here (unless that fallback itself
+// throws: see lastResort, which passes the error on rather than leave the request unanswered).
 const debug = require('debug')('respcache');
 const binding = require('./binding');
 const { routeOptions } = require('./options');
 const { KeyBuilderError, ConditionError, StoreError, HandlerFailedError, InvalidationError } = require('./errors');
 const { requestPath, requestPaths, checkTags, checkNamespace } = require('./invalidation');
-const { NS_HEADER } = require('./policy');
+const { NS_HEADER, isHeaderValue } = require('./policy');
 const { bodyEtag, notModified, conditionsOf, withholdConditions, headersFor304, headerOf } = require('./validators');
 const { httpLifetimeMs, requestWantsFresh, cacheControlDirectives } = require('./policy');
 const { defaultKeyBuilder, unstorableReason, storedHeaders, credentialed, entrySharedExplicitly, wellFormed,
@@ -55,13 +56,11 @@ function addVary(res, names) {
   res.setHeader('Vary', have.join(', '));
 }
 
-// What setHeader accepts in a value: a keyBuilder key outside it cannot be exposed as it is.
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-
 function setCacheHeaders(res, verdict, key, route) {
   if (res.headersSent) return;
   res.setHeader('X-Cache', verdict);
-  if (route.exposeKey && key !== undefined && HEADER_VALUE.test(key)) res.setHeader('X-Cache-Key', key);
+  // A keyBuilder key no header can carry is left out.
+  if (route.exposeKey && key !== undefined && isHeaderValue(key)) res.setHeader('X-Cache-Key', key);
 }
 
 /**
@@ -228,7 +227,7 @@ function captureResponse(cache, req, res, key, route, fill, storeKey = null) {
       // A fill that made no lookup (a request that asked for a fresh answer) stores under the
       // namespace version last seen here; an older one only makes the entry a MISS.
       const stored = context.ns === null ? entry.headers
-        : [NS_HEADER, context.nsVersion ?? (cache._nsVersions.get(context.ns) || '0'), ...entry.headers];
+        : [NS_HEADER, context.nsVersion ?? cache._namespaceVersion(context.ns), ...entry.headers];
       encoded = binding.encodeEntry(res.statusCode, stored, entry.body, now, now + ttlMs);
     } catch (err) {
       cache.report(new StoreError(`the response for "${key}" cannot be stored: ${err.message}`, { cause: err }));
@@ -499,7 +498,7 @@ function createMiddleware(cache, options) {
   function refreshFill(req) {
     try {
       const context = fillContext(req);
-      if (context.ns !== null) context.nsVersion = cache._nsVersions.get(context.ns) || '0';
+      if (context.ns !== null) context.nsVersion = cache._namespaceVersion(context.ns);
       return context;
     } catch {
       return { ns: null, nsVersion: null, startedAt: performance.now() };

@@ -4,7 +4,7 @@
 // type, RangeError for a value out of range, both naming the option), unknown names refused with
 // a suggestion, and the caller's objects never modified. The results are frozen plain objects.
 const binding = require('./binding');
-const { wellFormed, BUILTIN_KEY } = require('./policy');
+const { wellFormed, BUILTIN_KEY, isHeaderValue } = require('./policy');
 
 const CACHE_DEFAULTS = Object.freeze({ keyPrefix: 'respcache', connectTimeout: 1000, commandTimeout: 100 });
 
@@ -389,7 +389,7 @@ const CACHE_CONTROL_FIELDS = ['public', 'private', 'maxAge', 'sMaxAge', 'mustRev
 function cacheControlOption(value) {
   if (value === undefined) return null;
   if (typeof value === 'string') {
-    if (value.trim() === '' || /[^\t\x20-\x7e\x80-\xff]/.test(value)) throw new TypeError('Expected the "cacheControl" option to be a non-empty header value');
+    if (value.trim() === '' || !isHeaderValue(value)) throw new TypeError('Expected the "cacheControl" option to be a non-empty header value');
     return value;
   }
   if (!isPlainObject(value)) throw new TypeError('Expected the "cacheControl" option to be a string or an object');

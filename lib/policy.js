@@ -333,5 +333,13 @@ function storedHeaders(res) {
   return flat;
 }
 
-module.exports = { BUILTIN_KEY, revalidationShared, canonicalQuery, wellFormed, cacheControlArguments, httpLifetimeMs, requestWantsFresh, keys, varyPairs, PER_USER, defaultKeyBuilder, unstorableReason, storedHeaders, cacheControlDirectives, credentialed,
+// What setHeader accepts in a value: HTAB, visible ASCII, obs-text (U+0080..U+00FF).
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** Whether setHeader accepts `text` as a header value. */
+function isHeaderValue(text) {
+  return HEADER_VALUE.test(text);
+}
+
+module.exports = { BUILTIN_KEY, isHeaderValue, revalidationShared, canonicalQuery, wellFormed, cacheControlArguments, httpLifetimeMs, requestWantsFresh, keys, varyPairs, PER_USER, defaultKeyBuilder, unstorableReason, storedHeaders, cacheControlDirectives, credentialed,
   entrySharedExplicitly, NOT_STORED, NS_HEADER };

@@ -8,7 +8,7 @@ const { spawn } = require('child_process');
 const express = require('express');
 const { startRedis, freePort } = require('./helpers/redis');
 const { serve } = require('./helpers/http');
-const { openCache, closeCaches, waitFor } = require('./helpers/cache');
+const { openCache, closeCaches, waitFor, gate } = require('./helpers/cache');
 
 const CHILD = path.join(__dirname, 'helpers', 'coalesce-child.js');
 
@@ -138,19 +138,18 @@ describe('when the leader is a BYPASS and its response varies on a header the ke
     // The leader answers once a second request has joined its flight.
     const flights = offline.coalescer().flights;
     const join = flights.join.bind(flights);
-    let joined;
-    const followerJoined = new Promise((resolve) => { joined = resolve; });
+    const followerJoined = gate();
     Object.defineProperty(flights, 'join', {
       value: (k, timeout) => {
         const wait = join(k, timeout);
-        if (wait !== null) joined();
+        if (wait !== null) followerJoined.open();
         return wait;
       },
     });
     const app = express();
     app.get('/greeting', offline.middleware(), async (req, res) => {
       const lang = req.get('accept-language');
-      if (lang === 'en') await followerJoined;
+      if (lang === 'en') await followerJoined.promise;
       res.set('Vary', 'Accept-Language').send(lang === 'fr' ? 'bonjour' : 'hello');
     });
     http = await serve(app);

@@ -12,7 +12,7 @@ const { startRedis } = require('./helpers/redis');
 const { serve } = require('./helpers/http');
 const { rawRequest } = require('./helpers/raw-http');
 const { refill } = require('./helpers/refill');
-const { openCache, closeCaches, once, waitFor } = require('./helpers/cache');
+const { openCache, closeCaches, once, waitFor, gate } = require('./helpers/cache');
 const { normalisePath, pathIndexes, requestPath } = require('../lib/invalidation');
 
 let redis;
@@ -124,13 +124,12 @@ describe('pathIndexes(path): the indexes an invalidatePath argument names', () =
  * handler waits on a promise the test resolves once the invalidation has resolved.
  */
 async function expectFillFenced(cache, invalidate) {
-  let release;
-  const gate = new Promise((resolve) => { release = resolve; });
+  const answer = gate();
   let runs = 0;
   const app = express();
   app.get('/slow/:id', cache.middleware({ tags: ['slow'], keyBuilder: (req) => `item:${req.params.id}` }), async (req, res) => {
     runs++;
-    if (runs === 1) await gate;
+    if (runs === 1) await answer.promise;
     res.send(`version ${runs}`);
   });
   const http = await serve(app);
@@ -139,7 +138,7 @@ async function expectFillFenced(cache, invalidate) {
   await waitFor(() => runs === 1, { what: 'the first handler run' });
   // The data changed while the first response was being computed; the writer invalidates.
   expect(await invalidate(cache)).toBe(0);
-  release();
+  answer.open();
   expect((await first).text).toBe('version 1');
   await waitFor(() => cache.stats().storesFenced === 1, { what: 'the fenced store' });
   const next = await http.get('/slow/1');
@@ -724,19 +723,17 @@ describe('invalidations heard by an instance without the in-process tier (Redis 
   it("does not let a new request join a fill that began before another instance's invalidation", async () => {
     const { cache: a } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const { cache: b } = await openCache({ commandTimeout: 2000, redis: redis.url });
-    let release;
-    const gate = new Promise((resolve) => { release = resolve; });
-    let started;
-    const leaderStarted = new Promise((resolve) => { started = resolve; });
+    const answer = gate();
+    const leaderStarted = gate();
     let runs = 0;
     const app = express();
     app.get('/slow', a.middleware({ keyBuilder: () => 'slow', coalesceTimeout: 20000 }), async (req, res) => {
       const run = ++runs;
       if (run === 1) {
-        started();
-        await gate; // the leader's data source answers late, with what it read before the write
+        leaderStarted.open();
+        await answer.promise; // the leader's data source answers late, with what it read before the write
       } else {
-        release(); // the second request computed its own response: let the leader finish
+        answer.open(); // the second request computed its own response: let the leader finish
       }
       res.send(`v${run}`);
     });
@@ -744,7 +741,7 @@ describe('invalidations heard by an instance without the in-process tier (Redis 
     servers.push(http);
     await a.coalescer().subscriberReady;
     const first = http.get('/slow', { agent: false });
-    await leaderStarted;
+    await leaderStarted.promise;
     const heard = once(a, 'invalidated');
     await b.delete('slow');
     await heard;
@@ -752,7 +749,7 @@ describe('invalidations heard by an instance without the in-process tier (Redis 
     const second = await Promise.race([http.get('/slow', { agent: false }), new Promise((resolve) => {
       setTimeout(() => resolve({ text: 'joined the earlier fill' }), 5000).unref();
     })]);
-    release();
+    answer.open();
     expect(second.text).toBe('v2');
     expect((await first).text).toBe('v1');
   });
@@ -945,13 +942,12 @@ describe('bad input', () => {
 describe('fills under way during an invalidation', () => {
   it('do not hand their response to requests that arrive after the invalidation', async () => {
     const { cache } = await openCache({ redis: redis.url, commandTimeout: 2000 });
-    let release;
-    const gate = new Promise((resolve) => { release = resolve; });
+    const answer = gate();
     let runs = 0;
     const app = express();
     app.get('/item', cache.middleware({ tags: ['item'] }), async (req, res) => {
       const run = ++runs;
-      if (run === 1) await gate;
+      if (run === 1) await answer.promise;
       res.send(`run ${run}`);
     });
     const http = await serve(app);
@@ -961,7 +957,7 @@ describe('fills under way during an invalidation', () => {
     await cache.invalidateTags(['item']);
     const late = await http.get('/item', { agent: false });
     expect([late.headers['x-cache'], late.text]).toEqual(['MISS', 'run 2']);
-    release();
+    answer.open();
     expect((await early).text).toBe('run 1');
   });
 });

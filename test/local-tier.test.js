@@ -5,7 +5,7 @@
 const express = require('express');
 const { startRedis } = require('./helpers/redis');
 const { serve } = require('./helpers/http');
-const { openCache, closeCaches, once } = require('./helpers/cache');
+const { openCache, closeCaches, once, gate } = require('./helpers/cache');
 
 let redis;
 const servers = [];
@@ -181,25 +181,23 @@ describe('with Redis and local (near cache)', () => {
   it('drops copies of stores that failed in transit once the connection is back', async () => {
     const { cache } = await openCache({ redis: redis.url, local: { ttl: 30 }, commandTimeout: 1000 });
     await cache.coalescer().subscriberReady;
-    let release;
-    const gate = new Promise((resolve) => { release = resolve; });
-    let started;
-    const inHandler = new Promise((resolve) => { started = resolve; });
+    const answer = gate();
+    const inHandler = gate();
     let n = 0;
     const app = express();
     // coalesce: false: the failed leader could not release its lock, which others would wait out.
     app.get('/p', cache.middleware({ keyBuilder: () => 'p', tags: ['products'], coalesce: false }), async (req, res) => {
       n++;
       if (n === 1) {
-        started();
-        await gate;
+        inHandler.open();
+        await answer.promise;
       }
       res.send(`v${n}`);
     });
     const http = await serve(app);
     servers.push(http);
     const first = http.get('/p', { agent: false });
-    await inHandler;
+    await inHandler.promise;
     // Only the command connection drops (the subscriber stays): the store fails in transit and
     // its early copy is in no Redis index, so no invalidation could reach it.
     const id = String(await cache._client.command(['CLIENT', 'ID']));
@@ -207,7 +205,7 @@ describe('with Redis and local (near cache)', () => {
     await redis.client().client('KILL', 'ID', id);
     await lost;
     const back = once(cache, 'ready');
-    release();
+    answer.open();
     expect((await first).text).toBe('v1');
     await back;
     // 0 when the store failed, as intended here (1 if the connection came back first: then the

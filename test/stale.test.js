@@ -9,7 +9,7 @@ const express4 = require('express4');
 const binding = require('../lib/binding');
 const { startRedis } = require('./helpers/redis');
 const { serve } = require('./helpers/http');
-const { openCache, closeCaches, entryKey, once, waitFor } = require('./helpers/cache');
+const { openCache, closeCaches, entryKey, once, waitFor, gate } = require('./helpers/cache');
 
 let redis;
 let cache;
@@ -69,13 +69,6 @@ async function plant({ expiredMs = 1000, headers = OLD_HEADERS, body = 'old', ke
 async function stored() {
   const bytes = await redis.client().getBuffer(entryKey(key));
   return bytes === null ? null : binding.decodeEntry(bytes);
-}
-
-/** A promise the test resolves, for handlers that must wait. */
-function gate() {
-  let open;
-  const promise = new Promise((resolve) => { open = resolve; });
-  return { promise, open };
 }
 
 /** The codes of the errors reported about this test's key (a previous test's refresh may still report). */

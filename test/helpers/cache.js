@@ -70,5 +70,12 @@ function tick() {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** A promise the test resolves, for handlers that must wait: { promise, open }. */
+function gate() {
+  let open;
+  const promise = new Promise((resolve) => { open = resolve; });
+  return { promise, open };
+}
+
 module.exports = { respcache, once, openCache, closeCaches, waitFor, entryKey,
-  tick };
+  tick, gate };

@@ -271,7 +271,7 @@ class Cache extends EventEmitter {
       return Promise.resolve(null);
     }
     const redisKey = `${this.keyPrefix}:${localKey}`;
-    const askedAt = performance.now();
+    const askedAt = this._local === null ? 0 : performance.now(); // for _keepLocal only
     return this._client.command(['MGET', redisKey, `${this.keyPrefix}:n:${fill.ns}`]).then(([bytes, version]) => {
       fill.nsVersion = version === null ? '0' : version.toString('utf8');
       // Not set but learnt: this reply may have been computed before a bump whose announcement
@@ -318,7 +318,7 @@ class Cache extends EventEmitter {
       return this._closing ? Promise.reject(new errors.CacheClosedError()) : Promise.resolve(null);
     }
     const redisKey = `${this.keyPrefix}:${localKey}`;
-    const askedAt = performance.now();
+    const askedAt = this._local === null ? 0 : performance.now(); // for _keepLocal only
     return this._client.command(['GET', redisKey]).then((bytes) => {
       if (bytes === null) return null;
       const entry = Buffer.isBuffer(bytes) ? decodeStored(bytes) : 'not a string value';

@@ -10,6 +10,7 @@ const { spawn } = require('child_process');
 const net = require('net');
 const { createCache } = require('../lib');
 const binding = require('../lib/binding');
+const { rawCommand, storeEntry } = require('../test/helpers/internals');
 
 const ENTRIES = Number(process.argv[2] || 100000);
 const IN_FLIGHT = 2000;
@@ -48,7 +49,7 @@ async function fill(cache, n) {
   for (let start = 0; start < n; start += IN_FLIGHT) {
     const batch = [];
     for (let i = start; i < Math.min(n, start + IN_FLIGHT); i++) {
-      batch.push(cache.store(`bench:item:${i}`, encoded, 3600e3,
+      batch.push(storeEntry(cache, `bench:item:${i}`, encoded, 3600e3,
         { path: `/items/${i}`, tags: ['big', `item:${i % 100}`], startedAt: performance.now() }));
     }
     const stored = await Promise.all(batch);
@@ -57,7 +58,7 @@ async function fill(cache, n) {
 }
 
 async function slowlog(cache) {
-  const entries = await cache._client.command(['SLOWLOG', 'GET', '100000'], 10000);
+  const entries = await rawCommand(cache, ['SLOWLOG', 'GET', '100000'], 10000);
   let longest = { micros: 0, command: '' };
   for (const entry of entries) {
     const micros = Number(entry[2]);
@@ -72,8 +73,8 @@ async function slowlog(cache) {
 
 async function measure(cache, name, run) {
   await fill(cache, ENTRIES);
-  const dbsize = await cache._client.command(['DBSIZE'], 10000);
-  await cache._client.command(['SLOWLOG', 'RESET'], 10000);
+  const dbsize = await rawCommand(cache, ['DBSIZE'], 10000);
+  await rawCommand(cache, ['SLOWLOG', 'RESET'], 10000);
   global.gc && global.gc();
   const heapBefore = process.memoryUsage().heapUsed;
   let heapPeak = heapBefore;
@@ -83,7 +84,7 @@ async function measure(cache, name, run) {
   const ms = performance.now() - started;
   clearInterval(sampler);
   const log = await slowlog(cache);
-  const left = await cache._client.command(['EVAL', "return #redis.call('KEYS', ARGV[1])", '0', 'bench:e:*'], 10000);
+  const left = await rawCommand(cache, ['EVAL', "return #redis.call('KEYS', ARGV[1])", '0', 'bench:e:*'], 10000);
   return { name, entries: ENTRIES, keysBefore: dbsize, removed, left, ms: Math.round(ms),
     longestCommandMicros: log.longest.micros, longestCommand: log.longest.command, commands: log.commands,
     heapGrowthMB: Number(((heapPeak - heapBefore) / 1048576).toFixed(1)) };

@@ -9,6 +9,7 @@
 const http = require('http');
 const express = require('express');
 const { createCache } = require('../lib');
+const { busReady } = require('../test/helpers/internals');
 
 const [portArg, trialsArg, concurrencyArg] = process.argv.slice(2);
 const TRIALS = Number(trialsArg || 5);
@@ -27,7 +28,7 @@ async function main() {
   app.get('/coalesced', cache.middleware({ ttl: 60 }), handler);
   app.get('/plain', cache.middleware({ ttl: 60, coalesce: false }), handler);
   await new Promise((resolve) => cache.once('ready', resolve));
-  await cache.coalescer().subscriberReady;
+  await busReady(cache);
   const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const get = (path) => new Promise((resolve, reject) => {

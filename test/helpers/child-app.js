@@ -1,6 +1,6 @@
 'use strict';
 
-// Run as a child process by test/lifecycle.test.js. Creates a cache, serves requests through a
+// Run as a child process by test/integration/cache-lifecycle.test.js. Creates a cache, serves requests through a
 // real Express app, prints what it saw as one JSON line, then closes everything and is expected to
 // exit on its own (no process.exit) unless the stage says otherwise.
 //

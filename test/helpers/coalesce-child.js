@@ -8,6 +8,7 @@
 const path = require('path');
 const express = require('express');
 const { createCache } = require(path.join(__dirname, '..', '..', 'lib'));
+const { busReady } = require('./internals');
 
 const [url, delay, hang] = process.argv.slice(2);
 const cache = createCache({ redis: url, commandTimeout: 1000 });
@@ -20,7 +21,7 @@ app.get('/r', cache.middleware({ ttl: 60, coalesceTimeout: 5000, lockTtl: 1000 }
   if (hang === 'hang') return;
   setTimeout(() => res.json({ url: req.originalUrl, pid: process.pid }), Number(delay));
 });
-Promise.all([new Promise((r) => cache.once('ready', r)), cache.coalescer().subscriberReady]).then(() => {
+Promise.all([new Promise((r) => cache.once('ready', r)), busReady(cache)]).then(() => {
   const server = app.listen(0, '127.0.0.1', () => {
     process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
   });

@@ -1,6 +1,6 @@
 'use strict';
 
-// Run as a child process by test/invalidation.test.js: a near cache (local tier in front of Redis)
+// Run as a child process by test/integration/invalidation.test.js: a near cache (local tier in front of Redis)
 // serving /p/:id tagged product:<id>, listening for 'product_updated' events. Writes one JSON line
 // per happening to stdout: { port } once ready, { invalidated } per invalidation heard,
 // { event, payload } per event; exits when stdin closes.
@@ -8,6 +8,7 @@
 const path = require('path');
 const express = require('express');
 const { createCache } = require(path.join(__dirname, '..', '..', 'lib'));
+const { busReady } = require('./internals');
 
 const say = (message) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
@@ -17,7 +18,7 @@ async function main() {
   cache.on('invalidated', (name) => say({ invalidated: name }));
   await new Promise((resolve) => cache.once('ready', resolve));
   const off = cache.onEvent('product_updated', (payload) => say({ event: 'product_updated', payload }));
-  await Promise.all([cache.coalescer().subscriberReady, off.ready]);
+  await Promise.all([busReady(cache), off.ready]);
   const app = express();
   let runs = 0;
   app.get('/p/:id', cache.middleware({ tags: (req) => [`product:${req.params.id}`] }), (req, res) => res.send(`run ${++runs}`));

@@ -1,7 +1,7 @@
 'use strict';
 
 const crypto = require('crypto');
-const { hashKey } = require('../lib');
+const { hashKey } = require('../../lib');
 
 // The documented encoding, computed independently: for each part, its byte length as 8 bytes
 // big-endian, then its bytes (strings as UTF-8), all hashed with SHA-256.

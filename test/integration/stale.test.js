@@ -6,10 +6,10 @@
 // so no test waits for an entry to age.
 const express5 = require('express');
 const express4 = require('express4');
-const binding = require('../lib/binding');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches, entryKey, once, waitFor, gate } = require('./helpers/cache');
+const binding = require('../../lib/binding');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches, entryKey, once, waitFor, gate } = require('../helpers/cache');
 
 let redis;
 let cache;

@@ -4,9 +4,9 @@
 // by itself with code 0 (no hang from a forgotten handle, no crash at teardown).
 const { spawn } = require('child_process');
 const path = require('path');
-const { startRedis, freePort } = require('./helpers/redis');
+const { startRedis, freePort } = require('../helpers/redis');
 
-const binding = path.join(__dirname, '..', 'lib', 'binding.js');
+const binding = path.join(__dirname, '..', '..', 'lib', 'binding.js');
 
 function runChild(source, timeoutMs = 10000) {
   return new Promise((resolve) => {

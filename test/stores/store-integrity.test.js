@@ -5,10 +5,11 @@
 // invalidated, and a string planted where a sorted set belongs neither makes an invalidation
 // reject nor stops it from removing everything else it should. Real redis-server, real Express.
 const express = require('express');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { refill } = require('./helpers/refill');
-const { respcache, openCache, closeCaches, once } = require('./helpers/cache');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { refill } = require('../helpers/refill');
+const { respcache, openCache, closeCaches, once } = require('../helpers/cache');
+const { sweep } = require('../helpers/internals');
 
 let redis;
 let client;
@@ -191,14 +192,14 @@ describe('when an invalidation finds a key of another type at an index name', ()
     expect(await xCache(http, '/items/1')).toBe('MISS');
     await refill(http, '/items/1');
     await client.set(REGISTRY, 'planted again');
-    await expect(cache._invalidator.sweep()).resolves.toBe(0);
+    await expect(sweep(cache)).resolves.toBe(0);
     expect(await client.type(REGISTRY)).toBe('none');
     expect(errors.map((e) => e.code)).toEqual(['ERR_RESPCACHE_CORRUPT_INDEX', 'ERR_RESPCACHE_CORRUPT_INDEX']);
     expect(errors.map((e) => e.message).every((m) => m.startsWith(`"${REGISTRY}" held a string`))).toBe(true);
     // Stores and the sweep work again.
     await fill(http, ['/items/2']);
     expect(await client.type(REGISTRY)).toBe('zset');
-    await expect(cache._invalidator.sweep()).resolves.toBe(0);
+    await expect(sweep(cache)).resolves.toBe(0);
     expect(await cache.invalidateTags(['items', 'other'])).toBe(3);
     expect(errors).toHaveLength(2);
   });

@@ -4,9 +4,9 @@
 // bytes, the lifetime of Buffers it hands out, its counters and its argument checks.
 const { spawn } = require('child_process');
 const path = require('path');
-const binding = require('../lib/binding');
+const binding = require('../../lib/binding');
 
-const bindingPath = path.join(__dirname, '..', 'lib', 'binding.js');
+const bindingPath = path.join(__dirname, '..', '..', 'lib', 'binding.js');
 
 function runChild(source, args = []) {
   return new Promise((resolve) => {

@@ -5,10 +5,10 @@
 // Node's http client does not decompress: every reply here is the raw bytes on the wire.
 const zlib = require('zlib');
 const compression = require('compression');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches, entryKey, respcache } = require('./helpers/cache');
-const { acceptsGzip, compressible } = require('../lib/compress');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches, entryKey, respcache } = require('../helpers/cache');
+const { acceptsGzip, compressible } = require('../../lib/compress');
 
 const frameworks = [
   ['Express 4', require('express4')],
@@ -358,7 +358,7 @@ describe('entries stored compressed', () => {
   });
 
   it('bypasses a planted entry whose gzip body is broken instead of sending garbage', async () => {
-    const binding = require('../lib/binding');
+    const binding = require('../../lib/binding');
     await route((req, res) => res.type('json').send(BIG));
     const miss = await http.get('/r');
     const key = entryKey(miss.headers['x-cache-key']);

@@ -6,11 +6,12 @@ const nodeHttp = require('http');
 const path = require('path');
 const { spawn } = require('child_process');
 const express = require('express');
-const { startRedis, freePort } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches, waitFor, gate } = require('./helpers/cache');
+const { startRedis, freePort } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches, waitFor, gate } = require('../helpers/cache');
+const { busReady, inFlight, onFlightJoin } = require('../helpers/internals');
 
-const CHILD = path.join(__dirname, 'helpers', 'coalesce-child.js');
+const CHILD = path.join(__dirname, '..', 'helpers', 'coalesce-child.js');
 
 let redis;
 let cache;
@@ -136,16 +137,8 @@ describe('when the leader is a BYPASS and its response varies on a header the ke
   it('does not hand it to a waiter that sent another value of that header', async () => {
     const { cache: offline } = await openCache({ redis: `redis://127.0.0.1:${await freePort()}` }, { waitReady: false });
     // The leader answers once a second request has joined its flight.
-    const flights = offline.coalescer().flights;
-    const join = flights.join.bind(flights);
     const followerJoined = gate();
-    Object.defineProperty(flights, 'join', {
-      value: (k, timeout) => {
-        const wait = join(k, timeout);
-        if (wait !== null) followerJoined.open();
-        return wait;
-      },
-    });
+    onFlightJoin(offline, () => followerJoined.open());
     const app = express();
     app.get('/greeting', offline.middleware(), async (req, res) => {
       const lang = req.get('accept-language');
@@ -154,7 +147,7 @@ describe('when the leader is a BYPASS and its response varies on a header the ke
     });
     http = await serve(app);
     const en = http.get('/greeting', { agent: false, headers: { 'accept-language': 'en' } });
-    await waitFor(() => offline.coalescer().leading.size === 1, { what: 'the first request leading' });
+    await waitFor(() => inFlight(offline).leading === 1, { what: 'the first request leading' });
     const fr = http.get('/greeting', { agent: false, headers: { 'accept-language': 'fr' } });
     expect((await en).text).toBe('hello');
     expect((await fr).text).toBe('bonjour');
@@ -168,13 +161,12 @@ describe('when the client of a leader waiting for another process\'s lock goes a
       if (!res.destroyed) res.send('page');
     }, 0);
     await redis.client().set('respcache:l:e:page', 'another process', 'PX', '1000');
-    const coalescer = cache.coalescer();
     const gone = nodeHttp.get({ host: '127.0.0.1', port: http.port, path: '/r', agent: false });
     gone.on('error', () => {});
-    await waitFor(() => coalescer.leading.size === 1, { what: 'the request leading, waiting for the lock' });
+    await waitFor(() => inFlight(cache).leading === 1, { what: 'the request leading, waiting for the lock' });
     gone.destroy();
     await waitFor(() => calls === 1, { what: 'the handler run once the lock expired' });
-    await waitFor(() => coalescer.leading.size === 0 && coalescer.flights.size === 0,
+    await waitFor(() => inFlight(cache).leading === 0 && inFlight(cache).flights === 0,
       { timeout: 2000, what: 'the flight ended' });
     const next = await http.get('/r', { agent: false });
     expect([next.headers['x-cache'], next.text]).toEqual(['MISS', 'page']);
@@ -306,7 +298,7 @@ describe('cache.wrap(key, fn)', () => {
 
   it('runs fn once across processes sharing Redis', async () => {
     const { cache: second } = await openCache({ redis: redis.url, commandTimeout: 1000 });
-    await Promise.all([cache.coalescer().subscriberReady, second.coalescer().subscriberReady]);
+    await Promise.all([busReady(cache), busReady(second)]);
     let runs = 0;
     const fn = async () => { runs++; await new Promise((r) => setTimeout(r, 50)); return 'shared'; };
     const values = await Promise.all([

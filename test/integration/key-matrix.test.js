@@ -9,9 +9,9 @@
 // Express routed to different handlers, paths or queries.
 const express5 = require('express');
 const express4 = require('express4');
-const { startRedis } = require('./helpers/redis');
-const { openCache, closeCaches } = require('./helpers/cache');
-const { probeApp, checkObservations } = require('./helpers/key-probe');
+const { startRedis } = require('../helpers/redis');
+const { openCache, closeCaches } = require('../helpers/cache');
+const { probeApp, checkObservations } = require('../helpers/key-probe');
 
 const many = Array.from({ length: 1001 }, (_, i) => `p${i}=${i}`).join('&');
 const TARGETS = [

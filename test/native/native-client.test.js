@@ -6,8 +6,8 @@ const os = require('os');
 const fs = require('fs');
 const net = require('net');
 const { once } = require('events');
-const { RedisClient } = require('../lib/binding');
-const { startRedis, freePort } = require('./helpers/redis');
+const { RedisClient } = require('../../lib/binding');
+const { startRedis, freePort } = require('../helpers/redis');
 
 /** A client whose events are recorded, with a promise for the next event of each type. */
 function makeClient(options) {

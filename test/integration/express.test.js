@@ -3,9 +3,9 @@
 // One shared suite over Express 4 and Express 5: the ways a handler can produce a body, HEAD,
 // query canonicalisation, what a HIT looks like on the wire, app routes and mounted routers.
 const { Readable } = require('stream');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches } = require('./helpers/cache');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches } = require('../helpers/cache');
 
 const frameworks = [
   ['Express 4', require('express4')],

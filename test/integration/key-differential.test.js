@@ -7,9 +7,9 @@
 // The generator is seeded: RESPCACHE_DIFF_SEED and RESPCACHE_DIFF_COUNT replay or widen a run.
 const express5 = require('express');
 const express4 = require('express4');
-const { startRedis } = require('./helpers/redis');
-const { openCache, closeCaches } = require('./helpers/cache');
-const { probeApp, checkObservations } = require('./helpers/key-probe');
+const { startRedis } = require('../helpers/redis');
+const { openCache, closeCaches } = require('../helpers/cache');
+const { probeApp, checkObservations } = require('../helpers/key-probe');
 
 const SEED = Number(process.env.RESPCACHE_DIFF_SEED || 20261201);
 const COUNT = Number(process.env.RESPCACHE_DIFF_COUNT || 600);

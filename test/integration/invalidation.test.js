@@ -8,12 +8,13 @@ const nodeHttp = require('http');
 const path = require('path');
 const readline = require('readline');
 const express = require('express');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { rawRequest } = require('./helpers/raw-http');
-const { refill } = require('./helpers/refill');
-const { openCache, closeCaches, once, waitFor, gate } = require('./helpers/cache');
-const { normalisePath, pathIndexes, requestPath } = require('../lib/invalidation');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { rawRequest } = require('../helpers/raw-http');
+const { refill } = require('../helpers/refill');
+const { openCache, closeCaches, once, waitFor, gate } = require('../helpers/cache');
+const { busReady, sweep, rawCommand } = require('../helpers/internals');
+const { normalisePath, pathIndexes, requestPath } = require('../../lib/invalidation');
 
 let redis;
 const servers = [];
@@ -203,7 +204,7 @@ describe('cache.invalidateTags(tags)', () => {
     const client = redis.client();
     expect(await client.exists('respcache:t:gone', 'respcache:p:/short/1', 'respcache:s:/short/')).toBe(3);
     await waitFor(async () => (await client.keys('respcache:e:*')).length === 0, { timeout: 3000, what: 'entry expired' });
-    expect(await cache._invalidator.sweep()).toBeGreaterThanOrEqual(4); // t:gone, p:/short/1, s:/, s:/short/
+    expect(await sweep(cache)).toBeGreaterThanOrEqual(4); // t:gone, p:/short/1, s:/, s:/short/
     expect(await client.keys('respcache:*')).toEqual([]);
   });
 
@@ -512,7 +513,7 @@ describe('namespaces', () => {
   it('stops another instance serving its in-process copies once the bump reaches it', async () => {
     const { cache: a } = await openCache({ commandTimeout: 2000, redis: redis.url, local: { ttl: 60 } });
     const { cache: b } = await openCache({ commandTimeout: 2000, redis: redis.url, local: { ttl: 60 } });
-    await Promise.all([a.coalescer().subscriberReady, b.coalescer().subscriberReady]);
+    await Promise.all([busReady(a), busReady(b)]);
     const app = express();
     let n = 0;
     app.get('/c', b.middleware({ namespace: 'catalog', keyBuilder: () => 'c' }), (req, res) => res.send(`v${++n}`));
@@ -534,7 +535,7 @@ describe('namespaces', () => {
     // older read is made by removing the namespace's version from Redis after the bump.
     const { cache: a } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const { cache: b } = await openCache({ commandTimeout: 2000, redis: redis.url, local: { ttl: 60 } });
-    await b.coalescer().subscriberReady;
+    await busReady(b);
     const app = express();
     let n = 0;
     app.get('/v/:id', b.middleware({ namespace: 'versions', keyBuilder: (req) => `v:${req.params.id}` }),
@@ -679,7 +680,7 @@ describe('events', () => {
   it('drops invalidated in-process copies in other instances', async () => {
     const { cache: a } = await openCache({ commandTimeout: 2000, redis: redis.url, local: { ttl: 60 } });
     const { cache: b } = await openCache({ commandTimeout: 2000, redis: redis.url, local: { ttl: 60 } });
-    await Promise.all([a.coalescer().subscriberReady, b.coalescer().subscriberReady]);
+    await Promise.all([busReady(a), busReady(b)]);
     const { http } = await catalogue(b);
     await fill(http, ['/products/1']);
     expect((await http.get('/products/1')).headers['x-cache-tier']).toBe('local');
@@ -710,7 +711,7 @@ describe('invalidations heard by an instance without the in-process tier (Redis 
     const { cache: b } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const heard = [];
     b.on('invalidated', (name) => heard.push(name));
-    await b.coalescer().subscriberReady;
+    await busReady(b);
     const bumped = once(b, 'invalidated');
     await a.bumpNamespace('heard');
     await bumped;
@@ -739,7 +740,7 @@ describe('invalidations heard by an instance without the in-process tier (Redis 
     });
     const http = await serve(app);
     servers.push(http);
-    await a.coalescer().subscriberReady;
+    await busReady(a);
     const first = http.get('/slow', { agent: false });
     await leaderStarted.promise;
     const heard = once(a, 'invalidated');
@@ -758,7 +759,7 @@ describe('invalidations heard by an instance without the in-process tier (Redis 
 describe('events between processes', () => {
   /** Starts test/helpers/event-child.js; next(predicate) resolves with its next matching line. */
   async function child() {
-    const proc = spawn(process.execPath, [path.join(__dirname, 'helpers', 'event-child.js'), redis.url],
+    const proc = spawn(process.execPath, [path.join(__dirname, '..', 'helpers', 'event-child.js'), redis.url],
       { stdio: ['pipe', 'pipe', 'inherit'] });
     const lines = [];
     const waiting = [];
@@ -809,7 +810,7 @@ describe('when the subscriber connection is lost', () => {
     const own = await startRedis();
     try {
       const { cache } = await openCache({ commandTimeout: 2000, redis: own.url, local: { ttl: 60 } });
-      await cache.coalescer().subscriberReady;
+      await busReady(cache);
       const app = express();
       app.get('/r', cache.middleware({ keyBuilder: () => 'r' }), (req, res) => res.send('ok'));
       const http = await serve(app);
@@ -882,7 +883,7 @@ describe('the maxmemory policy', () => {
     try {
       const { cache, errors } = await openCache({ commandTimeout: 2000, redis: own.url });
       // The check is one CONFIG GET after 'ready'; a PING after it on the same connection answers after it.
-      await cache._client.command(['PING']);
+      await rawCommand(cache, ['PING']);
       expect(errors.map((e) => e.code)).toEqual(expected);
     } finally {
       await own.close();

@@ -4,10 +4,10 @@
 // against a real redis-server, pattern by pattern, on keys with multi-byte UTF-8 characters, and
 // through the public API (the same keys survive an invalidation in embedded and in Redis mode).
 const express = require('express');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches } = require('./helpers/cache');
-const { globMatcher } = require('../lib/glob');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches } = require('../helpers/cache');
+const { globMatcher } = require('../../lib/glob');
 
 let redis;
 let client;

@@ -6,9 +6,9 @@
 // per request. Real redis-server, real Express, concurrent requests.
 const nodeHttp = require('http');
 const express = require('express');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches, entryKey, waitFor } = require('./helpers/cache');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches, entryKey, waitFor } = require('../helpers/cache');
 
 const N = 400;
 const REPORT_INTERVAL_MS = 1000;

@@ -3,8 +3,8 @@
 // Pub/sub on the native RedisClient (`subscriber: true`) against a real redis-server: delivery,
 // isolation, unsubscribing, re-subscribing after Redis restarts, timeouts and stalls, refusals.
 // Synchronisation is by events and by PUBLISH's receiver count, never by sleeping.
-const { RedisClient } = require('../lib/binding');
-const { startRedis, freePort } = require('./helpers/redis');
+const { RedisClient } = require('../../lib/binding');
+const { startRedis, freePort } = require('../helpers/redis');
 
 /**
  * A client whose events are recorded, with a promise for the next event of each type.

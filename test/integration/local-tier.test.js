@@ -3,9 +3,10 @@
 // The in-process tier: alone (embedded mode, no Redis configured) and in front of Redis (near
 // cache) kept coherent across instances through invalidation events.
 const express = require('express');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches, once, gate } = require('./helpers/cache');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches, once, gate } = require('../helpers/cache');
+const { busReady, lookup, rawCommand } = require('../helpers/internals');
 
 let redis;
 const servers = [];
@@ -114,7 +115,7 @@ describe('with Redis and local (near cache)', () => {
   async function twoInstances(local = { maxBytes: 1 << 20, ttl: 30 }) {
     const a = await openCache({ redis: redis.url, local, commandTimeout: 1000 });
     const b = await openCache({ redis: redis.url, local, commandTimeout: 1000 });
-    await Promise.all([a.cache.coalescer().subscriberReady, b.cache.coalescer().subscriberReady]);
+    await Promise.all([busReady(a.cache), busReady(b.cache)]);
     return [a.cache, b.cache];
   }
 
@@ -171,7 +172,7 @@ describe('with Redis and local (near cache)', () => {
     expect((await http.get('/other')).headers['x-cache']).toBe('MISS'); // in Redis, not in near's memory
     // The GET goes out before delete()'s commands on the same connection, so Redis answers it with
     // the entry, and that reply is handled after delete() dropped its in-process copy.
-    const reading = near.lookup('shared');
+    const reading = lookup(near, 'shared');
     expect(await near.delete('shared')).toBe(true);
     expect(await reading).not.toBeNull();
     const after = await http.get('/near');
@@ -180,7 +181,7 @@ describe('with Redis and local (near cache)', () => {
 
   it('drops copies of stores that failed in transit once the connection is back', async () => {
     const { cache } = await openCache({ redis: redis.url, local: { ttl: 30 }, commandTimeout: 1000 });
-    await cache.coalescer().subscriberReady;
+    await busReady(cache);
     const answer = gate();
     const inHandler = gate();
     let n = 0;
@@ -200,7 +201,7 @@ describe('with Redis and local (near cache)', () => {
     await inHandler.promise;
     // Only the command connection drops (the subscriber stays): the store fails in transit and
     // its early copy is in no Redis index, so no invalidation could reach it.
-    const id = String(await cache._client.command(['CLIENT', 'ID']));
+    const id = String(await rawCommand(cache, ['CLIENT', 'ID']));
     const lost = once(cache, 'reconnecting');
     await redis.client().client('KILL', 'ID', id);
     await lost;
@@ -232,7 +233,7 @@ describe('with Redis and local (near cache)', () => {
     ['local.ttl', { local: { ttl: 0 } }],
     ['maxbytes', { local: { maxbytes: 1 << 20 } }],
   ])('rejects an invalid "%s" at setup', (name, options) => {
-    const { createCache } = require('../lib');
+    const { createCache } = require('../../lib');
     expect(() => createCache({ redis: redis.url, ...options })).toThrow(expect.objectContaining({ message: expect.stringContaining(name) }));
   });
 });

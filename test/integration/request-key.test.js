@@ -3,9 +3,9 @@
 // The default key: which requests share an entry (same canonical request) and which do not.
 const express = require('express');
 const express4 = require('express4');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches } = require('./helpers/cache');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches } = require('../helpers/cache');
 
 let redis;
 let cache;

@@ -2,10 +2,10 @@
 
 // The vary route option, handler-set Vary under the built-in key, and the built-in key builders.
 const express = require('express');
-const { keys } = require('../lib');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches } = require('./helpers/cache');
+const { keys } = require('../../lib');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches } = require('../helpers/cache');
 
 let redis;
 let cache;

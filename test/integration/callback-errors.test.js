@@ -3,9 +3,9 @@
 // A keyBuilder or condition that throws or rejects: the request runs uncached, answers 200, and
 // the fault is reported on the cache's 'error' event.
 const express = require('express');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches, once } = require('./helpers/cache');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches, once } = require('../helpers/cache');
 
 // Jest fails the running test on any unhandled rejection, so every test here also asserts that
 // none happened; the child-process tests in cache-lifecycle.test.js check the same outside Jest.

@@ -2,11 +2,11 @@
 
 // Which responses are stored: never errors, Set-Cookie, or Cache-Control: no-store / private.
 const express = require('express');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches } = require('./helpers/cache');
-const binding = require('../lib/binding');
-const { keys } = require('../lib');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches } = require('../helpers/cache');
+const binding = require('../../lib/binding');
+const { keys } = require('../../lib');
 
 let redis;
 let cache;

@@ -4,9 +4,9 @@
 // they give up waiting, and how a process with followers still waiting ends.
 const { spawn } = require('child_process');
 const path = require('path');
-const binding = require('../lib/binding');
+const binding = require('../../lib/binding');
 
-const bindingPath = path.join(__dirname, '..', 'lib', 'binding.js');
+const bindingPath = path.join(__dirname, '..', '..', 'lib', 'binding.js');
 
 function runChild(source, { args = [], timeoutMs = 3000 } = {}) {
   return new Promise((resolve) => {

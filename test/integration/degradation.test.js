@@ -3,10 +3,10 @@
 // Graceful degradation against a real redis-server: absent at start, killed mid-traffic and
 // restarted on the same port, holding corrupt values, stalled beyond commandTimeout.
 const express = require('express');
-const binding = require('../lib/binding');
-const { startRedis, freePort } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches, once, waitFor, entryKey } = require('./helpers/cache');
+const binding = require('../../lib/binding');
+const { startRedis, freePort } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches, once, waitFor, entryKey } = require('../helpers/cache');
 
 // Jest fails the running test on any unhandled rejection, so every test here also asserts that
 // none happened; the child-process tests in cache-lifecycle.test.js check the same outside Jest.

@@ -2,10 +2,10 @@
 
 // Validators, conditional requests and Age, on HIT and on MISS.
 const express = require('express');
-const binding = require('../lib/binding');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches, entryKey } = require('./helpers/cache');
+const binding = require('../../lib/binding');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches, entryKey } = require('../helpers/cache');
 
 let redis;
 let cache;

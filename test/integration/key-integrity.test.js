@@ -7,10 +7,10 @@
 const { isDeepStrictEqual } = require('util');
 const express5 = require('express');
 const express4 = require('express4');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { rawRequest } = require('./helpers/raw-http');
-const { openCache, closeCaches } = require('./helpers/cache');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { rawRequest } = require('../helpers/raw-http');
+const { openCache, closeCaches } = require('../helpers/cache');
 
 let redis;
 let cache;
@@ -288,7 +288,7 @@ describe('keyBuilder keys with lone UTF-16 surrogates', () => {
   });
 
   it('keys.perUser refuses a user id with one (BYPASS) instead of sharing that user\'s entry', async () => {
-    const { keys } = require('../lib');
+    const { keys } = require('../../lib');
     const app = express5();
     app.get('/me', cache.middleware({ keyBuilder: keys.perUser((req) => req.get('x-user') === 'a' ? '\uD800' : '\uD801') }),
       (req, res) => res.send(req.get('x-user')));

@@ -2,9 +2,9 @@
 
 // Cache-Control: the cacheControl option, ttl: 'http', request no-cache (opt-in), stored no-cache.
 const express = require('express');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches, entryKey } = require('./helpers/cache');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches, entryKey } = require('../helpers/cache');
 
 let redis;
 let cache;

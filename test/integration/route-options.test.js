@@ -2,9 +2,9 @@
 
 // Every option of cache.middleware(options), observed through real requests and the real Redis.
 const express = require('express');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches, entryKey, waitFor } = require('./helpers/cache');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches, entryKey, waitFor } = require('../helpers/cache');
 
 let redis;
 let cache;

@@ -5,11 +5,11 @@
 const path = require('path');
 const { spawn } = require('child_process');
 const express = require('express');
-const { startRedis, freePort } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches, entryKey } = require('./helpers/cache');
+const { startRedis, freePort } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches, entryKey } = require('../helpers/cache');
 
-const CHILD = path.join(__dirname, 'helpers', 'child-app.js');
+const CHILD = path.join(__dirname, '..', 'helpers', 'child-app.js');
 const EXIT_DEADLINE_MS = 5000;
 
 let redis;

@@ -4,9 +4,10 @@
 const nodeHttp = require('http');
 const express = require('express');
 const client = require('prom-client');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches } = require('./helpers/cache');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches } = require('../helpers/cache');
+const { clearLocal } = require('../helpers/internals');
 
 let redis;
 let http;
@@ -65,7 +66,7 @@ describe('after MISS, HIT, local HIT, BYPASS and a failing keyBuilder', () => {
     http = await serve(app);
     await http.get('/items/1'); // miss (stored in Redis and locally)
     await http.get('/items/1'); // local hit
-    await cache._local.clear();
+    await clearLocal(cache);
     await http.get('/items/1'); // hit from Redis
     await http.request('/items/2', { method: 'POST', body: 'x' }); // bypass: method (invalidates /items/2)
     await http.get('/broken'); // bypass: keyBuilder failed (an error)

@@ -3,7 +3,7 @@
 // Option handling, once, at setup: defaults applied, every value validated (TypeError for a wrong
 // type, RangeError for a value out of range, both naming the option), unknown names refused with
 // a suggestion, and the caller's objects never modified. The results are frozen plain objects.
-const binding = require('./binding');
+const { parseRedisUrl } = require('./redis-url');
 const { wellFormed, BUILTIN_KEY, isHeaderValue } = require('./policy');
 
 const CACHE_DEFAULTS = Object.freeze({ keyPrefix: 'respcache', connectTimeout: 1000, commandTimeout: 100 });
@@ -127,7 +127,7 @@ function checkRedisObject(redis) {
 
 function parseUrl(url, what) {
   try {
-    return binding.parseRedisUrl(url);
+    return parseRedisUrl(url);
   } catch (err) {
     throw new TypeError(`Expected ${what} to be a Redis URL ` +
       `(redis://[user:password@]host[:port][/db] or unix:///path/to/socket): ${err.message}`);

@@ -96,7 +96,7 @@ const native = load();
 
 // Small hits are copied into a slab and handed out as views of it, the way Node pools its own
 // small Buffers: a 1 KB hit costs 0.4 us so, 1.9 us as an external Buffer of its own (see
-// native/local_store_wrap.h). Each slab is zero-filled, written front to back once and replaced
+// native/binding/local_store_wrap.h). Each slab is zero-filled, written front to back once and replaced
 // when less than COPY_MAX is left, so the bytes under a view never change; a view keeps its whole
 // slab alive.
 const SLAB_BYTES = 64 * 1024;

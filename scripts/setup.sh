@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+# libuv1-dev: for the native tests' Redis layer only (the addon uses Node's own libuv).
 for pkg in build-essential cmake libhiredis-dev nlohmann-json3-dev libgtest-dev redis-server \
-    clang-14 libclang-rt-14-dev; do
+    clang-14 libclang-rt-14-dev libuv1-dev pkg-config; do
   have_pkg "$pkg" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "entry_codec.h"
+#include "core/entry_codec.h"
 #include "fuzz_check.h"
 
 namespace {

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "entry_codec.h"
+#include "core/entry_codec.h"
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "redis_url.h"
+#include "redis/redis_url.h"
 
 namespace {
 

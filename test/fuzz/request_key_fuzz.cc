@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "request_key.h"
-#include "sha256.h"
+#include "core/request_key.h"
+#include "core/sha256.h"
 
 namespace {
 

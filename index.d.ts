@@ -1,28 +1,95 @@
-// Type definitions for respcache.
-import { EventEmitter } from 'events';
-import type { IncomingMessage, ServerResponse } from 'http';
+// Type definitions for respcache: the public API only.
+//
+// Self-contained on purpose: no import of 'events', 'http', 'express' or 'prom-client', so a
+// project compiles under --strict without @types/node, @types/express or prom-client. What
+// respcache reads from a request, a response or a metrics registry is typed structurally: an
+// Express Request, an Express Response and a prom-client Registry all fit.
 
-type Request = IncomingMessage & { originalUrl?: string; baseUrl?: string; path?: string; params?: Record<string, string> };
-type Middleware = (req: any, res: any, next: (err?: any) => void) => void;
+/**
+ * A callback type whose parameters are compared bivariantly, as a method's are, so a callback
+ * annotated with a richer type (`(req: express.Request) => …`) still fits under --strict.
+ */
+type Callback<A extends unknown[], R> = { bivarianceHack(...args: A): R }['bivarianceHack'];
+
+/** Node's Buffer where Node's types are loaded, else Uint8Array (which a Buffer is). */
+type NodeBuffer = typeof globalThis extends { Buffer: { alloc(size: number): infer B } } ? B : Uint8Array;
+
+/** A parsed query string, as Express gives it (`?a=1&a=2` is an array, `?a[b]=1` an object). */
+export interface CacheQuery {
+  [name: string]: undefined | string | CacheQuery | Array<string | CacheQuery>;
+}
+
+/**
+ * The request respcache hands to callbacks: the Express request, typed by what every Express
+ * request has. Add what your middleware attaches by augmenting it:
+ * `declare module 'respcache' { interface CacheRequest { user?: { id: string } } }`.
+ */
+export interface CacheRequest {
+  method: string;
+  /** The target as routed (a mounted router sees its own part). */
+  url: string;
+  /** The target as received. */
+  originalUrl: string;
+  baseUrl: string;
+  /** The routed path, without the query. */
+  path: string;
+  /** Route parameters. (Express 5 gives a `*name` wildcard's segments as an array at run time.) */
+  params: Record<string, string>;
+  query: CacheQuery;
+  headers: Record<string, string | string[] | undefined>;
+  /** A request header, by case-insensitive name. */
+  get(name: string): string | undefined;
+}
+
+/** The response respcache hands to callbacks: the Express response, typed by what it has. */
+export interface CacheResponse {
+  statusCode: number;
+  getHeader(name: string): number | string | string[] | undefined;
+  hasHeader(name: string): boolean;
+  setHeader(name: string, value: number | string | readonly string[]): unknown;
+  /** A response header, by case-insensitive name (Express). */
+  get(name: string): string | undefined;
+  locals: Record<string, any>;
+}
+
+/** Express middleware, as cache.middleware() and cacheResponse() return it. */
+export type Middleware = Callback<[req: CacheRequest, res: CacheResponse, next: (err?: unknown) => void], void>;
+
+/** Decides which requests share an entry: two requests share one exactly when their keys are equal. */
+export type KeyBuilder = Callback<[req: CacheRequest, prefix: string], string | Promise<string>>;
+
+/** What a write invalidates: tags, or tags and paths ('/exact/path' or '/prefix/*'). */
+export type Invalidates = readonly string[] | { tags?: readonly string[]; paths?: readonly string[] };
+
+/** Anything with prom-client's `registerMetric`, such as `require('prom-client').register`. */
+export interface MetricsRegistry {
+  registerMetric(metric: unknown): void;
+}
 
 export interface RedisEndpoint {
+  /** Default '127.0.0.1'. */
   host?: string;
+  /** Default 6379. */
   port?: number;
   /** Unix socket path; host and port are then unused. */
   path?: string;
   username?: string;
   password?: string;
+  /** Default 0. */
   db?: number;
 }
 
 export interface CacheOptions {
-  /** redis://[user:password@]host[:port][/db], unix:///path[?db=N], or an object. Default: REDIS_URL, else none (embedded, in-process only). */
+  /**
+   * redis://[[username]:password@]host[:port][/db], unix:///path[?db=N], or an object.
+   * Default: REDIS_URL, else none (embedded mode: in-process only).
+   */
   redis?: string | RedisEndpoint;
-  /** Default 'respcache'. Default keys start with it; entries live under `${keyPrefix}:e:`. */
+  /** Default 'respcache'. Default keys start with it. */
   keyPrefix?: string;
-  /** The in-process tier: near cache in front of Redis, or the only tier when no Redis is configured. */
-  local?: true | { maxBytes?: number; ttl?: number };
-  /** Store entries of at least `threshold` bytes (default 1024) gzipped when their type is text-like; off by default. */
+  /** The in-process tier: a near cache in front of Redis, or the only tier when no Redis is configured. */
+  local?: boolean | { maxBytes?: number; ttl?: number };
+  /** Store entries of at least `threshold` bytes (default 1024) gzipped when their type is text-like. Default off. */
   compress?: boolean | { threshold?: number };
   /** Milliseconds; default 1000. */
   connectTimeout?: number;
@@ -34,37 +101,33 @@ export interface RouteOptions {
   /** Seconds, default 300; or 'http': from the response's s-maxage / max-age / Expires. */
   ttl?: number | 'http';
   /** Cache-Control sent to clients unless the handler sets its own. */
-  cacheControl?: string | { public?: boolean; private?: boolean; noCache?: boolean; mustRevalidate?: boolean;
-    maxAge?: number; sMaxAge?: number; staleWhileRevalidate?: number; staleIfError?: number };
+  cacheControl?: string | {
+    public?: boolean; private?: boolean; noCache?: boolean; mustRevalidate?: boolean;
+    maxAge?: number; sMaxAge?: number; staleWhileRevalidate?: number; staleIfError?: number;
+  };
   /** Let request Cache-Control: no-cache / max-age=0 / Pragma: no-cache run the handler. Default false. */
   honorRequestNoCache?: boolean;
   /** Default: the cache's keyPrefix. */
   keyPrefix?: string;
-  /** Two requests share an entry exactly when their keys are equal. */
-  keyBuilder?: (req: any, prefix: string) => string | Promise<string>;
-  /** Decides whether a response is stored; `body` is always the complete body as a Buffer. */
-  condition?: (req: any, res: any, body: Buffer) => boolean | Promise<boolean>;
-  /** Default [200]. */
-  statuses?: number[];
+  /** Default: the built-in key (see `keys`). */
+  keyBuilder?: KeyBuilder;
+  /** Decides, after the built-in rules, whether a response is stored; `body` is the complete body. */
+  condition?: Callback<[req: CacheRequest, res: CacheResponse, body: NodeBuffer], boolean | Promise<boolean>>;
+  /** Statuses that are stored. Default [200]. */
+  statuses?: readonly number[];
   /** Default ['GET', 'HEAD']; other methods need a keyBuilder. */
-  methods?: string[];
+  methods?: readonly string[];
   /** Bytes; default 1 MiB. Larger responses pass through unstored. */
   maxBodySize?: number;
   /** Adds X-Cache-Key to responses. Default false. */
   exposeKey?: boolean;
-  /** Request headers whose values join the built-in key (and the response's Vary). Others the handler's Vary names are learnt. */
-  vary?: string[];
-  /**
-   * Seconds after expiry during which the entry is served at once (X-Cache: STALE) while one
-   * background refresh runs the handler. Default: the stored response's stale-while-revalidate, else 0.
-   */
+  /** Request headers whose values join the built-in key (and the response's Vary). */
+  vary?: readonly string[];
+  /** Seconds after expiry during which the entry is served (X-Cache: STALE) while one refresh runs. */
   staleWhileRevalidate?: number;
-  /**
-   * Seconds after expiry during which the entry answers instead of a failed handler (5xx, error,
-   * handlerTimeout). Default: the stored response's stale-if-error, else 0.
-   */
+  /** Seconds after expiry during which the entry answers instead of a failed handler. */
   staleIfError?: number;
-  /** Milliseconds a handler may take to start its response when a stale entry can answer instead; also a refresh's limit (default lockTtl). */
+  /** Milliseconds a handler may take to start its response when a stale entry can answer instead. */
   handlerTimeout?: number;
   /** One handler run per key for concurrent misses, in this process and across processes. Default true. */
   coalesce?: boolean;
@@ -73,107 +136,255 @@ export interface RouteOptions {
   /** Milliseconds the cross-process fill lock lives if its holder dies. Default 10000. */
   lockTtl?: number;
   /** Tags of the stored entry, for cache.invalidateTags(); a function is called when the response is stored. */
-  tags?: string[] | ((req: any, res: any) => string[]);
+  tags?: readonly string[] | Callback<[req: CacheRequest, res: CacheResponse], readonly string[]>;
   /** Versioned namespace of the route's entries, for cache.bumpNamespace(). */
-  namespace?: string | ((req: any) => string);
+  namespace?: string | Callback<[req: CacheRequest], string>;
   /** On unsafe methods: what a successful (2xx/3xx) response invalidates, besides its own path. */
-  invalidates?: string[] | ((req: any, res: any) => string[] | { tags?: string[]; paths?: string[] }
-    | Promise<string[] | { tags?: string[]; paths?: string[] }>);
+  invalidates?: readonly string[]
+    | Callback<[req: CacheRequest, res: CacheResponse], Invalidates | Promise<Invalidates>>;
 }
 
+/** Options of cache.wrap() and cache.set(). */
 export interface ValueOptions {
   /** Seconds; default 300. */
   ttl?: number;
+  /** Milliseconds (wrap); default 10000. */
   coalesceTimeout?: number;
+  /** Milliseconds (wrap); default 10000. */
   lockTtl?: number;
 }
 
-export interface CacheEntry {
-  status: number;
-  /** Flat [name, value, ...] list. */
-  headers: string[];
-  body: Buffer;
-  storedAt: number;
-  expiresAt: number;
-}
-
-export interface CacheStats {
+/** The in-process tier's figures. */
+export interface LocalStats {
+  entries: number;
+  bytes: number;
+  maxBytes: number;
   hits: number;
   misses: number;
+  evictions: number;
+  expirations: number;
+}
+
+/** Counters since the cache was created. */
+export interface CacheStats {
+  /** HITs, of which localHits, coalesced and stale. */
+  hits: number;
   localHits: number;
+  coalesced: number;
   /** STALE answers (counted in hits too). */
   stale: number;
+  misses: number;
   bypasses: number;
-  coalesced: number;
-  invalidationEvents: number;
   stores: number;
-  errors: number;
-  suppressedErrors: number;
+  storeFailures: number;
   /** Stores refused because an invalidation happened while the response was being computed. */
   storesFenced: number;
   /** Entries removed by invalidateTags / invalidatePath / invalidateKeys. */
   invalidated: number;
+  invalidationEvents: number;
+  errors: number;
+  suppressedErrors: number;
+  /** The in-process tier's figures, or null when it is off. */
+  local: LocalStats | null;
 }
 
-export declare class Cache extends EventEmitter {
+export interface WarmOptions {
+  /** Sent with every request; the built-in key includes Host. */
+  headers?: Record<string, string | number | readonly string[]>;
+  /** Requests at a time; default 4. */
+  concurrency?: number;
+  /** Milliseconds per request; default 30000. */
+  timeout?: number;
+}
+
+export interface WarmResult {
+  path: string;
+  /** The answer's status, or 0 when the request failed. */
+  status: number;
+  /** The answer's X-Cache. */
+  cache: string | undefined;
+  /** Why the request failed. */
+  error?: string;
+}
+
+/** The cache's events and their listeners. */
+export interface CacheEvents {
+  /** Connected and usable; again after every reconnection. */
+  ready: () => void;
+  reconnecting: () => void;
+  /** Closed, and the connection to Redis is gone. */
+  end: () => void;
+  /** An invalidation announced by any instance: 'e:<key>' per entry removed, 'n:<namespace>' for a bump. */
+  invalidated: (name: string) => void;
+  /** A background refresh stored the new entry for `key`. */
+  refreshed: (key: string) => void;
+  /** A cache fault; it never fails a response. Nothing is thrown when nobody listens. */
+  error: (err: RespcacheError) => void;
+}
+
+/** Removes an onEvent() handler; `ready` resolves once this instance's subscription is confirmed. */
+export type EventSubscription = (() => void) & { ready: Promise<void> };
+
+/** A response cache: an EventEmitter (see CacheEvents). */
+export declare class Cache {
+  /** As createCache(options). */
+  constructor(options?: CacheOptions);
   readonly keyPrefix: string;
   readonly status: 'connecting' | 'ready' | 'reconnecting' | 'closed';
-  stats(): CacheStats & { storeFailures: number; local: object | null };
-  metrics(register: import('prom-client').Registry, options?: { prefix?: string }): unknown;
+
+  /** Route middleware: `app.get(path, cache.middleware({ ttl: 60 }), handler)`. */
   middleware(options?: RouteOptions): Middleware;
-  entryKey(key: string): string;
-  lookup(key: string): Promise<CacheEntry | null>;
-  delete(key: string): Promise<boolean>;
-  invalidateTags(tags: string[]): Promise<number>;
-  /** '/exact/path' or '/prefix/*'. */
-  invalidatePath(paths: string | string[]): Promise<number>;
-  /** A Redis glob over the keys keyBuilders returned. */
-  invalidateKeys(pattern: string): Promise<number>;
-  /** Resolves with the namespace's new version. */
-  bumpNamespace(namespace: string): Promise<number>;
-  publish(event: string, payload?: unknown): Promise<void>;
-  onEvent(event: string, handler: (payload: any) => void | Promise<void>): (() => void) & { ready: Promise<void> };
+  /** Fills entries with a GET to the app's own server (a listening server, or its base URL) per path. */
+  warm(target: string | { address(): unknown }, paths: readonly string[], options?: WarmOptions): Promise<WarmResult[]>;
+
+  /** The value stored for `key`, or undefined (also when Redis cannot answer). */
   get<T = unknown>(key: string): Promise<T | undefined>;
-  set(key: string, value: unknown, options?: { ttl?: number }): Promise<void>;
-  wrap<T>(key: string, fn: () => T | Promise<T>, options?: ValueOptions): Promise<T>;
+  /** Stores a value (a Buffer, a string, or anything JSON can represent). */
+  set(key: string, value: unknown, options?: ValueOptions): Promise<void>;
+  /** The value stored for `key`, or fn's result, run once for all concurrent callers and stored. */
+  wrap<T>(key: string, fn: () => T | PromiseLike<T>, options?: ValueOptions): Promise<T>;
+
+  /** Deletes the entry for `key` (what a keyBuilder returned, or an X-Cache-Key); resolves whether there was one. */
+  delete(key: string): Promise<boolean>;
+  /** Removes every entry carrying any of the tags; resolves with the number removed. */
+  invalidateTags(tags: readonly string[]): Promise<number>;
+  /** '/exact/path' or '/prefix/*'; resolves with the number of entries removed. */
+  invalidatePath(paths: string | readonly string[]): Promise<number>;
+  /** Removes the entries whose keys match a Redis glob pattern. */
+  invalidateKeys(pattern: string): Promise<number>;
+  /** Makes every entry of the namespace a MISS; resolves with the namespace's new version. */
+  bumpNamespace(namespace: string): Promise<number>;
+
+  /** Sends an application event to every instance sharing the Redis and keyPrefix. */
+  publish(event: string, payload?: unknown): Promise<void>;
+  /** Calls `handler(payload)` for every event of that name, from any instance. */
+  onEvent(event: string, handler: (payload: any) => void | Promise<void>): EventSubscription;
+
+  stats(): CacheStats;
+  localStats(): LocalStats | null;
+  /** Registers Prometheus metrics with a prom-client registry. */
+  metrics(register: MetricsRegistry, options?: { prefix?: string }): void;
+  /** Closes the connections once commands in flight have settled. */
   close(): Promise<void>;
-  localStats(): { entries: number; bytes: number; maxBytes: number; hits: number; misses: number; evictions: number; expirations: number } | null;
-  on(event: 'ready' | 'reconnecting' | 'end', listener: () => void): this;
-  on(event: 'invalidated', listener: (name: string) => void): this;
-  /** A background refresh stored the new entry for `key`. */
-  on(event: 'refreshed', listener: (key: string) => void): this;
-  on(event: 'error', listener: (err: RespcacheError) => void): this;
+
+  on<E extends keyof CacheEvents>(event: E, listener: CacheEvents[E]): this;
+  addListener<E extends keyof CacheEvents>(event: E, listener: CacheEvents[E]): this;
+  prependListener<E extends keyof CacheEvents>(event: E, listener: CacheEvents[E]): this;
+  once<E extends keyof CacheEvents>(event: E, listener: CacheEvents[E]): this;
+  prependOnceListener<E extends keyof CacheEvents>(event: E, listener: CacheEvents[E]): this;
+  off<E extends keyof CacheEvents>(event: E, listener: CacheEvents[E]): this;
+  removeListener<E extends keyof CacheEvents>(event: E, listener: CacheEvents[E]): this;
+  removeAllListeners(event?: keyof CacheEvents): this;
+  listenerCount(event: keyof CacheEvents): number;
 }
 
+/** Creates a cache; it connects in the background (requests bypass it until it is ready). */
 export declare function createCache(options?: CacheOptions): Cache;
+/** cache.middleware(options) on the shared default cache (getDefaultCache()). */
 export declare function cacheResponse(options?: RouteOptions): Middleware;
+/** The shared cache behind cacheResponse(): REDIS_URL, else embedded. */
 export declare function getDefaultCache(): Cache;
-export declare function hashKey(parts: Array<string | Uint8Array>): string;
-export declare const keys: {
-  default(req: Request, prefix: string): string;
-  perUser(getUserId: (req: any) => string | number | null | undefined): (req: any, prefix: string) => string;
-  withHeaders(names: string[]): (req: any, prefix: string) => string;
-};
-export declare function defaultKeyBuilder(req: Request, prefix: string): string;
-export declare function unstorableReason(req: IncomingMessage, res: ServerResponse,
-  route: { statuses: Set<number>; keyBuilder: Function | null }): string | null;
+/** Hex SHA-256 of the length-prefixed parts (strings as UTF-8), for building keys. */
+export declare function hashKey(parts: ReadonlyArray<string | Uint8Array>): string;
 
-export declare class RespcacheError extends Error { code: string; }
-export declare class RedisReplyError extends RespcacheError {}
-export declare class RedisTimeoutError extends RespcacheError {}
-export declare class RedisUnavailableError extends RespcacheError {}
-export declare class CacheClosedError extends RespcacheError {}
-export declare class KeyBuilderError extends RespcacheError {}
-export declare class ConditionError extends RespcacheError {}
-export declare class CorruptEntryError extends RespcacheError {}
-/** ERR_RESPCACHE_CORRUPT_INDEX: a key of another type was at an index, registry or fence name; it was deleted. */
-export declare class CorruptIndexError extends RespcacheError {}
-export declare class StoreError extends RespcacheError {}
-export declare class InvalidArgumentError extends TypeError { code: 'ERR_RESPCACHE_INVALID_ARGUMENT'; }
-export declare class EvictionPolicyError extends RespcacheError {}
-export declare class InvalidationError extends RespcacheError {}
-export declare class EventHandlerError extends RespcacheError {}
-/** ERR_RESPCACHE_REFRESH: a background refresh of a stale entry failed. */
-export declare class RefreshError extends RespcacheError {}
-/** ERR_RESPCACHE_HANDLER_FAILED: a handler failed and a stale entry answered instead. */
-export declare class HandlerFailedError extends RespcacheError {}
+/** A user id for keys.perUser: null, undefined or '' means the request is not cached. */
+export type UserId = string | number | bigint | null | undefined;
+
+/** Built-in key builders. */
+export declare const keys: {
+  /** The built-in key; as a route's keyBuilder, the same as none. */
+  readonly default: KeyBuilder;
+  /** One entry per user. */
+  perUser(getUserId: Callback<[req: CacheRequest], UserId | Promise<UserId>>): KeyBuilder;
+  /** The built-in key plus those request headers' values (as the route option `vary`). */
+  withHeaders(names: readonly string[]): KeyBuilder;
+};
+/** The built-in key. */
+export declare function defaultKeyBuilder(req: CacheRequest, prefix: string): string;
+/** Why the built-in rules would not store this response, or null when they would. */
+export declare function unstorableReason(req: CacheRequest, res: CacheResponse,
+  route: { statuses: { has(status: number): boolean }; keyBuilder?: KeyBuilder | null }): string | null;
+
+export declare class RespcacheError extends Error {
+  constructor(message: string, code: string, options?: { cause?: unknown });
+  /** Stable and machine-readable: ERR_RESPCACHE_*. */
+  code: string;
+}
+/** Redis answered with an error reply (WRONGTYPE, NOAUTH, OOM ...). */
+export declare class RedisReplyError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_REDIS_REPLY';
+}
+/** Redis did not answer within commandTimeout (or connectTimeout while connecting). */
+export declare class RedisTimeoutError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_REDIS_TIMEOUT';
+}
+/** Not connected, or the connection dropped with a command in flight. */
+export declare class RedisUnavailableError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_REDIS_UNAVAILABLE';
+}
+/** The cache was closed. */
+export declare class CacheClosedError extends RespcacheError {
+  constructor(message?: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_REDIS_CLOSED';
+}
+/** A route's keyBuilder (or namespace function) failed. */
+export declare class KeyBuilderError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_KEY_BUILDER';
+}
+/** A route's condition threw or rejected. */
+export declare class ConditionError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_CONDITION';
+}
+/** An entry key held something that is not a valid entry; it was deleted. */
+export declare class CorruptEntryError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_CORRUPT_ENTRY';
+}
+/** A key of another type was at an index, registry or fence name; it was deleted. */
+export declare class CorruptIndexError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_CORRUPT_INDEX';
+}
+/** A response or value could not be stored. */
+export declare class StoreError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_STORE';
+}
+/** An invalidation call was given a bad argument (it rejects before doing anything). */
+export declare class InvalidArgumentError extends TypeError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_INVALID_ARGUMENT';
+}
+/** Redis runs with an allkeys-* maxmemory policy. */
+export declare class EvictionPolicyError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_EVICTION_POLICY';
+}
+/** The invalidation after a write (route option `invalidates`) failed. */
+export declare class InvalidationError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_INVALIDATION';
+}
+/** An onEvent() handler threw or rejected. */
+export declare class EventHandlerError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_EVENT_HANDLER';
+}
+/** A background refresh of a stale entry failed; the stale entry is kept. */
+export declare class RefreshError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_REFRESH';
+}
+/** A handler failed and a stale entry answered instead. */
+export declare class HandlerFailedError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_HANDLER_FAILED';
+}
+
+// Only what is exported above is the API (Callback and NodeBuffer stay private).
+export {};

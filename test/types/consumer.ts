@@ -1,0 +1,174 @@
+// A TypeScript consumer of the public API, compiled under --strict by types.test.js in a project
+// that has neither @types/node, @types/express nor prom-client. Each `@ts-expect-error` line is a
+// wrong usage that must stay an error (tsc reports an unused one as TS2578).
+import {
+  Cache, createCache, cacheResponse, getDefaultCache, hashKey, keys, defaultKeyBuilder, unstorableReason,
+  RespcacheError, RedisReplyError, RedisTimeoutError, RedisUnavailableError, CacheClosedError, KeyBuilderError,
+  ConditionError, CorruptEntryError, CorruptIndexError, StoreError, InvalidArgumentError, EvictionPolicyError,
+  InvalidationError, EventHandlerError, RefreshError, HandlerFailedError,
+} from 'respcache';
+import type {
+  CacheOptions, RouteOptions, CacheStats, CacheRequest, CacheResponse, Middleware, KeyBuilder, LocalStats,
+  MetricsRegistry, WarmResult, CacheEvents, ValueOptions,
+} from 'respcache';
+
+// What an app's own middleware attaches to the request, added the documented way.
+declare module 'respcache' {
+  interface CacheRequest {
+    user?: { id: string };
+  }
+}
+
+const options: CacheOptions = {
+  redis: 'redis://:secret@127.0.0.1:6379/2',
+  keyPrefix: 'api',
+  local: { maxBytes: 64 * 1024 * 1024, ttl: 5 },
+  compress: { threshold: 2048 },
+  connectTimeout: 1000,
+  commandTimeout: 100,
+};
+const cache: Cache = createCache(options);
+createCache({ redis: { host: '::1', port: 6380, db: 1, username: 'app', password: 'pw' } });
+createCache({ redis: { path: '/run/redis.sock' }, local: true, compress: true });
+createCache();
+const constructed = new Cache({ keyPrefix: 'direct' });
+const shared: Cache = getDefaultCache();
+
+// Callbacks get strings for req.path and req.params without any request type imported.
+const byPathAndId: KeyBuilder = (req, prefix) => `${prefix}:${req.path.toUpperCase()}:${req.params.id.toUpperCase()}`;
+const route: RouteOptions = {
+  ttl: 60,
+  cacheControl: { public: true, maxAge: 60, staleWhileRevalidate: 30 },
+  honorRequestNoCache: true,
+  keyPrefix: 'products',
+  keyBuilder: async (req, prefix) => `${prefix}:${hashKey([req.params.id, req.get('accept-language') ?? ''])}`,
+  condition: (req, res, body) => res.statusCode === 200 && body.byteLength > 0 && req.method === 'GET',
+  statuses: [200, 203],
+  methods: ['GET', 'HEAD'],
+  maxBodySize: 1024 * 1024,
+  exposeKey: true,
+  staleWhileRevalidate: 30,
+  staleIfError: 600,
+  handlerTimeout: 2000,
+  coalesce: true,
+  coalesceTimeout: 10000,
+  lockTtl: 10000,
+  tags: (req, res) => ['products', `product:${req.params.id}`, String(res.getHeader('etag'))],
+  namespace: (req) => `tenant:${req.params.tenant}`,
+};
+const writes: RouteOptions = {
+  methods: ['POST'],
+  keyBuilder: byPathAndId,
+  invalidates: async (req) => ({ tags: [`product:${req.params.id}`], paths: ['/api/search/*'] }),
+};
+const plainVary: RouteOptions = { vary: ['accept-language'], ttl: 'http', cacheControl: 'public, max-age=60', tags: ['a'], invalidates: ['a'] };
+const perUser: RouteOptions = { keyBuilder: keys.perUser((req) => req.user?.id) };
+const byHeaders: RouteOptions = { keyBuilder: keys.withHeaders(['X-Tenant']) };
+const builtIn: RouteOptions = { keyBuilder: keys.default };
+
+// A callback annotated with a richer request type (as express.Request is) still fits.
+interface AppRequest extends CacheRequest { tenant: string }
+const annotated: RouteOptions = { keyBuilder: (req: AppRequest, prefix: string) => `${prefix}:${req.tenant}` };
+
+// The middleware is a plain (req, res, next) function.
+const middleware: Middleware = cache.middleware(route);
+const fromShared: Middleware = cacheResponse({ ttl: 30 });
+declare const req: CacheRequest;
+declare const res: CacheResponse;
+middleware(req, res, (err?: unknown) => { if (err) throw err; });
+const key: string = defaultKeyBuilder(req, 'api');
+const reason: string | null = unstorableReason(req, res, { statuses: new Set([200]), keyBuilder: null });
+
+async function useTheCache(): Promise<void> {
+  const user = await cache.get<{ name: string }>('user:1');
+  if (user !== undefined) user.name.toUpperCase();
+  await cache.set('user:1', { name: 'Ada' }, { ttl: 600 });
+  const value: number = await cache.wrap('answer', async () => 42, { ttl: 60, coalesceTimeout: 500, lockTtl: 1000 });
+  const removed: boolean = await cache.delete('api:user:1');
+  const counts: number[] = await Promise.all([
+    cache.invalidateTags(['products']),
+    cache.invalidatePath('/api/users/*'),
+    cache.invalidatePath(['/a', '/b']),
+    cache.invalidateKeys('api:user:42:*'),
+    cache.bumpNamespace('catalog'),
+  ]);
+  await cache.publish('product_updated', { id: 42 });
+  const unsubscribe = cache.onEvent('product_updated', ({ id }) => { void cache.invalidateTags([`product:${id}`]); });
+  await unsubscribe.ready;
+  unsubscribe();
+  const results: WarmResult[] = await cache.warm('http://127.0.0.1:3000', ['/api/products'],
+    { headers: { host: 'shop.example' }, concurrency: 2, timeout: 5000 });
+  const server = { address: () => ({ address: '::1', family: 'IPv6', port: 3000 }) };
+  const first: WarmResult | undefined = (await cache.warm(server, ['/']))[0];
+  if (first && first.error === undefined) first.status.toFixed();
+  const stats: CacheStats = cache.stats();
+  const local: LocalStats | null = stats.local ?? cache.localStats();
+  const counters: number = stats.hits + stats.storeFailures + stats.storesFenced + stats.invalidated + stats.stale;
+  const registry: MetricsRegistry = { registerMetric() {} };
+  cache.metrics(registry, { prefix: 'app_' });
+  const state: 'connecting' | 'ready' | 'reconnecting' | 'closed' = cache.status;
+  const prefix: string = cache.keyPrefix;
+  void [value, removed, counts, results, local, counters, state, prefix];
+  await cache.close();
+}
+
+cache.on('ready', () => {}).on('end', () => {}).once('reconnecting', () => {});
+cache.on('invalidated', (name) => name.startsWith('e:'));
+cache.on('refreshed', (refreshedKey: string) => refreshedKey);
+const onError: CacheEvents['error'] = (err) => {
+  if (err instanceof RedisTimeoutError) {
+    const code: 'ERR_RESPCACHE_REDIS_TIMEOUT' = err.code;
+    void code;
+  }
+  err.message.concat(err.code);
+};
+cache.on('error', onError);
+cache.off('error', onError);
+const listeners: number = cache.listenerCount('error');
+
+const errors: RespcacheError[] = [new CacheClosedError(), new KeyBuilderError('bad key', { cause: new Error('x') })];
+const invalid: TypeError = new InvalidArgumentError('bad tag');
+const coded: Array<{ code: string }> = [RedisReplyError, RedisUnavailableError, ConditionError, CorruptEntryError,
+  CorruptIndexError, StoreError, EvictionPolicyError, InvalidationError, EventHandlerError, RefreshError,
+  HandlerFailedError].map((Class) => new Class('x'));
+const hashed: string = hashKey(['a', new Uint8Array([1, 2])]);
+const wrapOptions: ValueOptions = { ttl: 1 };
+
+// Internals are not part of the API.
+// @ts-expect-error lookup() is internal
+cache.lookup('k');
+// @ts-expect-error entryKey() is internal
+cache.entryKey('k');
+// @ts-expect-error report() is internal
+cache.report(new Error('x'));
+// @ts-expect-error the validated options are internal
+cache.options;
+
+// Wrong usages stay errors.
+// @ts-expect-error params are strings, not numbers
+const wrongParam: RouteOptions = { keyBuilder: (r, p) => p + r.params.id.toFixed() };
+// @ts-expect-error a keyBuilder returns a string
+const wrongKey: RouteOptions = { keyBuilder: () => 42 };
+// @ts-expect-error ttl is seconds or 'http'
+const wrongTtl: RouteOptions = { ttl: '60' };
+// @ts-expect-error unknown route option
+const misspelt: RouteOptions = { tll: 60 };
+// @ts-expect-error unknown cache option
+createCache({ comandTimeout: 50 });
+// @ts-expect-error the redis option is a URL or an endpoint object
+createCache({ redis: 6379 });
+// @ts-expect-error no such event
+cache.on('connected', () => {});
+// @ts-expect-error 'invalidated' listeners take the name as a string
+cache.on('invalidated', (name: number) => name);
+// @ts-expect-error a registry needs registerMetric
+cache.metrics({});
+// @ts-expect-error warm needs paths
+cache.warm('http://127.0.0.1:3000');
+// @ts-expect-error tags are strings
+cache.invalidateTags([1]);
+// @ts-expect-error hashKey takes an array
+hashKey('a');
+
+void [constructed, shared, writes, plainVary, perUser, byHeaders, builtIn, annotated, fromShared, key, reason,
+  useTheCache, listeners, errors, invalid, coded, hashed, wrapOptions, wrongParam, wrongKey, wrongTtl, misspelt];

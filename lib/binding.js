@@ -9,12 +9,22 @@
 //   Hex SHA-256 of the canonical request (method, lowercased host, percent-normalised path,
 //   query pairs sorted by name, varied headers as a flat [name, value, ...] list).
 // encodeEntry(status: number, headers: string[] (flat [name, value, ...]), body: Buffer,
-//             storedAt: number (ms), expiresAt: number (ms)): Buffer
-//   Throws a TypeError/RangeError when the entry cannot be represented.
+//             storedAt: number (ms), expiresAt: number (ms), meta?: {
+//               kind?: 'response' | 'value' | 'vary' (default 'response'),
+//               ns?: string (namespace version, <= 255 bytes of UTF-8),
+//               valueType?: string (<= 64 bytes), vary?: string[] (<= 64 header names),
+//               gzip?: { length: number (identity body length), etag: string (identity ETag) },
+//               route?: string (<= 2048 bytes), flags?: number (u32, opaque to the codec) }): Buffer
+//   An "RCE2" envelope (layout: native/core/entry_codec.h). Absent meta fields (undefined or
+//   null) stay absent, distinct from ''. Throws a TypeError/RangeError when the entry cannot be
+//   represented; for meta, the message names the field ("meta.vary ...").
 // decodeEntry(bytes: Buffer): { status, headers (flat [name, value, ...]), body: Buffer,
-//             storedAt, expiresAt } | string
-//   A string is the reason the bytes are not a valid entry ('foreign', 'truncated', 'corrupt').
-//   body is a view of `bytes`. Built in this file over the addon's decodeEntryParts.
+//             storedAt, expiresAt, meta: { kind, ns: string | undefined, valueType, vary: string[]
+//             ([] if none), gzip: { length, etag } | undefined, route, flags } } | string
+//   A string is the reason the bytes are not a valid entry: 'outdated' (an "RCE1" entry of an
+//   earlier release: a MISS, not damage), 'foreign', 'truncated' or 'corrupt'. body is a view of
+//   `bytes`; an entry without metadata shares one frozen meta object (never mutate meta). Built in
+//   this file over the addon's decodeEntryParts.
 // setErrorFactory(fn: (code: string, message: string) => Error): void
 //   Called once by lib/errors.js: native rejections are then built by fn (else plain Errors
 //   with a `code`).
@@ -124,9 +134,29 @@ class LocalStore extends native.LocalStore {
 }
 
 // Written by each decodeEntryParts call and read at once: [status, bodyStart, bodyEnd, storedAt,
-// expiresAt, header count (-1: not an entry)].
-const fieldsBuffer = new ArrayBuffer(6 * 8);
+// expiresAt, header count (-1: not an entry), kind, flags, present bits (1 ns, 2 valueType,
+// 4 gzip, 8 route), gzip length, lengths of ns, valueType, route and etag, vary count, and the
+// length of each vary name (up to 64)]; see native/binding/entry_functions.cc.
+const fieldsBuffer = new ArrayBuffer((15 + 64) * 8);
 const fields = new Float64Array(fieldsBuffer);
+const KINDS = ['response', 'value', 'vary'];
+const NO_META = Object.freeze({
+  kind: 'response', ns: undefined, valueType: undefined, vary: Object.freeze([]),
+  gzip: undefined, route: undefined, flags: 0,
+});
+
+/** The meta strings at the front of `joined`, per `fields`; returns where the headers start. */
+function readMeta(joined, present) {
+  let at = 0;
+  const take = (length) => joined.slice(at, (at += length));
+  const ns = present & 1 ? take(fields[10]) : undefined;
+  const valueType = present & 2 ? take(fields[11]) : undefined;
+  const route = present & 8 ? take(fields[12]) : undefined;
+  const gzip = present & 4 ? { length: fields[9], etag: take(fields[13]) } : undefined;
+  const vary = new Array(fields[14]);
+  for (let i = 0; i < vary.length; i++) vary[i] = take(fields[15 + i]);
+  return { meta: { kind: KINDS[fields[6]], ns, valueType, vary, gzip, route, flags: fields[7] }, at };
+}
 
 /** "name\nvalue\nname\nvalue" -> [name, value, name, value], for `count` pairs. */
 function splitHeaders(joined, count) {
@@ -145,20 +175,31 @@ function splitHeaders(joined, count) {
 /**
  * Decodes a stored entry.
  * @param {Buffer} bytes
- * @returns {{ status: number, headers: string[], body: Buffer, storedAt: number, expiresAt: number } | string}
+ * @returns {{ status: number, headers: string[], body: Buffer, storedAt: number, expiresAt: number,
+ *   meta: { kind: 'response'|'value'|'vary', ns: string|undefined, valueType: string|undefined,
+ *   vary: string[], gzip: { length: number, etag: string }|undefined, route: string|undefined,
+ *   flags: number } } | string}
  *   the entry (body a view of `bytes`), or the reason the bytes are not one
  */
 function decodeEntry(bytes) {
   if (!Buffer.isBuffer(bytes)) throw new TypeError('decodeEntry(bytes) expects a Buffer');
-  const joined = native.decodeEntryParts(bytes, fieldsBuffer);
+  let joined = native.decodeEntryParts(bytes, fieldsBuffer);
   const count = fields[5];
   if (count < 0) return joined;
+  const present = fields[8];
+  let meta = NO_META;
+  if (present !== 0 || fields[14] !== 0 || fields[6] !== 0 || fields[7] !== 0) {
+    const read = readMeta(joined, present);
+    meta = read.meta;
+    if (read.at > 0) joined = joined.slice(read.at);
+  }
   return {
     status: fields[0],
     headers: splitHeaders(joined, count),
     body: bytes.subarray(fields[1], fields[2]),
     storedAt: fields[3],
     expiresAt: fields[4],
+    meta,
   };
 }
 

@@ -5,7 +5,8 @@ const binding = require('./binding');
 const errors = require('./errors');
 const { Cache, createCache } = require('./cache');
 const { routeOptions } = require('./options');
-const policy = require('./policy');
+const { wellFormed, defaultKeyBuilder, keys } = require('./http/keys');
+const { unstorableReason } = require('./http/storability');
 
 let defaultCache = null;
 
@@ -16,7 +17,7 @@ let defaultCache = null;
  * @returns {Cache}
  */
 function getDefaultCache() {
-  if (defaultCache === null || defaultCache._closing) defaultCache = createCache();
+  if (defaultCache === null || defaultCache.status === 'closed') defaultCache = createCache();
   return defaultCache;
 }
 
@@ -47,7 +48,7 @@ function hashKey(parts) {
     const part = parts[i];
     if (typeof part === 'string') {
       // UTF-8 has no form for a lone surrogate: '\uD800' and '\uD801' would hash alike.
-      if (!policy.wellFormed(part)) throw new TypeError(`Expected hashKey(parts) part ${i} to be a well-formed string (it holds a lone UTF-16 surrogate); pass a Buffer for arbitrary bytes`);
+      if (!wellFormed(part)) throw new TypeError(`Expected hashKey(parts) part ${i} to be a well-formed string (it holds a lone UTF-16 surrogate); pass a Buffer for arbitrary bytes`);
       continue;
     }
     if (Buffer.isBuffer(part)) continue;
@@ -67,9 +68,9 @@ module.exports = {
   hashKey,
   Cache,
   /** The built-in policies, for composing your own: see README "Composing the defaults". */
-  defaultKeyBuilder: policy.defaultKeyBuilder,
+  defaultKeyBuilder,
   /** Built-in key builders: keys.default, keys.perUser(req => id), keys.withHeaders([...]). */
-  keys: policy.keys,
-  unstorableReason: policy.unstorableReason,
+  keys,
+  unstorableReason,
   ...errors,
 };

@@ -4,7 +4,8 @@
 // type, RangeError for a value out of range, both naming the option), unknown names refused with
 // a suggestion, and the caller's objects never modified. The results are frozen plain objects.
 const { parseRedisUrl } = require('./redis-url');
-const { wellFormed, BUILTIN_KEY, isHeaderValue } = require('./policy');
+const { wellFormed, BUILTIN_KEY } = require('./http/keys');
+const { isHeaderValue } = require('./http/storability');
 
 const CACHE_DEFAULTS = Object.freeze({ keyPrefix: 'respcache', connectTimeout: 1000, commandTimeout: 100 });
 

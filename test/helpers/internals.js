@@ -12,7 +12,7 @@
  * @returns {Promise<void>}
  */
 function busReady(cache) {
-  return cache.coalescer().subscriberReady;
+  return cache._store.busReady;
 }
 
 /**
@@ -22,7 +22,7 @@ function busReady(cache) {
  * @returns {Promise<number>} the number of indexes deleted
  */
 function sweep(cache) {
-  return cache._invalidator.sweep();
+  return cache._store.sweep();
 }
 
 /**
@@ -34,7 +34,8 @@ function sweep(cache) {
  * @returns {Promise<*>} the reply
  */
 function rawCommand(cache, argv, timeoutMs) {
-  return timeoutMs === undefined ? cache._client.command(argv) : cache._client.command(argv, timeoutMs);
+  const store = cache._store.shared || cache._store;
+  return timeoutMs === undefined ? store.client.command(argv) : store.client.command(argv, timeoutMs);
 }
 
 /**
@@ -43,7 +44,7 @@ function rawCommand(cache, argv, timeoutMs) {
  * @returns {Promise<void>|void}
  */
 function clearLocal(cache) {
-  return cache._local.clear();
+  return cache._store.local.clear();
 }
 
 /**
@@ -54,7 +55,7 @@ function clearLocal(cache) {
  * @returns {Promise<object|null>}
  */
 function lookup(cache, key) {
-  return cache.lookup(key);
+  return cache._store.getEntry(key, null);
 }
 
 /**
@@ -68,7 +69,8 @@ function lookup(cache, key) {
  * @returns {Promise<boolean>} whether it was stored
  */
 function storeEntry(cache, key, encoded, ttlMs, fill) {
-  return cache.store(key, encoded, ttlMs, fill);
+  const { storeEntry: store } = require('../../lib/middleware/fill');
+  return store({ store: cache._store, reporter: cache._reporter }, key, encoded, ttlMs, fill);
 }
 
 /**
@@ -78,8 +80,10 @@ function storeEntry(cache, key, encoded, ttlMs, fill) {
  * @returns {{ leading: number, flights: number }}
  */
 function inFlight(cache) {
-  const coalescer = cache.coalescer();
-  return { leading: coalescer.leading.size, flights: coalescer.flights.size };
+  const inflight = cache._inflight;
+  let leading = 0;
+  for (const name of inflight.table.keys()) if (name.startsWith('e:')) leading++;
+  return { leading, flights: inflight.flights === null ? 0 : inflight.flights.size };
 }
 
 /**
@@ -88,9 +92,9 @@ function inFlight(cache) {
  * @param {(key: string) => void} listener
  */
 function onFlightJoin(cache, listener) {
-  const flights = cache.coalescer().flights;
-  const join = flights.join.bind(flights);
-  Object.defineProperty(flights, 'join', {
+  const inflight = cache._inflight;
+  const join = inflight.join.bind(inflight);
+  Object.defineProperty(inflight, 'join', {
     configurable: true,
     value: (key, timeout) => {
       const wait = join(key, timeout);
@@ -100,4 +104,43 @@ function onFlightJoin(cache, listener) {
   });
 }
 
-module.exports = { busReady, sweep, rawCommand, clearLocal, lookup, storeEntry, inFlight, onFlightJoin };
+// Stores (lib/stores/): what the shared store suite must see below the contract.
+
+/**
+ * The native in-process tier of a memory or near store (a binding.LocalStore: get/set/delete),
+ * for planting bytes a store did not write and checking what it still holds.
+ * @param {object} store a MemoryStore or NearStore
+ * @returns {{ get(name: string): Buffer|null, set(name: string, bytes: Buffer, ttlMs: number): boolean, delete(name: string): boolean }}
+ */
+function localTier(store) {
+  return store.local;
+}
+
+/**
+ * How many entry keys an invalidation index of the in-process (memory) store lists, expired ones
+ * included, or null when it has no such index.
+ * @param {object} store a MemoryStore
+ * @param {string} suffix 't:<tag>', 'p:<path>' or 's:<dir>/'
+ * @returns {number|null}
+ */
+function memoryIndexSize(store, suffix) {
+  const index = store.index.indexes.get(suffix);
+  return index === undefined ? null : index.size;
+}
+
+/**
+ * Entry bytes as a store keeps them: binding.encodeEntry, with the namespace version (when given)
+ * where the store reads it.
+ * @param {{ status: number, headers: string[], body: Buffer, storedAt: number, expiresAt: number }} entry
+ * @param {string} [nsVersion] the namespace version the entry was filled under
+ * @returns {Buffer}
+ */
+function encodeStored({ status, headers, body, storedAt, expiresAt }, nsVersion) {
+  const binding = require('../../lib/binding');
+  const { NS_HEADER } = require('../../lib/http/storability');
+  const all = nsVersion === undefined ? headers : [NS_HEADER, nsVersion, ...headers];
+  return binding.encodeEntry(status, all, body, storedAt, expiresAt);
+}
+
+module.exports = { busReady, sweep, rawCommand, clearLocal, lookup, storeEntry, inFlight, onFlightJoin,
+  localTier, memoryIndexSize, encodeStored };

@@ -8,7 +8,7 @@ const compression = require('compression');
 const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches, entryKey, respcache } = require('../helpers/cache');
-const { acceptsGzip, compressible } = require('../../lib/compress');
+const { acceptsGzip, compressible } = require('../../lib/http/compress');
 
 const frameworks = [
   ['Express 4', require('express4')],

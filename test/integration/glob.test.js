@@ -7,7 +7,7 @@ const express = require('express');
 const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches } = require('../helpers/cache');
-const { globMatcher } = require('../../lib/glob');
+const { globMatcher } = require('../../lib/stores/glob');
 
 let redis;
 let client;

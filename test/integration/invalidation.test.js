@@ -14,7 +14,7 @@ const { rawRequest } = require('../helpers/raw-http');
 const { refill } = require('../helpers/refill');
 const { openCache, closeCaches, once, waitFor, gate } = require('../helpers/cache');
 const { busReady, sweep, rawCommand } = require('../helpers/internals');
-const { normalisePath, pathIndexes, requestPath } = require('../../lib/invalidation');
+const { normalisePath, pathIndexes, requestPath } = require('../../lib/http/paths');
 
 let redis;
 const servers = [];

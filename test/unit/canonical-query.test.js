@@ -2,7 +2,7 @@
 
 // req.query as the built-in key compares it: equal text exactly for deep-equal values (object key
 // order ignored), whatever the parser produced.
-const { canonicalQuery } = require('../../lib/policy');
+const { canonicalQuery } = require('../../lib/http/keys');
 
 describe('canonicalQuery(query)', () => {
   it.each([

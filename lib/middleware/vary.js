@@ -8,8 +8,8 @@
 // so each variant has its own entry and none is served to a request it does not match. A lookup
 // reads the record only after a miss on the base key, so HITs cost nothing more.
 const debug = require('debug')('respcache');
-const binding = require('./binding');
-const { defaultKeyBuilder } = require('./policy');
+const binding = require('../binding');
+const { defaultKeyBuilder } = require('../http/keys');
 
 const FAMILY = 'vr:';
 // The record uses the entry envelope: status 200, this one header listing the names, no body.
@@ -31,13 +31,11 @@ function sortedUnion(a, b) {
 }
 
 class VaryRecords {
-  /**
-   * @param {import('./cache').Cache} cache
-   * @param {{ keyPrefix: string, vary: string[]|null }} route
-   */
-  constructor(cache, route) {
-    this.cache = cache;
-    this.route = route;
+  /** @param {{ store: object, report: (err: Error) => void, route: { keyPrefix: string, vary: string[]|null } }} r */
+  constructor(r) {
+    this.store = r.store;
+    this.report = r.report;
+    this.route = r.route;
     this.known = new Map(); // base key -> { names, expiresAt }
   }
 
@@ -62,10 +60,10 @@ class VaryRecords {
     return record.names;
   }
 
-  /** Reads the record for `base` from Redis. Resolves with its names or null; never rejects. */
+  /** Reads the record for `base` from the store. Resolves with its names or null; never rejects. */
   fetch(base) {
     let names = null;
-    return this.cache._read(FAMILY, base, (entry) => {
+    return this.store.getRecord(FAMILY, base, (entry) => {
       if (entry.headers.length !== 2 || entry.headers[0] !== RECORD_HEADER) return false;
       const listed = entry.headers[1].split(',');
       if (!listed.every((n) => NAME.test(n))) return false;
@@ -108,7 +106,7 @@ class VaryRecords {
     debug('%s varies on %s: entries are now keyed by them', keying.base, names.join(', '));
     if (keying.key === keying.base) {
       // An entry stored there before the handler said Vary would be served to every variant.
-      this.cache._invalidator.dropKey(keying.base).catch((err) => this.cache.report(err));
+      this.store.deleteEntry(keying.base, false).catch(this.report);
     }
     return this.keyFor(req, names);
   }
@@ -120,10 +118,10 @@ class VaryRecords {
     try {
       encoded = binding.encodeEntry(200, [RECORD_HEADER, names.join(',')], Buffer.alloc(0), now, now + ttlMs);
     } catch (err) {
-      this.cache.report(err);
+      this.report(err);
       return;
     }
-    this.cache._write(FAMILY, base, encoded, Math.max(1, Math.floor(ttlMs)), undefined).catch((err) => this.cache.report(err));
+    this.store.putRecord(FAMILY, base, encoded, Math.max(1, Math.floor(ttlMs)), undefined).catch(this.report);
   }
 }
 

@@ -11,24 +11,16 @@
 const http = require('http');
 const { Duplex } = require('stream');
 const debug = require('debug')('respcache');
-const { tryLock, releaseLock } = require('./coalesce');
-const { RefreshError } = require('./errors');
+const { RefreshError } = require('../errors');
 
 /** On a request that is a refresh: { owner, key, keying, fill, claimed }. */
 const REFRESH = Symbol('respcache.refresh');
-
-// After a failed refresh, this process waits this long before trying that key again (the stale
-// entry is served meanwhile), so a failing backend sees at most one refresh per key per second.
-const RETRY_AFTER_FAILURE_MS = 1000;
 
 // Request headers a refresh does not carry: its own conditions would turn the response it stores
 // into a 304, it has no body, and the client's Accept-Encoding would let a compression layer
 // after the cache encode the body, which is then not stored (and the stale entry dropped).
 const NOT_FORWARDED = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since',
   'if-range', 'content-length', 'transfer-encoding', 'expect', 'accept-encoding']);
-
-// Per cache: key -> 'running' | time of the last failure.
-const refreshes = new WeakMap();
 
 /** A socket that accepts and discards what the refresh's response writes. */
 class DiscardSocket extends Duplex {
@@ -97,50 +89,37 @@ function refreshRequest(req) {
 
 /**
  * Refreshes the entry stored under `key` in the background, unless this process refreshes it
- * already, failed to less than a second ago, or another process holds its refresh lock. The
- * outcome is reported: 'refreshed' (key) on the cache when the new entry was stored, an
- * ERR_RESPCACHE_REFRESH 'error' when the handler failed.
- * @param {import('./cache').Cache} cache
+ * already, failed to less than a second ago (lib/inflight.js), or another process holds its
+ * refresh lock. The outcome is reported: 'refreshed' (key) on the cache when the new entry was
+ * stored, an ERR_RESPCACHE_REFRESH 'error' when the handler failed.
+ * @param {object} r the route context (lib/middleware/index.js): its owner (the cached route's
+ *   middleware) runs the handler; route handlerTimeout and lockTtl bound the refresh
  * @param {import('http').IncomingMessage} req the request that was answered from the stale entry
  * @param {string} key
- * @param {object} route the route's options (handlerTimeout, lockTtl)
- * @param {object} owner identifies the cached route (middleware) that must run the handler
  * @param {object|null} keying passed on to that route (vary discovery of the stored response)
  */
-function startRefresh(cache, req, key, route, owner, keying) {
+function startRefresh(r, req, key, keying) {
   const app = rootApp(req);
-  if (app === null) return;
-  let state = refreshes.get(cache);
-  if (state === undefined) refreshes.set(cache, state = new Map());
-  const last = state.get(key);
-  if (last === 'running' || (last !== undefined && Date.now() - last < RETRY_AFTER_FAILURE_MS)) return;
-  state.set(key, 'running');
+  if (app === null || !r.inflight.startRefresh(key)) return;
   const lockName = `r:${key}`;
-  tryLock(cache, lockName, route.lockTtl).catch((err) => {
-    cache.report(err);
+  r.store.tryLock(lockName, r.route.lockTtl).catch((err) => {
+    r.report(err);
     return ''; // coordination failed: refresh anyway, as coalescing does
   }).then((token) => {
     if (token === null) {
       debug('refresh of %s: another process is refreshing it', key);
-      state.delete(key);
+      r.inflight.dropRefresh(key);
       return;
     }
-    run(cache, app, req, key, route, owner, keying, (failed) => {
-      releaseLock(cache, lockName, token);
-      if (!failed) {
-        state.delete(key);
-        return;
-      }
-      const failedAt = Date.now();
-      state.set(key, failedAt);
-      setTimeout(() => {
-        if (state.get(key) === failedAt) state.delete(key);
-      }, RETRY_AFTER_FAILURE_MS).unref();
+    run(r, app, req, key, keying, (failed) => {
+      r.store.unlock(lockName, token);
+      r.inflight.endRefresh(key, failed);
     });
   });
 }
 
-function run(cache, app, original, key, route, owner, keying, finished) {
+function run(r, app, original, key, keying, finished) {
+  const route = r.route;
   const { req, res, socket } = refreshRequest(original);
   const timeoutMs = route.handlerTimeout !== null ? route.handlerTimeout : route.lockTtl;
   let settled = false;
@@ -151,7 +130,7 @@ function run(cache, app, original, key, route, owner, keying, finished) {
     settled = true;
     clearTimeout(timer);
     if (failure !== null) {
-      cache.report(new RefreshError(`the background refresh of "${key}" failed: ${failure}; ` +
+      r.report(new RefreshError(`the background refresh of "${key}" failed: ${failure}; ` +
         'the stale entry is served until its window ends', { cause }));
     }
     finished(failure !== null);
@@ -160,7 +139,7 @@ function run(cache, app, original, key, route, owner, keying, finished) {
   }
 
   const refresh = {
-    owner,
+    owner: r.owner,
     key,
     keying,
     claimed: false,
@@ -173,10 +152,10 @@ function run(cache, app, original, key, route, owner, keying, finished) {
         if (encoded === null) {
           // The current response is not one the cache may keep: nor is the stale one, then.
           debug('refresh of %s: the new response is not stored; the stale entry is deleted', key);
-          cache._invalidator.dropKey(key).catch((err) => cache.report(err));
+          r.store.deleteEntry(key, false).catch(r.report);
         } else if (storing !== null) {
           // Announced once the new entry is in Redis, so whoever hears it reads the new entry.
-          storing.then((stored) => { if (stored) cache.emit('refreshed', key); });
+          storing.then((stored) => { if (stored) r.cache.emit('refreshed', key); });
         }
         return settle(null);
       },

@@ -1,0 +1,239 @@
+'use strict';
+
+// Which responses may be stored, for how long, and which headers an entry keeps (RFC 9111),
+// as pure functions over req/res so users can compose them; and the freshness of stored entries
+// (stale-while-revalidate / stale-if-error windows, RFC 5861).
+
+// Hop-by-hop headers (RFC 9110 section 7.6.1) describe one connection, never a stored response;
+// Content-Length is recomputed from the stored body; X-Cache* are ours and set per request.
+// An entry of a versioned namespace carries the version it was stored under as its first header
+// pair, stripped when the entry is read; a handler's header of that name is never stored.
+const { PER_USER } = require('./keys');
+
+const NS_HEADER = 'x-respcache-ns';
+const NOT_STORED = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'set-cookie', 'date',
+  'x-cache', 'x-cache-key', 'x-respcache-ns',
+]);
+
+/** Directive names of a Cache-Control value, lowercased (arguments dropped). */
+function cacheControlDirectives(value) {
+  const names = new Set();
+  if (value === undefined || value === null) return names;
+  const text = Array.isArray(value) ? value.join(',') : String(value);
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=');
+    const name = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
+    if (name) names.add(name);
+  }
+  return names;
+}
+
+/**
+ * The built-in storability rule, applied before the route's condition: the status is listed,
+ * the response sets no cookie, Cache-Control does not say no-store or private, Vary is not "*",
+ * and a request that carried credentials (Authorization or Cookie) under the default key is
+ * stored only when the response says it may be shared (public, s-maxage or must-revalidate, as
+ * RFC 9111 section 3.5 has it): the default key does not tell users apart, so without that
+ * statement the response may be personal.
+ * @param {import('http').IncomingMessage} req
+ * @param {import('http').ServerResponse} res
+ * @param {{ statuses: Set<number>, keyBuilder: Function|null }} route
+ * @returns {string|null} null when storable, else the reason it is not
+ */
+function unstorableReason(req, res, route) {
+  if (!route.statuses.has(res.statusCode)) return `status ${res.statusCode} is not in "statuses"`;
+  if (res.hasHeader('set-cookie')) return 'the response sets a cookie';
+  const directives = cacheControlDirectives(res.getHeader('cache-control'));
+  if (directives.has('no-store')) return 'Cache-Control: no-store';
+  if (directives.has('private') && !(route.keyBuilder && route.keyBuilder[PER_USER])) {
+    return 'Cache-Control: private';
+  }
+  // Other Vary names are fine: the built-in key learns them (lib/vary.js), a keyBuilder owns its key.
+  const vary = res.getHeader('vary');
+  if (vary !== undefined && String(vary).split(',').some((v) => v.trim() === '*')) return 'Vary: *';
+  if (!route.keyBuilder && (req.headers.authorization !== undefined || req.headers.cookie !== undefined)
+    && !sharedExplicitly(directives)) {
+    return 'the request carried credentials and the response is not marked public';
+  }
+  return null;
+}
+
+/** Cache-Control directives with their arguments: Map(lowercased name → argument or ''). */
+function cacheControlArguments(value) {
+  const args = new Map();
+  if (value === undefined || value === null) return args;
+  const text = Array.isArray(value) ? value.join(',') : String(value);
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=');
+    const name = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
+    if (name) args.set(name, eq === -1 ? '' : part.slice(eq + 1).trim().replace(/^"|"$/g, ''));
+  }
+  return args;
+}
+
+/**
+ * The lifetime a response gives itself, for routes with ttl: 'http' (RFC 9111 section 4.2.1, as
+ * a shared cache): s-maxage, else max-age, else Expires minus now, less the response's Age; without any of them, the
+ * route's default ttl. 0 or less means: do not store.
+ * @returns {number} milliseconds
+ */
+function httpLifetimeMs(res, fallbackMs) {
+  const args = cacheControlArguments(res.getHeader('cache-control'));
+  // The age the response already has (RFC 9111 section 4.2.3: an upstream's Age header) is spent
+  // of its explicit freshness.
+  const age = /^\d+$/.test(String(res.getHeader('age') ?? '').trim()) ? Number(String(res.getHeader('age')).trim()) * 1000 : 0;
+  for (const name of ['s-maxage', 'max-age']) {
+    if (args.has(name)) {
+      const seconds = Number.parseInt(args.get(name), 10);
+      return Number.isFinite(seconds) ? seconds * 1000 - age : 0;
+    }
+  }
+  const expires = res.getHeader('expires');
+  if (expires !== undefined) {
+    const at = Date.parse(String(expires));
+    return Number.isFinite(at) ? at - Date.now() - age : 0;
+  }
+  return fallbackMs;
+}
+
+/** Whether the request asks for a fresh answer (no-cache, max-age=0, Pragma: no-cache). */
+function requestWantsFresh(req) {
+  const args = cacheControlArguments(req.headers['cache-control']);
+  if (args.has('no-cache') || args.get('max-age') === '0') return true;
+  return req.headers['cache-control'] === undefined && /(^|,)\s*no-cache\s*(,|$)/i.test(req.headers.pragma || '');
+}
+
+/** RFC 9111 section 3.5: what lets a shared cache answer a request that carried Authorization. */
+function sharedExplicitly(directives) {
+  return directives.has('public') || directives.has('s-maxage') || directives.has('must-revalidate');
+}
+
+/**
+ * Whether a response holds a directive that ties a shared cache to the response's own freshness
+ * (must-revalidate, proxy-revalidate or s-maxage), public or not: for a request with credentials
+ * the cache then keeps it only that long.
+ * @param {import('http').ServerResponse} res
+ */
+function revalidationShared(res) {
+  const directives = cacheControlDirectives(res.getHeader('cache-control'));
+  return directives.has('must-revalidate') || directives.has('proxy-revalidate') || directives.has('s-maxage');
+}
+
+/**
+ * Whether a request carries credentials that the default key does not separate: such a request
+ * is only answered from an entry whose response said it may be shared, and never waits on
+ * another request's response.
+ */
+function credentialed(req, route) {
+  return !route.keyBuilder && (req.headers.authorization !== undefined || req.headers.cookie !== undefined);
+}
+
+/** Whether a stored entry (flat headers) said it may be shared with any requester. */
+function entrySharedExplicitly(headers) {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === 'cache-control' && sharedExplicitly(cacheControlDirectives(headers[i + 1]))) return true;
+  }
+  return false;
+}
+
+/**
+ * The response headers an entry keeps, as a flat [name, value, ...] list (names lowercased,
+ * repeated headers as repeated pairs).
+ * @param {import('http').ServerResponse} res
+ * @returns {string[]}
+ */
+function storedHeaders(res) {
+  const headers = res.getHeaders();
+  const connectionTokens = cacheControlDirectives(headers.connection);
+  const flat = [];
+  for (const name of Object.keys(headers)) {
+    if (NOT_STORED.has(name) || connectionTokens.has(name)) continue;
+    const value = headers[name];
+    if (Array.isArray(value)) {
+      for (const v of value) flat.push(name, String(v));
+    } else if (value !== undefined) {
+      flat.push(name, String(value));
+    }
+  }
+  return flat;
+}
+
+// What setHeader accepts in a value: HTAB, visible ASCII, obs-text (U+0080..U+00FF).
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** Whether setHeader accepts `text` as a header value. */
+function isHeaderValue(text) {
+  return HEADER_VALUE.test(text);
+}
+
+const NO_WINDOWS = Object.freeze({ whileRevalidateMs: 0, ifErrorMs: 0 });
+const MAX_WINDOW_MS = 10 * 365 * 86400000;
+
+/** A delta-seconds directive argument as milliseconds (0 when absent or malformed). */
+function directiveMs(value) {
+  if (value === undefined || !/^\d+$/.test(value)) return 0;
+  return Math.min(Number(value) * 1000, MAX_WINDOW_MS);
+}
+
+/**
+ * The stale windows of a response, in milliseconds: the route's staleWhileRevalidate /
+ * staleIfError when it sets them, else the response's own stale-while-revalidate /
+ * stale-if-error directives, else 0. Both are 0 when the response forbids being served stale:
+ * must-revalidate, proxy-revalidate or no-cache, or s-maxage (which implies proxy-revalidate in
+ * a shared cache, RFC 9111 section 5.2.2.10) unless the same response grants a stale window.
+ * @param {string|string[]|undefined} cacheControl the response's Cache-Control value(s)
+ * @param {{ staleWhileRevalidateMs: number|null, staleIfErrorMs: number|null }} route
+ * @returns {{ whileRevalidateMs: number, ifErrorMs: number }}
+ */
+function staleWindows(cacheControl, route) {
+  const args = cacheControlArguments(cacheControl);
+  if (args.has('must-revalidate') || args.has('proxy-revalidate') || args.has('no-cache')) return NO_WINDOWS;
+  // Only a window of at least a second grants one ("stale-if-error=0" grants nothing).
+  if (args.has('s-maxage') && !(directiveMs(args.get('stale-while-revalidate')) > 0)
+    && !(directiveMs(args.get('stale-if-error')) > 0)) return NO_WINDOWS;
+  return {
+    whileRevalidateMs: route.staleWhileRevalidateMs !== null
+      ? route.staleWhileRevalidateMs : directiveMs(args.get('stale-while-revalidate')),
+    ifErrorMs: route.staleIfErrorMs !== null ? route.staleIfErrorMs : directiveMs(args.get('stale-if-error')),
+  };
+}
+
+/** The Cache-Control values of flat stored headers. */
+function storedCacheControl(headers) {
+  const values = [];
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'cache-control') values.push(headers[i + 1]);
+  return values;
+}
+
+/**
+ * Where an entry stands at `now`: 'fresh' (before expiresAt), 'revalidate' (inside its
+ * stale-while-revalidate window), 'if-error' (inside its stale-if-error window) or 'expired'.
+ * @param {{ headers: string[], expiresAt: number }} entry
+ * @param {{ staleWhileRevalidateMs: number|null, staleIfErrorMs: number|null }} route
+ * @param {number} now
+ */
+function staleState(entry, route, now) {
+  if (entry.expiresAt > now) return 'fresh';
+  const windows = staleWindows(storedCacheControl(entry.headers), route);
+  const late = now - entry.expiresAt;
+  if (late < windows.whileRevalidateMs) return 'revalidate';
+  if (late < windows.ifErrorMs) return 'if-error';
+  return 'expired';
+}
+
+/**
+ * How long Redis keeps an entry: its freshness lifetime plus the longer stale window.
+ * @param {number} ttlMs
+ * @param {import('http').ServerResponse} res the response being stored
+ * @param {object} route
+ */
+function retentionMs(ttlMs, res, route) {
+  const windows = staleWindows(res.getHeader('cache-control'), route);
+  return ttlMs + Math.max(windows.whileRevalidateMs, windows.ifErrorMs);
+}
+
+module.exports = { NOT_STORED, NS_HEADER, cacheControlDirectives, cacheControlArguments, unstorableReason, httpLifetimeMs,
+  requestWantsFresh, sharedExplicitly, revalidationShared, credentialed, entrySharedExplicitly, storedHeaders, isHeaderValue,
+  staleWindows, staleState, retentionMs };

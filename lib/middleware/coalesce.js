@@ -1,0 +1,84 @@
+'use strict';
+
+// Request coalescing. After a lookup found nothing usable (MISS) or could not be made (BYPASS), one
+// request per key in this process leads (the in-flight table, lib/inflight.js), the others wait
+// for its entry; the leader of a MISS also asks the store whether another process fills the key
+// already (its fill lock), and if so waits for that fill instead of running the handler. Without
+// a shared store the leader's response is still handed to the waiters of this process.
+const { decodeStored } = require('../entry');
+const { credentialed } = require('../http/storability');
+const { serveHit, lastResort } = require('./serve');
+const { runHandler, STORE_ONLY, NOWHERE } = require('./handler');
+const { FILL } = require('./fill');
+
+/**
+ * Runs the handler for `key`, or has this request wait for the one that does.
+ * @param {object} r the route context (lib/middleware/index.js)
+ * @param {'MISS'|'BYPASS'} verdict
+ * @param {object} ctx { key, keying, fallback }
+ */
+function afterLookup(r, req, res, next, key, verdict, ctx) {
+  const plain = verdict === 'MISS' ? STORE_ONLY : NOWHERE;
+  const route = r.route;
+  if (!route.coalesce || req.method === 'HEAD' || credentialed(req, route)) {
+    return runHandler(r, req, res, next, key, verdict, plain, ctx);
+  }
+  const inflight = r.inflight;
+  const leading = inflight.fillStartedAt(key);
+  if (leading !== undefined && leading < r.store.lastInvalidationAt) {
+    // The fill under way began before an invalidation this process made or heard of: its
+    // response may predate the write, so this request computes its own.
+    return runHandler(r, req, res, next, key, verdict, plain, ctx);
+  }
+  const wait = inflight.join(key, route.coalesceTimeout);
+  if (wait !== null) {
+    wait.then((outcome) => {
+      const entry = outcome.kind === 'value' ? decodeStored(outcome.payload) : null;
+      if (entry !== null && typeof entry !== 'string') {
+        if (ctx.fallback !== null) ctx.fallback.cancel();
+        r.reporter.outcome(req, 'hit_coalesced');
+        serveHit(req, res, entry, key, route, true);
+      } else if (ctx.fallback !== null && r.failedJustNow.has(key)) {
+        r.reporter.outcome(req, 'stale');
+        ctx.fallback.fail('the concurrent request that ran it failed');
+      } else {
+        runHandler(r, req, res, next, key, verdict, plain, ctx);
+      }
+    }).catch((err) => {
+      // Serving the leader's entry failed (bytes that cannot be served): answer from the handler.
+      r.report(err);
+      if (!res.headersSent) lastResort(next, () => runHandler(r, req, res, next, key, 'BYPASS', NOWHERE, ctx));
+    });
+    return undefined;
+  }
+  const store = r.store;
+  const leaderFill = (token) => ({
+    redis: verdict === 'MISS',
+    done(encoded) {
+      if (encoded !== null) inflight.complete(key, encoded);
+      else inflight.fail(key);
+      if (token !== undefined) store.release(`e:${key}`, token, encoded !== null);
+    },
+  });
+  if (verdict !== 'MISS') return runHandler(r, req, res, next, key, verdict, leaderFill(undefined), ctx);
+  // Only a fresh entry counts as filled by another process; an expired one is why we are here.
+  const fill = req[FILL];
+  const readFresh = () => store.getEntry(key, fill).then((e) => (e !== null && e.expiresAt > Date.now() ? e : null));
+  store.acquire(`e:${key}`, readFresh, route).then((decision) => {
+    if (decision.entry) {
+      if (ctx.fallback !== null) ctx.fallback.cancel();
+      inflight.complete(key, decision.entry.bytes);
+      r.reporter.outcome(req, decision.waited ? 'hit_coalesced' : 'hit');
+      serveHit(req, res, decision.entry, key, route, decision.waited);
+    } else {
+      runHandler(r, req, res, next, key, 'MISS', leaderFill(decision.token), ctx);
+    }
+  }).catch((err) => {
+    r.report(err);
+    inflight.fail(key);
+    if (!res.headersSent) lastResort(next, () => runHandler(r, req, res, next, key, 'BYPASS', NOWHERE, ctx));
+  });
+  return undefined;
+}
+
+module.exports = { afterLookup };

@@ -1,0 +1,92 @@
+'use strict';
+
+// The lookup of a request's key and what its answer leads to: a HIT served, a STALE entry served
+// while a background refresh runs, or the handler (MISS, or BYPASS when the store cannot answer).
+const debug = require('debug')('respcache');
+const { cacheControlDirectives, credentialed, entrySharedExplicitly, staleState } = require('../http/storability');
+const { serveHit, lastResort } = require('./serve');
+const { runHandler, bypass, STORE_ONLY } = require('./handler');
+const { afterLookup } = require('./coalesce');
+const { staleFallback } = require('./stale');
+const { startRefresh, canRefresh } = require('./refresh');
+const { FILL, lookupEntry } = require('./fill');
+
+// Faults that say "the store cannot be used right now"; the connection already reported them.
+const QUIET_LOOKUP_FAULTS = new Set(['ERR_RESPCACHE_REDIS_UNAVAILABLE', 'ERR_RESPCACHE_REDIS_CLOSED']);
+
+function entryNoCache(headers) {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === 'cache-control' && cacheControlDirectives(headers[i + 1]).has('no-cache')) return true;
+  }
+  return false;
+}
+
+/**
+ * Looks the request's key up. Under the built-in key, a miss on the base key reads the route's
+ * vary record (another process may have learnt that responses vary) and, if there is one, looks
+ * the varied key up instead; ctx.key is then that key.
+ */
+function lookup(r, req, ctx) {
+  const keying = ctx.keying;
+  const found = lookupEntry(r, ctx.key, req[FILL]);
+  // Vary records are only fetched for a built-in key whose names this process has not learnt.
+  if (keying === null || keying.names !== null) return found;
+  return found.then((entry) => {
+    if (entry !== null) return entry;
+    return r.varyRecords.fetch(keying.base).then((names) => {
+      if (names === null) return null;
+      ctx.keying = { base: keying.base, names, key: r.varyRecords.keyFor(req, names) };
+      ctx.key = ctx.keying.key;
+      return lookupEntry(r, ctx.key, req[FILL]);
+    });
+  });
+}
+
+/** Looks the request up and answers it from the entry, or lets the handler run. */
+function lookupAndAnswer(r, req, res, next, ctx) {
+  const route = r.route;
+  lookup(r, req, ctx).then((entry) => {
+    const key = ctx.key;
+    if (entry !== null && entryNoCache(entry.headers)) {
+      // Stored with Cache-Control: no-cache: usable only after revalidation, which is the
+      // handler's run; its response replaces the entry.
+      runHandler(r, req, res, next, key, 'MISS', STORE_ONLY, ctx);
+      return;
+    }
+    if (entry !== null && credentialed(req, route) && !entrySharedExplicitly(entry.headers)) {
+      // Maybe personal: this requester gets its own handler's answer (stored only if shareable).
+      debug('not serving %s to a request with credentials: the entry is not marked shareable', key);
+      runHandler(r, req, res, next, key, 'MISS', STORE_ONLY, ctx);
+      return;
+    }
+    if (entry !== null) {
+      const state = staleState(entry, route, Date.now());
+      if (state === 'fresh') {
+        r.reporter.outcome(req, entry.tier === 'local' ? 'hit_local' : 'hit');
+        serveHit(req, res, entry, key, route, false);
+        return;
+      }
+      if (state === 'revalidate' && canRefresh(req)) {
+        r.reporter.outcome(req, 'stale');
+        serveHit(req, res, entry, key, route, false, 'STALE');
+        startRefresh(r, req, key, ctx.keying);
+        return;
+      }
+      // Inside a stale window but not refreshable in the background (no Express app), or
+      // inside stale-if-error: the handler runs, and the entry answers if it fails.
+      if (state !== 'expired') ctx.fallback = staleFallback(r, req, res, entry, key);
+    }
+    // A HEAD response has no body to store; the GET that follows fills the entry.
+    afterLookup(r, req, res, next, key, 'MISS', ctx);
+  }, (err) => {
+    if (!QUIET_LOOKUP_FAULTS.has(err && err.code)) r.report(err);
+    debug('bypass %s: %s', ctx.key, err && err.code);
+    afterLookup(r, req, res, next, ctx.key, 'BYPASS', ctx);
+  }).catch((err) => {
+    // Only reached when serving a HIT threw, which decoded entries are built not to do.
+    r.report(err);
+    if (!res.headersSent) lastResort(next, () => bypass(r, req, res, next, ctx.key, 'serving the entry failed'));
+  });
+}
+
+module.exports = { lookupAndAnswer };

@@ -1,0 +1,137 @@
+'use strict';
+
+// The Lua scripts of the Redis store (lib/stores/redis.js). Each runs atomically in Redis; each
+// that writes checks the type of every key it writes first (see CHECK_TYPES), since Redis does
+// not undo a script's earlier writes when a later command fails.
+//
+// Indexes: every entry is listed, in the same script that stores it, under
+//   `${prefix}:p:${path}`    the request path it was stored for, in normal form,
+//   `${prefix}:s:${dir}`     every directory prefix of that path ('/', '/api/', '/api/users/'),
+//   `${prefix}:t:${tag}`     each of its tags,
+// each a sorted set of entry keys scored by the time the entry leaves Redis. An invalidation pops
+// an index in batches (ZPOPMIN + UNLINK in one script: no command holds Redis for long, and no
+// more than one batch is in JS memory), so a tag or prefix with any number of entries is removed
+// exactly, without KEYS and without scanning the keyspace.
+//
+// Growth: each store prunes the members of the indexes it touches whose entries have expired;
+// `${prefix}:ix` scores every index by the expiry of its longest-lived member, and a periodic
+// sweep deletes indexes whose members have all expired. Index keys carry no TTL, so a volatile-*
+// maxmemory policy never evicts them (allkeys-* could: checked at connect, reported on 'error').
+//
+// Races: an invalidation records its time (Redis clock) in `${prefix}:iv:${index}`; a store whose
+// fill began before that time (measured on the Redis clock too: the script subtracts the fill's
+// duration from its own TIME) is refused, so a response computed before a write never lands after
+// the invalidation that followed the write. cache.delete(key) fences `${prefix}:iv:k:${key}` alike,
+// and cache.invalidateKeys(pattern) fences `${prefix}:iv:keys`, which every store checks: a store
+// script cannot cheaply match a key against a glob, so a pattern fences every fill under way.
+
+const NOW_MS = "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n";
+
+// Redis does not undo a script's earlier writes when a later command fails (WRONGTYPE), so each
+// script checks the type of every key it writes before the first write a wrong type could fail.
+// A key of another type at one of the cache's own names (under its prefix: SET there by hand or
+// by another program) holds nothing the cache can use: it is deleted and listed in `bad` as
+// (name, type found, what belongs there) for the caller to report. A store is then refused (its
+// next attempt finds the name free); an invalidation goes on.
+const CHECK_TYPES = `local bad = {}
+local function misplaced(key, found, want)
+  redis.call('UNLINK', key)
+  bad[#bad + 1] = key
+  bad[#bad + 1] = found
+  bad[#bad + 1] = want
+end
+local function expect_type(key, kind, want)
+  local found = redis.call('TYPE', key)['ok']
+  if found == 'none' or found == kind then return found end
+  misplaced(key, found, want)
+  return 'none'
+end
+`;
+const INDEX = 'an index (sorted set)';
+const REGISTRY = 'the index registry (sorted set)';
+const FENCE = 'a fence (a time in ms)';
+
+// KEYS: entry, registry, n indexes, fences (n + 2: indexes, key, patterns); ARGV: bytes, ttlMs, member, elapsedMs, n, n suffixes
+// Returns 1 (stored), 0 (fenced: an invalidation since the fill began) or `bad` (nothing stored).
+const STORE_SCRIPT = `${NOW_MS}${CHECK_TYPES}
+local n = tonumber(ARGV[5])
+local started = now - tonumber(ARGV[4])
+expect_type(KEYS[2], 'zset', '${REGISTRY}')
+for i = 3, 2 + n do expect_type(KEYS[i], 'zset', '${INDEX}') end
+local fenced = false
+for i = 3 + n, #KEYS do
+  if expect_type(KEYS[i], 'string', '${FENCE}') == 'string' then
+    local at = tonumber(redis.call('GET', KEYS[i]))
+    if at == nil then misplaced(KEYS[i], 'string that is not a time', '${FENCE}')
+    elseif at >= started then fenced = true end
+  end
+end
+if #bad > 0 then return bad end
+if fenced then return 0 end
+local ttl = tonumber(ARGV[2])
+local expires = now + ttl
+for i = 1, n do
+  local index = KEYS[2 + i]
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+  redis.call('ZADD', index, expires, ARGV[3])
+  redis.call('ZADD', KEYS[2], 'GT', expires, ARGV[5 + i])
+end
+-- The entry last: whatever failed above, no entry is left that an index does not list.
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+return 1`;
+
+// KEYS: index, fence, registry; ARGV: entry prefix, batch, index suffix, fence ms, '1' to set the fence
+// Returns {entries removed, members popped, bad}.
+const POP_SCRIPT = `${CHECK_TYPES}
+if ARGV[5] == '1' then
+  ${NOW_MS.replace(/\n/g, '\n  ')}redis.call('SET', KEYS[2], string.format('%d', now), 'PX', ARGV[4])
+end
+expect_type(KEYS[1], 'zset', '${INDEX}')
+expect_type(KEYS[3], 'zset', '${REGISTRY}')
+local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[2])
+local members = {}
+local names = {}
+for i = 1, #popped, 2 do
+  members[#members + 1] = popped[i]
+  names[#names + 1] = ARGV[1] .. popped[i]
+end
+local removed = 0
+if #names > 0 then removed = redis.call('UNLINK', unpack(names)) end
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
+return {removed, members, bad}`;
+
+// KEYS: fence, then any entries to delete; ARGV: fence ms. Returns the number of entries deleted.
+const FENCE_SCRIPT = `${NOW_MS}
+redis.call('SET', KEYS[1], string.format('%d', now), 'PX', ARGV[1])
+if #KEYS == 1 then return 0 end
+return redis.call('UNLINK', unpack(KEYS, 2))`;
+
+// KEYS: registry; ARGV: key prefix with its colon, batch. Returns {indexes deleted, bad}.
+const SWEEP_SCRIPT = `${NOW_MS}${CHECK_TYPES}
+expect_type(KEYS[1], 'zset', '${REGISTRY}')
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+for _, suffix in ipairs(dead) do
+  redis.call('UNLINK', ARGV[1] .. suffix)
+  redis.call('ZREM', KEYS[1], suffix)
+end
+return {#dead, bad}`;
+
+// KEYS: lock; ARGV: token. Deletes the lock only if `token` still holds it.
+const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+/** A script's `bad` list ((name, type found, what belongs there) triples), one sentence per key. */
+function misplacedKeys(bad) {
+  const text = bad.map((b) => b.toString('utf8'));
+  const sentences = [];
+  for (let i = 0; i + 2 < text.length; i += 3) {
+    sentences.push(`"${text[i]}" held a ${text[i + 1]} where the cache keeps ${text[i + 2]}; deleted`);
+  }
+  return sentences;
+}
+
+/** Glob (Redis MATCH syntax) metacharacters escaped, so a literal prefix matches only itself. */
+function escapeGlob(text) {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+module.exports = { STORE_SCRIPT, POP_SCRIPT, FENCE_SCRIPT, SWEEP_SCRIPT, RELEASE_LOCK, misplacedKeys, escapeGlob };

@@ -1,0 +1,385 @@
+'use strict';
+
+// The Redis store: one native command connection (pipelined, on Node's loop) and, when something
+// needs to hear other processes (coalescing, invalidation announcements, application events), one
+// subscriber connection (lib/stores/bus.js). Key layout and scripts: lib/stores/redis-scripts.js.
+// The contract is in lib/stores/contract.js.
+const crypto = require('crypto');
+const { EventEmitter } = require('events');
+const debug = require('debug')('respcache');
+const binding = require('../binding');
+const { CacheClosedError, CorruptEntryError, CorruptIndexError, StoreError, EvictionPolicyError } = require('../errors');
+const { decodeStored } = require('../entry');
+const { entryIndexes, MAX_PATH_DEPTH } = require('../http/paths');
+const { FENCE_MS, KEYS_FENCE, parseInvalidation } = require('./contract');
+const { RedisBus } = require('./bus');
+const scripts = require('./redis-scripts');
+
+// Members popped per script run: a few milliseconds of Redis time at most.
+const BATCH = 500;
+const SWEEP_INTERVAL_MS = 60 * 1000;
+const SWEEP_BATCH = 200;
+
+// Lock tokens: unique per process (random base) and per acquisition (sequence).
+const TOKEN_BASE = crypto.randomBytes(9).toString('base64');
+let tokenSeq = 0;
+const newToken = () => `${TOKEN_BASE}:${++tokenSeq}`;
+
+class RedisStore extends EventEmitter {
+  /**
+   * @param {object} options the cache options (endpoint, keyPrefix, connectTimeout, commandTimeout)
+   * @param {(err: Error) => void} report
+   */
+  constructor(options, report) {
+    super();
+    this.options = options;
+    this.report = report;
+    this.prefix = `${options.keyPrefix}:`;
+    this.registry = `${options.keyPrefix}:ix`;
+    this.adminTimeout = Math.max(options.commandTimeout, 1000);
+    this.nsVersions = new Map(); // namespace -> version last seen (only grows)
+    this.lastInvalidationAt = -1;
+    this.closing = null;
+    this._bus = null;
+    this.client = new binding.RedisClient({
+      ...options.endpoint,
+      connectTimeout: options.connectTimeout,
+      commandTimeout: options.commandTimeout,
+      onEvent: (type, err) => this.onConnection(type, err),
+    });
+    this.sweeper = setInterval(() => this.sweep().catch(report), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  get status() {
+    return this.client.status;
+  }
+
+  /** The subscriber side, started on first use. */
+  bus() {
+    if (this._bus === null) {
+      this._bus = new RedisBus(this.options, {
+        invalidation: (payload) => this.onInvalidation(payload),
+        event: (payload) => this.emit('event', payload),
+        resubscribed: () => this.onResubscribed(),
+      });
+      if (!this.closing) this._bus.start();
+    }
+    return this._bus;
+  }
+
+  get busReady() {
+    return this.bus().ready;
+  }
+
+  listen() {
+    this.bus();
+  }
+
+  listenForEvents() {
+    return this.bus().listenForEvents();
+  }
+
+  /** The command connection, or a CacheClosedError once close() was called. */
+  command(argv, timeoutMs, flush) {
+    if (this.closing) return Promise.reject(new CacheClosedError());
+    return this.client.command(argv, timeoutMs, flush);
+  }
+
+  getEntry(key, fill) {
+    return fill && fill.ns ? this.getNamespaced(key, fill) : this.getRecord('e:', key, null);
+  }
+
+  /** The entry and the namespace's version in one MGET; an entry of another version is a MISS. */
+  getNamespaced(key, fill) {
+    const name = `${this.prefix}e:${key}`;
+    return this.client.command(['MGET', name, `${this.prefix}n:${fill.ns}`]).then(([bytes, version]) => {
+      fill.nsVersion = version === null ? '0' : version.toString('utf8');
+      // Learnt, not set: this reply may have been computed before a bump whose announcement (on
+      // the subscriber connection) was handled first.
+      this.learnNamespaceVersion(fill.ns, fill.nsVersion);
+      if (bytes === null) return null;
+      const entry = decodeStored(bytes);
+      if (typeof entry === 'string') {
+        this.discard(name, entry);
+        return null;
+      }
+      if (entry.nsVersion !== fill.nsVersion) return null; // an older version: replaced on store
+      entry.bytes = bytes;
+      entry.tier = 'redis';
+      return entry;
+    });
+  }
+
+  getRecord(family, key, accept) {
+    const name = this.prefix + family + key;
+    return this.client.command(['GET', name]).then((bytes) => {
+      if (bytes === null) return null;
+      const entry = Buffer.isBuffer(bytes) ? decodeStored(bytes) : 'not a string value';
+      if (typeof entry !== 'string' && entry.nsVersion !== undefined) return null; // a namespaced route's
+      if (typeof entry !== 'string' && (accept === null || accept(entry))) {
+        entry.bytes = bytes;
+        entry.tier = 'redis';
+        return entry;
+      }
+      this.discard(name, typeof entry === 'string' ? entry : 'not an entry of its kind');
+      return null;
+    }, (err) => {
+      if (err && err.code === 'ERR_RESPCACHE_REDIS_REPLY' && /^WRONGTYPE/.test(err.message)) {
+        this.discard(name, 'wrong type');
+        return null;
+      }
+      throw err;
+    });
+  }
+
+  discard(name, reason) {
+    this.report(new CorruptEntryError(`"${name}" does not hold a valid entry (${reason}); deleted`));
+    this.client.command(['DEL', name]).catch(this.report);
+  }
+
+  putEntry(key, bytes, ttlMs, fill) {
+    const suffixes = entryIndexes(fill.path, fill.tags);
+    if (suffixes === null) {
+      debug('not storing %s: path deeper than %d levels', key, MAX_PATH_DEPTH);
+      return Promise.resolve(null);
+    }
+    const elapsed = Math.max(0, Math.ceil(performance.now() - fill.startedAt));
+    const p = this.prefix;
+    const keys = [`${p}e:${key}`, this.registry, ...suffixes.map((s) => p + s),
+      ...suffixes.map((s) => `${p}iv:${s}`), `${p}iv:k:${key}`, `${p}iv:${KEYS_FENCE}`];
+    const argv = ['EVAL', scripts.STORE_SCRIPT, String(keys.length), ...keys,
+      bytes, String(ttlMs), key, String(elapsed), String(suffixes.length), ...suffixes];
+    return this.command(argv, undefined, true).then((reply) => {
+      if (!Array.isArray(reply)) return reply === 1;
+      throw new StoreError(`the response for "${key}" was not stored: ${scripts.misplacedKeys(reply).join('; ')}`);
+    });
+  }
+
+  putRecord(family, key, bytes, ttlMs, timeoutMs) {
+    return this.command(['SET', this.prefix + family + key, bytes, 'PX', String(ttlMs)], timeoutMs, true);
+  }
+
+  /** Reports each key of another type a script found at one of the cache's names (and deleted). */
+  reportMisplaced(bad) {
+    for (const sentence of scripts.misplacedKeys(bad)) this.report(new CorruptIndexError(sentence));
+  }
+
+  async deleteEntry(key, fence) {
+    if (fence) this.lastInvalidationAt = performance.now();
+    const p = this.prefix;
+    const removal = fence
+      ? ['EVAL', scripts.FENCE_SCRIPT, '2', `${p}iv:k:${key}`, `${p}e:${key}`, String(FENCE_MS)]
+      : ['UNLINK', `${p}e:${key}`];
+    const [removed] = await Promise.all([
+      this.command(removal, this.adminTimeout, true),
+      // Other instances drop their in-process copies when this reaches them.
+      this.command(['PUBLISH', `${p}inval`, `e:${key}`], this.adminTimeout, true),
+    ]);
+    return removed > 0;
+  }
+
+  async invalidate(suffixes) {
+    this.lastInvalidationAt = performance.now();
+    let removed = 0;
+    for (const suffix of suffixes) removed += await this.drain(suffix);
+    return removed;
+  }
+
+  async drain(suffix) {
+    const p = this.prefix;
+    let removed = 0;
+    for (let first = true; ; first = false) {
+      const [count, members, bad] = await this.command(['EVAL', scripts.POP_SCRIPT, '3', p + suffix, `${p}iv:${suffix}`,
+        this.registry, `${p}e:`, String(BATCH), suffix, String(FENCE_MS), first ? '1' : '0'], this.adminTimeout, true);
+      this.reportMisplaced(bad);
+      removed += count;
+      await this.dropped(members.map((m) => m.toString('utf8')));
+      if (members.length < BATCH) return removed;
+    }
+  }
+
+  /** After entries left Redis: this process's copies go at once ('dropped'), others' on the announcement. */
+  async dropped(keys) {
+    if (keys.length === 0) return;
+    this.emit('dropped', keys);
+    await this.command(['PUBLISH', `${this.prefix}inval`, JSON.stringify({ keys })], this.adminTimeout, true);
+  }
+
+  /**
+   * Removes the entries whose keys match a Redis MATCH pattern, in SCAN batches over the entry
+   * family. Fences first: a store that lands after the fence is refused if its fill began before,
+   * one that landed before is in Redis for the SCAN to find.
+   */
+  async invalidateKeys(pattern) {
+    this.lastInvalidationAt = performance.now();
+    await this.command(['EVAL', scripts.FENCE_SCRIPT, '1', `${this.prefix}iv:${KEYS_FENCE}`, String(FENCE_MS)],
+      this.adminTimeout, true);
+    const family = `${this.prefix}e:`;
+    const match = scripts.escapeGlob(family) + pattern;
+    let cursor = '0';
+    let removed = 0;
+    do {
+      const [next, names] = await this.command(['SCAN', cursor, 'MATCH', match, 'COUNT', '1000'], this.adminTimeout);
+      cursor = next.toString('utf8');
+      if (names.length > 0) {
+        removed += await this.command(['UNLINK', ...names], this.adminTimeout, true);
+        await this.dropped(names.map((n) => n.toString('utf8').slice(family.length)));
+      }
+    } while (cursor !== '0');
+    return removed;
+  }
+
+  namespaceVersion(ns) {
+    return this.nsVersions.get(ns) || '0';
+  }
+
+  knownNamespaceVersion(ns) {
+    return this.nsVersions.get(ns);
+  }
+
+  /** Versions only grow: an older announcement arriving late changes nothing. */
+  learnNamespaceVersion(ns, version) {
+    const known = this.nsVersions.get(ns);
+    if (known === undefined || Number(version) > Number(known)) this.nsVersions.set(ns, version);
+  }
+
+  async bumpNamespace(ns) {
+    if (this.closing) throw new CacheClosedError();
+    this.lastInvalidationAt = performance.now();
+    const version = String(await this.command(['INCR', `${this.prefix}n:${ns}`], this.adminTimeout, true));
+    await this.command(['PUBLISH', `${this.prefix}inval`, JSON.stringify({ ns, version })], this.adminTimeout, true);
+    this.learnNamespaceVersion(ns, version);
+    return version;
+  }
+
+  tryLock(name, ttlMs) {
+    const token = newToken();
+    return this.client.command(['SET', `${this.prefix}l:${name}`, token, 'NX', 'PX', String(ttlMs)])
+      .then((taken) => (taken === 'OK' ? token : null));
+  }
+
+  unlock(name, token) {
+    if (token === '') return;
+    this.command(['EVAL', scripts.RELEASE_LOCK, '1', `${this.prefix}l:${name}`, token], undefined, true).catch(this.report);
+  }
+
+  /**
+   * Decides who fills `name` across processes: takes the lock `l:<name>` (SET NX PX lockTtl) with
+   * a read of the entry beside it (the fill may have finished since the lookup); if another
+   * process holds it, waits for its fill notice, and retries the lock and the read every
+   * pollInterval as a bounded fallback (that is how a holder that died is noticed: its lock
+   * expires after lockTtl and one waiter takes it over). Any Redis fault: { own: true }.
+   */
+  async acquire(name, read, { coalesceTimeout, lockTtl }) {
+    const deadline = Date.now() + coalesceTimeout;
+    const pollInterval = Math.min(500, Math.max(20, Math.floor(lockTtl / 4)));
+    const bus = this.bus();
+    const wait = bus.waitForFill(name);
+    let waited = false;
+    try {
+      for (;;) {
+        const token = newToken();
+        const [taken, entry] = await Promise.all([
+          this.command(['SET', `${this.prefix}l:${name}`, token, 'NX', 'PX', String(lockTtl)]),
+          read(),
+        ]);
+        if (entry !== null) {
+          if (taken === 'OK') this.release(name, token, null);
+          return { entry, waited };
+        }
+        if (taken === 'OK') return { token };
+        const left = deadline - Date.now();
+        if (left <= 0) return { own: true };
+        waited = true;
+        const state = await wait.next(Math.min(pollInterval, left));
+        if (state === 'fail') return { own: true };
+        if (state === 'ok') {
+          const filled = await read();
+          return filled !== null ? { entry: filled, waited } : { own: true };
+        }
+        // 'tick': try the lock and the entry again (the holder may have died).
+      }
+    } catch (err) {
+      this.report(err);
+      return { own: true };
+    } finally {
+      bus.stopWaiting(name, wait);
+    }
+  }
+
+  /** Tells the waiters how the fill ended, then releases the lock if it is still ours. */
+  release(name, token, filled) {
+    if (filled !== null) {
+      this.command(['PUBLISH', `${this.prefix}fill`, `${filled ? 'ok' : 'fail'}:${name}`], undefined, true).catch(this.report);
+    }
+    this.unlock(name, token);
+  }
+
+  publish(message) {
+    return this.command(['PUBLISH', `${this.prefix}events`, message], this.adminTimeout, true);
+  }
+
+  /** An invalidation announced by any instance (this one included). */
+  onInvalidation(payload) {
+    this.lastInvalidationAt = performance.now();
+    const parsed = parseInvalidation(payload);
+    if (parsed !== null && parsed.ns !== null) this.learnNamespaceVersion(parsed.ns.name, parsed.ns.version);
+    this.emit('invalidation', parsed === null ? [] : parsed.names);
+  }
+
+  /** Another instance's invalidations may have been missed while the subscriber was away. */
+  onResubscribed() {
+    this.nsVersions.clear();
+    this.emit('resubscribed');
+  }
+
+  /** Deletes indexes all of whose entries have expired. */
+  async sweep() {
+    if (this.closing || this.client.status !== 'ready') return 0;
+    let total = 0;
+    for (;;) {
+      const [swept, bad] = await this.client.command(['EVAL', scripts.SWEEP_SCRIPT, '1', this.registry, this.prefix,
+        String(SWEEP_BATCH)], this.adminTimeout);
+      this.reportMisplaced(bad);
+      total += swept;
+      if (swept < SWEEP_BATCH) return total;
+    }
+  }
+
+  localStats() {
+    return null;
+  }
+
+  /**
+   * Under an allkeys-* maxmemory policy Redis may evict an invalidation index while the entries it
+   * lists live on, and those could then no longer be invalidated by tag or path: reported once per
+   * connection. (Index keys have no TTL, so volatile-* policies never evict them.)
+   */
+  checkEvictionPolicy() {
+    this.client.command(['CONFIG', 'GET', 'maxmemory-policy'], this.adminTimeout).then((reply) => {
+      const policy = Array.isArray(reply) && reply.length === 2 ? reply[1].toString('utf8') : '';
+      if (policy.startsWith('allkeys-')) {
+        this.report(new EvictionPolicyError(`Redis evicts with maxmemory-policy ${policy}: it may evict the `
+          + 'invalidation indexes of live entries, which tag and path invalidation would then miss; use a volatile-* '
+          + 'policy or noeviction'));
+      }
+    }, (err) => debug('maxmemory-policy not checked: %s', err && err.message));
+  }
+
+  onConnection(type, err) {
+    if (type === 'ready') this.checkEvictionPolicy();
+    if (type === 'error') this.emit('error', err);
+    else this.emit(type);
+  }
+
+  close() {
+    if (!this.closing) {
+      clearInterval(this.sweeper);
+      this.closing = Promise.all([this.client.close(), this._bus === null ? null : this._bus.close()]).then(() => undefined);
+    }
+    return this.closing;
+  }
+}
+
+module.exports = { RedisStore, BATCH };

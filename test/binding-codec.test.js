@@ -67,14 +67,96 @@ describe('encodeEntry / decodeEntry', () => {
   });
 
   it('throws a TypeError when decodeEntry is not given a Buffer', () => {
-    expect(() => binding.decodeEntry('RCE1')).toThrow(expect.objectContaining({ name: 'TypeError' }));
+    expect(() => binding.decodeEntry('RCE2')).toThrow(expect.objectContaining({ name: 'TypeError' }));
   });
 
+  // An entry as the previous release (format RCE1) wrote it: flags, status, times, one header, body.
+  const rce1 = Buffer.concat([Buffer.from('RCE1\0\x00\xc8', 'latin1'), Buffer.alloc(16),
+    Buffer.from('\x00\x01\x00\x01a\x00\x00\x00\x01b\x00\x00\x00\x02hi', 'latin1')]);
+
   it.each([
+    ['outdated', rce1],
     ['foreign', Buffer.from('{"status":200}')],
-    ['truncated', Buffer.from('RCE1')],
+    ['truncated', Buffer.from('RCE')],
     ['corrupt', Buffer.concat([binding.encodeEntry(200, ['a', 'b'], Buffer.from('c'), 1, 2), Buffer.from('x')])],
   ])('names the reason bytes are not an entry: %s', (reason, bytes) => {
     expect(binding.decodeEntry(bytes)).toBe(reason);
+  });
+
+  describe('typed metadata (meta)', () => {
+    const full = {
+      kind: 'value', ns: '42', valueType: 'json', vary: ['accept-encoding', 'x-tenant'],
+      gzip: { length: 123456, etag: 'W/"1e240-abc" caf\u00e9' }, route: '/caf\u00e9/:id \u20ac\ud83d\ude00', flags: 0xfffffffe,
+    };
+
+    it('round-trips every field, with the headers and body beside it intact', () => {
+      const entry = binding.decodeEntry(binding.encodeEntry(200, ['etag', '"e"', 'x-a', 'b'], Buffer.from('body'), 1, 2, full));
+      expect(entry.meta).toEqual(full);
+      expect(entry.headers).toEqual(['etag', '"e"', 'x-a', 'b']);
+      expect(entry.body.toString()).toBe('body');
+    });
+
+    it('gives the defaults when there is no meta: a response, absent strings, no vary names', () => {
+      for (const meta of [undefined, null, {}]) {
+        const entry = binding.decodeEntry(binding.encodeEntry(200, ['a', 'b'], Buffer.from('c'), 1, 2, meta));
+        expect(entry.meta).toEqual({
+          kind: 'response', ns: undefined, valueType: undefined, vary: [], gzip: undefined, route: undefined, flags: 0,
+        });
+        expect(entry.headers).toEqual(['a', 'b']);
+      }
+    });
+
+    it('tells an absent ns from an empty one', () => {
+      const empty = binding.decodeEntry(binding.encodeEntry(200, [], Buffer.alloc(0), 1, 2, { ns: '' })).meta;
+      expect(empty.ns).toBe('');
+      expect('ns' in empty).toBe(true);
+      const absent = binding.decodeEntry(binding.encodeEntry(200, [], Buffer.alloc(0), 1, 2, { ns: undefined })).meta;
+      expect(absent.ns).toBeUndefined();
+    });
+
+    it('round-trips each kind and each field on its own', () => {
+      for (const meta of [{ kind: 'vary', vary: ['accept'] }, { kind: 'response', ns: '0' }, { valueType: 'buffer' },
+        { gzip: { length: 0, etag: '' } }, { route: 'r' }, { flags: 1 }]) {
+        const got = binding.decodeEntry(binding.encodeEntry(204, [], null, 1, 2, meta)).meta;
+        expect(got).toEqual({ ...{ kind: 'response', ns: undefined, valueType: undefined, vary: [], gzip: undefined, route: undefined, flags: 0 }, ...meta });
+      }
+    });
+
+    it.each([
+      ['TypeError', 'meta must be an object', 'nope'],
+      ['TypeError', 'meta.kind', { kind: 'entry' }],
+      ['TypeError', 'meta.ns', { ns: 7 }],
+      ['TypeError', 'meta.valueType', { valueType: {} }],
+      ['TypeError', 'meta.vary', { vary: 'accept' }],
+      ['TypeError', 'meta.vary', { vary: [1] }],
+      ['TypeError', 'meta.gzip', { gzip: 5 }],
+      ['TypeError', 'meta.gzip.length', { gzip: { length: '5', etag: '' } }],
+      ['TypeError', 'meta.gzip.etag', { gzip: { length: 5 } }],
+      ['TypeError', 'meta.route', { route: ['/'] }],
+      ['TypeError', 'meta.flags', { flags: '1' }],
+      ['TypeError', 'unknown field "valuetype"', { valuetype: 'json' }],
+      ['RangeError', 'meta.ns', { ns: 'n'.repeat(256) }],
+      ['RangeError', 'meta.valueType', { valueType: 't'.repeat(65) }],
+      ['RangeError', 'meta.vary', { vary: ['not a token'] }],
+      ['RangeError', 'meta.vary', { vary: new Array(65).fill('a') }],
+      ['RangeError', 'meta.gzip.length', { gzip: { length: -1, etag: '' } }],
+      ['RangeError', 'meta.gzip.length', { gzip: { length: 2 ** 53, etag: '' } }],
+      ['RangeError', 'meta.gzip.etag', { gzip: { length: 1, etag: 'a\r\nb' } }],
+      ['RangeError', 'meta.gzip.etag', { gzip: { length: 1, etag: '\u20ac' } }],
+      ['RangeError', 'meta.route', { route: 'r'.repeat(2049) }],
+      ['RangeError', 'meta.flags', { flags: 2 ** 32 }],
+      ['RangeError', 'meta.flags', { flags: 1.5 }],
+    ])('throws a %s naming %s', (name, field, meta) => {
+      expect(() => binding.encodeEntry(200, [], Buffer.alloc(0), 1, 2, meta))
+        .toThrow(expect.objectContaining({ name, message: expect.stringContaining(field) }));
+    });
+
+    it('reads planted meta that breaks its rules as corrupt', () => {
+      const good = binding.encodeEntry(200, [], Buffer.alloc(0), 1, 2, { ns: 'AB' });
+      const at = good.indexOf('AB');
+      const planted = Buffer.from(good);
+      planted[at] = 0xff;  // not UTF-8
+      expect(binding.decodeEntry(planted)).toBe('corrupt');
+    });
   });
 });

@@ -26,9 +26,10 @@ void Write(const fs::path& dir, const std::string& name, std::string_view bytes)
 
 std::string Entry(uint16_t status, std::vector<std::pair<std::string_view, std::string_view>> headers,
                   std::string_view body, int64_t stored_at_ms = 1764600000000,
-                  int64_t expires_at_ms = 1764600060000) {
+                  int64_t expires_at_ms = 1764600060000, respcache::EntryMeta meta = {}) {
   respcache::EntryView entry;
   entry.status = status;
+  entry.meta = std::move(meta);
   entry.headers = std::move(headers);
   entry.body = body;
   entry.stored_at_ms = stored_at_ms;
@@ -49,7 +50,7 @@ void EntrySeeds(const fs::path& dir) {
   Write(dir, "ok-200-json", typical);
   Write(dir, "ok-204-empty", Entry(204, {}, ""));
   Write(dir, "ok-404-html", Entry(404, {{"Content-Type", "text/html"}}, "<h1>Not Found</h1>"));
-  Write(dir, "ok-999-binary-body", Entry(999, {{"x-bytes", "caf\xC3\xA9 \t\x80\xFF"}},
+  Write(dir, "ok-999-binary-body", Entry(999, {{"x-bytes", "caf\xC3\xA9 \t\xC2\x80\xC3\xBF"}},
                                           "\0\x01\r\n\xFF"s, -1, INT64_MAX));
   std::vector<std::pair<std::string_view, std::string_view>> cookies(8, {"set-cookie", "a=b; Path=/"});
   cookies.emplace_back("!#$%&'*+-.^_`|~", "");
@@ -58,9 +59,32 @@ void EntrySeeds(const fs::path& dir) {
   Write(dir, "truncated-in-header", typical.substr(0, 40));
   Write(dir, "truncated-magic", "RC");
   Write(dir, "foreign", "{\"status\":200}");
-  std::string flagged = typical;
-  flagged[4] = 1;
-  Write(dir, "corrupt-flags", flagged);
+  // Typed metadata: every field, and the vary record and value shapes lib writes.
+  respcache::EntryMeta full;
+  full.kind = respcache::EntryKind::kValue;
+  full.ns = "17";
+  full.value_type = "json";
+  full.vary = {"accept-encoding", "x-tenant"};
+  full.gzip = respcache::GzipVariant{4096, "W/\"1000-abc\""};
+  full.route = "/caf\xC3\xA9/:id \xF0\x9F\x98\x80";
+  full.flags = 0x80000001;
+  Write(dir, "ok-meta-every-field", Entry(200, {{"content-encoding", "gzip"}}, "\x1f\x8b"s, 1, 2, full));
+  respcache::EntryMeta vary_record;
+  vary_record.kind = respcache::EntryKind::kVary;
+  vary_record.vary = {"accept-language"};
+  Write(dir, "ok-meta-vary-record", Entry(200, {}, "", 1, 2, vary_record));
+  respcache::EntryMeta empty_ns;
+  empty_ns.ns = "";
+  Write(dir, "ok-meta-empty-ns", Entry(200, {{"a", "b"}}, "x", 1, 2, empty_ns));
+  // An entry of the previous format (RCE1: flags u8 after the magic): 'outdated'.
+  Write(dir, "outdated-rce1", "RCE1\0\x00\xC8"s + std::string(16, '\0') +
+                                  "\x00\x01\x00\x01" "a" "\x00\x00\x00\x01" "b" "\x00\x00\x00\x02" "hi"s);
+  std::string present = typical;
+  present[26] = static_cast<char>(0x80);  // the meta's presence bits: an unknown one
+  Write(dir, "corrupt-meta-present", present);
+  std::string reserved = typical;
+  reserved[4] = 1;
+  Write(dir, "corrupt-reserved-byte", reserved);
   Write(dir, "corrupt-trailing-bytes", typical + "!");
 }
 

@@ -26,10 +26,16 @@ class Bytes {
   Bytes& U8(uint8_t v) { return Be(v, 1); }
   Bytes& U16(uint16_t v) { return Be(v, 2); }
   Bytes& U32(uint32_t v) { return Be(v, 4); }
+  Bytes& U64(uint64_t v) { return Be(v, 8); }
   Bytes& I64(int64_t v) { return Be(static_cast<uint64_t>(v), 8); }
-  // magic, flags, status, timestamps and header count.
-  Bytes& Head(uint16_t status, uint16_t header_count, uint8_t flags = 0) {
-    return Raw("RCE1").U8(flags).U16(status).I64(1).I64(2).U16(header_count);
+  // magic, reserved byte, status, timestamps, a default meta section (a response, nothing
+  // optional) and the header count.
+  Bytes& Head(uint16_t status, uint16_t header_count, uint8_t reserved = 0) {
+    return Raw("RCE2").U8(reserved).U16(status).I64(1).I64(2).U16(7).Raw("\0\0\0\0\0\0\0"s).U16(header_count);
+  }
+  // magic, status, timestamps and a meta section given whole (its length is written here).
+  Bytes& HeadWithMeta(std::string_view meta, uint16_t header_count = 0) {
+    return Raw("RCE2").U8(0).U16(200).I64(1).I64(2).U16(static_cast<uint16_t>(meta.size())).Raw(meta).U16(header_count);
   }
   Bytes& Header(std::string_view name, std::string_view value) {
     return U16(static_cast<uint16_t>(name.size())).Raw(name).U32(static_cast<uint32_t>(value.size())).Raw(value);
@@ -109,11 +115,12 @@ TEST(EncodeEntry, WritesTheDocumentedLayout) {
   e.headers = {{"a", "b"}};
   e.body = "hi";
   const std::string expected =
-      "RCE1"
+      "RCE2"
       "\x00"
       "\x00\xC8"
       "\x00\x00\x00\x00\x00\x00\x00\x01"
       "\x00\x00\x00\x00\x00\x00\x00\x02"
+      "\x00\x07" "\x00" "\x00" "\x00\x00\x00\x00" "\x00"  // meta: response, none, flags 0, no vary
       "\x00\x01"
       "\x00\x01" "a" "\x00\x00\x00\x01" "b"
       "\x00\x00\x00\x02" "hi"s;
@@ -144,8 +151,8 @@ TEST(EncodeEntry, KeepsFramingOverheadSmallForTypicalApiHeaders) {
   for (const auto& [name, value] : e.headers) header_bytes += name.size() + value.size();
   const std::string encoded = Encode(e);
   EXPECT_LT(encoded.size() - body.size(), 512u);
-  // magic..header_count (25) + 6 per header + body length (4)
-  EXPECT_EQ(encoded.size() - body.size() - header_bytes, 25u + 6u * 6u + 4u);
+  // magic..header_count with an empty meta section (34) + 6 per header + body length (4)
+  EXPECT_EQ(encoded.size() - body.size() - header_bytes, 34u + 6u * 6u + 4u);
 }
 
 // --- Round trips -------------------------------------------------------------------------------
@@ -166,7 +173,7 @@ TEST(DecodeEntry, RoundTripsAnEmptyBodyAndNoHeaders) {
   EntryView e;
   e.status = 204;
   const std::string bytes = Encode(e);
-  EXPECT_EQ(bytes.size(), 29u);
+  EXPECT_EQ(bytes.size(), 38u);
   EntryView back;
   ASSERT_EQ(DecodeEntry(bytes, &back), DecodeResult::kOk);
   ExpectSameEntry(back, e);
@@ -250,8 +257,8 @@ TEST(DecodeEntry, ReportsOtherBytesAsForeign) {
   EXPECT_EQ(Decode("{\"status\":200,\"body\":\"hi\"}"), DecodeResult::kForeign);
   EXPECT_EQ(Decode("x"), DecodeResult::kForeign);
   EXPECT_EQ(Decode("RCx"), DecodeResult::kForeign);
-  EXPECT_EQ(Decode("RCE2" + Encode(Sample()).substr(4)), DecodeResult::kForeign);
-  EXPECT_EQ(Decode("rce1" + Encode(Sample()).substr(4)), DecodeResult::kForeign);
+  EXPECT_EQ(Decode("RCE3" + Encode(Sample()).substr(4)), DecodeResult::kForeign);
+  EXPECT_EQ(Decode("rce2" + Encode(Sample()).substr(4)), DecodeResult::kForeign);
 }
 
 TEST(DecodeEntry, ReportsALengthRunningPastTheEndAsTruncated) {
@@ -262,6 +269,202 @@ TEST(DecodeEntry, ReportsALengthRunningPastTheEndAsTruncated) {
             DecodeResult::kTruncated);
 }
 
+TEST(DecodeEntry, ReportsTheFirstFormatAsOutdated) {
+  // An RCE1 entry as the previous release wrote it: flags u8, status, times, one header, body.
+  const std::string rce1 = "RCE1\0\x00\xC8"s + std::string(16, '\0') + "\x00\x01\x00\x01" "a"
+                           "\x00\x00\x00\x01" "b" "\x00\x00\x00\x02" "hi"s;
+  EXPECT_EQ(Decode(rce1), DecodeResult::kOutdated);
+  EXPECT_EQ(Decode("RCE1"), DecodeResult::kOutdated);
+  EXPECT_STREQ(DecodeResultName(DecodeResult::kOutdated), "outdated");
+}
+
+// --- Typed metadata ----------------------------------------------------------------------------
+
+EntryMeta FullMeta() {
+  EntryMeta m;
+  m.kind = EntryKind::kValue;
+  m.ns = "17";
+  m.value_type = "json";
+  m.vary = {"accept-encoding", "x-tenant"};
+  m.gzip = GzipVariant{123456789, "W/\"75bcd15-x\""};
+  m.route = "/products/:id \xE2\x82\xAC";  // any UTF-8
+  m.flags = 0xA5000001;
+  return m;
+}
+
+void ExpectSameMeta(const EntryMeta& a, const EntryMeta& b) {
+  EXPECT_EQ(a.kind, b.kind);
+  EXPECT_EQ(a.ns, b.ns);
+  EXPECT_EQ(a.value_type, b.value_type);
+  EXPECT_EQ(a.vary, b.vary);
+  ASSERT_EQ(a.gzip.has_value(), b.gzip.has_value());
+  if (a.gzip) {
+    EXPECT_EQ(a.gzip->identity_length, b.gzip->identity_length);
+    EXPECT_EQ(a.gzip->identity_etag, b.gzip->identity_etag);
+  }
+  EXPECT_EQ(a.route, b.route);
+  EXPECT_EQ(a.flags, b.flags);
+}
+
+TEST(EncodeEntry, WritesTheDocumentedMetaLayout) {
+  EntryView e;
+  e.status = 200;
+  e.stored_at_ms = 1;
+  e.expires_at_ms = 2;
+  e.meta = FullMeta();
+  e.meta.route = "/r";
+  const std::string meta = Bytes()
+                               .U8(1)            // kind: value
+                               .U8(0x0F)         // ns, value_type, gzip, route
+                               .U32(0xA5000001)  // flags
+                               .U8(2).Raw("17")
+                               .U8(4).Raw("json")
+                               .U8(2).U8(15).Raw("accept-encoding").U8(8).Raw("x-tenant")
+                               .U64(123456789).U16(13).Raw("W/\"75bcd15-x\"")
+                               .U16(2).Raw("/r")
+                               .str();
+  EXPECT_EQ(Encode(e), Bytes().HeadWithMeta(meta).Body("").str());
+}
+
+TEST(DecodeEntry, RoundTripsEveryMetaField) {
+  EntryView e = Sample();
+  e.meta = FullMeta();
+  const std::string bytes = Encode(e);
+  EntryView back;
+  ASSERT_EQ(Decode(bytes), DecodeResult::kOk);
+  ASSERT_EQ(DecodeEntry(bytes, &back), DecodeResult::kOk);
+  ExpectSameEntry(back, e);
+  ExpectSameMeta(back.meta, e.meta);
+  EXPECT_TRUE(Inside(*back.meta.ns, bytes));
+  EXPECT_TRUE(Inside(back.meta.vary[1], bytes));
+}
+
+TEST(DecodeEntry, TellsAnAbsentStringFromAnEmptyOne) {
+  EntryView e;
+  e.status = 200;
+  e.meta.ns = "";
+  e.meta.route = "";
+  e.meta.gzip = GzipVariant{0, ""};
+  EntryView back;
+  const std::string bytes = Encode(e);
+  ASSERT_EQ(DecodeEntry(bytes, &back), DecodeResult::kOk);
+  ASSERT_TRUE(back.meta.ns.has_value());
+  EXPECT_EQ(*back.meta.ns, "");
+  EXPECT_FALSE(back.meta.value_type.has_value());
+  ASSERT_TRUE(back.meta.route.has_value());
+  ASSERT_TRUE(back.meta.gzip.has_value());
+  EXPECT_EQ(back.meta.gzip->identity_length, 0u);
+  EntryView plain;
+  plain.status = 200;
+  ASSERT_EQ(DecodeEntry(Encode(plain), &back), DecodeResult::kOk);
+  EXPECT_FALSE(back.meta.ns || back.meta.value_type || back.meta.gzip || back.meta.route);
+  EXPECT_TRUE(back.meta.vary.empty());
+}
+
+TEST(DecodeEntry, ReplacesMetaLeftInTheOutputByAnEarlierDecode) {
+  EntryView full = Sample();
+  full.meta = FullMeta();
+  EntryView out;
+  const std::string first = Encode(full);
+  ASSERT_EQ(DecodeEntry(first, &out), DecodeResult::kOk);
+  const std::string second = Encode(Sample());
+  ASSERT_EQ(DecodeEntry(second, &out), DecodeResult::kOk);
+  ExpectSameMeta(out.meta, EntryMeta());
+}
+
+TEST(DecodeEntry, ReportsAMetaSectionWhoseLengthsDisagreeAsCorrupt) {
+  const std::string base = Bytes().U8(0).U8(1).U32(0).U8(2).Raw("17").U8(0).str();  // ns "17"
+  EXPECT_EQ(Decode(Bytes().HeadWithMeta(base).Body("").str()), DecodeResult::kOk);
+  // A field running past meta_len, meta_len leaving bytes unread, a missing vary count.
+  EXPECT_EQ(Decode(Bytes().HeadWithMeta(Bytes().U8(0).U8(1).U32(0).U8(9).Raw("17").U8(0).str()).Body("").str()),
+            DecodeResult::kCorrupt);
+  EXPECT_EQ(Decode(Bytes().HeadWithMeta(base + "x").Body("").str()), DecodeResult::kCorrupt);
+  EXPECT_EQ(Decode(Bytes().HeadWithMeta(Bytes().U8(0).U8(0).U32(0).str()).Body("").str()),
+            DecodeResult::kCorrupt);
+  EXPECT_EQ(Decode(Bytes().HeadWithMeta("").Body("").str()), DecodeResult::kCorrupt);
+}
+
+TEST(DecodeEntry, ReportsMetaFieldsBreakingTheirRulesAsCorrupt) {
+  auto with = [](auto&& fill) {
+    Bytes meta;
+    fill(meta);
+    return Decode(Bytes().HeadWithMeta(meta.str()).Body("").str());
+  };
+  // ns that is not UTF-8 (a lone continuation byte, an encoded surrogate, an overlong '/').
+  for (std::string bad : {"\x80"s, "\xED\xA0\x80"s, "\xC0\xAF"s, "\xF4\x90\x80\x80"s}) {
+    EXPECT_EQ(with([&](Bytes& b) { b.U8(0).U8(1).U32(0).U8(bad.size()).Raw(bad).U8(0); }),
+              DecodeResult::kCorrupt);
+  }
+  // value_type over 64 bytes.
+  EXPECT_EQ(with([](Bytes& b) { b.U8(1).U8(2).U32(0).U8(65).Raw(std::string(65, 't')).U8(0); }),
+            DecodeResult::kCorrupt);
+  EXPECT_EQ(with([](Bytes& b) { b.U8(1).U8(2).U32(0).U8(64).Raw(std::string(64, 't')).U8(0); }),
+            DecodeResult::kOk);
+  // vary: a name that is not a token, an empty name, more than 64 names.
+  EXPECT_EQ(with([](Bytes& b) { b.U8(2).U8(0).U32(0).U8(1).U8(3).Raw("a b"); }), DecodeResult::kCorrupt);
+  EXPECT_EQ(with([](Bytes& b) { b.U8(2).U8(0).U32(0).U8(1).U8(0); }), DecodeResult::kCorrupt);
+  EXPECT_EQ(with([](Bytes& b) {
+              b.U8(2).U8(0).U32(0).U8(65);
+              for (int i = 0; i < 65; ++i) b.U8(1).Raw("a");
+            }),
+            DecodeResult::kCorrupt);
+  // gzip: an identity length beyond 2^53 - 1, an etag with a CR.
+  EXPECT_EQ(with([](Bytes& b) { b.U8(0).U8(4).U32(0).U8(0).U64(kMaxSafeInteger + 1).U16(0); }),
+            DecodeResult::kCorrupt);
+  EXPECT_EQ(with([](Bytes& b) { b.U8(0).U8(4).U32(0).U8(0).U64(kMaxSafeInteger).U16(0); }),
+            DecodeResult::kOk);
+  EXPECT_EQ(with([](Bytes& b) { b.U8(0).U8(4).U32(0).U8(0).U64(1).U16(3).Raw("a\rb"); }),
+            DecodeResult::kCorrupt);
+  // route over 2048 bytes.
+  EXPECT_EQ(with([](Bytes& b) { b.U8(0).U8(8).U32(0).U8(0).U16(2049).Raw(std::string(2049, 'r')); }),
+            DecodeResult::kCorrupt);
+}
+
+TEST(EncodeEntry, RefusesMetaItCouldNotDecodeAndSaysWhichField) {
+  struct Case {
+    void (*spoil)(EntryMeta*);
+    const char* field;
+  };
+  static const std::string long_ns(256, 'n');
+  static const std::string long_route(2049, 'r');
+  static const std::string long_etag(1025, 'e');
+  const Case cases[] = {
+      {[](EntryMeta* m) { m->kind = static_cast<EntryKind>(3); }, "meta.kind"},
+      {[](EntryMeta* m) { m->ns = long_ns; }, "meta.ns"},
+      {[](EntryMeta* m) { m->ns = "\xFF"; }, "meta.ns"},
+      {[](EntryMeta* m) { m->value_type = std::string_view("t\xC0", 2); }, "meta.valueType"},
+      {[](EntryMeta* m) { m->vary = {"accept", "not a token"}; }, "meta.vary"},
+      {[](EntryMeta* m) { m->vary.assign(65, "a"); }, "meta.vary"},
+      {[](EntryMeta* m) { m->gzip = GzipVariant{kMaxSafeInteger + 1, ""}; }, "meta.gzip.length"},
+      {[](EntryMeta* m) { m->gzip = GzipVariant{1, long_etag}; }, "meta.gzip.etag"},
+      {[](EntryMeta* m) { m->gzip = GzipVariant{1, "a\nb"}; }, "meta.gzip.etag"},
+      {[](EntryMeta* m) { m->route = long_route; }, "meta.route"},
+  };
+  for (const Case& c : cases) {
+    EntryView e = Sample();
+    c.spoil(&e.meta);
+    const char* problem = MetaProblem(e.meta);
+    ASSERT_NE(problem, nullptr) << c.field;
+    EXPECT_EQ(std::string(problem).rfind(std::string(c.field) + " ", 0), 0u) << problem;
+    std::string out = "untouched";
+    EXPECT_FALSE(EncodeEntry(e, &out)) << c.field;
+    EXPECT_EQ(out, "untouched");
+  }
+  EXPECT_EQ(MetaProblem(FullMeta()), nullptr);
+}
+
+TEST(Utf8, AcceptsWellFormedAndCountsUtf16Units) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF"));
+  EXPECT_EQ(Utf16Length("caf\xC3\xA9"), 4u);
+  EXPECT_EQ(Utf16Length("\xE2\x82\xAC"), 1u);
+  EXPECT_EQ(Utf16Length("\xF0\x9F\x98\x80"), 2u);  // a surrogate pair in JavaScript
+  for (std::string bad : {"\xC3"s, "\xC1\xBF"s, "\xE0\x9F\xBF"s, "\xED\xBF\xBF"s, "\xF0\x8F\xBF\xBF"s,
+                          "\xF5\x80\x80\x80"s, "\xE2\x82"s, "\xE2\x28\xAC"s}) {
+    EXPECT_FALSE(IsValidUtf8(bad)) << bad;
+  }
+}
+
 // --- Corrupt values ----------------------------------------------------------------------------
 
 TEST(DecodeEntry, ReportsTrailingBytesAsCorrupt) {
@@ -269,9 +472,20 @@ TEST(DecodeEntry, ReportsTrailingBytesAsCorrupt) {
   EXPECT_EQ(Decode(Bytes().Head(200, 0).Body("").Raw("\0"s).str()), DecodeResult::kCorrupt);
 }
 
-TEST(DecodeEntry, ReportsUnknownFlagsAsCorrupt) {
-  for (uint8_t flags : {uint8_t{1}, uint8_t{0x80}, uint8_t{0xff}}) {
-    EXPECT_EQ(Decode(Bytes().Head(200, 0, flags).Body("").str()), DecodeResult::kCorrupt);
+TEST(DecodeEntry, ReportsAReservedByteInUseAsCorrupt) {
+  for (uint8_t reserved : {uint8_t{1}, uint8_t{0x80}, uint8_t{0xff}}) {
+    EXPECT_EQ(Decode(Bytes().Head(200, 0, reserved).Body("").str()), DecodeResult::kCorrupt);
+  }
+}
+
+TEST(DecodeEntry, ReportsUnknownPresenceBitsAndKindsAsCorrupt) {
+  for (uint8_t present : {uint8_t{0x10}, uint8_t{0x80}, uint8_t{0xff}}) {
+    const std::string meta = Bytes().U8(0).U8(present).U32(0).U8(0).str();
+    EXPECT_EQ(Decode(Bytes().HeadWithMeta(meta).Body("").str()), DecodeResult::kCorrupt);
+  }
+  for (uint8_t kind : {uint8_t{3}, uint8_t{0xff}}) {
+    const std::string meta = Bytes().U8(kind).U8(0).U32(0).U8(0).str();
+    EXPECT_EQ(Decode(Bytes().HeadWithMeta(meta).Body("").str()), DecodeResult::kCorrupt);
   }
 }
 
@@ -325,7 +539,9 @@ TEST(DecodeEntry, ReportsValuesThatAreNotUtf8OfLatin1CharactersAsCorrupt) {
 // Random damage to a valid entry must never crash or read out of bounds, and whatever decodes
 // as kOk must point inside the buffer and obey the same rules as a fresh entry.
 TEST(DecodeEntry, SurvivesRandomMutations) {
-  const std::string valid = Encode(Sample());
+  EntryView sample = Sample();
+  sample.meta = FullMeta();
+  const std::string valid = Encode(sample);
   std::mt19937 rng(20240611);
   int ok = 0;
   for (int iteration = 0; iteration < 20000; ++iteration) {
@@ -431,6 +647,7 @@ TEST(DecodeResultName, NamesEveryResult) {
   EXPECT_STREQ(DecodeResultName(DecodeResult::kForeign), "foreign");
   EXPECT_STREQ(DecodeResultName(DecodeResult::kTruncated), "truncated");
   EXPECT_STREQ(DecodeResultName(DecodeResult::kCorrupt), "corrupt");
+  EXPECT_STREQ(DecodeResultName(DecodeResult::kOutdated), "outdated");
 }
 
 }  // namespace

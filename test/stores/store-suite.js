@@ -1,0 +1,736 @@
+'use strict';
+
+// One suite for every store (lib/stores/contract.js), run by test/stores/{redis,memory,near}.test.js
+// with an adapter each (the shape of undici's test/cache-interceptor/cache-store-test-utils.js).
+// It calls the stores directly, below the cache facade: what it checks is what the contract says
+// each operation guarantees, so a new store is tested by writing one adapter.
+//
+// adapter = {
+//   shared: boolean        instances on the same backing share entries, locks, namespaces, events
+//                          and announcements (redis, near); false: this instance alone (memory)
+//   tier: 'redis'|'local'  the tier an entry read back right after putEntry reports
+//   setup(), teardown()    start and stop what the stores need (a redis-server)
+//   open({ report, prefix? }) resolves, once the store is ready, with a handle
+//     { store,
+//       openPeer({ report })      (shared only) another instance on the same backing and prefix
+//       plant(name, bytes, ttlMs) bytes under a family name ('e:<key>', 'v:<key>'), written
+//                                 around the store, where it reads them
+//       holds(name)               whether the backing still holds that name
+//       indexSize(suffix)         members an invalidation index lists (expired ones included), or
+//                                 null when there is no such index
+//       announce(payload)         (shared only) an invalidation announcement as another process
+//                                 would publish it }
+// }
+// The suite closes every store it opened.
+const { performance } = require('perf_hooks');
+const { CacheClosedError, CorruptEntryError } = require('../../lib/errors');
+const { entryIndexes, pathIndexes } = require('../../lib/http/paths');
+const { encodeStored } = require('../helpers/internals');
+const { once, waitFor, gate } = require('../helpers/wait');
+
+// Every byte value, so that no encoding step can lose or change one.
+const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+const HOUR = 3600e3;
+
+/** Entry bytes: 200, one header, `body` (a string as UTF-8, or a Buffer), fresh for an hour unless told otherwise. */
+function entry({ status = 200, headers = ['content-type', 'text/plain'], body = 'ok', storedAt = Date.now(),
+  expiresAt = storedAt + HOUR, nsVersion } = {}) {
+  return encodeStored({ status, headers, body: Buffer.isBuffer(body) ? body : Buffer.from(body), storedAt, expiresAt }, nsVersion);
+}
+
+/** A fill that began now, for `path` with `tags`. */
+function fill(path = '/r', tags = [], startedAt = performance.now()) {
+  return { path, tags, startedAt };
+}
+
+/**
+ * Waits until the clock a Redis fence is kept in (milliseconds, the fill's duration rounded up)
+ * has certainly moved past `since`: a fill that starts after this began after the invalidation
+ * on any store. Not a synchronisation: the resolution of the fence clock.
+ */
+function pastFenceResolution(since) {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, since + 5 - performance.now())));
+}
+
+/**
+ * @param {string} name
+ * @param {object} adapter see the comment at the top of this file
+ */
+function runStoreSuite(name, adapter) {
+  describe(`the ${name} store`, () => {
+    let opened = [];
+    let reports = [];
+    const report = (err) => reports.push(err);
+
+    async function open(options = {}) {
+      const handle = await adapter.open({ report, ...options });
+      opened.push(handle.store);
+      if (handle.openPeer) {
+        const openPeer = handle.openPeer;
+        handle.openPeer = async (peerOptions = {}) => {
+          const peer = await openPeer({ report, ...peerOptions });
+          opened.push(peer.store);
+          return peer;
+        };
+      }
+      return handle;
+    }
+
+    beforeAll(() => adapter.setup());
+    afterAll(() => adapter.teardown());
+    afterEach(async () => {
+      const stores = opened;
+      opened = [];
+      reports = [];
+      await Promise.all(stores.map((s) => s.close()));
+    });
+
+    const sharedIt = adapter.shared ? it : it.skip;
+    const aloneIt = adapter.shared ? it.skip : it;
+
+    describe('when it is opened', () => {
+      it('reports status "ready"', async () => {
+        const { store } = await open();
+        expect(store.status).toBe('ready');
+        expect(store.lastInvalidationAt).toBe(-1);
+        await expect(store.busReady).resolves.toBeUndefined();
+      });
+    });
+
+    describe('when an entry is stored and read back', () => {
+      it('returns the same status, headers in order (repeated names too), body byte for byte and times', async () => {
+        const { store } = await open();
+        const headers = ['set-cookie', 'a=1', 'content-type', 'application/octet-stream', 'set-cookie', 'b=2', 'x-empty', ''];
+        const bytes = encodeStored({ status: 203, headers, body: ALL_BYTES, storedAt: 1700000000123, expiresAt: 1700000060456 });
+        await expect(store.putEntry('k', bytes, HOUR, fill())).resolves.toBe(true);
+        const got = await store.getEntry('k', null);
+        expect(got).toMatchObject({ status: 203, headers, storedAt: 1700000000123, expiresAt: 1700000060456, tier: adapter.tier });
+        expect(Buffer.compare(got.body, ALL_BYTES)).toBe(0);
+        expect(Buffer.compare(got.bytes, bytes)).toBe(0);
+      });
+
+      it('returns an empty body as an empty Buffer', async () => {
+        const { store } = await open();
+        await store.putEntry('empty', entry({ status: 204, headers: [], body: '' }), HOUR, fill());
+        const got = await store.getEntry('empty', null);
+        expect(got.status).toBe(204);
+        expect(got.headers).toEqual([]);
+        expect(Buffer.isBuffer(got.body) && got.body.length).toBe(0);
+      });
+
+      it('returns the entry written last under a key', async () => {
+        const { store } = await open();
+        await store.putEntry('k', entry({ body: 'one' }), HOUR, fill());
+        await store.putEntry('k', entry({ body: 'two' }), HOUR, fill());
+        expect((await store.getEntry('k', null)).body.toString()).toBe('two');
+      });
+
+      it('sees a write issued just before the read (FIFO), without awaiting it', async () => {
+        const { store } = await open();
+        const storing = store.putEntry('k', entry({ body: 'now' }), HOUR, fill());
+        const reading = store.getEntry('k', null);
+        await storing;
+        expect((await reading).body.toString()).toBe('now');
+      });
+
+      sharedIt('is read by another instance on the same backing', async () => {
+        const { store, openPeer } = await open();
+        const { store: peer } = await openPeer();
+        await store.putEntry('k', entry({ body: 'shared' }), HOUR, fill());
+        expect((await peer.getEntry('k', null)).body.toString()).toBe('shared');
+      });
+    });
+
+    describe('when a key was never stored', () => {
+      it('reads as null', async () => {
+        const { store } = await open();
+        await expect(store.getEntry('never', null)).resolves.toBeNull();
+        await expect(store.getRecord('v:', 'never', null)).resolves.toBeNull();
+      });
+    });
+
+    describe('families', () => {
+      it('keep entries, values, vary records and locks apart, whatever a key builder spells', async () => {
+        const { store } = await open();
+        await store.putEntry('x', entry({ body: 'entry x' }), HOUR, fill());
+        await store.putRecord('v:', 'x', entry({ body: 'value x' }), HOUR);
+        await store.putRecord('vr:', 'x', entry({ body: 'record x' }), HOUR);
+        await store.tryLock('e:x', HOUR);
+        // Keys a builder may return that look like internal names.
+        await store.putEntry('v:x', entry({ body: 'entry v:x' }), HOUR, fill());
+        await store.putEntry('x:e:y', entry({ body: 'entry x:e:y' }), HOUR, fill());
+        const body = async (read) => { const e = await read; return e === null ? null : e.body.toString(); };
+        expect(await body(store.getEntry('x', null))).toBe('entry x');
+        expect(await body(store.getRecord('v:', 'x', null))).toBe('value x');
+        expect(await body(store.getRecord('vr:', 'x', null))).toBe('record x');
+        expect(await body(store.getEntry('v:x', null))).toBe('entry v:x');
+        expect(await body(store.getEntry('e:x', null))).toBeNull();
+        expect(await body(store.getEntry('vr:x', null))).toBeNull();
+        expect(await body(store.getEntry('l:e:x', null))).toBeNull();
+        expect(await body(store.getRecord('v:', 'v:x', null))).toBeNull();
+        expect(await body(store.getRecord('v:', 'y', null))).toBeNull();
+        // Deleting the entry leaves the value and the record.
+        expect(await store.deleteEntry('x', false)).toBe(true);
+        expect(await body(store.getRecord('v:', 'x', null))).toBe('value x');
+        expect(await body(store.getRecord('vr:', 'x', null))).toBe('record x');
+        expect(await body(store.getEntry('x:e:y', null))).toBe('entry x:e:y');
+      });
+    });
+
+    describe('when a key holds bytes that are not an entry', () => {
+      const cases = [
+        ['garbage', Buffer.from('not an entry at all')],
+        ['a truncated entry', entry({ body: 'cut short' }).subarray(0, 20)],
+        ['nothing', Buffer.alloc(0)],
+      ];
+      it.each(cases)('reads %s as null and deletes it', async (what, bytes) => {
+        const { store, plant, holds } = await open();
+        await plant('e:bad', bytes, HOUR);
+        await expect(store.getEntry('bad', null)).resolves.toBeNull();
+        await waitFor(async () => !(await holds('e:bad')), { what: 'the bytes deleted', timeout: 2000 });
+        if (adapter.shared) {
+          // Other processes may read the same bytes: the store says what it deleted.
+          expect(reports).toHaveLength(1);
+          expect(reports[0]).toBeInstanceOf(CorruptEntryError);
+          expect(reports[0].code).toBe('ERR_RESPCACHE_CORRUPT_ENTRY');
+          expect(reports[0].message).toMatch(/"[^"]*e:bad" does not hold a valid entry/);
+        } else {
+          expect(reports).toEqual([]);
+        }
+      });
+
+      it('reads a value whose bytes `accept` refuses as null, and deletes it', async () => {
+        const { store, holds } = await open();
+        await store.putRecord('v:', 'k', entry({ body: 'not a value' }), HOUR);
+        await expect(store.getRecord('v:', 'k', () => false)).resolves.toBeNull();
+        await waitFor(async () => !(await holds('v:k')), { what: 'the refused value deleted', timeout: 2000 });
+      });
+    });
+
+    describe('retention', () => {
+      it('ends after ttlMs: the store no longer holds or returns the entry', async () => {
+        const { store, holds } = await open();
+        await store.putEntry('short', entry(), 50, fill());
+        await store.putEntry('long', entry(), HOUR, fill());
+        expect(await store.getEntry('short', null)).not.toBeNull();
+        // Expiry happens in the backing (Redis PX, the native store's TTL): no event announces it.
+        await waitFor(async () => (await store.getEntry('short', null)) === null, { what: 'the entry expired', timeout: 2000 });
+        expect(await holds('e:short')).toBe(false);
+        expect(await store.getEntry('long', null)).not.toBeNull();
+      });
+
+      it('returns an entry past its expiresAt as it is until retention ends (freshness is the caller\'s)', async () => {
+        const { store } = await open();
+        const storedAt = Date.now() - 60e3;
+        await store.putEntry('stale', entry({ storedAt, expiresAt: storedAt + 1000 }), HOUR, fill());
+        const got = await store.getEntry('stale', null);
+        expect(got).toMatchObject({ storedAt, expiresAt: storedAt + 1000 });
+        expect(got.expiresAt).toBeLessThan(Date.now());
+      });
+
+      it('ends a record after its ttlMs', async () => {
+        const { store } = await open();
+        await store.putRecord('vr:', 'k', entry(), 50);
+        expect(await store.getRecord('vr:', 'k', null)).not.toBeNull();
+        await waitFor(async () => (await store.getRecord('vr:', 'k', null)) === null, { what: 'the record expired', timeout: 2000 });
+      });
+    });
+
+    describe('deleteEntry(key)', () => {
+      it('resolves true when the entry was held, then false, and leaves other keys alone', async () => {
+        const { store } = await open();
+        await store.putEntry('a', entry(), HOUR, fill());
+        await store.putEntry('b', entry(), HOUR, fill());
+        await expect(store.deleteEntry('a', false)).resolves.toBe(true);
+        await expect(store.deleteEntry('a', false)).resolves.toBe(false);
+        await expect(store.getEntry('a', null)).resolves.toBeNull();
+        expect(await store.getEntry('b', null)).not.toBeNull();
+      });
+
+      it('with a fence, refuses a store whose fill began before it and accepts one that began after', async () => {
+        const { store } = await open();
+        const before = fill();
+        const lastBefore = store.lastInvalidationAt;
+        await store.deleteEntry('k', true);
+        expect(store.lastInvalidationAt).toBeGreaterThan(lastBefore);
+        await expect(store.putEntry('k', entry(), HOUR, before)).resolves.toBe(false);
+        await expect(store.getEntry('k', null)).resolves.toBeNull();
+        // The fence is the key's only: another key's fill of the same age stores.
+        await expect(store.putEntry('other', entry(), HOUR, before)).resolves.toBe(true);
+        await pastFenceResolution(performance.now());
+        await expect(store.putEntry('k', entry(), HOUR, fill())).resolves.toBe(true);
+      });
+
+      it('without a fence, lets a fill that began before it store', async () => {
+        const { store } = await open();
+        const before = fill();
+        await store.putEntry('k', entry(), HOUR, fill());
+        await store.deleteEntry('k', false);
+        await expect(store.putEntry('k', entry(), HOUR, before)).resolves.toBe(true);
+      });
+    });
+
+    describe('invalidate(tag indexes)', () => {
+      it('removes every entry carrying any of the tags and resolves with the count; a second call finds none', async () => {
+        const { store } = await open();
+        await store.putEntry('p1', entry(), HOUR, fill('/p/1', ['product:1', 'products']));
+        await store.putEntry('p2', entry(), HOUR, fill('/p/2', ['product:2', 'products']));
+        await store.putEntry('c1', entry(), HOUR, fill('/c/1', ['category:1']));
+        await store.putEntry('plain', entry(), HOUR, fill('/plain', []));
+        await expect(store.invalidate(['t:product:1', 't:category:1'])).resolves.toBe(2);
+        await expect(store.invalidate(['t:product:1', 't:category:1'])).resolves.toBe(0);
+        expect(await store.getEntry('p1', null)).toBeNull();
+        expect(await store.getEntry('c1', null)).toBeNull();
+        expect(await store.getEntry('p2', null)).not.toBeNull();
+        expect(await store.getEntry('plain', null)).not.toBeNull();
+        await expect(store.invalidate(['t:products'])).resolves.toBe(1);
+        expect(await store.getEntry('p2', null)).toBeNull();
+      });
+
+      it('does not count an entry that already left the store', async () => {
+        const { store } = await open();
+        await store.putEntry('gone', entry(), HOUR, fill('/g', ['t']));
+        await store.putEntry('here', entry(), HOUR, fill('/h', ['t']));
+        await store.deleteEntry('gone', false);
+        await expect(store.invalidate(['t:t'])).resolves.toBe(1);
+      });
+
+      it('handles more entries than one batch', async () => {
+        const { store } = await open();
+        const n = 1200;
+        await Promise.all(Array.from({ length: n }, (_, i) => store.putEntry(`k${i}`, entry(), HOUR, fill(`/k/${i}`, ['many']))));
+        await expect(store.invalidate(['t:many'])).resolves.toBe(n);
+        expect(await store.getEntry('k0', null)).toBeNull();
+        expect(await store.getEntry(`k${n - 1}`, null)).toBeNull();
+      });
+    });
+
+    describe('invalidate(path indexes)', () => {
+      async function stored(store) {
+        const paths = { root: '/', users: '/users', list: '/users/', u1: '/users/1', u1x: '/users/1/orders',
+          star: '/users/a*b', other: '/usersx', deep: '/a/b/c/d' };
+        for (const [key, path] of Object.entries(paths)) await store.putEntry(key, entry(), HOUR, fill(path));
+        return async () => {
+          const left = [];
+          for (const key of Object.keys(paths)) if ((await store.getEntry(key, null)) !== null) left.push(key);
+          return left;
+        };
+      }
+
+      it('an exact path removes that path only (with or without its trailing slash)', async () => {
+        const { store } = await open();
+        const left = await stored(store);
+        await expect(store.invalidate(pathIndexes('/users/1'))).resolves.toBe(1);
+        expect(await left()).toEqual(['root', 'users', 'list', 'u1x', 'star', 'other', 'deep']);
+        // '/users' and '/users/' share a normal form.
+        await expect(store.invalidate(pathIndexes('/users/'))).resolves.toBe(2);
+      });
+
+      it('a "/dir/*" prefix removes the directory itself and everything under it, at any depth', async () => {
+        const { store } = await open();
+        const left = await stored(store);
+        await expect(store.invalidate(pathIndexes('/users/*'))).resolves.toBe(5);
+        expect(await left()).toEqual(['root', 'other', 'deep']);
+        await expect(store.invalidate(pathIndexes('/a/*'))).resolves.toBe(1);
+      });
+
+      it('"/*" removes every entry', async () => {
+        const { store } = await open();
+        const left = await stored(store);
+        await expect(store.invalidate(pathIndexes('/*'))).resolves.toBe(8);
+        expect(await left()).toEqual([]);
+      });
+
+      it('a "*" anywhere but at the end is literal', async () => {
+        const { store } = await open();
+        const left = await stored(store);
+        await expect(store.invalidate(pathIndexes('/users/a*b'))).resolves.toBe(1);
+        await expect(store.invalidate(pathIndexes('/users/*/orders'))).resolves.toBe(0);
+        expect(await left()).not.toContain('star');
+        expect(await left()).toContain('u1x');
+      });
+
+      it('compares paths in normal form (case, escapes)', async () => {
+        const { store } = await open();
+        await store.putEntry('k', entry(), HOUR, fill('/Caf%C3%A9/%7Euser'));
+        await expect(store.invalidate(pathIndexes('/café/~USER'))).resolves.toBe(1);
+      });
+
+      it('finds an entry stored under several paths (and a custom key) by any of them', async () => {
+        const { store } = await open();
+        await store.putEntry('custom key', entry(), HOUR, fill(['/orig', '/rewritten/path']));
+        await expect(store.invalidate(pathIndexes('/rewritten/*'))).resolves.toBe(1);
+        await pastFenceResolution(performance.now());
+        await expect(store.putEntry('custom key', entry(), HOUR, fill(['/orig', '/rewritten/path']))).resolves.toBe(true);
+        await expect(store.invalidate(pathIndexes('/orig'))).resolves.toBe(1);
+      });
+
+      it('resolves null for a path too deep to index, and stores nothing', async () => {
+        const { store } = await open();
+        const deep = `/${Array.from({ length: 40 }, (_, i) => `d${i}`).join('/')}`;
+        expect(entryIndexes(deep, [])).toBeNull();
+        await expect(store.putEntry('deep', entry(), HOUR, fill(deep))).resolves.toBeNull();
+        await expect(store.getEntry('deep', null)).resolves.toBeNull();
+      });
+    });
+
+    describe('invalidateKeys(pattern)', () => {
+      it('removes the entries whose keys match, and nothing outside the entry family', async () => {
+        const { store } = await open();
+        for (const key of ['user:1', 'user:2', 'user:10', 'item:1']) await store.putEntry(key, entry(), HOUR, fill(`/${key}`));
+        await store.putRecord('v:', 'user:3', entry(), HOUR);
+        await store.putRecord('vr:', 'user:4', entry(), HOUR);
+        await expect(store.invalidateKeys('user:?')).resolves.toBe(2);
+        expect(await store.getEntry('user:10', null)).not.toBeNull();
+        await expect(store.invalidateKeys('user:*')).resolves.toBe(1);
+        expect(await store.getEntry('item:1', null)).not.toBeNull();
+        expect(await store.getRecord('v:', 'user:3', null)).not.toBeNull();
+        expect(await store.getRecord('vr:', 'user:4', null)).not.toBeNull();
+      });
+
+      it('reads glob characters in the key prefix literally', async () => {
+        const { store: star } = await open({ prefix: `g${Date.now()}*` });
+        const { store: plain } = await open({ prefix: `g${Date.now()}x` });
+        await plain.putEntry('k', entry(), HOUR, fill());
+        await star.putEntry('k', entry(), HOUR, fill());
+        await expect(star.invalidateKeys('*')).resolves.toBe(1);
+        expect(await plain.getEntry('k', null)).not.toBeNull();
+      });
+
+      it('fences every fill under way, whatever its key', async () => {
+        const { store } = await open();
+        const before = fill('/unrelated');
+        await store.invalidateKeys('nothing:*');
+        await expect(store.putEntry('unrelated', entry(), HOUR, before)).resolves.toBe(false);
+        await pastFenceResolution(performance.now());
+        await expect(store.putEntry('unrelated', entry(), HOUR, fill('/unrelated'))).resolves.toBe(true);
+      });
+    });
+
+    describe('fences of index invalidations', () => {
+      it('refuse a store whose fill began before the invalidation of one of its indexes', async () => {
+        const { store } = await open();
+        const tagged = fill('/p/1', ['product:1']);
+        const onPath = fill('/p/2', []);
+        const elsewhere = fill('/q', ['other']);
+        await store.invalidate(['t:product:1', ...pathIndexes('/p/*')]);
+        await expect(store.putEntry('p1', entry(), HOUR, tagged)).resolves.toBe(false);
+        await expect(store.putEntry('p2', entry(), HOUR, onPath)).resolves.toBe(false);
+        await expect(store.putEntry('q', entry(), HOUR, elsewhere)).resolves.toBe(true);
+        expect(await store.getEntry('p1', null)).toBeNull();
+        await pastFenceResolution(performance.now());
+        await expect(store.putEntry('p1', entry(), HOUR, fill('/p/1', ['product:1']))).resolves.toBe(true);
+      });
+
+      it('leave nothing of a tag behind when stores and invalidations of it interleave', async () => {
+        const { store, holds } = await open();
+        const rounds = [];
+        for (let i = 0; i < 30; i++) {
+          const started = fill(`/i/${i}`, ['hot']);
+          rounds.push(store.putEntry(`i${i}`, entry(), HOUR, started));
+          if (i % 3 === 0) rounds.push(store.invalidate(['t:hot']));
+        }
+        await Promise.all(rounds);
+        // Every entry that landed is listed under the tag: one more invalidation reaches them all.
+        await store.invalidate(['t:hot']);
+        const left = [];
+        for (let i = 0; i < 30; i++) if (await holds(`e:i${i}`)) left.push(i);
+        expect(left).toEqual([]);
+      });
+
+      it('advance lastInvalidationAt', async () => {
+        const { store } = await open();
+        const t0 = performance.now();
+        await store.invalidate(['t:x']);
+        expect(store.lastInvalidationAt).toBeGreaterThanOrEqual(t0);
+      });
+    });
+
+    describe('index growth', () => {
+      it('prunes expired members on the next store under that index', async () => {
+        const { store, indexSize } = await open();
+        await store.putEntry('a', entry(), 50, fill('/a', ['grow']));
+        await store.putEntry('b', entry(), 50, fill('/b', ['grow']));
+        expect(await indexSize('t:grow')).toBe(2);
+        await waitFor(async () => (await store.getEntry('b', null)) === null && (await store.getEntry('a', null)) === null,
+          { what: 'both entries expired', timeout: 2000 });
+        await store.putEntry('c', entry(), HOUR, fill('/c', ['grow']));
+        expect(await indexSize('t:grow')).toBe(1);
+      });
+
+      it('sweep() deletes the indexes whose members have all expired, and keeps the others', async () => {
+        const { store, indexSize } = await open();
+        await store.putEntry('short', entry(), 50, fill('/short/1', ['gone']));
+        await store.putEntry('long', entry(), HOUR, fill('/long/1', ['kept']));
+        await waitFor(async () => (await store.getEntry('short', null)) === null, { what: 'the entry expired', timeout: 2000 });
+        await store.sweep();
+        expect(await indexSize('t:gone')).toBeNull();
+        expect(await indexSize('p:/short/1')).toBeNull();
+        expect(await indexSize('s:/short/')).toBeNull();
+        expect(await indexSize('t:kept')).toBe(1);
+        expect(await indexSize('p:/long/1')).toBe(1);
+        expect(await indexSize('s:/')).toBeGreaterThanOrEqual(1); // it lists a live entry
+      });
+    });
+
+    describe('namespaces', () => {
+      it('bumpNamespace resolves 1, 2, … and namespaceVersion follows', async () => {
+        const { store } = await open();
+        expect(store.namespaceVersion('ns')).toBe('0');
+        expect(store.knownNamespaceVersion('ns')).toBeUndefined();
+        await expect(store.bumpNamespace('ns')).resolves.toBe('1');
+        await expect(store.bumpNamespace('ns')).resolves.toBe('2');
+        expect(store.namespaceVersion('ns')).toBe('2');
+        expect(store.knownNamespaceVersion('ns')).toBe('2');
+        expect(store.namespaceVersion('other')).toBe('0');
+      });
+
+      it('a namespaced read sets fill.nsVersion and returns only an entry of that version', async () => {
+        const { store, holds } = await open();
+        const first = { ns: 'ns', nsVersion: undefined };
+        expect(await store.getEntry('k', first)).toBeNull();
+        expect(first.nsVersion).toBe('0');
+        await store.putEntry('k', entry({ body: 'v0', nsVersion: '0' }), HOUR, fill());
+        await store.putEntry('o', entry({ body: 'other', nsVersion: '0' }), HOUR, fill());
+        expect((await store.getEntry('k', { ns: 'ns' })).body.toString()).toBe('v0');
+        await store.bumpNamespace('ns');
+        const after = { ns: 'ns' };
+        expect(await store.getEntry('k', after)).toBeNull();
+        expect(after.nsVersion).toBe('1');
+        // Not deleted: it expires by itself (a late reader of the old version may still need it).
+        expect(await holds('e:k')).toBe(true);
+        // Another namespace is untouched.
+        expect((await store.getEntry('o', { ns: 'other' })).body.toString()).toBe('other');
+        await store.putEntry('k', entry({ body: 'v1', nsVersion: '1' }), HOUR, fill());
+        expect((await store.getEntry('k', { ns: 'ns' })).body.toString()).toBe('v1');
+      });
+
+      it('a read without a namespace never returns a namespaced entry', async () => {
+        const { store } = await open();
+        await store.putEntry('k', entry({ nsVersion: '0' }), HOUR, fill());
+        await expect(store.getEntry('k', null)).resolves.toBeNull();
+        await store.putRecord('v:', 'k', entry({ nsVersion: '0' }), HOUR);
+        await expect(store.getRecord('v:', 'k', null)).resolves.toBeNull();
+      });
+
+      sharedIt('counts versions across instances, and an instance learns a bump from the announcement', async () => {
+        const { store, openPeer } = await open();
+        const { store: peer } = await openPeer();
+        peer.listen();
+        await peer.busReady;
+        await store.bumpNamespace('ns');
+        await expect(peer.bumpNamespace('ns')).resolves.toBe('2');
+        await expect(store.bumpNamespace('ns')).resolves.toBe('3');
+        await waitFor(() => peer.namespaceVersion('ns') === '3', { what: 'the peer learning version 3' });
+      });
+
+      sharedIt('ignores an older announcement arriving late', async () => {
+        const { store, announce } = await open();
+        store.listen();
+        await store.busReady;
+        await store.bumpNamespace('ns');
+        await store.bumpNamespace('ns');
+        // Announcements arrive in the order they were published: once the one after it was
+        // heard, the late one was handled.
+        const heard = [];
+        const after = new Promise((resolve) => store.on('invalidation', (names) => {
+          heard.push(...names);
+          if (names.includes('e:after')) resolve();
+        }));
+        await announce(JSON.stringify({ ns: 'ns', version: '1' }));
+        await announce('e:after');
+        await after;
+        expect(heard).toContain('n:ns');
+        expect(store.namespaceVersion('ns')).toBe('2');
+      });
+    });
+
+    describe('locks', () => {
+      sharedIt('of concurrent tryLock calls exactly one wins, across instances', async () => {
+        const { store, openPeer } = await open();
+        const { store: peer } = await openPeer();
+        const tokens = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? peer : store).tryLock('e:k', HOUR)));
+        const won = tokens.filter((t) => t !== null);
+        expect(won).toHaveLength(1);
+        expect(typeof won[0] === 'string' && won[0].length).toBeGreaterThan(0);
+      });
+
+      sharedIt('unlock with the holder\'s token lets the next one win; another token does not', async () => {
+        const { store, openPeer } = await open();
+        const { store: peer } = await openPeer();
+        const token = await store.tryLock('e:k', HOUR);
+        const other = await peer.tryLock('e:other', HOUR);
+        // unlock is fire and forget; the next command of the same instance comes after it (FIFO).
+        store.unlock('e:k', other);
+        await expect(store.tryLock('e:k', HOUR)).resolves.toBeNull();
+        await expect(peer.tryLock('e:k', HOUR)).resolves.toBeNull();
+        store.unlock('e:k', token);
+        await expect(store.tryLock('e:k', HOUR)).resolves.toEqual(expect.any(String));
+      });
+
+      sharedIt('a lock dies after its ttlMs', async () => {
+        const { store, openPeer } = await open();
+        const { store: peer } = await openPeer();
+        expect(await store.tryLock('e:k', 50)).not.toBeNull();
+        await expect(peer.tryLock('e:k', HOUR)).resolves.toBeNull();
+        await waitFor(async () => (await peer.tryLock('e:k', HOUR)) !== null, { what: 'the lock expired', timeout: 2000 });
+      });
+
+      aloneIt('tryLock resolves "" (nothing to coordinate) and acquire resolves { own: true }', async () => {
+        const { store } = await open();
+        await expect(store.tryLock('e:k', HOUR)).resolves.toBe('');
+        await expect(store.tryLock('e:k', HOUR)).resolves.toBe('');
+        await expect(store.acquire('e:k', () => Promise.resolve(null), { coalesceTimeout: 1000, lockTtl: 1000 }))
+          .resolves.toEqual({ own: true });
+      });
+
+      sharedIt('acquire: one instance fills, the waiter hears "filled" and reads the entry', async () => {
+        const { store, openPeer } = await open();
+        const { store: peer } = await openPeer();
+        await Promise.all([store.busReady, peer.busReady]);
+        const timing = { coalesceTimeout: 10000, lockTtl: 10000 };
+        const leader = await store.acquire('e:k', () => store.getEntry('k', null), timing);
+        expect(leader).toEqual({ token: expect.any(String) });
+        // The waiter's first read and its lock attempt share a connection: once the read answered
+        // (nothing yet), the lock attempt was refused, and the waiter waits for the notice.
+        const firstRead = gate();
+        const waiting = peer.acquire('e:k', () => peer.getEntry('k', null).then((e) => { firstRead.open(); return e; }), timing);
+        await firstRead.promise;
+        await store.putEntry('k', entry({ body: 'filled' }), HOUR, fill());
+        store.release('e:k', leader.token, true);
+        const decision = await waiting;
+        expect(decision.waited).toBe(true);
+        expect(decision.entry.body.toString()).toBe('filled');
+        // Released: the lock is free again.
+        await expect(peer.tryLock('e:k', HOUR)).resolves.toEqual(expect.any(String));
+      });
+
+      sharedIt('acquire: a failed fill sends the waiter to fill it itself', async () => {
+        const { store, openPeer } = await open();
+        const { store: peer } = await openPeer();
+        await Promise.all([store.busReady, peer.busReady]);
+        const timing = { coalesceTimeout: 10000, lockTtl: 10000 };
+        const leader = await store.acquire('e:k', () => store.getEntry('k', null), timing);
+        const firstRead = gate();
+        const waiting = peer.acquire('e:k', () => peer.getEntry('k', null).then((e) => { firstRead.open(); return e; }), timing);
+        await firstRead.promise;
+        store.release('e:k', leader.token, false);
+        await expect(waiting).resolves.toEqual({ own: true });
+      });
+
+      sharedIt('acquire: a waiter takes over a lock whose holder never releases it, once it expires', async () => {
+        const { store, openPeer } = await open();
+        const { store: peer } = await openPeer();
+        await Promise.all([store.busReady, peer.busReady]);
+        expect(await store.tryLock('e:k', 100)).not.toBeNull();
+        const decision = await peer.acquire('e:k', () => peer.getEntry('k', null), { coalesceTimeout: 5000, lockTtl: 100 });
+        expect(decision).toEqual({ token: expect.any(String) });
+      });
+
+      sharedIt('acquire: an entry already there is returned without taking the lock', async () => {
+        const { store } = await open();
+        await store.putEntry('k', entry({ body: 'there' }), HOUR, fill());
+        const decision = await store.acquire('e:k', () => store.getEntry('k', null), { coalesceTimeout: 1000, lockTtl: 1000 });
+        expect(decision.entry.body.toString()).toBe('there');
+        expect(decision.token).toBeUndefined();
+        await expect(store.tryLock('e:k', HOUR)).resolves.toEqual(expect.any(String));
+      });
+    });
+
+    describe('records (values and vary records)', () => {
+      it.each([['v:'], ['vr:']])('round-trip under %s', async (family) => {
+        const { store } = await open();
+        await store.putRecord(family, 'k', entry({ status: 299, headers: ['a', 'b'], body: ALL_BYTES }), HOUR);
+        const got = await store.getRecord(family, 'k', (e) => e.status === 299);
+        expect(got).toMatchObject({ status: 299, headers: ['a', 'b'], tier: adapter.tier });
+        expect(Buffer.compare(got.body, ALL_BYTES)).toBe(0);
+      });
+
+      sharedIt('are read by another instance', async () => {
+        const { store, openPeer } = await open();
+        const { store: peer } = await openPeer();
+        await store.putRecord('vr:', 'base', entry({ body: 'record' }), HOUR);
+        expect((await peer.getRecord('vr:', 'base', null)).body.toString()).toBe('record');
+      });
+    });
+
+    describe('events', () => {
+      it('publish delivers an application event to this instance', async () => {
+        const { store } = await open();
+        await store.listenForEvents();
+        const heard = once(store, 'event');
+        await store.publish('{"event":"x","payload":1}');
+        const [payload] = await heard;
+        expect(Buffer.isBuffer(payload) && payload.toString()).toBe('{"event":"x","payload":1}');
+      });
+
+      sharedIt('publish delivers an application event to every instance on the backing', async () => {
+        const { store, openPeer } = await open();
+        const { store: peer } = await openPeer();
+        await Promise.all([store.listenForEvents(), peer.listenForEvents()]);
+        const heard = [once(store, 'event'), once(peer, 'event')];
+        await store.publish('"hello"');
+        for (const [payload] of await Promise.all(heard)) expect(payload.toString()).toBe('"hello"');
+      });
+
+      aloneIt('an event of one instance does not reach another', async () => {
+        const { store } = await open();
+        const { store: other } = await open();
+        await Promise.all([store.listenForEvents(), other.listenForEvents()]);
+        let heardByOther = false;
+        other.on('event', () => { heardByOther = true; });
+        const heard = once(store, 'event');
+        await store.publish('"mine"');
+        await heard;
+        expect(heardByOther).toBe(false);
+      });
+
+      sharedIt('another instance hears deletes, bumps and index invalidations', async () => {
+        const { store, openPeer } = await open();
+        const { store: peer } = await openPeer();
+        peer.listen();
+        await peer.busReady;
+        const names = [];
+        peer.on('invalidation', (n) => names.push(...n));
+        await store.putEntry('t1', entry(), HOUR, fill('/t/1', ['t']));
+        await store.putEntry('t2', entry(), HOUR, fill('/t/2', ['t']));
+        const before = peer.lastInvalidationAt;
+        await store.deleteEntry('gone', true);
+        await store.bumpNamespace('ns');
+        await store.invalidate(['t:t']);
+        await waitFor(() => names.length >= 4, { what: 'four names announced' });
+        expect(names.sort()).toEqual(['e:gone', 'e:t1', 'e:t2', 'n:ns']);
+        expect(peer.lastInvalidationAt).toBeGreaterThan(before);
+      });
+    });
+
+    describe('after close()', () => {
+      it('rejects every I/O operation with CacheClosedError, and a second close() resolves', async () => {
+        const { store } = await open();
+        await store.putEntry('k', entry(), HOUR, fill());
+        await store.close();
+        expect(store.status).toBe('closed');
+        const calls = {
+          getEntry: () => store.getEntry('k', null),
+          namespacedGetEntry: () => store.getEntry('k', { ns: 'ns' }),
+          putEntry: () => store.putEntry('k', entry(), HOUR, fill()),
+          getRecord: () => store.getRecord('v:', 'k', null),
+          putRecord: () => store.putRecord('v:', 'k', entry(), HOUR),
+          deleteEntry: () => store.deleteEntry('k', true),
+          invalidate: () => store.invalidate(['t:x']),
+          invalidateKeys: () => store.invalidateKeys('*'),
+          bumpNamespace: () => store.bumpNamespace('ns'),
+          publish: () => store.publish('"x"'),
+        };
+        const outcomes = {};
+        for (const [op, call] of Object.entries(calls)) {
+          outcomes[op] = await call().then((v) => `resolved ${v}`, (err) => (err instanceof CacheClosedError ? err.code : String(err)));
+        }
+        expect(outcomes).toEqual(Object.fromEntries(Object.keys(calls).map((op) => [op, 'ERR_RESPCACHE_REDIS_CLOSED'])));
+        await expect(store.close()).resolves.toBeUndefined();
+      });
+    });
+  });
+}
+
+module.exports = { runStoreSuite, entry, fill, HOUR };

@@ -20,18 +20,26 @@ const { FILL } = require('./fill');
 function afterLookup(r, req, res, next, key, verdict, ctx) {
   const plain = verdict === 'MISS' ? STORE_ONLY : NOWHERE;
   const route = r.route;
+  const store = r.store;
+  // A fill lock the lookup took (lib/middleware/lookup.js), if this request does not lead after all.
+  const token = typeof ctx.token === 'string' ? ctx.token : undefined;
+  ctx.token = undefined;
+  const unlock = () => { if (token !== undefined) store.unlock(`e:${key}`, token); };
   if (!route.coalesce || req.method === 'HEAD' || credentialed(req, route)) {
+    unlock();
     return runHandler(r, req, res, next, key, verdict, plain, ctx);
   }
   const inflight = r.inflight;
   const leading = inflight.fillStartedAt(key);
-  if (leading !== undefined && leading < r.store.lastInvalidationAt) {
+  if (leading !== undefined && leading < store.lastInvalidationAt) {
     // The fill under way began before an invalidation this process made or heard of: its
     // response may predate the write, so this request computes its own.
+    unlock();
     return runHandler(r, req, res, next, key, verdict, plain, ctx);
   }
   const wait = inflight.join(key, route.coalesceTimeout);
   if (wait !== null) {
+    unlock();
     wait.then((outcome) => {
       const entry = outcome.kind === 'value' ? decodeStored(outcome.payload) : null;
       if (entry !== null && typeof entry !== 'string') {
@@ -51,16 +59,17 @@ function afterLookup(r, req, res, next, key, verdict, ctx) {
     });
     return undefined;
   }
-  const store = r.store;
-  const leaderFill = (token) => ({
+  const leaderFill = (held) => ({
     redis: verdict === 'MISS',
     done(encoded) {
       if (encoded !== null) inflight.complete(key, encoded);
       else inflight.fail(key);
-      if (token !== undefined) store.release(`e:${key}`, token, encoded !== null);
+      if (held !== undefined) store.release(`e:${key}`, held, encoded !== null);
     },
   });
   if (verdict !== 'MISS') return runHandler(r, req, res, next, key, verdict, leaderFill(undefined), ctx);
+  // The lookup took the fill lock: nothing was stored, and no other process fills it.
+  if (token !== undefined) return runHandler(r, req, res, next, key, 'MISS', leaderFill(token), ctx);
   // Only a fresh entry counts as filled by another process; an expired one is why we are here.
   const fill = req[FILL];
   const readFresh = () => store.getEntry(key, fill).then((e) => (e !== null && e.expiresAt > Date.now() ? e : null));

@@ -35,17 +35,18 @@ function refreshFill(r, req) {
 }
 
 /**
- * Looks `key` up in the store (sets fill.nsVersion for a namespaced route), observing the lookup
- * latency when metrics are on.
+ * Looks `key` up in the store (sets fill.nsVersion for a namespaced route) with what `want` asks
+ * besides (store.lookup: the vary record, the fill lock), observing the lookup latency when
+ * metrics are on. Resolves { entry, record, token }.
  */
-function lookupEntry(r, key, fill) {
+function lookupEntry(r, key, fill, want) {
   const metrics = r.reporter.metrics;
-  if (metrics === null) return r.store.getEntry(key, fill);
+  if (metrics === null) return r.store.lookup(key, fill, want);
   const started = process.hrtime.bigint();
-  return r.store.getEntry(key, fill).then((entry) => {
-    const tier = entry !== null && entry.tier === 'local' ? 'local' : 'redis';
+  return r.store.lookup(key, fill, want).then((found) => {
+    const tier = found.entry !== null && found.entry.tier === 'local' ? 'local' : 'redis';
     metrics.lookupSeconds.observe({ tier }, Number(process.hrtime.bigint() - started) / 1e9);
-    return entry;
+    return found;
   });
 }
 

@@ -74,7 +74,7 @@ function createMiddleware(cache, options) {
       bypass(r, req, res, next, undefined, 'keyBuilder failed');
     };
 
-    const ctx = { key: undefined, keying: null, fallback: null };
+    const ctx = { key: undefined, keying: null, fallback: null, token: undefined };
 
     const withKey = (built) => {
       if (typeof built !== 'string' || built.length === 0) {

@@ -22,22 +22,39 @@ function entryNoCache(headers) {
 }
 
 /**
- * Looks the request's key up. Under the built-in key, a miss on the base key reads the route's
- * vary record (another process may have learnt that responses vary) and, if there is one, looks
- * the varied key up instead; ctx.key is then that key.
+ * The fill lock to take with the lookup (its ttl, 0 for none): a request that would lead the fill
+ * of `key` when nothing is stored (a coalescing route, no fill of it under way in this process),
+ * so that a cold MISS runs its handler after one round trip.
+ */
+function lockWanted(r, req, key) {
+  const route = r.route;
+  if (!route.coalesce || req.method === 'HEAD' || credentialed(req, route)) return 0;
+  return r.inflight.fillStartedAt(key) === undefined ? route.lockTtl : 0;
+}
+
+/**
+ * Looks the request's key up. Under the built-in key, when the base key has no entry, the route's
+ * vary record is read with it (another process may have learnt that responses vary) and, if there
+ * is one, the varied key is looked up instead; ctx.key is then that key. A fill lock taken with
+ * the lookup goes on ctx.token (lib/middleware/coalesce.js).
  */
 function lookup(r, req, ctx) {
   const keying = ctx.keying;
-  const found = lookupEntry(r, ctx.key, req[FILL]);
-  // Vary records are only fetched for a built-in key whose names this process has not learnt.
-  if (keying === null || keying.names !== null) return found;
-  return found.then((entry) => {
-    if (entry !== null) return entry;
-    return r.varyRecords.fetch(keying.base).then((names) => {
-      if (names === null) return null;
-      ctx.keying = { base: keying.base, names, key: r.varyRecords.keyFor(req, names) };
-      ctx.key = ctx.keying.key;
-      return lookupEntry(r, ctx.key, req[FILL]);
+  // Vary records are only read for a built-in key whose names this process has not learnt.
+  const base = keying !== null && keying.names === null ? keying.base : null;
+  const want = { record: base, accept: base === null ? null : r.varyRecords.accept, lockTtl: lockWanted(r, req, ctx.key) };
+  return lookupEntry(r, ctx.key, req[FILL], want).then((found) => {
+    if (found.record === null) {
+      ctx.token = found.token;
+      return found.entry;
+    }
+    const names = r.varyRecords.learn(base, found.record);
+    ctx.keying = { base, names, key: r.varyRecords.keyFor(req, names) };
+    ctx.key = ctx.keying.key;
+    const again = { record: null, accept: null, lockTtl: lockWanted(r, req, ctx.key) };
+    return lookupEntry(r, ctx.key, req[FILL], again).then((varied) => {
+      ctx.token = varied.token;
+      return varied.entry;
     });
   });
 }

@@ -6,7 +6,8 @@
 // record under `<prefix>:vr:<base key>` that lives as long as the entries stored with it, and in a
 // copy in this process. Requests for that base key are then keyed with those headers' values too,
 // so each variant has its own entry and none is served to a request it does not match. A lookup
-// reads the record only after a miss on the base key, so HITs cost nothing more.
+// reads the record only when the base key has no entry (in the same round trip), so HITs cost
+// nothing more.
 const debug = require('debug')('respcache');
 const binding = require('../binding');
 const { defaultKeyBuilder } = require('../http/keys');
@@ -37,6 +38,7 @@ class VaryRecords {
     this.report = r.report;
     this.route = r.route;
     this.known = new Map(); // base key -> { names, expiresAt }
+    this.accept = this.accept.bind(this);
   }
 
   /** The base key: the built-in key with the route's own vary headers. */
@@ -60,20 +62,22 @@ class VaryRecords {
     return record.names;
   }
 
-  /** Reads the record for `base` from the store. Resolves with its names or null; never rejects. */
-  fetch(base) {
-    let names = null;
-    return this.store.getRecord(FAMILY, base, (entry) => {
-      if (entry.headers.length !== 2 || entry.headers[0] !== RECORD_HEADER) return false;
-      const listed = entry.headers[1].split(',');
-      if (!listed.every((n) => NAME.test(n))) return false;
-      names = listed;
-      return true;
-    }).then((entry) => {
-      if (entry === null) return null;
-      this.keep(base, names, entry.expiresAt);
-      return names;
-    }, () => null);
+  /**
+   * Takes a stored record (store.lookup's want.accept): its names go on entry.names. False for
+   * anything else, which the store then deletes.
+   */
+  accept(entry) {
+    if (entry.headers.length !== 2 || entry.headers[0] !== RECORD_HEADER) return false;
+    const listed = entry.headers[1].split(',');
+    if (!listed.every((n) => NAME.test(n))) return false;
+    entry.names = listed;
+    return true;
+  }
+
+  /** Remembers a record the store returned; its names. */
+  learn(base, record) {
+    this.keep(base, record.names, record.expiresAt);
+    return record.names;
   }
 
   keep(base, names, expiresAt) {

@@ -49,6 +49,13 @@
 //                                       it (a key of another type in the way, deleted; or larger
 //                                       than the in-process store). The write is issued before the
 //                                       Promise is returned, so a later getEntry sees it.
+// lookup(key, fill, want)              A request's lookup in one round trip where the store can:
+//                                       getEntry(key, fill); when there is no entry, the vary record
+//                                       of want.record (a base key, or null: not wanted; decoded and
+//                                       taken by want.accept); when there is neither, the fill lock
+//                                       'l:e:<key>' for want.lockTtl ms (0: not wanted). Resolves
+//                                       { entry, record, token }: token as tryLock's (undefined when
+//                                       not tried: an entry or a record was found, or not wanted).
 // getRecord(family, key, accept)        A value ('v:') or vary record ('vr:'): the decoded entry or
 //                                       null; `accept(entry)` may refuse it (then it is deleted as
 //                                       not of its kind). Records have no indexes and no fences.

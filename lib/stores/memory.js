@@ -134,6 +134,15 @@ class MemoryStore extends EventEmitter {
     return Promise.resolve(entry);
   }
 
+  lookup(key, fill, want) {
+    return this.getEntry(key, fill).then((entry) => {
+      if (entry !== null) return { entry, record: null, token: undefined };
+      const record = want.record === null ? null : localCopy(this.local, `vr:${want.record}`, undefined, want.accept);
+      // Nothing to coordinate with: the caller holds the fill ('' releases nothing).
+      return { entry: null, record, token: record === null && want.lockTtl > 0 ? '' : undefined };
+    });
+  }
+
   getRecord(family, key, accept) {
     const entry = localCopy(this.local, family + key, undefined, accept);
     if (entry === null && this.closed) return this.closedError();

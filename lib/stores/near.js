@@ -69,21 +69,34 @@ class NearStore extends EventEmitter {
     if (ms >= 1) this.local.set(name, bytes, ms); // refused when larger than local.maxBytes: no copy
   }
 
-  getEntry(key, fill) {
+  /** A usable local copy of entry `key` for `fill` (a namespaced one only under the version known here). */
+  localEntry(key, fill) {
     const name = `e:${key}`;
-    if (fill && fill.ns) {
-      // A namespaced copy is served only under the version this process knows to be current.
-      const known = this.shared.knownNamespaceVersion(fill.ns);
-      const entry = known === undefined ? null : localCopy(this.local, name, known, null);
-      if (entry !== null) {
-        fill.nsVersion = known;
-        return Promise.resolve(entry);
-      }
-    } else {
-      const entry = localCopy(this.local, name, undefined, null);
-      if (entry !== null) return Promise.resolve(entry);
-    }
-    return this.copied(name, this.shared.getEntry(key, fill));
+    if (!fill || !fill.ns) return localCopy(this.local, name, undefined, null);
+    const known = this.shared.knownNamespaceVersion(fill.ns);
+    const entry = known === undefined ? null : localCopy(this.local, name, known, null);
+    if (entry !== null) fill.nsVersion = known;
+    return entry;
+  }
+
+  getEntry(key, fill) {
+    const entry = this.localEntry(key, fill);
+    return entry !== null ? Promise.resolve(entry) : this.copied(`e:${key}`, this.shared.getEntry(key, fill));
+  }
+
+  lookup(key, fill, want) {
+    const entry = this.localEntry(key, fill);
+    if (entry !== null) return Promise.resolve({ entry, record: null, token: undefined });
+    const base = want.record;
+    const record = base === null ? null : localCopy(this.local, `vr:${base}`, undefined, want.accept);
+    if (record !== null) return Promise.resolve({ entry: null, record, token: undefined });
+    const askedAt = performance.now();
+    return this.shared.lookup(key, fill, want).then((found) => {
+      const now = Date.now();
+      if (found.entry !== null) this.keep(`e:${key}`, found.entry.bytes, found.entry.expiresAt - now, askedAt);
+      if (found.record !== null) this.keep(`vr:${base}`, found.record.bytes, found.record.expiresAt - now, askedAt);
+      return found;
+    });
   }
 
   getRecord(family, key, accept) {

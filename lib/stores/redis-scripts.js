@@ -116,6 +116,34 @@ for _, suffix in ipairs(dead) do
 end
 return {#dead, bad}`;
 
+// The lookup of a request, in one round trip: the entry; when there is none, the route's vary
+// record (another process learnt that responses vary); when there is none either, the fill lock,
+// taken for the caller (a cold MISS then runs its handler at once). ARGV: flags ('1'/'0': the
+// namespace version is wanted, the record is wanted, the lock is wanted), token, lock ttl ms.
+// KEYS: entry, then in that order those wanted: the namespace version, the record, the lock.
+// Returns {entry, version, record, locked} (false reads as nil); a value of another type at the
+// entry's name returns {entry: false, ..., locked: 0, wrongType: 1} for the caller to delete.
+const LOOKUP_SCRIPT = `local k = 1
+local version = false
+local wantsNs, wantsRecord, wantsLock = ARGV[1] == '1', ARGV[2] == '1', ARGV[3] == '1'
+if wantsNs then
+  k = k + 1
+  version = redis.call('GET', KEYS[k])
+end
+local entry = redis.pcall('GET', KEYS[1])
+if type(entry) == 'table' and entry.err then return {false, version, false, 0, 1} end
+if entry then return {entry, version} end
+if wantsRecord then
+  k = k + 1
+  local record = redis.pcall('GET', KEYS[k])
+  if type(record) == 'string' then return {false, version, record, 0} end
+end
+if wantsLock then
+  k = k + 1
+  if redis.call('SET', KEYS[k], ARGV[4], 'NX', 'PX', ARGV[5]) then return {false, version, false, 1} end
+end
+return {false, version, false, 0}`;
+
 // KEYS: lock; ARGV: token. Deletes the lock only if `token` still holds it.
 const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
@@ -134,4 +162,4 @@ function escapeGlob(text) {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
-module.exports = { STORE_SCRIPT, POP_SCRIPT, FENCE_SCRIPT, SWEEP_SCRIPT, RELEASE_LOCK, misplacedKeys, escapeGlob };
+module.exports = { LOOKUP_SCRIPT, STORE_SCRIPT, POP_SCRIPT, FENCE_SCRIPT, SWEEP_SCRIPT, RELEASE_LOCK, misplacedKeys, escapeGlob };

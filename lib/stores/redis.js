@@ -24,6 +24,7 @@ const SWEEP_BATCH = 200;
 const TOKEN_BASE = crypto.randomBytes(9).toString('base64');
 let tokenSeq = 0;
 const newToken = () => `${TOKEN_BASE}:${++tokenSeq}`;
+const SHAS = new Map(); // script text -> its SHA1
 
 class RedisStore extends EventEmitter {
   /**
@@ -86,6 +87,66 @@ class RedisStore extends EventEmitter {
     return this.client.command(argv, timeoutMs, flush);
   }
 
+  /** A script by its SHA1 (EVALSHA), sent in full when Redis does not have it (after a restart). */
+  script(text, keys, args, timeoutMs) {
+    let sha = SHAS.get(text);
+    if (sha === undefined) SHAS.set(text, sha = crypto.createHash('sha1').update(text).digest('hex'));
+    const n = String(keys.length);
+    return this.command(['EVALSHA', sha, n, ...keys, ...args], timeoutMs).catch((err) => {
+      if (err && err.code === 'ERR_RESPCACHE_REDIS_REPLY' && /^NOSCRIPT/.test(err.message)) {
+        return this.command(['EVAL', text, n, ...keys, ...args], timeoutMs);
+      }
+      throw err;
+    });
+  }
+
+  /** getEntry, the vary record and the fill lock in one round trip (redis-scripts.js LOOKUP_SCRIPT). */
+  lookup(key, fill, want) {
+    const ns = fill && fill.ns ? fill.ns : null;
+    const p = this.prefix;
+    const name = `${p}e:${key}`;
+    const keys = [name];
+    if (ns !== null) keys.push(`${p}n:${ns}`);
+    if (want.record !== null) keys.push(`${p}vr:${want.record}`);
+    const token = want.lockTtl > 0 ? newToken() : null;
+    if (token !== null) keys.push(`${p}l:e:${key}`);
+    const args = [ns !== null ? '1' : '0', want.record !== null ? '1' : '0', token !== null ? '1' : '0',
+      token || '', String(want.lockTtl)];
+    return this.script(scripts.LOOKUP_SCRIPT, keys, args).then((reply) => {
+      const [bytes, version, record, locked, wrongType] = reply;
+      if (ns !== null) {
+        fill.nsVersion = version == null ? '0' : version.toString('utf8');
+        this.learnNamespaceVersion(ns, fill.nsVersion);
+      }
+      const found = { entry: null, record: null, token: token === null ? undefined : (locked === 1 ? token : null) };
+      if (wrongType === 1) this.discard(name, 'wrong type');
+      else if (bytes != null) found.entry = this.usable(name, bytes, ns === null ? undefined : fill.nsVersion, null);
+      else if (record != null) found.record = this.usable(`${p}vr:${want.record}`, record, undefined, want.accept);
+      return found;
+    });
+  }
+
+  /**
+   * Decoded stored bytes when they are a valid entry of the namespace version `nsVersion`
+   * (undefined: not namespaced) that `accept` takes, else null; bytes that are no such entry at
+   * all are deleted (an entry of another namespace version is kept: it expires by itself).
+   */
+  usable(name, bytes, nsVersion, accept) {
+    const entry = Buffer.isBuffer(bytes) ? decodeStored(bytes) : 'not a string value';
+    if (typeof entry === 'string') {
+      this.discard(name, entry);
+      return null;
+    }
+    if (entry.nsVersion !== nsVersion) return null;
+    if (accept !== null && !accept(entry)) {
+      this.discard(name, 'not an entry of its kind');
+      return null;
+    }
+    entry.bytes = bytes;
+    entry.tier = 'redis';
+    return entry;
+  }
+
   getEntry(key, fill) {
     return fill && fill.ns ? this.getNamespaced(key, fill) : this.getRecord('e:', key, null);
   }
@@ -98,16 +159,7 @@ class RedisStore extends EventEmitter {
       // Learnt, not set: this reply may have been computed before a bump whose announcement (on
       // the subscriber connection) was handled first.
       this.learnNamespaceVersion(fill.ns, fill.nsVersion);
-      if (bytes === null) return null;
-      const entry = decodeStored(bytes);
-      if (typeof entry === 'string') {
-        this.discard(name, entry);
-        return null;
-      }
-      if (entry.nsVersion !== fill.nsVersion) return null; // an older version: replaced on store
-      entry.bytes = bytes;
-      entry.tier = 'redis';
-      return entry;
+      return bytes === null ? null : this.usable(name, bytes, fill.nsVersion, null);
     });
   }
 
@@ -115,15 +167,7 @@ class RedisStore extends EventEmitter {
     const name = this.prefix + family + key;
     return this.client.command(['GET', name]).then((bytes) => {
       if (bytes === null) return null;
-      const entry = Buffer.isBuffer(bytes) ? decodeStored(bytes) : 'not a string value';
-      if (typeof entry !== 'string' && entry.nsVersion !== undefined) return null; // a namespaced route's
-      if (typeof entry !== 'string' && (accept === null || accept(entry))) {
-        entry.bytes = bytes;
-        entry.tier = 'redis';
-        return entry;
-      }
-      this.discard(name, typeof entry === 'string' ? entry : 'not an entry of its kind');
-      return null;
+      return this.usable(name, bytes, undefined, accept);
     }, (err) => {
       if (err && err.code === 'ERR_RESPCACHE_REDIS_REPLY' && /^WRONGTYPE/.test(err.message)) {
         this.discard(name, 'wrong type');
@@ -368,7 +412,11 @@ class RedisStore extends EventEmitter {
   }
 
   onConnection(type, err) {
-    if (type === 'ready') this.checkEvictionPolicy();
+    if (type === 'ready') {
+      // Loaded before any lookup of this connection is sent, so lookups find it (EVALSHA).
+      this.client.command(['SCRIPT', 'LOAD', scripts.LOOKUP_SCRIPT], this.adminTimeout).catch(() => {});
+      this.checkEvictionPolicy();
+    }
     if (type === 'error') this.emit('error', err);
     else this.emit(type);
   }

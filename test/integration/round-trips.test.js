@@ -1,0 +1,166 @@
+'use strict';
+
+// How many commands a request sends to Redis before its handler starts. Each command the cache
+// sends before the handler is awaited before the next one, so this is the number of round trips
+// a cold MISS adds to the handler's own latency (issue 11: at most one in the common case).
+// Measured with MONITOR: every command Redis executes, in execution order; the test marks the
+// start and the handler's start with ECHO commands of its own, and counts the cache's commands
+// in between (pub/sub housekeeping excluded).
+const express = require('express');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches } = require('../helpers/cache');
+
+let redis;
+let cache;
+let monitor;
+let marker;
+let http;
+const seen = [];
+const waiters = new Map();
+
+const HOUSEKEEPING = new Set(['ping', 'subscribe', 'psubscribe', 'echo', 'client', 'config', 'info', 'monitor']);
+
+beforeAll(async () => {
+  redis = await startRedis();
+  ({ cache } = await openCache({ redis: redis.url, commandTimeout: 1000 }));
+  marker = redis.client();
+  monitor = await redis.client().monitor();
+  monitor.on('monitor', (time, args, source) => {
+    if (source === 'lua') return; // run by a script: part of the command that ran the script
+    const name = String(args[0]).toLowerCase();
+    if (name === 'echo') {
+      const resolve = waiters.get(String(args[1]));
+      if (resolve) resolve(seen.length);
+    }
+    seen.push({ name, args: args.map(String) });
+  });
+});
+
+afterAll(async () => {
+  if (monitor) monitor.disconnect();
+  await closeCaches();
+  if (redis) await redis.close();
+});
+
+afterEach(async () => {
+  if (http) await http.close();
+  http = null;
+});
+
+/** Sends ECHO text and resolves with the index MONITOR saw it at. */
+async function mark(text) {
+  const at = new Promise((resolve) => waiters.set(text, resolve));
+  await marker.echo(text);
+  return at;
+}
+
+/** The cache's commands between two marks. */
+function between(from, to) {
+  return seen.slice(from, to).filter((c) => !HOUSEKEEPING.has(c.name));
+}
+
+let markSeq = 0;
+
+/** Serves a route and answers one GET; resolves with the commands sent before the handler ran. */
+async function commandsBeforeHandler(options, path = '/r', prepare = async () => {}) {
+  let handlerAt = null;
+  const app = express();
+  app.get(path, cache.middleware(options), async (req, res) => {
+    handlerAt = await mark(`handler-${++markSeq}`);
+    res.send('body');
+  });
+  http = await serve(app);
+  await prepare();
+  const start = await mark(`start-${++markSeq}`);
+  const response = await http.get(path);
+  const end = await mark(`end-${++markSeq}`);
+  return { response, before: handlerAt === null ? null : between(start + 1, handlerAt), all: between(start + 1, end) };
+}
+
+describe('a cold MISS', () => {
+  beforeEach(() => redis.client().flushall());
+
+  it('sends one command before the handler runs on a coalescing route with the built-in key', async () => {
+    const { response, before } = await commandsBeforeHandler({ ttl: 60 });
+    expect(response.headers['x-cache']).toBe('MISS');
+    // One script: the entry, the route's vary record, and the fill lock.
+    expect(before.map((c) => c.name)).toEqual(['evalsha']);
+  });
+
+  it('sends one command before the handler runs on a route with a keyBuilder', async () => {
+    const { before } = await commandsBeforeHandler({ ttl: 60, keyBuilder: () => 'rt:kb' }, '/kb');
+    expect(before.map((c) => c.name)).toEqual(['evalsha']);
+  });
+
+  it('sends one command before the handler runs on a namespaced route', async () => {
+    const { before } = await commandsBeforeHandler({ ttl: 60, namespace: 'rt' }, '/ns');
+    expect(before.map((c) => c.name)).toEqual(['evalsha']);
+  });
+
+  it('sends one command before the handler runs without coalescing', async () => {
+    const { before } = await commandsBeforeHandler({ ttl: 60, coalesce: false }, '/nc');
+    expect(before.map((c) => c.name)).toEqual(['evalsha']);
+  });
+
+  it('sends the whole script again after Redis lost it (SCRIPT FLUSH), and still answers', async () => {
+    const { response, before } = await commandsBeforeHandler({ ttl: 60 }, '/flushed', () => redis.client().script('FLUSH'));
+    expect(response.headers['x-cache']).toBe('MISS');
+    expect(before.map((c) => c.name)).toEqual(['evalsha', 'eval']);
+  });
+
+  it('then stores the entry and releases the lock it took with the lookup', async () => {
+    const { all } = await commandsBeforeHandler({ ttl: 60 }, '/stored');
+    const names = all.map((c) => c.name);
+    expect(names[0]).toBe('evalsha');
+    expect(names).toContain('eval'); // the store script, then the lock's compare-and-delete
+    expect(await redis.keys('respcache:l:*')).toEqual([]);
+    expect(await redis.keys('respcache:e:*')).toHaveLength(1);
+  });
+});
+
+describe('a HIT', () => {
+  beforeAll(() => redis.client().flushall());
+
+  it('sends one command and takes no lock', async () => {
+    const app = express();
+    let calls = 0;
+    app.get('/hit', cache.middleware({ ttl: 60 }), (req, res) => { calls++; res.send('body'); });
+    http = await serve(app);
+    await http.get('/hit');
+    const start = await mark(`start-${++markSeq}`);
+    const hit = await http.get('/hit');
+    const end = await mark(`end-${++markSeq}`);
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(calls).toBe(1);
+    expect(between(start + 1, end).map((c) => c.name)).toEqual(['evalsha']);
+    expect(await redis.keys('respcache:l:*')).toEqual([]);
+  });
+});
+
+describe('a MISS on a route that learnt it varies, in another process', () => {
+  beforeAll(() => redis.client().flushall());
+
+  it('reads the record with the lookup and looks the varied key up in a second command', async () => {
+    // A first route instance learns "Vary: X-Lang" and writes the record; a second instance (a
+    // fresh middleware, as in another process) finds it with its first lookup.
+    const handler = (req, res) => { res.set('Vary', 'X-Lang'); res.send(`lang ${req.get('x-lang')}`); };
+    const first = express();
+    first.get('/v', cache.middleware({ ttl: 60 }), handler);
+    const one = await serve(first);
+    // One Host for both servers: the built-in key includes it.
+    await one.get('/v', { headers: { 'x-lang': 'en', host: 'app.test' } });
+    await one.close();
+    let handlerAt = null;
+    const second = express();
+    second.get('/v', cache.middleware({ ttl: 60 }), async (req, res) => {
+      handlerAt = await mark(`handler-${++markSeq}`);
+      handler(req, res);
+    });
+    http = await serve(second);
+    const start = await mark(`start-${++markSeq}`);
+    const miss = await http.get('/v', { headers: { 'x-lang': 'fr', host: 'app.test' } });
+    expect(miss.text).toBe('lang fr');
+    expect(between(start + 1, handlerAt).map((c) => c.name)).toEqual(['evalsha', 'evalsha']);
+  });
+});

@@ -129,17 +129,22 @@ function memoryIndexSize(store, suffix) {
 }
 
 /**
- * Entry bytes as a store keeps them: binding.encodeEntry, with the namespace version (when given)
- * where the store reads it.
+ * Entry bytes as a store keeps them, with the metadata the store reads: the kind of record (a
+ * response under 'e:', a cache-aside value under 'v:', a vary record under 'vr:') and a namespaced
+ * entry's version. Written for both places lib has kept them: pseudo-headers (while
+ * lib/http/storability.js exports NS_HEADER) and the codec's typed metadata.
  * @param {{ status: number, headers: string[], body: Buffer, storedAt: number, expiresAt: number }} entry
- * @param {string} [nsVersion] the namespace version the entry was filled under
+ * @param {{ nsVersion?: string, kind?: 'response'|'value'|'vary' }} [meta]
  * @returns {Buffer}
  */
-function encodeStored({ status, headers, body, storedAt, expiresAt }, nsVersion) {
+function encodeStored({ status, headers, body, storedAt, expiresAt }, { nsVersion, kind = 'response' } = {}) {
   const binding = require('../../lib/binding');
   const { NS_HEADER } = require('../../lib/http/storability');
-  const all = nsVersion === undefined ? headers : [NS_HEADER, nsVersion, ...headers];
-  return binding.encodeEntry(status, all, body, storedAt, expiresAt);
+  if (NS_HEADER !== undefined) {
+    const all = nsVersion === undefined ? headers : [NS_HEADER, nsVersion, ...headers];
+    return binding.encodeEntry(status, all, body, storedAt, expiresAt);
+  }
+  return binding.encodeEntry(status, headers, body, storedAt, expiresAt, { kind, ns: nsVersion });
 }
 
 module.exports = { busReady, sweep, rawCommand, clearLocal, lookup, storeEntry, inFlight, onFlightJoin,

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole native side under AddressSanitizer + UndefinedBehaviorSanitizer: the GoogleTest units
-# of the core, then the addon itself (a Debug build in build-sanitize/) under the Jest suites that
-# drive it, with the sanitizer runtimes preloaded into node. Leak detection is off for the Node
-# run: V8 and Node keep allocations until exit by design, which LeakSanitizer would report.
+# (the core, and the Redis layer against the fake RESP server, with LeakSanitizer on), then the
+# addon itself (a Debug build in build-sanitize/) under the Jest suites that drive it, with the
+# sanitizer runtimes preloaded into node. Leak detection is off for the Node run: V8 and Node
+# keep allocations until exit by design, which LeakSanitizer would report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/test-native.sh --sanitize

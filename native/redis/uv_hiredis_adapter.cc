@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -98,9 +100,17 @@ void ReadAvailable(UvAdapter* a) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     // EOF or a socket error: hand over what was read, then let hiredis see the condition.
+    const int error = n < 0 ? errno : 0;
     if (fed) {
       a->hooks->ProcessReplies(ac);
       if (!a->context) return;
+    }
+    if (error != 0 && !c->err) {
+      // The kernel reports a socket error (ECONNRESET, say) to one read only: hiredis's own
+      // read would then see a plain EOF and say "Server closed the connection". It skips the
+      // read and disconnects with this error when the context already holds one.
+      c->err = REDIS_ERR_IO;
+      snprintf(c->errstr, sizeof c->errstr, "%s", std::strerror(error));
     }
     redisAsyncHandleRead(ac);
     return;

@@ -1,22 +1,29 @@
 'use strict';
 
-// Stored entry bytes as the stores and the middleware read them (the envelope itself is native:
-// native/core/entry_codec).
+// Stored entry bytes as the stores and the middleware read them. The envelope is native
+// (native/core/entry_codec): status, headers, body, times, and typed metadata (meta): the kind of
+// record (a response, a cache-aside value, a vary record), a namespaced entry's version, a value's
+// type, a vary record's header names, a gzip entry's identity length and ETag.
 const binding = require('./binding');
-const { NS_HEADER } = require('./http/storability');
+
+// The kind of record each family holds; a record of another kind under a family's name is unusable.
+const KINDS = { 'e:': 'response', 'v:': 'value', 'vr:': 'vary' };
 
 /**
- * Decodes stored entry bytes: the entry, or a string saying why they are not one. A namespaced
- * entry's version is on entry.nsVersion.
+ * Decodes stored entry bytes: the entry, or a string saying why they are not one ('outdated' for
+ * an entry of an earlier release's format: a MISS, not damage). A namespaced entry's version is
+ * on entry.nsVersion (undefined for others).
  * @param {Buffer} bytes
  */
 function decodeStored(bytes) {
   const entry = binding.decodeEntry(bytes);
-  if (typeof entry !== 'string' && entry.headers[0] === NS_HEADER) {
-    entry.nsVersion = entry.headers[1];
-    entry.headers = entry.headers.slice(2);
-  }
+  if (typeof entry !== 'string') entry.nsVersion = entry.meta.ns;
   return entry;
+}
+
+/** Whether a decoded entry is of the kind `family` ('e:', 'v:' or 'vr:') holds. */
+function ofFamily(entry, family) {
+  return entry.meta.kind === KINDS[family];
 }
 
 /**
@@ -25,11 +32,13 @@ function decodeStored(bytes) {
  * (when given) takes. An unusable copy of a non-namespaced name is dropped (of no use to anyone);
  * a namespaced one is kept, since its version may yet turn out current.
  */
-function localCopy(local, name, nsVersion, accept) {
+function localCopy(local, family, key, nsVersion, accept) {
+  const name = family + key;
   const bytes = local.get(name);
   if (bytes === null) return null;
   const entry = decodeStored(bytes);
-  if (typeof entry !== 'string' && entry.nsVersion === nsVersion && (accept === null || accept(entry))) {
+  if (typeof entry !== 'string' && entry.nsVersion === nsVersion && ofFamily(entry, family)
+    && (accept === null || accept(entry))) {
     entry.bytes = bytes;
     entry.tier = 'local';
     return entry;
@@ -38,4 +47,4 @@ function localCopy(local, name, nsVersion, accept) {
   return null;
 }
 
-module.exports = { decodeStored, localCopy };
+module.exports = { decodeStored, ofFamily, localCopy };

@@ -7,8 +7,7 @@ const binding = require('./binding');
 const errors = require('./errors');
 const { wellFormed } = require('./http/keys');
 
-// Values use the entry envelope: status 200, one header naming the type, the bytes.
-const VALUE_TYPE_HEADER = 'x-respcache-type';
+// Values use the entry envelope: status 200, no headers, the bytes; the type is in the metadata.
 const VALUE_TYPES = new Set(['buffer', 'string', 'json']);
 // Faults that say "the store cannot be used right now"; the connection already reported them.
 const QUIET_FAULTS = new Set(['ERR_RESPCACHE_REDIS_UNAVAILABLE', 'ERR_RESPCACHE_REDIS_CLOSED']);
@@ -37,11 +36,11 @@ function encodeValue(value, ttlMs) {
     bytes = Buffer.from(json, 'utf8');
   }
   const now = Date.now();
-  return binding.encodeEntry(200, [VALUE_TYPE_HEADER, type], bytes, now, now + ttlMs);
+  return binding.encodeEntry(200, [], bytes, now, now + ttlMs, { kind: 'value', valueType: type });
 }
 
 function decodeValue(entry) {
-  const type = entry.headers[1];
+  const type = entry.meta.valueType;
   if (type === 'buffer') return Buffer.from(entry.body);
   if (type === 'string') return entry.body.toString('utf8');
   return JSON.parse(entry.body.toString('utf8'));
@@ -50,9 +49,7 @@ function decodeValue(entry) {
 /** Reads the value stored for `key` ({ value } entry) or null; rejects on store faults. */
 function readValue(store, key) {
   return store.getRecord('v:', key, (entry) => {
-    if (entry.headers.length !== 2 || entry.headers[0] !== VALUE_TYPE_HEADER || !VALUE_TYPES.has(entry.headers[1])) {
-      return false;
-    }
+    if (!VALUE_TYPES.has(entry.meta.valueType)) return false;
     try {
       entry.value = decodeValue(entry);
       return true;

@@ -3,13 +3,12 @@
 // Compression of stored entries (the cache option `compress`). One stored encoding, gzip, made
 // with Node's own zlib: nearly every client accepts gzip, so nearly every HIT goes out exactly as
 // stored, with no work; a client that does not accept it gets the body gunzipped once. An entry
-// compressed here carries an internal header (INTERNAL) with what its identity variant needs
-// (length and ETag); that header is never sent. Bodies that arrived already encoded (a
+// compressed here carries what its identity variant needs (length and ETag) in the entry's
+// metadata (meta.gzip), never as a header. Bodies that arrived already encoded (a
 // Content-Encoding set by the handler, or by a compression middleware mounted after the cache)
 // are not stored at all: see README "Compression".
 const zlib = require('zlib');
 
-const INTERNAL = 'x-respcache-gzip';
 const GZIP_LEVEL = 6;
 
 // What is worth compressing: text and the structured text formats. Images, video, audio, archives
@@ -49,15 +48,16 @@ function noTransform(headers) {
  *   store time was set by a layer between the cache and the socket (a compression middleware
  *   mounted before the cache) and describes bytes the cache never saw, so it is not stored.
  * @param {{ threshold: number } | null} compress
- * @returns {{ headers: string[], body: Buffer } | null}
+ * @returns {{ headers: string[], body: Buffer, gzip?: { length: number, etag: string } } | null} gzip:
+ *   the identity variant's length and ETag ('' when none), for the entry's metadata
  */
 function prepareEntry(headers, body, seenEncoding, compress) {
   if (seenEncoding !== undefined && String(seenEncoding).trim().toLowerCase() !== 'identity') return null;
   let flat = headers;
-  if (flat.includes('content-encoding') || flat.includes(INTERNAL)) {
+  if (flat.includes('content-encoding')) {
     flat = [];
     for (let i = 0; i < headers.length; i += 2) {
-      if (headers[i] !== 'content-encoding' && headers[i] !== INTERNAL) flat.push(headers[i], headers[i + 1]);
+      if (headers[i] !== 'content-encoding') flat.push(headers[i], headers[i + 1]);
     }
   }
   if (compress === null || body.length < compress.threshold || body.length === 0
@@ -88,8 +88,7 @@ function prepareEntry(headers, body, seenEncoding, compress) {
   }
   if (!varied) out.push('vary', 'Accept-Encoding');
   out.push('content-encoding', 'gzip');
-  out.push(INTERNAL, `${body.length};${etag === undefined ? '' : etag}`);
-  return { headers: out, body: gz };
+  return { headers: out, body: gz, gzip: { length: body.length, etag: etag === undefined ? '' : etag } };
 }
 
 /** q-value of an Accept-Encoding member ("gzip;q=0.5"), 1 when absent, 0 when malformed. */
@@ -126,28 +125,24 @@ function acceptsGzip(req) {
 /**
  * What to send for a stored entry: the entry itself, unless it was compressed by the cache and the
  * request does not accept gzip, in which case the identity variant (gunzipped body, identity ETag,
- * no Content-Encoding). The internal header is never part of the answer. For HEAD the body is not
- * decompressed: `length` says how long it would be.
+ * no Content-Encoding). For HEAD the body is not decompressed: `length` says how long it would be.
  * @returns {{ headers: string[], body: Buffer | null, length: number }}
  */
 function variantFor(req, entry) {
   const h = entry.headers;
-  const at = h.indexOf(INTERNAL);
-  if (at === -1 || at % 2 !== 0) return { headers: h, body: entry.body, length: entry.body.length };
-  const info = h[at + 1];
-  const semi = info.indexOf(';');
-  const identityLength = Number(info.slice(0, semi)) || 0;
-  const identityEtag = info.slice(semi + 1);
+  const gzip = entry.meta.gzip;
+  if (gzip === undefined) return { headers: h, body: entry.body, length: entry.body.length };
   const gzipped = acceptsGzip(req);
+  if (gzipped) return { headers: h, body: entry.body, length: entry.body.length };
+  const identityLength = gzip.length;
+  const identityEtag = gzip.etag;
   const headers = [];
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i];
-    if (name === INTERNAL) continue;
-    if (!gzipped && name === 'content-encoding') continue;
-    if (!gzipped && name === 'etag') continue;
+    if (name === 'content-encoding') continue;
+    if (name === 'etag') continue;
     headers.push(name, h[i + 1]);
   }
-  if (gzipped) return { headers, body: entry.body, length: entry.body.length };
   if (identityEtag !== '') headers.push('etag', identityEtag);
   if (req.method === 'HEAD') return { headers, body: null, length: identityLength };
   // Bounded by the length recorded at store time: a planted entry cannot inflate without limit.
@@ -155,4 +150,4 @@ function variantFor(req, entry) {
   return { headers, body, length: body.length };
 }
 
-module.exports = { prepareEntry, variantFor, acceptsGzip, compressible, INTERNAL, GZIP_LEVEL };
+module.exports = { prepareEntry, variantFor, acceptsGzip, compressible, GZIP_LEVEL };

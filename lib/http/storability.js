@@ -3,18 +3,14 @@
 // Which responses may be stored, for how long, and which headers an entry keeps (RFC 9111),
 // as pure functions over req/res so users can compose them; and the freshness of stored entries
 // (stale-while-revalidate / stale-if-error windows, RFC 5861).
+const { PER_USER } = require('./keys');
 
 // Hop-by-hop headers (RFC 9110 section 7.6.1) describe one connection, never a stored response;
 // Content-Length is recomputed from the stored body; X-Cache* are ours and set per request.
-// An entry of a versioned namespace carries the version it was stored under as its first header
-// pair, stripped when the entry is read; a handler's header of that name is never stored.
-const { PER_USER } = require('./keys');
-
-const NS_HEADER = 'x-respcache-ns';
 const NOT_STORED = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
   'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'set-cookie', 'date',
-  'x-cache', 'x-cache-key', 'x-respcache-ns',
+  'x-cache', 'x-cache-key',
 ]);
 
 /** Directive names of a Cache-Control value, lowercased (arguments dropped). */
@@ -234,6 +230,6 @@ function retentionMs(ttlMs, res, route) {
   return ttlMs + Math.max(windows.whileRevalidateMs, windows.ifErrorMs);
 }
 
-module.exports = { NOT_STORED, NS_HEADER, cacheControlDirectives, cacheControlArguments, unstorableReason, httpLifetimeMs,
+module.exports = { NOT_STORED, cacheControlDirectives, cacheControlArguments, unstorableReason, httpLifetimeMs,
   requestWantsFresh, sharedExplicitly, revalidationShared, credentialed, entrySharedExplicitly, storedHeaders, isHeaderValue,
   staleWindows, staleState, retentionMs };

@@ -8,7 +8,7 @@ const binding = require('../binding');
 const { StoreError, ConditionError } = require('../errors');
 const { checkTags } = require('../stores/contract');
 const { requestPaths } = require('../http/paths');
-const { NS_HEADER, httpLifetimeMs, unstorableReason, storedHeaders, credentialed, revalidationShared,
+const { httpLifetimeMs, unstorableReason, storedHeaders, credentialed, revalidationShared,
   retentionMs } = require('../http/storability');
 const { bodyEtag, notModified, headerOf } = require('../http/validators');
 const { prepareEntry } = require('../http/compress');
@@ -133,9 +133,11 @@ function captureResponse(r, req, res, key, fill, storeKey = null) {
       const context = req[FILL];
       // A fill that made no lookup (a request that asked for a fresh answer) stores under the
       // namespace version last seen here; an older one only makes the entry a MISS.
-      const stored = context.ns === null ? entry.headers
-        : [NS_HEADER, context.nsVersion ?? r.store.namespaceVersion(context.ns), ...entry.headers];
-      encoded = binding.encodeEntry(res.statusCode, stored, entry.body, now, now + ttlMs);
+      const meta = {
+        ns: context.ns === null ? undefined : context.nsVersion ?? r.store.namespaceVersion(context.ns),
+        gzip: entry.gzip,
+      };
+      encoded = binding.encodeEntry(res.statusCode, entry.headers, entry.body, now, now + ttlMs, meta);
     } catch (err) {
       r.report(new StoreError(`the response for "${key}" cannot be stored: ${err.message}`, { cause: err }));
       return;

@@ -13,8 +13,7 @@ const binding = require('../binding');
 const { defaultKeyBuilder } = require('../http/keys');
 
 const FAMILY = 'vr:';
-// The record uses the entry envelope: status 200, this one header listing the names, no body.
-const RECORD_HEADER = 'x-respcache-vary';
+// The record uses the entry envelope: status 200, no headers, no body; the names in its metadata.
 // Records kept in this process per route; the oldest is forgotten beyond this.
 const LOCAL_LIMIT = 10000;
 const NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
@@ -67,9 +66,8 @@ class VaryRecords {
    * anything else, which the store then deletes.
    */
   accept(entry) {
-    if (entry.headers.length !== 2 || entry.headers[0] !== RECORD_HEADER) return false;
-    const listed = entry.headers[1].split(',');
-    if (!listed.every((n) => NAME.test(n))) return false;
+    const listed = entry.meta.vary;
+    if (listed.length === 0 || !listed.every((n) => NAME.test(n))) return false;
     entry.names = listed;
     return true;
   }
@@ -120,7 +118,7 @@ class VaryRecords {
     this.keep(base, names, now + ttlMs);
     let encoded;
     try {
-      encoded = binding.encodeEntry(200, [RECORD_HEADER, names.join(',')], Buffer.alloc(0), now, now + ttlMs);
+      encoded = binding.encodeEntry(200, [], Buffer.alloc(0), now, now + ttlMs, { kind: 'vary', vary: names });
     } catch (err) {
       this.report(err);
       return;

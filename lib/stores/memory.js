@@ -128,7 +128,7 @@ class MemoryStore extends EventEmitter {
   getEntry(key, fill) {
     if (!fill || !fill.ns) return this.getRecord('e:', key, null);
     const version = this.namespaceVersion(fill.ns);
-    const entry = localCopy(this.local, `e:${key}`, version, null);
+    const entry = localCopy(this.local, 'e:', key, version, null);
     if (entry === null && this.closed) return this.closedError();
     fill.nsVersion = version;
     return Promise.resolve(entry);
@@ -137,14 +137,14 @@ class MemoryStore extends EventEmitter {
   lookup(key, fill, want) {
     return this.getEntry(key, fill).then((entry) => {
       if (entry !== null) return { entry, record: null, token: undefined };
-      const record = want.record === null ? null : localCopy(this.local, `vr:${want.record}`, undefined, want.accept);
+      const record = want.record === null ? null : localCopy(this.local, 'vr:', want.record, undefined, want.accept);
       // Nothing to coordinate with: the caller holds the fill ('' releases nothing).
       return { entry: null, record, token: record === null && want.lockTtl > 0 ? '' : undefined };
     });
   }
 
   getRecord(family, key, accept) {
-    const entry = localCopy(this.local, family + key, undefined, accept);
+    const entry = localCopy(this.local, family, key, undefined, accept);
     if (entry === null && this.closed) return this.closedError();
     return Promise.resolve(entry);
   }

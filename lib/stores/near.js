@@ -71,10 +71,9 @@ class NearStore extends EventEmitter {
 
   /** A usable local copy of entry `key` for `fill` (a namespaced one only under the version known here). */
   localEntry(key, fill) {
-    const name = `e:${key}`;
-    if (!fill || !fill.ns) return localCopy(this.local, name, undefined, null);
+    if (!fill || !fill.ns) return localCopy(this.local, 'e:', key, undefined, null);
     const known = this.shared.knownNamespaceVersion(fill.ns);
-    const entry = known === undefined ? null : localCopy(this.local, name, known, null);
+    const entry = known === undefined ? null : localCopy(this.local, 'e:', key, known, null);
     if (entry !== null) fill.nsVersion = known;
     return entry;
   }
@@ -88,7 +87,7 @@ class NearStore extends EventEmitter {
     const entry = this.localEntry(key, fill);
     if (entry !== null) return Promise.resolve({ entry, record: null, token: undefined });
     const base = want.record;
-    const record = base === null ? null : localCopy(this.local, `vr:${base}`, undefined, want.accept);
+    const record = base === null ? null : localCopy(this.local, 'vr:', base, undefined, want.accept);
     if (record !== null) return Promise.resolve({ entry: null, record, token: undefined });
     const askedAt = performance.now();
     return this.shared.lookup(key, fill, want).then((found) => {
@@ -100,7 +99,7 @@ class NearStore extends EventEmitter {
   }
 
   getRecord(family, key, accept) {
-    const entry = localCopy(this.local, family + key, undefined, accept);
+    const entry = localCopy(this.local, family, key, undefined, accept);
     if (entry !== null) return Promise.resolve(entry);
     return this.copied(family + key, this.shared.getRecord(family, key, accept));
   }

@@ -9,7 +9,7 @@ const { EventEmitter } = require('events');
 const debug = require('debug')('respcache');
 const binding = require('../binding');
 const { CacheClosedError, CorruptEntryError, CorruptIndexError, StoreError, EvictionPolicyError } = require('../errors');
-const { decodeStored } = require('../entry');
+const { decodeStored, ofFamily } = require('../entry');
 const { entryIndexes, MAX_PATH_DEPTH } = require('../http/paths');
 const { FENCE_MS, KEYS_FENCE, parseInvalidation } = require('./contract');
 const { RedisBus } = require('./bus');
@@ -120,25 +120,28 @@ class RedisStore extends EventEmitter {
       }
       const found = { entry: null, record: null, token: token === null ? undefined : (locked === 1 ? token : null) };
       if (wrongType === 1) this.discard(name, 'wrong type');
-      else if (bytes != null) found.entry = this.usable(name, bytes, ns === null ? undefined : fill.nsVersion, null);
-      else if (record != null) found.record = this.usable(`${p}vr:${want.record}`, record, undefined, want.accept);
+      else if (bytes != null) found.entry = this.usable(name, 'e:', bytes, ns === null ? undefined : fill.nsVersion, null);
+      else if (record != null) found.record = this.usable(`${p}vr:${want.record}`, 'vr:', record, undefined, want.accept);
       return found;
     });
   }
 
   /**
-   * Decoded stored bytes when they are a valid entry of the namespace version `nsVersion`
-   * (undefined: not namespaced) that `accept` takes, else null; bytes that are no such entry at
-   * all are deleted (an entry of another namespace version is kept: it expires by itself).
+   * Decoded stored bytes when they are a valid record of the kind `family` holds, of the namespace
+   * version `nsVersion` (undefined: not namespaced), that `accept` takes; else null. Bytes that
+   * are no such record at all are deleted and reported; an entry of another namespace version is
+   * kept (it expires by itself), and so is one of an earlier release's format (a MISS: the next
+   * store replaces it).
    */
-  usable(name, bytes, nsVersion, accept) {
+  usable(name, family, bytes, nsVersion, accept) {
     const entry = Buffer.isBuffer(bytes) ? decodeStored(bytes) : 'not a string value';
+    if (entry === 'outdated') return null;
     if (typeof entry === 'string') {
       this.discard(name, entry);
       return null;
     }
-    if (entry.nsVersion !== nsVersion) return null;
-    if (accept !== null && !accept(entry)) {
+    if (entry.nsVersion !== nsVersion && ofFamily(entry, family)) return null;
+    if (!ofFamily(entry, family) || entry.nsVersion !== nsVersion || (accept !== null && !accept(entry))) {
       this.discard(name, 'not an entry of its kind');
       return null;
     }
@@ -159,7 +162,7 @@ class RedisStore extends EventEmitter {
       // Learnt, not set: this reply may have been computed before a bump whose announcement (on
       // the subscriber connection) was handled first.
       this.learnNamespaceVersion(fill.ns, fill.nsVersion);
-      return bytes === null ? null : this.usable(name, bytes, fill.nsVersion, null);
+      return bytes === null ? null : this.usable(name, 'e:', bytes, fill.nsVersion, null);
     });
   }
 
@@ -167,7 +170,7 @@ class RedisStore extends EventEmitter {
     const name = this.prefix + family + key;
     return this.client.command(['GET', name]).then((bytes) => {
       if (bytes === null) return null;
-      return this.usable(name, bytes, undefined, accept);
+      return this.usable(name, family, bytes, undefined, accept);
     }, (err) => {
       if (err && err.code === 'ERR_RESPCACHE_REDIS_REPLY' && /^WRONGTYPE/.test(err.message)) {
         this.discard(name, 'wrong type');

@@ -18,12 +18,18 @@
 // sweep deletes indexes whose members have all expired. Index keys carry no TTL, so a volatile-*
 // maxmemory policy never evicts them (allkeys-* could: checked at connect, reported on 'error').
 //
-// Races: an invalidation records its time (Redis clock) in `${prefix}:iv:${index}`; a store whose
-// fill began before that time (measured on the Redis clock too: the script subtracts the fill's
-// duration from its own TIME) is refused, so a response computed before a write never lands after
-// the invalidation that followed the write. cache.delete(key) fences `${prefix}:iv:k:${key}` alike,
-// and cache.invalidateKeys(pattern) fences `${prefix}:iv:keys`, which every store checks: a store
-// script cannot cheaply match a key against a glob, so a pattern fences every fill under way.
+// Races: every invalidation takes the next number of one sequence, `${prefix}:iv:seq` (INCR), and
+// records it with its time (Redis clock) in `${prefix}:iv:${index}` ("<seq> <ms>"). A fill reads
+// the sequence with its lookup (LOOKUP_SCRIPT), in the same atomic step, before its handler runs;
+// its store is refused when any fence it checks holds a later number: the invalidation came after
+// the fill began, and the response may predate the write that caused it. Sequence numbers are
+// exact whatever the network and queueing delays. A fill that made no lookup (a request that asked
+// for a fresh answer, a background refresh) has no number, and is compared by time instead: the
+// script subtracts the fill's duration, as measured by the client, from its own TIME (a store that
+// waits in Redis's queue then looks younger than it is). cache.delete(key) fences
+// `${prefix}:iv:k:${key}` alike, and cache.invalidateKeys(pattern) fences `${prefix}:iv:keys`,
+// which every store checks: a store script cannot cheaply match a key against a glob, so a
+// pattern fences every fill under way.
 
 const NOW_MS = "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n";
 
@@ -49,20 +55,33 @@ end
 `;
 const INDEX = 'an index (sorted set)';
 const REGISTRY = 'the index registry (sorted set)';
-const FENCE = 'a fence (a time in ms)';
+const FENCE = 'a fence (a sequence number and a time in ms)';
 
-// KEYS: entry, registry, n indexes, fences (n + 2: indexes, key, patterns); ARGV: bytes, ttlMs, member, elapsedMs, n, n suffixes
+// A fence's value: "<seq> <ms>", or "<ms>" as an earlier release wrote it (compared by time);
+// Lua: seq (nil for the earlier form), ms (nil when the value is no fence at all).
+const PARSE_FENCE = `local function parse_fence(text)
+  local seq, at = string.match(text, '^(%d+) (%d+)$')
+  if seq == nil then return nil, tonumber(text) end
+  return tonumber(seq), tonumber(at)
+end
+`;
+
+// KEYS: entry, registry, n indexes, fences (n + 2: indexes, key, patterns)
+// ARGV: bytes, ttlMs, member, elapsedMs, the fill's sequence number ('' when it has none), n, n suffixes
 // Returns 1 (stored), 0 (fenced: an invalidation since the fill began) or `bad` (nothing stored).
-const STORE_SCRIPT = `${NOW_MS}${CHECK_TYPES}
-local n = tonumber(ARGV[5])
+const STORE_SCRIPT = `${NOW_MS}${CHECK_TYPES}${PARSE_FENCE}
+local n = tonumber(ARGV[6])
 local started = now - tonumber(ARGV[4])
+local began = tonumber(ARGV[5])
 expect_type(KEYS[2], 'zset', '${REGISTRY}')
 for i = 3, 2 + n do expect_type(KEYS[i], 'zset', '${INDEX}') end
 local fenced = false
 for i = 3 + n, #KEYS do
   if expect_type(KEYS[i], 'string', '${FENCE}') == 'string' then
-    local at = tonumber(redis.call('GET', KEYS[i]))
-    if at == nil then misplaced(KEYS[i], 'string that is not a time', '${FENCE}')
+    local seq, at = parse_fence(redis.call('GET', KEYS[i]))
+    if at == nil then misplaced(KEYS[i], 'string that is not a fence', '${FENCE}')
+    elseif began ~= nil and seq ~= nil then
+      if seq > began then fenced = true end
     elseif at >= started then fenced = true end
   end
 end
@@ -74,18 +93,25 @@ for i = 1, n do
   local index = KEYS[2 + i]
   redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
   redis.call('ZADD', index, expires, ARGV[3])
-  redis.call('ZADD', KEYS[2], 'GT', expires, ARGV[5 + i])
+  redis.call('ZADD', KEYS[2], 'GT', expires, ARGV[6 + i])
 end
 -- The entry last: whatever failed above, no entry is left that an index does not list.
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 return 1`;
 
-// KEYS: index, fence, registry; ARGV: entry prefix, batch, index suffix, fence ms, '1' to set the fence
-// Returns {entries removed, members popped, bad}.
-const POP_SCRIPT = `${CHECK_TYPES}
-if ARGV[5] == '1' then
-  ${NOW_MS.replace(/\n/g, '\n  ')}redis.call('SET', KEYS[2], string.format('%d', now), 'PX', ARGV[4])
+// Sets a fence: the next sequence number (KEYS[seq]) and the time. Lua: fence(key, seqKey, ms).
+const SET_FENCE = `local function fence(key, seqKey, ms)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local seq = redis.call('INCR', seqKey)
+  redis.call('SET', key, string.format('%d %d', seq, now), 'PX', ms)
 end
+`;
+
+// KEYS: index, fence, registry, sequence; ARGV: entry prefix, batch, index suffix, fence ms, '1' to set the fence
+// Returns {entries removed, members popped, bad}.
+const POP_SCRIPT = `${CHECK_TYPES}${SET_FENCE}
+if ARGV[5] == '1' then fence(KEYS[2], KEYS[4], ARGV[4]) end
 expect_type(KEYS[1], 'zset', '${INDEX}')
 expect_type(KEYS[3], 'zset', '${REGISTRY}')
 local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[2])
@@ -100,11 +126,11 @@ if #names > 0 then removed = redis.call('UNLINK', unpack(names)) end
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
 return {removed, members, bad}`;
 
-// KEYS: fence, then any entries to delete; ARGV: fence ms. Returns the number of entries deleted.
-const FENCE_SCRIPT = `${NOW_MS}
-redis.call('SET', KEYS[1], string.format('%d', now), 'PX', ARGV[1])
-if #KEYS == 1 then return 0 end
-return redis.call('UNLINK', unpack(KEYS, 2))`;
+// KEYS: fence, sequence, then any entries to delete; ARGV: fence ms. Returns the number of entries deleted.
+const FENCE_SCRIPT = `${SET_FENCE}
+fence(KEYS[1], KEYS[2], ARGV[1])
+if #KEYS == 2 then return 0 end
+return redis.call('UNLINK', unpack(KEYS, 3))`;
 
 // KEYS: registry; ARGV: key prefix with its colon, batch. Returns {indexes deleted, bad}.
 const SWEEP_SCRIPT = `${NOW_MS}${CHECK_TYPES}
@@ -118,12 +144,15 @@ return {#dead, bad}`;
 
 // The lookup of a request, in one round trip: the entry; when there is none, the route's vary
 // record (another process learnt that responses vary); when there is none either, the fill lock,
-// taken for the caller (a cold MISS then runs its handler at once). ARGV: flags ('1'/'0': the
-// namespace version is wanted, the record is wanted, the lock is wanted), token, lock ttl ms.
-// KEYS: entry, then in that order those wanted: the namespace version, the record, the lock.
-// Returns {entry, version, record, locked} (false reads as nil); a value of another type at the
-// entry's name returns {entry: false, ..., locked: 0, wrongType: 1} for the caller to delete.
-const LOOKUP_SCRIPT = `local k = 1
+// taken for the caller (a cold MISS then runs its handler at once); and always the invalidation
+// sequence number, which a fill that follows this lookup began after (see Races above).
+// ARGV: flags ('1'/'0': the namespace version is wanted, the record is wanted, the lock is
+// wanted), token, lock ttl ms. KEYS: entry, sequence, then in that order those wanted: the
+// namespace version, the record, the lock. Returns {seq, entry, version, record, locked} (false
+// reads as nil); a value of another type at the entry's name returns {seq, false, version, false,
+// 0, 1} for the caller to delete.
+const LOOKUP_SCRIPT = `local k = 2
+local seq = redis.call('GET', KEYS[2]) or '0'
 local version = false
 local wantsNs, wantsRecord, wantsLock = ARGV[1] == '1', ARGV[2] == '1', ARGV[3] == '1'
 if wantsNs then
@@ -131,18 +160,18 @@ if wantsNs then
   version = redis.call('GET', KEYS[k])
 end
 local entry = redis.pcall('GET', KEYS[1])
-if type(entry) == 'table' and entry.err then return {false, version, false, 0, 1} end
-if entry then return {entry, version} end
+if type(entry) == 'table' and entry.err then return {seq, false, version, false, 0, 1} end
+if entry then return {seq, entry, version} end
 if wantsRecord then
   k = k + 1
   local record = redis.pcall('GET', KEYS[k])
-  if type(record) == 'string' then return {false, version, record, 0} end
+  if type(record) == 'string' then return {seq, false, version, record, 0} end
 end
 if wantsLock then
   k = k + 1
-  if redis.call('SET', KEYS[k], ARGV[4], 'NX', 'PX', ARGV[5]) then return {false, version, false, 1} end
+  if redis.call('SET', KEYS[k], ARGV[4], 'NX', 'PX', ARGV[5]) then return {seq, false, version, false, 1} end
 end
-return {false, version, false, 0}`;
+return {seq, false, version, false, 0}`;
 
 // KEYS: lock; ARGV: token. Deletes the lock only if `token` still holds it.
 const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";

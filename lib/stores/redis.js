@@ -105,7 +105,7 @@ class RedisStore extends EventEmitter {
     const ns = fill && fill.ns ? fill.ns : null;
     const p = this.prefix;
     const name = `${p}e:${key}`;
-    const keys = [name];
+    const keys = [name, `${p}iv:seq`];
     if (ns !== null) keys.push(`${p}n:${ns}`);
     if (want.record !== null) keys.push(`${p}vr:${want.record}`);
     const token = want.lockTtl > 0 ? newToken() : null;
@@ -113,7 +113,9 @@ class RedisStore extends EventEmitter {
     const args = [ns !== null ? '1' : '0', want.record !== null ? '1' : '0', token !== null ? '1' : '0',
       token || '', String(want.lockTtl)];
     return this.script(scripts.LOOKUP_SCRIPT, keys, args).then((reply) => {
-      const [bytes, version, record, locked, wrongType] = reply;
+      const [seq, bytes, version, record, locked, wrongType] = reply;
+      // A fill that follows this lookup began after every invalidation numbered up to seq.
+      if (fill) fill.seq = seq.toString('utf8');
       if (ns !== null) {
         fill.nsVersion = version == null ? '0' : version.toString('utf8');
         this.learnNamespaceVersion(ns, fill.nsVersion);
@@ -196,7 +198,7 @@ class RedisStore extends EventEmitter {
     const keys = [`${p}e:${key}`, this.registry, ...suffixes.map((s) => p + s),
       ...suffixes.map((s) => `${p}iv:${s}`), `${p}iv:k:${key}`, `${p}iv:${KEYS_FENCE}`];
     const argv = ['EVAL', scripts.STORE_SCRIPT, String(keys.length), ...keys,
-      bytes, String(ttlMs), key, String(elapsed), String(suffixes.length), ...suffixes];
+      bytes, String(ttlMs), key, String(elapsed), fill.seq === undefined ? '' : fill.seq, String(suffixes.length), ...suffixes];
     return this.command(argv, undefined, true).then((reply) => {
       if (!Array.isArray(reply)) return reply === 1;
       throw new StoreError(`the response for "${key}" was not stored: ${scripts.misplacedKeys(reply).join('; ')}`);
@@ -216,7 +218,7 @@ class RedisStore extends EventEmitter {
     if (fence) this.lastInvalidationAt = performance.now();
     const p = this.prefix;
     const removal = fence
-      ? ['EVAL', scripts.FENCE_SCRIPT, '2', `${p}iv:k:${key}`, `${p}e:${key}`, String(FENCE_MS)]
+      ? ['EVAL', scripts.FENCE_SCRIPT, '3', `${p}iv:k:${key}`, `${p}iv:seq`, `${p}e:${key}`, String(FENCE_MS)]
       : ['UNLINK', `${p}e:${key}`];
     const [removed] = await Promise.all([
       this.command(removal, this.adminTimeout, true),
@@ -237,8 +239,8 @@ class RedisStore extends EventEmitter {
     const p = this.prefix;
     let removed = 0;
     for (let first = true; ; first = false) {
-      const [count, members, bad] = await this.command(['EVAL', scripts.POP_SCRIPT, '3', p + suffix, `${p}iv:${suffix}`,
-        this.registry, `${p}e:`, String(BATCH), suffix, String(FENCE_MS), first ? '1' : '0'], this.adminTimeout, true);
+      const [count, members, bad] = await this.command(['EVAL', scripts.POP_SCRIPT, '4', p + suffix, `${p}iv:${suffix}`,
+        this.registry, `${p}iv:seq`, `${p}e:`, String(BATCH), suffix, String(FENCE_MS), first ? '1' : '0'], this.adminTimeout, true);
       this.reportMisplaced(bad);
       removed += count;
       await this.dropped(members.map((m) => m.toString('utf8')));
@@ -260,7 +262,7 @@ class RedisStore extends EventEmitter {
    */
   async invalidateKeys(pattern) {
     this.lastInvalidationAt = performance.now();
-    await this.command(['EVAL', scripts.FENCE_SCRIPT, '1', `${this.prefix}iv:${KEYS_FENCE}`, String(FENCE_MS)],
+    await this.command(['EVAL', scripts.FENCE_SCRIPT, '2', `${this.prefix}iv:${KEYS_FENCE}`, `${this.prefix}iv:seq`, String(FENCE_MS)],
       this.adminTimeout, true);
     const family = `${this.prefix}e:`;
     const match = scripts.escapeGlob(family) + pattern;

@@ -28,7 +28,6 @@
 // setErrorFactory(fn: (code: string, message: string) => Error): void
 //   Called once by lib/errors.js: native rejections are then built by fn (else plain Errors
 //   with a `code`).
-// parseRedisUrl(url: string): { host, port, path, username, password, db }  (throws TypeError)
 // new RedisClient({ host, port, path, username, password, db, connectTimeout, commandTimeout,
 //                   subscriber?: boolean,
 //                   onEvent(type: 'ready'|'error'|'reconnecting'|'end'|'message'|'pmessage',
@@ -205,7 +204,6 @@ function decodeEntry(bytes) {
 
 module.exports = {
   setErrorFactory: native.setErrorFactory,
-  parseRedisUrl: native.parseRedisUrl,
   hashKey: native.hashKey,
   requestKey: native.requestKey,
   encodeEntry: native.encodeEntry,

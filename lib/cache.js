@@ -11,6 +11,7 @@ const { createMiddleware } = require('./middleware');
 const { Metrics } = require('./metrics');
 const { warm } = require('./warm');
 const { Reporter } = require('./report');
+const { clockOf } = require('./clock');
 const { Inflight } = require('./inflight');
 const { getValue, setValue, wrapValue, checkValueKey } = require('./values');
 const { wellFormed } = require('./http/keys');
@@ -21,10 +22,10 @@ const { MemoryStore } = require('./stores/memory');
 const { NearStore } = require('./stores/near');
 
 /** The store the options describe. */
-function createStore(o, report) {
+function createStore(o, report, clock) {
   if (o.endpoint === null) return new MemoryStore(o.local, report);
   const shared = new RedisStore(o, report);
-  return o.local === null ? shared : new NearStore(shared, o.local);
+  return o.local === null ? shared : new NearStore(shared, o.local, clock);
 }
 
 class Cache extends EventEmitter {
@@ -38,9 +39,10 @@ class Cache extends EventEmitter {
     this.keyPrefix = o.keyPrefix;
     this.options = o;
     // Library-internal handles (lib/middleware/, lib/values.js, test/helpers/internals.js).
-    this._reporter = new Reporter(this);
-    this._inflight = new Inflight();
-    this._store = createStore(o, this._reporter.report);
+    this._clock = clockOf(options);
+    this._reporter = new Reporter(this, this._clock);
+    this._inflight = new Inflight(this._clock);
+    this._store = createStore(o, this._reporter.report, this._clock);
     this._closing = null;
     this._eventHandlers = new Map(); // event name -> Set<handler>
     const store = this._store;
@@ -124,7 +126,7 @@ class Cache extends EventEmitter {
 
   /** What lib/values.js needs. */
   _internals() {
-    return { store: this._store, report: this._reporter.report, inflight: this._inflight };
+    return { store: this._store, report: this._reporter.report, inflight: this._inflight, clock: this._clock };
   }
 
   /**

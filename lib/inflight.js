@@ -12,7 +12,9 @@ const binding = require('./binding');
 const RETRY_AFTER_FAILURE_MS = 1000;
 
 class Inflight {
-  constructor() {
+  /** @param {{ now(): number }} clock for the refresh back-off */
+  constructor(clock) {
+    this.clock = clock;
     this.table = new Map();
     this.flights = null; // native, made with the first entry fill
   }
@@ -60,7 +62,7 @@ class Inflight {
   startRefresh(key) {
     const name = `r:${key}`;
     const last = this.table.get(name);
-    if (last === 'running' || (last !== undefined && Date.now() - last < RETRY_AFTER_FAILURE_MS)) return false;
+    if (last === 'running' || (last !== undefined && this.clock.now() - last < RETRY_AFTER_FAILURE_MS)) return false;
     this.table.set(name, 'running');
     return true;
   }
@@ -72,7 +74,7 @@ class Inflight {
       this.table.delete(name);
       return;
     }
-    const failedAt = Date.now();
+    const failedAt = this.clock.now();
     this.table.set(name, failedAt);
     setTimeout(() => {
       if (this.table.get(name) === failedAt) this.table.delete(name);

@@ -13,8 +13,10 @@ const RATE_LIMITED = new Set(['ERR_RESPCACHE_REDIS_TIMEOUT', 'ERR_RESPCACHE_REDI
 
 class Reporter {
   /** @param {import('events').EventEmitter} emitter where 'error' is emitted (the cache) */
-  constructor(emitter) {
+  /** @param {{ now(): number }} clock */
+  constructor(emitter, clock) {
     this.emitter = emitter;
+    this.clock = clock;
     this.counters = { hits: 0, localHits: 0, stale: 0, misses: 0, bypasses: 0, coalesced: 0, stores: 0, errors: 0,
       suppressedErrors: 0, invalidationEvents: 0, storeFailures: 0, storesFenced: 0, invalidated: 0 };
     this.metrics = null; // set by cache.metrics()
@@ -64,7 +66,7 @@ class Reporter {
     const code = err && err.code;
     if (this.metrics !== null) this.metrics.errors.inc({ code: code || 'unknown' });
     if (RATE_LIMITED.has(code)) {
-      const now = Date.now();
+      const now = this.clock.now();
       const last = this.lastReport.get(code);
       if (last !== undefined && now - last < REPORT_INTERVAL_MS) {
         this.counters.suppressedErrors++;

@@ -20,7 +20,7 @@ function checkValueKey(key, method) {
   }
 }
 
-function encodeValue(value, ttlMs) {
+function encodeValue(value, ttlMs, now) {
   let type;
   let bytes;
   if (Buffer.isBuffer(value)) {
@@ -35,7 +35,6 @@ function encodeValue(value, ttlMs) {
     type = 'json';
     bytes = Buffer.from(json, 'utf8');
   }
-  const now = Date.now();
   return binding.encodeEntry(200, [], bytes, now, now + ttlMs, { kind: 'value', valueType: type });
 }
 
@@ -75,8 +74,8 @@ async function getValue({ store, report }, key) {
   return entry === null ? undefined : entry.value;
 }
 
-async function setValue({ store }, key, value, ttlMs, timeoutMs) {
-  await store.putRecord('v:', key, encodeValue(value, ttlMs), ttlMs, timeoutMs);
+async function setValue({ store, clock }, key, value, ttlMs, timeoutMs) {
+  await store.putRecord('v:', key, encodeValue(value, ttlMs, clock.now()), ttlMs, timeoutMs);
 }
 
 /** cache.wrap: one fill per key at a time in this process (the same Promise for every caller). */
@@ -84,7 +83,7 @@ function wrapValue(internals, key, fn, timing) {
   return internals.inflight.share(key, () => fillValue(internals, key, fn, timing));
 }
 
-async function fillValue({ store, report }, key, fn, timing) {
+async function fillValue({ store, report, clock }, key, fn, timing) {
   let decision = { own: true };
   try {
     const stored = await readValue(store, key);
@@ -103,7 +102,7 @@ async function fillValue({ store, report }, key, fn, timing) {
   }
   let encoded = null;
   try {
-    encoded = encodeValue(value, timing.ttlMs);
+    encoded = encodeValue(value, timing.ttlMs, clock.now());
   } catch (err) {
     report(new errors.StoreError(`the value for "${key}" cannot be stored: ${err.message}`, { cause: err }));
   }

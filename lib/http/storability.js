@@ -73,9 +73,12 @@ function cacheControlArguments(value) {
  * The lifetime a response gives itself, for routes with ttl: 'http' (RFC 9111 section 4.2.1, as
  * a shared cache): s-maxage, else max-age, else Expires minus now, less the response's Age; without any of them, the
  * route's default ttl. 0 or less means: do not store.
+ * @param {import('http').ServerResponse} res
+ * @param {number} fallbackMs
+ * @param {number} [now] the time Expires is compared with (ms)
  * @returns {number} milliseconds
  */
-function httpLifetimeMs(res, fallbackMs) {
+function httpLifetimeMs(res, fallbackMs, now = Date.now()) {
   const args = cacheControlArguments(res.getHeader('cache-control'));
   // The age the response already has (RFC 9111 section 4.2.3: an upstream's Age header) is spent
   // of its explicit freshness.
@@ -89,7 +92,7 @@ function httpLifetimeMs(res, fallbackMs) {
   const expires = res.getHeader('expires');
   if (expires !== undefined) {
     const at = Date.parse(String(expires));
-    return Number.isFinite(at) ? at - Date.now() - age : 0;
+    return Number.isFinite(at) ? at - now - age : 0;
   }
   return fallbackMs;
 }

@@ -100,13 +100,13 @@ function captureResponse(r, req, res, key, fill, storeKey = null) {
   // Encodes the entry (and gives the response its ETag while headers can still change); returns
   // the commit that stores it, run once the response went out (see res.end below).
   function prepare(body) {
-    const now = Date.now();
+    const now = r.clock.now();
     // A response to a request with credentials that says must-revalidate, proxy-revalidate or
     // s-maxage may be shared only if the cache obeys it (RFC 9111 section 3.5): its own freshness
     // then (Age deducted), never the route's ttl, and no stale reuse: Redis drops it when stale.
     const obeyOwn = credentialed(req, route) && revalidationShared(res);
     const ttlMs = route.httpTtl || obeyOwn
-      ? Math.max(0, Math.min(httpLifetimeMs(res, obeyOwn ? 0 : route.ttlMs), MAX_LIFETIME_MS)) : route.ttlMs;
+      ? Math.max(0, Math.min(httpLifetimeMs(res, obeyOwn ? 0 : route.ttlMs, now), MAX_LIFETIME_MS)) : route.ttlMs;
     // Redis keeps the entry through its stale windows; expiresAt still ends its freshness (so a
     // max-age=0 response with a stale window is stored, and served stale from the start).
     const keepMs = Math.floor(obeyOwn ? ttlMs : retentionMs(ttlMs, res, route));

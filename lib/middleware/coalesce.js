@@ -45,7 +45,7 @@ function afterLookup(r, req, res, next, key, verdict, ctx) {
       if (entry !== null && typeof entry !== 'string') {
         if (ctx.fallback !== null) ctx.fallback.cancel();
         r.reporter.outcome(req, 'hit_coalesced');
-        serveHit(req, res, entry, key, route, true);
+        serveHit(r, req, res, entry, key, true);
       } else if (ctx.fallback !== null && r.failedJustNow.has(key)) {
         r.reporter.outcome(req, 'stale');
         ctx.fallback.fail('the concurrent request that ran it failed');
@@ -72,13 +72,13 @@ function afterLookup(r, req, res, next, key, verdict, ctx) {
   if (token !== undefined) return runHandler(r, req, res, next, key, 'MISS', leaderFill(token), ctx);
   // Only a fresh entry counts as filled by another process; an expired one is why we are here.
   const fill = req[FILL];
-  const readFresh = () => store.getEntry(key, fill).then((e) => (e !== null && e.expiresAt > Date.now() ? e : null));
+  const readFresh = () => store.getEntry(key, fill).then((e) => (e !== null && e.expiresAt > r.clock.now() ? e : null));
   store.acquire(`e:${key}`, readFresh, route).then((decision) => {
     if (decision.entry) {
       if (ctx.fallback !== null) ctx.fallback.cancel();
       inflight.complete(key, decision.entry.bytes);
       r.reporter.outcome(req, decision.waited ? 'hit_coalesced' : 'hit');
-      serveHit(req, res, decision.entry, key, route, decision.waited);
+      serveHit(r, req, res, decision.entry, key, decision.waited);
     } else {
       runHandler(r, req, res, next, key, 'MISS', leaderFill(decision.token), ctx);
     }

@@ -45,6 +45,7 @@ function createMiddleware(cache, options) {
     reporter: cache._reporter,
     report: cache._reporter.report,
     compress: cache.options.compress || null,
+    clock: cache._clock,
     varyRecords: null,
     // Keys whose handler has just failed under a stale-if-error fallback (lib/middleware/stale.js).
     failedJustNow: new Set(),

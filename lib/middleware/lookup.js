@@ -77,15 +77,15 @@ function lookupAndAnswer(r, req, res, next, ctx) {
       return;
     }
     if (entry !== null) {
-      const state = staleState(entry, route, Date.now());
+      const state = staleState(entry, route, r.clock.now());
       if (state === 'fresh') {
         r.reporter.outcome(req, entry.tier === 'local' ? 'hit_local' : 'hit');
-        serveHit(req, res, entry, key, route, false);
+        serveHit(r, req, res, entry, key, false);
         return;
       }
       if (state === 'revalidate' && canRefresh(req)) {
         r.reporter.outcome(req, 'stale');
-        serveHit(req, res, entry, key, route, false, 'STALE');
+        serveHit(r, req, res, entry, key, false, 'STALE');
         startRefresh(r, req, key, ctx.keying);
         return;
       }

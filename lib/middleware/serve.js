@@ -52,7 +52,8 @@ function lastResort(next, fallback) {
  * array), a Content-Length of the stored body, and the body unless the request is HEAD.
  * `verdict` is the X-Cache value: HIT, or STALE for an entry served after it expired.
  */
-function serveHit(req, res, entry, key, route, coalesced, verdict = 'HIT') {
+function serveHit(r, req, res, entry, key, coalesced, verdict = 'HIT') {
+  const route = r.route;
   // An entry the cache gzipped goes out as stored to gzip clients, gunzipped to the others.
   const variant = variantFor(req, entry);
   const conditions = entry.status === 200 ? (req[CONDITIONS] || conditionsOf(req)) : null;
@@ -73,7 +74,7 @@ function serveHit(req, res, entry, key, route, coalesced, verdict = 'HIT') {
       res.setHeader(name, h[i + 1]);
     }
   }
-  const age = String(Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000)));
+  const age = String(Math.max(0, Math.floor((r.clock.now() - entry.storedAt) / 1000)));
   res.setHeader('Age', age);
   res.setHeader('X-Cache-Age', age);
   setCacheHeaders(res, verdict, key, route);

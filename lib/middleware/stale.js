@@ -110,7 +110,7 @@ function staleFallback(r, req, res, entry, key) {
       setImmediate(() => r.failedJustNow.delete(key));
       r.report(new HandlerFailedError(`the handler for "${key}" failed: ${reason}; answered from the stale entry`));
     }
-    serveHit(req, res, entry, key, r.route, false, 'STALE');
+    serveHit(r, req, res, entry, key, false, 'STALE');
   });
 }
 

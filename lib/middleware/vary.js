@@ -36,6 +36,7 @@ class VaryRecords {
     this.store = r.store;
     this.report = r.report;
     this.route = r.route;
+    this.clock = r.clock;
     this.known = new Map(); // base key -> { names, expiresAt }
     this.accept = this.accept.bind(this);
   }
@@ -54,7 +55,7 @@ class VaryRecords {
   local(base) {
     const record = this.known.get(base);
     if (record === undefined) return null;
-    if (record.expiresAt <= Date.now()) {
+    if (record.expiresAt <= this.clock.now()) {
       this.known.delete(base);
       return null;
     }
@@ -114,7 +115,7 @@ class VaryRecords {
   }
 
   remember(base, names, ttlMs) {
-    const now = Date.now();
+    const now = this.clock.now();
     this.keep(base, names, now + ttlMs);
     let encoded;
     try {

@@ -10,6 +10,7 @@ const { EventEmitter } = require('events');
 const binding = require('../binding');
 const { StoreError } = require('../errors');
 const { localCopy } = require('../entry');
+const { systemClock } = require('../clock');
 
 // Operations that only the shared store can answer.
 const PASSED_ON = ['invalidate', 'invalidateKeys', 'namespaceVersion', 'knownNamespaceVersion', 'bumpNamespace',
@@ -19,9 +20,11 @@ class NearStore extends EventEmitter {
   /**
    * @param {import('./redis').RedisStore} shared
    * @param {{ maxBytes: number, ttlMs: number }} local
+   * @param {{ now(): number }} [clock] the clock entries' times are stamped with
    */
-  constructor(shared, local) {
+  constructor(shared, local, clock = systemClock) {
     super();
+    this.clock = clock;
     this.shared = shared;
     this.local = new binding.LocalStore(local.maxBytes);
     this.ttlMs = local.ttlMs;
@@ -91,7 +94,7 @@ class NearStore extends EventEmitter {
     if (record !== null) return Promise.resolve({ entry: null, record, token: undefined });
     const askedAt = performance.now();
     return this.shared.lookup(key, fill, want).then((found) => {
-      const now = Date.now();
+      const now = this.clock.now();
       if (found.entry !== null) this.keep(`e:${key}`, found.entry.bytes, found.entry.expiresAt - now, askedAt);
       if (found.record !== null) this.keep(`vr:${base}`, found.record.bytes, found.record.expiresAt - now, askedAt);
       return found;
@@ -108,7 +111,7 @@ class NearStore extends EventEmitter {
   copied(name, reading) {
     const askedAt = performance.now();
     return reading.then((entry) => {
-      if (entry !== null) this.keep(name, entry.bytes, entry.expiresAt - Date.now(), askedAt);
+      if (entry !== null) this.keep(name, entry.bytes, entry.expiresAt - this.clock.now(), askedAt);
       return entry;
     });
   }

@@ -9,33 +9,9 @@
 #include "binding/local_store_wrap.h"
 #include "binding/redis_client_wrap.h"
 #include "binding/single_flight_wrap.h"
-#include "redis/redis_url.h"
 
 namespace respcache {
 namespace {
-
-Napi::Value ParseUrl(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) {
-    Napi::TypeError::New(env, "parseRedisUrl(url) expects a string").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  std::string url = info[0].As<Napi::String>().Utf8Value();
-  RedisEndpoint e;
-  std::string error;
-  if (!ParseRedisUrl(url, &e, &error)) {
-    Napi::TypeError::New(env, "Invalid Redis URL: " + error).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("host", e.host);
-  out.Set("port", e.port);
-  out.Set("path", e.path);
-  out.Set("username", e.username);
-  out.Set("password", e.password);
-  out.Set("db", e.db);
-  return out;
-}
 
 Napi::Value SetErrorFactoryJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -56,7 +32,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("requestKey", Napi::Function::New(env, RequestKey, "requestKey"));
   exports.Set("encodeEntry", Napi::Function::New(env, EncodeEntryJs, "encodeEntry"));
   exports.Set("decodeEntryParts", Napi::Function::New(env, DecodeEntryParts, "decodeEntryParts"));
-  exports.Set("parseRedisUrl", Napi::Function::New(env, ParseUrl, "parseRedisUrl"));
   return exports;
 }
 

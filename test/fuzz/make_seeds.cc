@@ -1,4 +1,4 @@
-// Writes the seed corpora of the fuzz targets into <dir>/{entry_codec,redis_url,request_key}/
+// Writes the seed corpora of the fuzz targets into <dir>/{entry_codec,request_key}/
 // (the checked-in copy is test/fuzz/corpus/). Built with -DRESPCACHE_FUZZ=ON as
 // respcache_fuzz_seeds; run it again only to change the seeds, and keep them small: libFuzzer
 // grows its own working corpus from these in a scratch folder (scripts/fuzz.sh).
@@ -88,39 +88,6 @@ void EntrySeeds(const fs::path& dir) {
   Write(dir, "corrupt-trailing-bytes", typical + "!");
 }
 
-void RedisUrlSeeds(const fs::path& dir) {
-  const std::vector<std::pair<std::string, std::string>> urls = {
-      {"tcp", "redis://127.0.0.1:6379"},
-      {"tcp-credentials-db", "redis://user:pass@127.0.0.1:6379/2"},
-      {"tcp-escaped-password", "redis://:p%40ss%3Aw0rd@cache.internal/15"},
-      {"tcp-at-in-password", "redis://:a@b@host:6380"},
-      {"tcp-ipv6", "redis://[::1]:6380/1"},
-      {"tcp-ipv4-mapped", "redis://[::ffff:10.0.0.1]"},
-      {"tcp-empty-host", "redis://:6380"},
-      {"tcp-nothing", "redis://"},
-      {"tcp-db-query", "REDIS://Host-1.example_com?db=4"},
-      {"tls", "rediss://user:pass@host:6380"},
-      {"unix", "unix:///run/redis/redis.sock?db=1&password=s%26cret"},
-      {"redis-unix", "redis+unix:///tmp/r%20s.sock?username=u&password=p&db=3"},
-      {"bad-port-zero", "redis://h:0"},
-      {"bad-port-large", "redis://h:99999"},
-      {"bad-ipv6-open", "redis://[::1"},
-      {"bad-ipv6-unbracketed", "redis://a:b:c"},
-      {"bad-path", "redis://h/1/2"},
-      {"bad-param", "redis://h?bd=2&db=1"},
-      {"bad-user-only", "redis://user@h"},
-      {"bad-fragment", "redis://:pa#ss@h"},
-      {"bad-escape", "redis://:%zz@h"},
-      {"bad-unix-relative", "unix://run/redis.sock"},
-      {"bad-unix-directory", "unix:///run/"},
-      {"bad-unix-nul", "unix:///a%00b"},
-      {"bad-scheme", "http://h:6379"},
-      // Found by the fuzzer: an unknown parameter's name was quoted raw, making a two-line reason.
-      {"found-newline-in-parameter-name", "unix:///c?\n"},
-  };
-  for (const auto& [name, url] : urls) Write(dir, name, url);
-}
-
 // The byte layout request_key_fuzz.cc reads with FuzzedDataProvider: strings from the front, each
 // ended by a backslash and one other byte (a backslash inside is doubled), the target as the
 // rest, then the flags from the end: the vary count, the has-routed-path byte, and last the
@@ -198,7 +165,6 @@ int main(int argc, char** argv) {
   }
   const fs::path root(argv[1]);
   EntrySeeds(root / "entry_codec");
-  RedisUrlSeeds(root / "redis_url");
   RequestKeySeeds(root / "request_key");
   return 0;
 }

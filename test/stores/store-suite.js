@@ -106,8 +106,31 @@ function runStoreSuite(name, adapter) {
       await Promise.all(stores.map((s) => s.close()));
     });
 
-    const sharedIt = adapter.shared ? it : it.skip;
-    const aloneIt = adapter.shared ? it.skip : it;
+    /**
+     * Registers, of two cases about other instances, the one that holds for this store: `shared`
+     * (title, fn) when instances on one backing share it, `alone` when each instance holds its own
+     * (the embedded store). Every store asserts something here; none skips.
+     */
+    function either(shared, alone) {
+      it(...(adapter.shared ? shared : alone));
+    }
+
+    /** Two instances with nothing between them (the embedded store): a second open(). */
+    async function another() {
+      return (await open()).store;
+    }
+
+    /**
+     * Resolves once every event `store` emits synchronously or on the next turns has been emitted:
+     * its own application event (delivered on a later turn) comes after them. For asserting that
+     * something was NOT emitted.
+     */
+    async function settled(store) {
+      await store.listenForEvents();
+      const heard = once(store, 'event');
+      await store.publish('"settled"');
+      await heard;
+    }
 
     describe('when it is opened', () => {
       it('reports status "ready"', async () => {
@@ -154,12 +177,20 @@ function runStoreSuite(name, adapter) {
         expect((await reading).body.toString()).toBe('now');
       });
 
-      sharedIt('is read by another instance on the same backing', async () => {
+      either(['is read by another instance on the same backing', async () => {
         const { store, openPeer } = await open();
         const { store: peer } = await openPeer();
         await store.putEntry('k', entry({ body: 'shared' }), HOUR, fill());
         expect((await peer.getEntry('k', null)).body.toString()).toBe('shared');
-      });
+      }], ['is not read by another instance, which keeps its own under the same key', async () => {
+        const { store } = await open();
+        const other = await another();
+        await store.putEntry('k', entry({ body: 'mine' }), HOUR, fill());
+        await expect(other.getEntry('k', null)).resolves.toBeNull();
+        await other.putEntry('k', entry({ body: 'theirs' }), HOUR, fill());
+        expect((await store.getEntry('k', null)).body.toString()).toBe('mine');
+        expect((await other.getEntry('k', null)).body.toString()).toBe('theirs');
+      }]);
     });
 
     describe('when a key was never stored', () => {
@@ -601,7 +632,7 @@ function runStoreSuite(name, adapter) {
         await expect(store.getRecord('v:', 'k', null)).resolves.toBeNull();
       });
 
-      sharedIt('counts versions across instances, and an instance learns a bump from the announcement', async () => {
+      either(['counts versions across instances, and an instance learns a bump from the announcement', async () => {
         const { store, openPeer } = await open();
         const { store: peer } = await openPeer();
         peer.listen();
@@ -610,9 +641,20 @@ function runStoreSuite(name, adapter) {
         await expect(peer.bumpNamespace('ns')).resolves.toBe('2');
         await expect(store.bumpNamespace('ns')).resolves.toBe('3');
         await waitFor(() => peer.namespaceVersion('ns') === '3', { what: 'the peer learning version 3' });
-      });
+      }], ['counts versions per instance: a bump in one changes nothing in another', async () => {
+        const { store } = await open();
+        const other = await another();
+        await other.putEntry('k', entry({ body: 'v0', nsVersion: '0' }), HOUR, fill());
+        await store.bumpNamespace('ns');
+        await expect(store.bumpNamespace('ns')).resolves.toBe('2');
+        expect(other.namespaceVersion('ns')).toBe('0');
+        expect(other.knownNamespaceVersion('ns')).toBeUndefined();
+        expect((await other.getEntry('k', { ns: 'ns' })).body.toString()).toBe('v0');
+        await expect(other.bumpNamespace('ns')).resolves.toBe('1');
+        expect(store.namespaceVersion('ns')).toBe('2');
+      }]);
 
-      sharedIt('ignores an older announcement arriving late', async () => {
+      either(['ignores an older announcement arriving late', async () => {
         const { store, announce } = await open();
         store.listen();
         await store.busReady;
@@ -630,20 +672,39 @@ function runStoreSuite(name, adapter) {
         await after;
         expect(heard).toContain('n:ns');
         expect(store.namespaceVersion('ns')).toBe('2');
-      });
+      }], ['announces nothing: its own bumps, deletes and invalidations emit no "invalidation"', async () => {
+        const { store } = await open();
+        store.listen();
+        await store.busReady;
+        const heard = [];
+        store.on('invalidation', (names) => heard.push(...names));
+        await store.putEntry('k', entry(), HOUR, fill('/k', ['t']));
+        await store.bumpNamespace('ns');
+        await store.deleteEntry('k', true);
+        await store.invalidate(['t:t']);
+        await store.invalidateKeys('*');
+        await settled(store);
+        expect(heard).toEqual([]);
+        expect(store.namespaceVersion('ns')).toBe('1');
+      }]);
     });
 
     describe('locks', () => {
-      sharedIt('of concurrent tryLock calls exactly one wins, across instances', async () => {
+      either(['of concurrent tryLock calls exactly one wins, across instances', async () => {
         const { store, openPeer } = await open();
         const { store: peer } = await openPeer();
         const tokens = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? peer : store).tryLock('e:k', HOUR)));
         const won = tokens.filter((t) => t !== null);
         expect(won).toHaveLength(1);
         expect(typeof won[0] === 'string' && won[0].length).toBeGreaterThan(0);
-      });
+      }], ['concurrent tryLock calls all resolve "" (nothing to coordinate: each caller fills)', async () => {
+        const { store } = await open();
+        const other = await another();
+        const tokens = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? other : store).tryLock('e:k', HOUR)));
+        expect(tokens).toEqual(Array(10).fill(''));
+      }]);
 
-      sharedIt('unlock with the holder\'s token lets the next one win; another token does not', async () => {
+      either(['unlock with the holder\'s token lets the next one win; another token does not', async () => {
         const { store, openPeer } = await open();
         const { store: peer } = await openPeer();
         const token = await store.tryLock('e:k', HOUR);
@@ -654,9 +715,20 @@ function runStoreSuite(name, adapter) {
         await expect(peer.tryLock('e:k', HOUR)).resolves.toBeNull();
         store.unlock('e:k', token);
         await expect(store.tryLock('e:k', HOUR)).resolves.toEqual(expect.any(String));
-      });
+      }], ['unlock and release of its "" token hold nothing back: tryLock and acquire answer as before', async () => {
+        const { store } = await open();
+        const token = await store.tryLock('e:k', HOUR);
+        expect(token).toBe('');
+        store.unlock('e:k', token);
+        store.release('e:k', token, true);
+        store.release('e:k', token, false);
+        await expect(store.tryLock('e:k', HOUR)).resolves.toBe('');
+        await expect(store.acquire('e:k', () => Promise.resolve(null), { coalesceTimeout: 1000, lockTtl: 1000 }))
+          .resolves.toEqual({ own: true });
+      }]);
 
-      sharedIt('a lock dies after its ttlMs', async () => {
+      // A lock that outlives its holder exists only where instances share locks.
+      if (adapter.shared) it('a lock dies after its ttlMs', async () => {
         const { store, openPeer } = await open();
         const { store: peer } = await openPeer();
         expect(await store.tryLock('e:k', 50)).not.toBeNull();
@@ -664,15 +736,7 @@ function runStoreSuite(name, adapter) {
         await waitFor(async () => (await peer.tryLock('e:k', HOUR)) !== null, { what: 'the lock expired', timeout: 2000 });
       });
 
-      aloneIt('tryLock resolves "" (nothing to coordinate) and acquire resolves { own: true }', async () => {
-        const { store } = await open();
-        await expect(store.tryLock('e:k', HOUR)).resolves.toBe('');
-        await expect(store.tryLock('e:k', HOUR)).resolves.toBe('');
-        await expect(store.acquire('e:k', () => Promise.resolve(null), { coalesceTimeout: 1000, lockTtl: 1000 }))
-          .resolves.toEqual({ own: true });
-      });
-
-      sharedIt('acquire: one instance fills, the waiter hears "filled" and reads the entry', async () => {
+      either(['acquire: one instance fills, the waiter hears "filled" and reads the entry', async () => {
         const { store, openPeer } = await open();
         const { store: peer } = await openPeer();
         await Promise.all([store.busReady, peer.busReady]);
@@ -691,9 +755,16 @@ function runStoreSuite(name, adapter) {
         expect(decision.entry.body.toString()).toBe('filled');
         // Released: the lock is free again.
         await expect(peer.tryLock('e:k', HOUR)).resolves.toEqual(expect.any(String));
-      });
+      }], ['acquire: concurrent callers, on one instance or two, each resolve { own: true } (no one waits)', async () => {
+        const { store } = await open();
+        const other = await another();
+        const timing = { coalesceTimeout: 10000, lockTtl: 10000 };
+        const decisions = await Promise.all([store, store, other].map((s) => s.acquire('e:k', () => s.getEntry('k', null), timing)));
+        expect(decisions).toEqual([{ own: true }, { own: true }, { own: true }]);
+      }]);
 
-      sharedIt('acquire: a failed fill sends the waiter to fill it itself', async () => {
+      // Waiting on another instance's lock happens only where instances share locks.
+      if (adapter.shared) it('acquire: a failed fill sends the waiter to fill it itself', async () => {
         const { store, openPeer } = await open();
         const { store: peer } = await openPeer();
         await Promise.all([store.busReady, peer.busReady]);
@@ -706,7 +777,7 @@ function runStoreSuite(name, adapter) {
         await expect(waiting).resolves.toEqual({ own: true });
       });
 
-      sharedIt('acquire: a waiter takes over a lock whose holder never releases it, once it expires', async () => {
+      if (adapter.shared) it('acquire: a waiter takes over a lock whose holder never releases it, once it expires', async () => {
         const { store, openPeer } = await open();
         const { store: peer } = await openPeer();
         await Promise.all([store.busReady, peer.busReady]);
@@ -715,14 +786,20 @@ function runStoreSuite(name, adapter) {
         expect(decision).toEqual({ token: expect.any(String) });
       });
 
-      sharedIt('acquire: an entry already there is returned without taking the lock', async () => {
+      either(['acquire: an entry already there is returned without taking the lock', async () => {
         const { store } = await open();
         await store.putEntry('k', entry({ body: 'there' }), HOUR, fill());
         const decision = await store.acquire('e:k', () => store.getEntry('k', null), { coalesceTimeout: 1000, lockTtl: 1000 });
         expect(decision.entry.body.toString()).toBe('there');
         expect(decision.token).toBeUndefined();
         await expect(store.tryLock('e:k', HOUR)).resolves.toEqual(expect.any(String));
-      });
+      }], ['acquire: resolves { own: true } without reading, whatever is stored (the caller\'s lookup read it)', async () => {
+        const { store } = await open();
+        await store.putEntry('k', entry({ body: 'there' }), HOUR, fill());
+        const read = jest.fn(() => store.getEntry('k', null));
+        await expect(store.acquire('e:k', read, { coalesceTimeout: 1000, lockTtl: 1000 })).resolves.toEqual({ own: true });
+        expect(read).not.toHaveBeenCalled();
+      }]);
     });
 
     describe('records (values and vary records)', () => {
@@ -734,12 +811,20 @@ function runStoreSuite(name, adapter) {
         expect(Buffer.compare(got.body, ALL_BYTES)).toBe(0);
       });
 
-      sharedIt('are read by another instance', async () => {
+      either(['are read by another instance', async () => {
         const { store, openPeer } = await open();
         const { store: peer } = await openPeer();
         await store.putRecord('vr:', 'base', record('vr:', { body: 'record' }), HOUR);
         expect((await peer.getRecord('vr:', 'base', null)).body.toString()).toBe('record');
-      });
+      }], ['are not read by another instance', async () => {
+        const { store } = await open();
+        const other = await another();
+        await store.putRecord('vr:', 'base', record('vr:', { body: 'record' }), HOUR);
+        await store.putRecord('v:', 'value', record('v:', { body: 'value' }), HOUR);
+        await expect(other.getRecord('vr:', 'base', null)).resolves.toBeNull();
+        await expect(other.getRecord('v:', 'value', null)).resolves.toBeNull();
+        expect((await store.getRecord('vr:', 'base', null)).body.toString()).toBe('record');
+      }]);
     });
 
     describe('events', () => {
@@ -752,28 +837,28 @@ function runStoreSuite(name, adapter) {
         expect(Buffer.isBuffer(payload) && payload.toString()).toBe('{"event":"x","payload":1}');
       });
 
-      sharedIt('publish delivers an application event to every instance on the backing', async () => {
+      either(['publish delivers an application event to every instance on the backing', async () => {
         const { store, openPeer } = await open();
         const { store: peer } = await openPeer();
         await Promise.all([store.listenForEvents(), peer.listenForEvents()]);
         const heard = [once(store, 'event'), once(peer, 'event')];
         await store.publish('"hello"');
         for (const [payload] of await Promise.all(heard)) expect(payload.toString()).toBe('"hello"');
-      });
-
-      aloneIt('an event of one instance does not reach another', async () => {
+      }], ['an event of one instance does not reach another', async () => {
         const { store } = await open();
-        const { store: other } = await open();
+        const other = await another();
         await Promise.all([store.listenForEvents(), other.listenForEvents()]);
-        let heardByOther = false;
-        other.on('event', () => { heardByOther = true; });
+        const heardByOther = [];
+        other.on('event', (payload) => heardByOther.push(payload.toString()));
         const heard = once(store, 'event');
         await store.publish('"mine"');
         await heard;
-        expect(heardByOther).toBe(false);
-      });
+        // The other instance's own event comes on a later turn than any delivery of ours would.
+        await settled(other);
+        expect(heardByOther).toEqual(['"settled"']);
+      }]);
 
-      sharedIt('another instance hears deletes, bumps and index invalidations', async () => {
+      either(['another instance hears deletes, bumps and index invalidations', async () => {
         const { store, openPeer } = await open();
         const { store: peer } = await openPeer();
         peer.listen();
@@ -789,7 +874,26 @@ function runStoreSuite(name, adapter) {
         await waitFor(() => names.length >= 4, { what: 'four names announced' });
         expect(names.sort()).toEqual(['e:gone', 'e:t1', 'e:t2', 'n:ns']);
         expect(peer.lastInvalidationAt).toBeGreaterThan(before);
-      });
+      }], ['another instance keeps its entries and versions through deletes, bumps and index invalidations', async () => {
+        const { store } = await open();
+        const other = await another();
+        const early = fill('/t/2', ['t']);
+        for (const s of [store, other]) {
+          await s.putEntry('t1', entry(), HOUR, fill('/t/1', ['t']));
+          await s.putEntry('gone', entry({ nsVersion: '0' }), HOUR, fill('/gone'));
+        }
+        await store.deleteEntry('gone', true);
+        await store.bumpNamespace('ns');
+        await expect(store.invalidate(['t:t'])).resolves.toBe(1);
+        await expect(store.invalidateKeys('*')).resolves.toBe(0);
+        expect(other.lastInvalidationAt).toBe(-1);
+        expect(other.namespaceVersion('ns')).toBe('0');
+        expect(await other.getEntry('t1', null)).not.toBeNull();
+        expect(await other.getEntry('gone', { ns: 'ns' })).not.toBeNull();
+        // Its fills are not fenced by the other instance's invalidations either.
+        await expect(other.putEntry('t2', entry(), HOUR, early)).resolves.toBe(true);
+        await expect(store.putEntry('t2', entry(), HOUR, early)).resolves.toBe(false);
+      }]);
     });
 
     describe('after close()', () => {

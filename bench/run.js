@@ -1,19 +1,41 @@
 'use strict';
 
-// `npm run bench`: HTTP throughput of a respcache HIT (from Redis, and from the in-process tier of
-// a near cache) against bare Express serving the same bytes, and GET throughput of respcache's
-// native Redis client against ioredis.
+// `npm run bench`: HTTP cost of a respcache HIT against bare Express serving the same bytes, for
+// three stores (Redis; the near cache's in-process tier in front of Redis; the embedded in-process
+// store alone), plus GET throughput of respcache's native Redis client against ioredis and a
+// stampede of cold requests.
+//
+// HTTP cases, at 1 KB and 100 KB bodies: bare Express 5, Redis HIT, near-cache (local tier) HIT,
+// embedded HIT, and no cache in front of a 20 ms data source (what a MISS costs). Each case is one
+// server process (bench/server.js). For each case the table shows:
+//   req/s          what the load generator measured
+//   CPU µs/req     the server process's CPU time (utime + stime, /proc/<pid>/stat fields 14 and 15,
+//                  in clock ticks of getconf CLK_TCK) over the measured load, divided by the
+//                  requests completed. The load generator shares the machine, so req/s moves with
+//                  whatever else runs; the CPU a request costs the server moves much less.
+//                  redis-server's CPU per request is shown apart (the Redis HIT moves work there).
+//   p50, p99       latency as the load generator saw it (ms)
+//   vs bare        the case's req/s over bare Express req/s, and bare CPU/req over the case's
+//                  CPU/req ("by CPU"), both from the same run
+// Targets (issue #11), as ratios within one run: Redis HIT/bare >= 1.1 (1 KB), >= 0.95 (100 KB);
+// in-process HIT/bare (near cache and embedded alike) >= 1.25 (1 KB), >= 1.2 (100 KB); every
+// in-process HIT faster than the Redis HIT, with a p99 no worse. Each is printed with its value
+// from req/s (the target) and from CPU/req (steadier). A missed target is a warning: the exit
+// status is 1 only for problems (errors, requests that were not HITs beyond 1%, wrong replies,
+// a stampede that ran its handler more than once).
 //
 // Placement on a 2-core machine (taskset):
 //   core 0: the Node process under test (an HTTP server, or the Redis client benchmark)
 //   core 1: the load generator (wrk, else autocannon) and redis-server
-// Results are medians over alternating rounds, and only ratios measured within one run are
-// compared with the targets. Written as JSON to $BENCH_OUT or <tmpdir>/respcache-bench/latest.json.
+// Results are medians over rounds that alternate the order of the cases. Written as JSON to
+// $BENCH_OUT or <tmpdir>/respcache-bench/latest.json (with per-sample figures and how busy each
+// core was). Every child (servers, redis-server, load generator, clients) is killed when the
+// runner exits, however it exits; servers and clients also exit when the runner's pipe closes.
 //
 // Environment:
 //   BENCH_DURATION        seconds per HTTP measurement (10)
 //   BENCH_CONNECTIONS     HTTP connections (50)
-//   BENCH_ROUNDS          alternating bare/HIT/local HIT rounds per body size (3)
+//   BENCH_ROUNDS          alternating bare/HIT/near-cache/embedded rounds per body size (3)
 //   BENCH_WARMUP          seconds of load before a server's first measurement (2)
 //   BENCH_LOADGEN         wrk | autocannon (wrk when installed)
 //   BENCH_REDIS_CORE      core for redis-server: 1 (with the load generator), 0 (with the server
@@ -30,18 +52,30 @@ const path = require('path');
 const { makeBody } = require('./body');
 
 const SIZES = [1024, 100 * 1024];
+const KB100 = 100 * 1024;
+// HTTP cases: what each server runs (bench/server.js), and how the tables name it.
+const CASES = {
+  bare: 'bare Express 5',
+  hit: 'respcache HIT, Redis',
+  local: 'respcache HIT, near cache (local tier)',
+  embedded: 'respcache HIT, embedded store',
+  nocache: 'no cache, 20 ms source',
+};
+const MODES = Object.keys(CASES);
+const ROUND = ['bare', 'hit', 'local', 'embedded']; // measured in every round; nocache once
+const REDIS_MODES = ['hit', 'local']; // servers given the Redis URL
+const CACHED = ['hit', 'local', 'embedded'];
+const IN_PROCESS = ['local', 'embedded']; // HITs served from process memory
 const TARGETS = {
-  http: { 1024: 0.92, [100 * 1024]: 0.85 }, // HIT req/s divided by bare req/s, at least
-  // local HIT (near cache, served from process memory) req/s divided by bare req/s, at least;
-  // below it is a warning, not a failure
-  httpLocal: { 1024: 0.97, [100 * 1024]: 0.95 },
-  client: { 1024: 1.2, [100 * 1024]: 1.5 }, // native ops/s divided by ioredis ops/s, at least
+  // a case's req/s divided by bare Express req/s in the same run, at least
+  http: {
+    hit: { 1024: 1.1, [KB100]: 0.95 },
+    local: { 1024: 1.25, [KB100]: 1.2 },
+    embedded: { 1024: 1.25, [KB100]: 1.2 },
+  },
+  client: { 1024: 1.2, [KB100]: 1.5 }, // native ops/s divided by ioredis ops/s, at least
 };
 const IN_FLIGHT = 100;
-// HTTP scenarios: bare Express, a HIT from Redis, a HIT from the near cache's in-process tier, and
-// no cache in front of a 20 ms data source.
-const MODES = ['bare', 'hit', 'local', 'nocache'];
-const CACHED = ['hit', 'local'];
 
 function envNumber(name, fallback) {
   const raw = process.env[name];
@@ -203,11 +237,11 @@ async function startRedis() {
 async function startServer(mode, size, redisUrl) {
   const [cmd, args] = pinned(0, process.execPath,
     [path.join(__dirname, 'server.js'), mode, String(size), ...(redisUrl ? [redisUrl] : [])]);
-  const { child, value: port } = await startChild(cmd, args, (out) => {
-    const m = /\{"port":(\d+)\}/.exec(out);
-    return m && Number(m[1]);
+  const { child, value } = await startChild(cmd, args, (out) => {
+    const m = /\{"port":(\d+),"pid":(\d+)\}/.exec(out);
+    return m && { port: Number(m[1]), pid: Number(m[2]) };
   }, `bench server (${mode})`);
-  return { child, port, mode };
+  return { child, port: value.port, pid: value.pid, mode };
 }
 
 function get(port, urlPath) {
@@ -283,12 +317,47 @@ function busyPercent(before, after) {
   return after.map(([busy, total], i) => Math.round(100 * (busy - before[i][0]) / Math.max(1, total - before[i][1])));
 }
 
-// A load run, with how busy each core was: if core 1 (load generator, Redis) is saturated, the
-// figure measures core 1, not the server on core 0.
-async function load(port, seconds) {
-  const before = cpuTimes();
-  const result = await loadgen(port, seconds);
-  return { ...result, cpuBusy: busyPercent(before, cpuTimes()) };
+// Clock ticks per second, the unit of the CPU times in /proc/<pid>/stat.
+const CLK_TCK = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const n = r.status === 0 ? Number(r.stdout.trim()) : NaN;
+  return n > 0 ? n : 100;
+})();
+
+/** CPU time (user + system) process `pid` has used so far, in microseconds; null without /proc. */
+function processCpuUs(pid) {
+  let stat;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces or ')': count the fields
+  // after its last ')'. There the first is field 3 (state), so utime (14) and stime (15) are the
+  // 12th and 13th (proc(5)).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? ticks * 1e6 / CLK_TCK : null;
+}
+
+/** CPU microseconds per request between two processCpuUs() readings (null when unknown). */
+function cpuPerRequest(before, after, requests) {
+  return before === null || after === null || !(requests > 0) ? null : (after - before) / requests;
+}
+
+// A load run, with the CPU time the server (and redis-server) spent on it per request, and how
+// busy each core was: if core 1 (load generator, Redis) is saturated, req/s measures core 1, not
+// the server on core 0; CPU per request does not depend on it.
+async function load(server, seconds, redis) {
+  const before = { cores: cpuTimes(), server: processCpuUs(server.pid), redis: processCpuUs(redis.child.pid) };
+  const result = await loadgen(server.port, seconds);
+  const after = { cores: cpuTimes(), server: processCpuUs(server.pid), redis: processCpuUs(redis.child.pid) };
+  return {
+    ...result,
+    cpuPerReq: cpuPerRequest(before.server, after.server, result.requests),
+    redisCpuPerReq: cpuPerRequest(before.redis, after.redis, result.requests),
+    cpuBusy: busyPercent(before.cores, after.cores),
+  };
 }
 
 function median(values) {
@@ -297,10 +366,18 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** The median of the non-null values, or null when there is none. */
+function medianOf(values) {
+  const known = values.filter((v) => v !== null && Number.isFinite(v));
+  return known.length ? median(known) : null;
+}
+
 function summarize(samples) {
   const cores = samples[0].cpuBusy ? samples[0].cpuBusy.length : 0;
   return {
     rps: median(samples.map((s) => s.rps)),
+    cpuPerReq: medianOf(samples.map((s) => s.cpuPerReq)),
+    redisCpuPerReq: medianOf(samples.map((s) => s.redisCpuPerReq)),
     p50: median(samples.map((s) => s.p50)),
     p99: median(samples.map((s) => s.p99)),
     cpuBusy: cores ? Array.from({ length: cores }, (_, i) => median(samples.map((s) => s.cpuBusy[i]))) : null,
@@ -312,6 +389,9 @@ function summarize(samples) {
 const fmtSize = (bytes) => (bytes >= 1024 ? `${bytes / 1024} KB` : `${bytes} B`);
 const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
 const fmtMs = (n) => n.toFixed(2);
+const fmtUs = (n) => (n === null ? 'n/a' : n.toFixed(1));
+const fmtRatio = (n) => (n === null ? 'n/a' : n.toFixed(3));
+const fmtTarget = (t, v) => (t.ms ? fmtMs(v) : fmtRatio(v));
 const fmtBusy = (busy) => (busy ? busy.map((b) => `${Math.round(b)}%`).join('/') : 'n/a');
 
 /** A text table; `align` has one 'l' or 'r' per column. */
@@ -323,109 +403,126 @@ function table(header, rows, align) {
 }
 
 // ---- the HTTP benchmark
+const SHORT = { hit: 'Redis HIT', local: 'near-cache HIT', embedded: 'embedded HIT' };
+
+/**
+ * The issue #11 targets for one body size, each with its value from req/s (what the target is
+ * set on) and, for the ratios, the same ratio from server CPU per request.
+ * @returns {{ name: string, wanted: string, value: number, pass: boolean, byCpu: number|null,
+ *   byCpuPass: boolean|null }[]}
+ */
+function httpTargets(size, c) {
+  // How many times cheaper `b` is than `a` in server CPU per request (null when unknown).
+  const cheaper = (a, b) => (a.cpuPerReq > 0 && b.cpuPerReq > 0 ? a.cpuPerReq / b.cpuPerReq : null);
+  const targets = [];
+  for (const mode of CACHED) {
+    const want = TARGETS.http[mode][size];
+    const value = c[mode].rps / c.bare.rps;
+    const byCpu = cheaper(c.bare, c[mode]);
+    targets.push({ name: `${SHORT[mode]} / bare`, wanted: `>= ${want}`, value, pass: value >= want,
+      byCpu, byCpuPass: byCpu === null ? null : byCpu >= want });
+  }
+  for (const mode of IN_PROCESS) {
+    const value = c[mode].rps / c.hit.rps;
+    const byCpu = cheaper(c.hit, c[mode]);
+    targets.push({ name: `${SHORT[mode]} / Redis HIT`, wanted: '> 1', value, pass: value > 1,
+      byCpu, byCpuPass: byCpu === null ? null : byCpu > 1 });
+  }
+  for (const mode of IN_PROCESS) {
+    targets.push({ name: `${SHORT[mode]} p99 ms vs Redis HIT's`, wanted: `<= ${fmtMs(c.hit.p99)}`,
+      value: c[mode].p99, pass: c[mode].p99 <= c.hit.p99, byCpu: null, byCpuPass: null, ms: true });
+  }
+  return targets;
+}
+
 async function benchHttp(size, redis, problems, warnings) {
   const servers = {};
   try {
     for (const mode of MODES) {
-      servers[mode] = await startServer(mode, size, CACHED.includes(mode) ? redis.url : undefined);
+      servers[mode] = await startServer(mode, size, REDIS_MODES.includes(mode) ? redis.url : undefined);
     }
-    // The same bytes everywhere, and a warm HIT before any measurement.
+    // The same bytes everywhere, and a warm HIT from the right tier before any measurement.
     const expected = makeBody(size);
     const bare = await get(servers.bare.port, '/data');
-    const first = await get(servers.hit.port, '/data');
-    const second = await get(servers.hit.port, '/data');
     if (!bare.body.equals(expected)) throw new Error(`bare Express did not answer the ${size}-byte body`);
-    if (second.headers['x-cache'] !== 'HIT') {
-      throw new Error(`respcache did not answer a HIT after warming (X-Cache: ${first.headers['x-cache']}, `
-        + `then ${second.headers['x-cache']})`);
+    for (const mode of CACHED) {
+      const first = await get(servers[mode].port, '/data');
+      const second = await get(servers[mode].port, '/data');
+      const tier = second.headers['x-cache-tier'];
+      const fromMemory = IN_PROCESS.includes(mode);
+      if (second.headers['x-cache'] !== 'HIT' || (tier === 'local') !== fromMemory) {
+        throw new Error(`${CASES[mode]}: no HIT ${fromMemory ? 'from process memory' : 'from Redis'} after warming `
+          + `(X-Cache: ${first.headers['x-cache']}, then ${second.headers['x-cache']}; X-Cache-Tier: ${tier || 'none'})`);
+      }
+      if (!second.body.equals(expected)) throw new Error(`${CASES[mode]}: the HIT body differs from the handler body`);
     }
-    if (!second.body.equals(expected)) throw new Error('the respcache HIT body differs from the handler body');
-    // The near cache: the first request fills both tiers, the second must come from process memory.
-    const localFirst = await get(servers.local.port, '/data');
-    const localSecond = await get(servers.local.port, '/data');
-    if (localSecond.headers['x-cache'] !== 'HIT' || localSecond.headers['x-cache-tier'] !== 'local') {
-      throw new Error('respcache (near cache) did not answer a local HIT after warming '
-        + `(X-Cache: ${localFirst.headers['x-cache']}, then ${localSecond.headers['x-cache']}; `
-        + `X-Cache-Tier: ${localSecond.headers['x-cache-tier']})`);
-    }
-    if (!localSecond.body.equals(expected)) throw new Error('the respcache local HIT body differs from the handler body');
 
-    const samples = { bare: [], hit: [], local: [], nocache: [] };
-    const requests = { hit: 0, local: 0 };
+    const samples = Object.fromEntries(MODES.map((mode) => [mode, []]));
+    const requests = Object.fromEntries(MODES.map((mode) => [mode, 0])); // warm-up and measured
     const measure = async (mode) => {
       if (samples[mode].length === 0 && config.warmup > 0) {
-        const warm = await load(servers[mode].port, config.warmup);
-        if (mode in requests) requests[mode] += warm.requests;
+        requests[mode] += (await loadgen(servers[mode].port, config.warmup)).requests;
       }
-      const result = await load(servers[mode].port, config.duration);
-      if (mode in requests) requests[mode] += result.requests;
+      const result = await load(servers[mode], config.duration, redis);
+      requests[mode] += result.requests;
       samples[mode].push(result);
-      process.stderr.write(`  ${fmtSize(size)} ${mode}: ${fmtInt(result.rps)} req/s, cores busy ${fmtBusy(result.cpuBusy)}\n`);
+      process.stderr.write(`  ${fmtSize(size)} ${mode}: ${fmtInt(result.rps)} req/s, ${fmtUs(result.cpuPerReq)} µs/req, `
+        + `p99 ${fmtMs(result.p99)} ms, cores busy ${fmtBusy(result.cpuBusy)}\n`);
     };
-    // Rounds alternate the order (bare, hit, local; then local, hit, bare), so a drift of the
-    // machine over the run does not favour one scenario.
+    // Rounds alternate the order (bare, hit, local, embedded; then the reverse), so a drift of the
+    // machine over the run does not favour one case.
     for (let round = 0; round < config.rounds; round++) {
-      for (const mode of round % 2 === 0 ? ['bare', 'hit', 'local'] : ['local', 'hit', 'bare']) await measure(mode);
+      for (const mode of round % 2 === 0 ? ROUND : [...ROUND].reverse()) await measure(mode);
     }
     await measure('nocache');
 
     // One handler call (the warming MISS): every other one answered a request that was not a HIT
     // (a BYPASS: the lookup failed or timed out). A few do not change the figures; more than 1%
-    // would make them a blend of HITs and bare handler runs.
-    const checkHits = async (mode, label) => {
+    // would make them a blend of HITs and bare handler runs. The in-process cases must also have
+    // served their HITs from process memory, not from Redis.
+    const checks = {};
+    for (const mode of CACHED) {
       const stats = JSON.parse((await get(servers[mode].port, '/__stats')).body);
+      if (!Number.isInteger(stats.hits) || !Number.isInteger(stats.localHits)) {
+        throw new Error(`the ${mode} server did not report its HIT counters: ${JSON.stringify(stats)}`);
+      }
       const notHits = stats.handlerCalls - 1;
       const notHitShare = notHits / requests[mode];
       if (notHits !== 0 || stats.cacheErrors !== 0) {
-        const message = `${fmtSize(size)}: during the ${label} runs ${notHits} of ${fmtInt(requests[mode])} requests `
+        const message = `${fmtSize(size)}: during the ${SHORT[mode]} runs ${notHits} of ${fmtInt(requests[mode])} requests `
           + `(${(100 * notHitShare).toFixed(2)}%) were not HITs (the handler ran), and the cache reported `
           + `${stats.cacheErrors} error(s)${stats.firstCacheError ? `, first: ${stats.firstCacheError}` : ''}`;
         if (notHitShare > 0.01) problems.push(message);
         else warnings.push(message);
       }
-      return { stats, notHits };
-    };
-    const hitCheck = await checkHits('hit', 'HIT');
-    const localCheck = await checkHits('local', 'local HIT');
-    // In the near cache every HIT should come from process memory; HITs from Redis would make
-    // the local figure a blend of both tiers.
-    if (!Number.isInteger(localCheck.stats.hits) || !Number.isInteger(localCheck.stats.localHits)) {
-      throw new Error(`the near-cache server did not report its HIT counters: ${JSON.stringify(localCheck.stats)}`);
+      const fromMemory = IN_PROCESS.includes(mode);
+      const counted = fromMemory ? stats.localHits : stats.hits;
+      if (counted < requests[mode] - notHits) {
+        warnings.push(`${fmtSize(size)}: the ${SHORT[mode]} server counted ${fmtInt(counted)} HITs`
+          + `${fromMemory ? ' from process memory' : ''} for ${fmtInt(requests[mode] - notHits)} requests that did not run the handler`);
+      }
+      const redisHits = stats.hits - stats.localHits;
+      if (fromMemory && redisHits > 0) {
+        warnings.push(`${fmtSize(size)}: during the ${SHORT[mode]} runs ${redisHits} of ${fmtInt(stats.hits)} `
+          + 'HITs came from Redis, not from the in-process tier');
+      }
+      checks[mode] = { requests: requests[mode], handlerCalls: stats.handlerCalls, notHits, cacheErrors: stats.cacheErrors,
+        hits: stats.hits, localHits: stats.localHits, redisHits };
     }
-    const redisHits = localCheck.stats.hits - localCheck.stats.localHits;
-    if (redisHits > 0) {
-      warnings.push(`${fmtSize(size)}: during the local HIT runs ${redisHits} of ${fmtInt(localCheck.stats.hits)} `
-        + 'HITs came from Redis, not from the in-process tier');
-    }
-    const result = {
-      bodyBytes: size,
-      bare: summarize(samples.bare),
-      hit: summarize(samples.hit),
-      local: summarize(samples.local),
-      nocache: summarize(samples.nocache),
-      hitRequests: requests.hit,
-      hitNotHits: hitCheck.notHits,
-      hitCacheErrors: hitCheck.stats.cacheErrors,
-      localRequests: requests.local,
-      localNotHits: localCheck.notHits,
-      localCacheErrors: localCheck.stats.cacheErrors,
-      localTierHits: localCheck.stats.localHits,
-      localRedisHits: redisHits,
-    };
-    result.ratio = result.hit.rps / result.bare.rps;
-    result.target = TARGETS.http[size];
-    result.meetsTarget = result.ratio >= result.target;
-    result.localRatio = result.local.rps / result.bare.rps;
-    result.localTarget = TARGETS.httpLocal[size];
-    result.localMeetsTarget = result.localRatio >= result.localTarget;
-    if (!result.localMeetsTarget) {
-      warnings.push(`${fmtSize(size)}: local HIT/bare ${result.localRatio.toFixed(3)} is below its target `
-        + `(>= ${result.localTarget})`);
-    }
+
+    const cases = Object.fromEntries(MODES.map((mode) => [mode, summarize(samples[mode])]));
     for (const mode of MODES) {
-      if (result[mode].errors) problems.push(`${fmtSize(size)} ${mode}: ${result[mode].errors} failed or non-2xx responses`);
+      const c = cases[mode];
+      c.ratio = c.rps / cases.bare.rps;
+      c.cpuRatio = c.cpuPerReq > 0 && cases.bare.cpuPerReq > 0 ? cases.bare.cpuPerReq / c.cpuPerReq : null;
+      if (c.errors) problems.push(`${fmtSize(size)} ${mode}: ${c.errors} failed or non-2xx responses`);
     }
-    return result;
+    const targets = httpTargets(size, cases);
+    for (const t of targets.filter((x) => !x.pass)) {
+      warnings.push(`${fmtSize(size)}: target missed: ${t.name} ${fmtTarget(t, t.value)} (wanted ${t.wanted})`
+        + `${t.byCpu === null ? '' : `; by server CPU/req ${t.byCpu.toFixed(3)}`}`);
+    }
+    return { bodyBytes: size, cases, checks, targets };
   } finally {
     await Promise.all(Object.values(servers).map((s) => stop(s.child)));
   }
@@ -492,7 +589,7 @@ async function main() {
   const results = {
     date: new Date().toISOString(),
     placement,
-    machine: { cpus: os.cpus().length, model: os.cpus()[0].model.trim(), platform: `${os.type()} ${os.release()}`,
+    machine: { cpus: os.cpus().length, clockTicksPerSecond: CLK_TCK, model: os.cpus()[0].model.trim(), platform: `${os.type()} ${os.release()}`,
       node: process.version, redis: versionOf('redis-server', ['--version']),
       loadgen: config.loadgen === 'wrk' ? versionOf('wrk', ['--version']) : `autocannon ${require('autocannon/package.json').version}`,
       ioredis: require('ioredis/package.json').version, pinned: canPin },
@@ -515,18 +612,38 @@ async function main() {
 
   console.log(`\nHTTP GET /data: ${config.loadgen}, ${config.connections} connections, `
     + `median of ${config.rounds} x ${config.duration} s (no cache: 1 run)`);
+  console.log('CPU µs/req: the server process\'s CPU time (utime + stime, /proc) per request completed; '
+    + 'redis µs/req: redis-server\'s.');
+  console.log('vs bare: the case\'s req/s over bare Express req/s; by CPU: bare CPU/req over the case\'s CPU/req.');
   const httpRows = [];
   for (const r of results.http) {
-    const row = (label, m, note = '') => [label, fmtInt(m.rps), fmtMs(m.p50), fmtMs(m.p99), fmtBusy(m.cpuBusy), note];
-    httpRows.push([fmtSize(r.bodyBytes), ...row('bare Express 5', r.bare)]);
-    httpRows.push(['', ...row('respcache HIT', r.hit,
-      `HIT/bare ${r.ratio.toFixed(3)} (target >= ${r.target}) ${r.meetsTarget ? 'ok' : 'BELOW TARGET'}`)]);
-    httpRows.push(['', ...row('respcache local HIT', r.local,
-      `local/bare ${r.localRatio.toFixed(3)} (target >= ${r.localTarget}) ${r.localMeetsTarget ? 'ok' : 'BELOW TARGET'}`)]);
-    httpRows.push(['', ...row('no cache, 20 ms source', r.nocache)]);
+    MODES.forEach((mode, i) => {
+      const c = r.cases[mode];
+      httpRows.push([i === 0 ? fmtSize(r.bodyBytes) : '', CASES[mode], fmtInt(c.rps),
+        mode === 'bare' ? '' : fmtRatio(c.ratio), fmtUs(c.cpuPerReq), mode === 'bare' ? '' : fmtRatio(c.cpuRatio),
+        REDIS_MODES.includes(mode) ? fmtUs(c.redisCpuPerReq) : '', fmtMs(c.p50), fmtMs(c.p99)]);
+    });
   }
-  console.log(table(['body', 'scenario', 'req/s', 'p50 ms', 'p99 ms', 'core0/1 busy', ''], httpRows,
-    ['l', 'l', 'r', 'r', 'r', 'r', 'l']));
+  console.log(table(['body', 'case', 'req/s', 'vs bare', 'CPU µs/req', 'by CPU', 'redis µs/req', 'p50 ms', 'p99 ms'],
+    httpRows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
+
+  console.log('\nTargets (issue #11), within this run: the value from req/s is the target; "by CPU" is the same '
+    + 'ratio from server CPU per request (steadier while other work shares the cores)');
+  const passMiss = (pass) => (pass === null ? '' : pass ? 'PASS' : 'MISS');
+  const targetRows = [];
+  let met = 0;
+  let total = 0;
+  for (const r of results.http) {
+    r.targets.forEach((t, i) => {
+      total++;
+      if (t.pass) met++;
+      targetRows.push([i === 0 ? fmtSize(r.bodyBytes) : '', t.name, t.wanted, fmtTarget(t, t.value), passMiss(t.pass),
+        t.byCpu === null ? '' : fmtRatio(t.byCpu), passMiss(t.byCpuPass)]);
+    });
+  }
+  console.log(table(['body', 'target', 'wanted', 'measured', '', 'by CPU', ''], targetRows,
+    ['l', 'l', 'l', 'r', 'l', 'r', 'l']));
+  console.log(`${met} of ${total} targets met${met < total ? ' (the misses are listed under Warnings)' : ''}`);
 
   console.log(`\nRedis GET, ${IN_FLIGHT} in flight: median of ${config.clientRounds} x ${config.clientDuration} s`);
   console.log(table(['value', 'respcache ops/s', 'ioredis (auto-pipelining) ops/s', 'ratio', 'target', ''],

@@ -1,25 +1,33 @@
 'use strict';
 
 // One benchmark server, started by bench/run.js (pinned to a core of its own):
-//   node bench/server.js <bare|hit|local|nocache> <bodyBytes> [redisUrl]
+//   node bench/server.js <bare|hit|local|embedded|nocache> <bodyBytes> [redisUrl]
 // GET /data answers the same JSON-ish bytes in every mode:
-//   bare     plain Express 5, default settings, res.send(buffer)
-//   hit      the same handler behind cache.middleware(); once warmed every request is a HIT
-//   local    the same, with the in-process tier in front of Redis (local: 256 MiB, ttl 3600):
-//            once warmed every request is a HIT served from process memory (X-Cache-Tier: local)
-//   nocache  the same handler after a simulated 20 ms data source, no cache (what a MISS costs)
+//   bare      plain Express 5, default settings, res.send(buffer)
+//   hit       the same handler behind cache.middleware() on Redis; once warmed every request is a
+//             HIT read from Redis
+//   local     the near cache: the in-process tier in front of Redis (local: 256 MiB, ttl 3600);
+//             once warmed every request is a HIT served from process memory (X-Cache-Tier: local)
+//   embedded  the in-process store alone, no Redis (local: 256 MiB); once warmed every request is
+//             a HIT served from process memory (X-Cache-Tier: local)
+//   nocache   the same handler after a simulated 20 ms data source, no cache (what a MISS costs)
 // GET /__stats reports how often the handler ran and how many cache errors were seen, so the
 // runner can tell a run of HITs from a run that silently bypassed (and, with a cache, how many
 // HITs there were and how many of those the in-process tier served).
-// Prints {"port":N} on stdout once it listens; exits when its stdin closes (the runner went away).
+// Prints {"port":N,"pid":P} on stdout once it listens (the runner reads this process's CPU time
+// from /proc/P/stat: P is this process, whatever wrapper, e.g. taskset, started it); exits when
+// its stdin closes (the runner went away).
 const express = require('express');
 const { setTimeout: sleep } = require('timers/promises');
 const { makeBody } = require('./body');
 
 const [mode, sizeArg, redisUrl] = process.argv.slice(2);
 const size = Number(sizeArg);
-if (!['bare', 'hit', 'local', 'nocache'].includes(mode) || !Number.isInteger(size) || size <= 0) {
-  console.error('usage: node bench/server.js <bare|hit|local|nocache> <bodyBytes> [redisUrl]');
+const REDIS_MODES = ['hit', 'local'];
+if (!['bare', 'hit', 'local', 'embedded', 'nocache'].includes(mode) || !Number.isInteger(size) || size <= 0
+  || REDIS_MODES.includes(mode) !== Boolean(redisUrl)) {
+  console.error('usage: node bench/server.js <bare|hit|local|embedded|nocache> <bodyBytes> [redisUrl]\n'
+    + '  (a redisUrl for hit and local, and for them only)');
   process.exit(2);
 }
 
@@ -61,8 +69,16 @@ async function main() {
     });
   } else {
     const { createCache } = require('../lib');
-    cache = createCache({ redis: redisUrl, keyPrefix: 'bench',
-      ...(mode === 'local' ? { local: { maxBytes: 256 * 1024 * 1024, ttl: 3600 } } : {}) });
+    const maxBytes = 256 * 1024 * 1024;
+    if (mode === 'embedded') {
+      // Without a "redis" option createCache() falls back to REDIS_URL: the embedded case must
+      // not quietly become a near cache because the caller's shell has one set.
+      delete process.env.REDIS_URL;
+      cache = createCache({ keyPrefix: 'bench', local: { maxBytes } });
+    } else {
+      cache = createCache({ redis: redisUrl, keyPrefix: 'bench',
+        ...(mode === 'local' ? { local: { maxBytes, ttl: 3600 } } : {}) });
+    }
     cache.on('error', (err) => {
       cacheErrors++;
       if (!firstCacheError) firstCacheError = `${err.code}: ${err.message}`;
@@ -76,7 +92,7 @@ async function main() {
 
   const server = app.listen(0, '127.0.0.1', (err) => {
     if (err) throw err;
-    process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
+    process.stdout.write(`${JSON.stringify({ port: server.address().port, pid: process.pid })}\n`);
   });
 }
 

@@ -2,28 +2,33 @@
 
 // Serving expired entries: stale-while-revalidate (STALE at once, one background refresh through
 // the app), stale-if-error (STALE when the handler fails), what forbids both, and conditional
-// requests and HEAD on STALE. Expired entries are planted in Redis with their times in the past,
-// so no test waits for an entry to age.
+// requests and HEAD on STALE. Expired entries are planted in Redis with their times in the past
+// of the caches' clock (a fake one, test/helpers/clock.js), and windows and the back-off after a
+// failed refresh end by advancing it: no test waits for an entry to age. Timers (handlerTimeout)
+// and Redis key lifetimes stay on real time.
 const express5 = require('express');
 const express4 = require('express4');
 const binding = require('../../lib/binding');
 const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
-const { openCache, closeCaches, entryKey, once, waitFor, gate } = require('../helpers/cache');
+const { openCache, closeCaches, entryKey, once, gate } = require('../helpers/cache');
+const { fakeClock, withClock } = require('../helpers/clock');
 
 let redis;
 let cache;
+// The clock of every cache in this file: entries are stamped, aged and judged by it.
+const clock = fakeClock();
 let errors;
 let servers;
 let calls;
 // Each test its own key: a refresh's per-key state in the cache (a failed refresh is not retried
-// for a second) must not carry over to the next test.
+// for a second of the clock) must not carry over to the next test.
 let key;
 let keySeq = 0;
 
 beforeAll(async () => {
   redis = await startRedis();
-  ({ cache, errors } = await openCache({ redis: redis.url, commandTimeout: 1000 }));
+  ({ cache, errors } = await openCache(withClock({ redis: redis.url, commandTimeout: 1000 }, clock)));
 });
 afterAll(async () => {
   await closeCaches();
@@ -56,11 +61,11 @@ async function route(options, handler, { express = express5, useCache = cache, b
 const OLD_HEADERS = ['content-type', 'text/plain; charset=utf-8', 'etag', '"old"', 'cache-control', 'max-age=60'];
 
 /**
- * Plants an entry for this test's key that expired `expiredMs` ago (stored 60 s before that), kept in
- * Redis for another `keepMs`.
+ * Plants an entry for this test's key that expired `expiredMs` ago by the caches' clock (stored 60 s
+ * before that), kept in Redis for another `keepMs` (real time).
  */
 async function plant({ expiredMs = 1000, headers = OLD_HEADERS, body = 'old', keepMs = 60000 } = {}) {
-  const expiresAt = Date.now() - expiredMs;
+  const expiresAt = clock.now() - expiredMs;
   await redis.client().set(entryKey(key), binding.encodeEntry(200, headers, Buffer.from(body), expiresAt - 60000, expiresAt),
     'PX', keepMs);
   return expiresAt;
@@ -73,6 +78,18 @@ async function stored() {
 
 /** The codes of the errors reported about this test's key (a previous test's refresh may still report). */
 const codes = () => errors.filter((e) => e.message.includes(`"${key}"`)).map((e) => e.code);
+
+/** Resolves with the next error `on` reports about this test's key. */
+function nextErrorAbout(on = cache) {
+  const about = `"${key}"`;
+  return new Promise((resolve) => {
+    on.on('error', function onError(err) {
+      if (!err.message.includes(about)) return;
+      on.removeListener('error', onError);
+      resolve(err);
+    });
+  });
+}
 
 describe('stale-while-revalidate', () => {
   it('keeps the entry in Redis for ttl plus the window, with expiresAt at the end of the ttl', async () => {
@@ -119,7 +136,7 @@ describe('stale-while-revalidate', () => {
     expect(cache.stats().stale - staleBefore).toBe(20);
     for (const reply of replies) {
       expect([reply.status, reply.headers['x-cache'], reply.text]).toEqual([200, 'STALE', 'old']);
-      expect(Number(reply.headers.age)).toBeGreaterThanOrEqual(61);
+      expect(reply.headers.age).toBe('61'); // stored 61 s before now by the clock
       expect(reply.headers['x-cache-age']).toBe(reply.headers.age);
       expect(reply.headers.etag).toBe('"old"');
     }
@@ -141,7 +158,7 @@ describe('stale-while-revalidate', () => {
     await refreshed;
     const hit = await http.get('/r');
     expect([hit.headers['x-cache'], hit.text]).toEqual(['HIT', 'new']);
-    expect(Number(hit.headers.age)).toBeLessThan(2);
+    expect(hit.headers.age).toBe('0');
     expect(await redis.client().pttl(entryKey(key))).toBeGreaterThan(88000);
     expect(calls).toBe(1);
   });
@@ -199,7 +216,7 @@ describe('stale-while-revalidate', () => {
     delete process.env.REDIS_URL;
     let embedded;
     try {
-      ({ cache: embedded } = await openCache({}));
+      ({ cache: embedded } = await openCache(withClock({}, clock)));
     } finally {
       if (saved !== undefined) process.env.REDIS_URL = saved;
     }
@@ -218,7 +235,7 @@ describe('stale-while-revalidate', () => {
   it('is refreshed by one process only when several serve it stale', async () => {
     const release = gate();
     const entered = gate();
-    const { cache: other } = await openCache({ redis: redis.url, commandTimeout: 1000 });
+    const { cache: other } = await openCache(withClock({ redis: redis.url, commandTimeout: 1000 }, clock));
     const handler = async (req, res) => {
       entered.open();
       await release.promise;
@@ -247,8 +264,9 @@ describe('stale-while-revalidate', () => {
     it('reports ERR_RESPCACHE_REFRESH and keeps the stale entry', async () => {
       const http = await route(options, handler);
       await plant();
+      const failed = nextErrorAbout();
       expect((await http.get('/r')).headers['x-cache']).toBe('STALE');
-      await waitFor(() => codes().length > 0, { what: 'the refresh error' });
+      await failed;
       expect(codes()).toEqual(['ERR_RESPCACHE_REFRESH']);
       expect(errors.find((e) => e.code === 'ERR_RESPCACHE_REFRESH').message).toMatch(message);
       const again = await http.get('/r');
@@ -259,22 +277,35 @@ describe('stale-while-revalidate', () => {
 
   it('keeps serving stale after a failed refresh until the window ends, then runs the handler', async () => {
     const http = await route({ staleWhileRevalidate: 2 }, (req, res) => res.status(500).send('down'));
-    // 0.6 s of the 2 s window left.
-    const windowEnd = await plant({ expiredMs: 1400 }) + 2000;
-    const replies = [];
-    await waitFor(async () => {
-      const sentAt = Date.now();
+    /** The next reply, and the refresh failure it started if `refreshes` (reported on 'error'). */
+    async function next(refreshes) {
+      const failed = refreshes ? nextErrorAbout() : null;
       const reply = await http.get('/r');
-      replies.push({ sentAt, doneAt: Date.now(), kind: reply.headers['x-cache'], status: reply.status, text: reply.text });
-      return reply.headers['x-cache'] !== 'STALE';
-    }, { timeout: 3000, interval: 50, what: 'a request after the window' });
-    const last = replies.pop();
-    expect(replies.length).toBeGreaterThan(1);
-    // Each STALE was asked for before the window ended; the MISS was answered after it ended.
-    expect(replies.every((r) => r.kind === 'STALE' && r.status === 200 && r.text === 'old' && r.sentAt < windowEnd)).toBe(true);
-    expect(last).toMatchObject({ kind: 'MISS', status: 500, text: 'down' });
-    expect(last.doneAt).toBeGreaterThanOrEqual(windowEnd);
-    expect(codes()).toContain('ERR_RESPCACHE_REFRESH');
+      if (failed) expect((await failed).code).toBe('ERR_RESPCACHE_REFRESH');
+      return [reply.status, reply.headers['x-cache'], reply.text];
+    }
+    const STALE = [200, 'STALE', 'old'];
+    // 1.6 s of the 2 s window left.
+    const windowEnd = await plant({ expiredMs: 400 }) + 2000;
+    expect(await next(true)).toEqual(STALE);
+    expect(calls).toBe(1);
+    // Within a second of the failure, no other refresh starts.
+    clock.advance(999);
+    expect(await next(false)).toEqual(STALE);
+    expect(calls).toBe(1);
+    // A second after it, the next stale request refreshes again (and fails again).
+    clock.advance(1);
+    expect(await next(true)).toEqual(STALE);
+    expect(calls).toBe(2);
+    // The last millisecond of the window is still STALE (the second failure holds back a refresh).
+    clock.set(windowEnd - 1);
+    expect(await next(false)).toEqual(STALE);
+    expect(calls).toBe(2);
+    // Once the window has ended, the handler runs for the request, and its answer goes out.
+    clock.set(windowEnd);
+    expect(await next(false)).toEqual([500, 'MISS', 'down']);
+    expect(calls).toBe(3);
+    expect(codes()).toEqual(['ERR_RESPCACHE_REFRESH', 'ERR_RESPCACHE_REFRESH']);
   });
 
   it('is off with staleWhileRevalidate: 0 even when the response grants a window', async () => {
@@ -343,7 +374,7 @@ describe('stale-if-error', () => {
       expect([reply.status, reply.headers['x-cache'], reply.text]).toEqual([200, 'STALE', 'old']);
       expect(reply.headers['content-type']).toBe('text/plain; charset=utf-8');
       expect(reply.headers['x-error-page']).toBeUndefined();
-      expect(Number(reply.headers.age)).toBeGreaterThanOrEqual(61);
+      expect(reply.headers.age).toBe('61');
       expect(codes()).toEqual(['ERR_RESPCACHE_HANDLER_FAILED']);
       expect((await stored()).body.toString()).toBe('old');
     });

@@ -1,10 +1,12 @@
 'use strict';
 
 // Which responses are stored: never errors, Set-Cookie, or Cache-Control: no-store / private.
+// The cache's clock is a fake one (test/helpers/clock.js): entries are stamped and aged by it.
 const express = require('express');
 const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches } = require('../helpers/cache');
+const { fakeClock, withClock } = require('../helpers/clock');
 const binding = require('../../lib/binding');
 const { keys } = require('../../lib');
 
@@ -12,10 +14,11 @@ let redis;
 let cache;
 let http;
 let calls;
+const clock = fakeClock();
 
 beforeAll(async () => {
   redis = await startRedis();
-  ({ cache } = await openCache({ redis: redis.url, commandTimeout: 1000 }));
+  ({ cache } = await openCache(withClock({ redis: redis.url, commandTimeout: 1000 }, clock)));
 });
 
 afterAll(async () => {
@@ -229,12 +232,10 @@ describe('when the request carries credentials and the route uses the default ke
       ['s-maxage=30, max-age=600', 30000],
     ])('stores "%s" for the response\'s own freshness, never the route ttl', async (cc, lifetimeMs) => {
       await route((req, res) => res.set('Cache-Control', cc).send('shared'), { ttl: 3600 });
-      const before = Date.now();
       await http.get('/r', { headers: alice });
       const [key] = await redis.keys('respcache:e:*');
       const entry = binding.decodeEntry(await redis.client().getBuffer(key));
-      expect(entry.expiresAt - before).toBeLessThanOrEqual(lifetimeMs + 1000);
-      expect(entry.expiresAt - before).toBeGreaterThan(lifetimeMs - 5000);
+      expect([entry.storedAt, entry.expiresAt]).toEqual([clock.now(), clock.now() + lifetimeMs]);
       expect(await redis.client().pttl(key)).toBeLessThanOrEqual(lifetimeMs);
       const anonymous = await http.get('/r');
       expect([anonymous.headers['x-cache'], anonymous.text]).toEqual(['HIT', 'shared']);
@@ -270,11 +271,11 @@ describe('when the request carries credentials and the route uses the default ke
       await route((req, res) => res.set('Cache-Control', 'max-age=60, must-revalidate').send(`run ${calls}`),
         { ttl: 3600, staleWhileRevalidate: 600, staleIfError: 600 });
       await http.get('/r', { headers: alice });
-      // Age the stored entry past its freshness without waiting: same bytes, expiresAt in the past.
-      const [key] = await redis.keys('respcache:e:*');
-      const entry = binding.decodeEntry(await redis.client().getBuffer(key));
-      const now = Date.now();
-      await redis.client().set(key, binding.encodeEntry(entry.status, entry.headers, entry.body, now - 120000, now - 60000), 'PX', 60000);
+      expect((await http.get('/r')).headers['x-cache']).toBe('HIT');
+      // Age the stored entry past its freshness without waiting: Redis keeps it (for 60 s of real
+      // time), the clock says it is a millisecond past its max-age.
+      clock.advance(60001);
+      expect(await redis.keys('respcache:e:*')).toHaveLength(1);
       const anonymous = await http.get('/r');
       expect([anonymous.headers['x-cache'], anonymous.text]).toEqual(['MISS', 'run 2']);
       expect(calls).toBe(2);

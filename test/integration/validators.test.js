@@ -1,21 +1,24 @@
 'use strict';
 
-// Validators, conditional requests and Age, on HIT and on MISS.
+// Validators, conditional requests and Age, on HIT and on MISS. The cache's clock is a fake one
+// (test/helpers/clock.js): Age counts from the entry's storedAt by it.
 const express = require('express');
 const binding = require('../../lib/binding');
 const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches, entryKey } = require('../helpers/cache');
+const { fakeClock, withClock } = require('../helpers/clock');
 
 let redis;
 let cache;
 let http;
 let calls;
 let seenConditions;
+const clock = fakeClock();
 
 beforeAll(async () => {
   redis = await startRedis();
-  ({ cache } = await openCache({ redis: redis.url, commandTimeout: 1000 }));
+  ({ cache } = await openCache(withClock({ redis: redis.url, commandTimeout: 1000 }, clock)));
 });
 afterAll(async () => {
   await closeCaches();
@@ -129,14 +132,16 @@ describe('when a MISS request carries a matching If-None-Match', () => {
 describe('Age', () => {
   it('is sent on HITs as whole seconds since the entry was stored, with X-Cache-Age and a fresh Date', async () => {
     await route((req, res) => res.send('x'));
-    const storedAt = Date.now() - 7000;
+    const storedAt = clock.now() - 7999;
     await redis.client().set(entryKey('k'), binding.encodeEntry(200, ['content-type', 'text/plain', 'etag', '"e"'],
       Buffer.from('aged'), storedAt, storedAt + 60000), 'PX', 60000);
     const hit = await http.get('/r');
     expect(hit.text).toBe('aged');
-    expect(Number(hit.headers.age)).toBeGreaterThanOrEqual(7);
-    expect(Number(hit.headers.age)).toBeLessThan(10);
+    expect(hit.headers.age).toBe('7'); // 7.999 s: whole seconds, rounded down
     expect(hit.headers['x-cache-age']).toBe(hit.headers.age);
+    clock.advance(1);
+    expect((await http.get('/r')).headers.age).toBe('8');
+    // Date is the server's real time (Node's), not the cache's clock.
     expect(Math.abs(Date.parse(hit.headers.date) - Date.now())).toBeLessThan(2000);
   });
 

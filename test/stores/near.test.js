@@ -8,12 +8,13 @@ const { redisBacking } = require('./redis-backing');
 const { NearStore } = require('../../lib/stores/near');
 const { localTier } = require('../helpers/internals');
 const { once, waitFor } = require('../helpers/wait');
+const { fakeClock } = require('../helpers/clock');
 
 const LOCAL = { maxBytes: 64 * 1024 * 1024, ttlMs: 60 * 1000 };
 
 function nearBacking() {
   return redisBacking({
-    wrap: (shared, options) => new NearStore(shared, { ...LOCAL, ...options.local }),
+    wrap: (shared, options) => new NearStore(shared, { ...LOCAL, ...options.local }, options.clock),
     holdsLocally: (store, name) => localTier(store).get(name) !== null,
   });
 }
@@ -51,14 +52,16 @@ describe('the near cache alone', () => {
   });
 
   it('copies what it reads from Redis, for the entry\'s remaining life at most', async () => {
-    const { store, openPeer } = await open();
+    // The remaining life is by the store's clock (the cache's): entries are stamped in its time.
+    const clock = fakeClock();
+    const { store, openPeer } = await open({ clock });
     const { store: writer } = await openPeer();
-    await writer.putEntry('k', entry({ body: 'from redis' }), HOUR, fill());
+    await writer.putEntry('k', entry({ body: 'from redis', storedAt: clock.now() }), HOUR, fill());
     expect((await store.getEntry('k', null)).tier).toBe('redis');
     expect((await store.getEntry('k', null)).tier).toBe('local');
-    // An entry already past its expiresAt is not copied.
-    const storedAt = Date.now() - 60e3;
-    await writer.putEntry('old', entry({ storedAt, expiresAt: storedAt + 1000 }), HOUR, fill());
+    // An entry already past its expiresAt by the clock is not copied, though Redis keeps it an hour.
+    await writer.putEntry('old', entry({ storedAt: clock.now(), expiresAt: clock.now() + 1000 }), HOUR, fill());
+    clock.advance(1000);
     expect((await store.getEntry('old', null)).tier).toBe('redis');
     expect((await store.getEntry('old', null)).tier).toBe('redis');
   });

@@ -41,6 +41,17 @@ function entry({ status = 200, headers = ['content-type', 'text/plain'], body = 
     { nsVersion, kind });
 }
 
+/**
+ * Entry bytes for a store that keeps them `keepMs`: fresh no longer than that, as the cache writes
+ * them (it keeps an entry for its freshness plus its stale window). A near cache copies what it
+ * reads for the entry's remaining freshness, so an entry fresh for an hour but kept 50 ms could
+ * be copied, a moment before Redis drops it, for another minute.
+ */
+function shortLived(keepMs, fields = {}) {
+  const storedAt = Date.now();
+  return entry({ storedAt, expiresAt: storedAt + keepMs, ...fields });
+}
+
 /** Record bytes of the kind a family holds ('v:' values, 'vr:' vary records). */
 function record(family, fields = {}) {
   return entry({ ...fields, kind: family === 'v:' ? 'value' : 'vary' });
@@ -329,7 +340,7 @@ function runStoreSuite(name, adapter) {
     describe('retention', () => {
       it('ends after ttlMs: the store no longer holds or returns the entry', async () => {
         const { store, holds } = await open();
-        await store.putEntry('short', entry(), 50, fill());
+        await store.putEntry('short', shortLived(50), 50, fill());
         await store.putEntry('long', entry(), HOUR, fill());
         expect(await store.getEntry('short', null)).not.toBeNull();
         // Expiry happens in the backing (Redis PX, the native store's TTL): no event announces it.
@@ -349,7 +360,7 @@ function runStoreSuite(name, adapter) {
 
       it('ends a record after its ttlMs', async () => {
         const { store } = await open();
-        await store.putRecord('vr:', 'k', record('vr:'), 50);
+        await store.putRecord('vr:', 'k', shortLived(50, { kind: 'vary' }), 50);
         expect(await store.getRecord('vr:', 'k', null)).not.toBeNull();
         await waitFor(async () => (await store.getRecord('vr:', 'k', null)) === null, { what: 'the record expired', timeout: 2000 });
       });
@@ -568,8 +579,8 @@ function runStoreSuite(name, adapter) {
     describe('index growth', () => {
       it('prunes expired members on the next store under that index', async () => {
         const { store, indexSize } = await open();
-        await store.putEntry('a', entry(), 50, fill('/a', ['grow']));
-        await store.putEntry('b', entry(), 50, fill('/b', ['grow']));
+        await store.putEntry('a', shortLived(50), 50, fill('/a', ['grow']));
+        await store.putEntry('b', shortLived(50), 50, fill('/b', ['grow']));
         expect(await indexSize('t:grow')).toBe(2);
         await waitFor(async () => (await store.getEntry('b', null)) === null && (await store.getEntry('a', null)) === null,
           { what: 'both entries expired', timeout: 2000 });
@@ -579,7 +590,7 @@ function runStoreSuite(name, adapter) {
 
       it('sweep() deletes the indexes whose members have all expired, and keeps the others', async () => {
         const { store, indexSize } = await open();
-        await store.putEntry('short', entry(), 50, fill('/short/1', ['gone']));
+        await store.putEntry('short', shortLived(50), 50, fill('/short/1', ['gone']));
         await store.putEntry('long', entry(), HOUR, fill('/long/1', ['kept']));
         await waitFor(async () => (await store.getEntry('short', null)) === null, { what: 'the entry expired', timeout: 2000 });
         await store.sweep();

@@ -4,16 +4,7 @@
 // any store is asked anything, and the reading of invalidation announcements.
 const { checkNamespace, checkTags, parseInvalidation } = require('../../lib/stores/contract');
 const { InvalidArgumentError } = require('../../lib/errors');
-
-/** The error `fn` throws (fails the test when it returns). */
-function thrownBy(fn) {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
+const { thrownBy } = require('../helpers/thrown');
 
 describe('checkNamespace(ns)', () => {
   it('returns a non-empty, well-formed string of at most 1024 characters', () => {

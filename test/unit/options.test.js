@@ -1,33 +1,27 @@
 'use strict';
 
 // Option validation at setup: invalid options throw a TypeError or RangeError naming the option.
-const { startRedis } = require('./helpers/redis');
-const { respcache, openCache, closeCaches } = require('./helpers/cache');
+// No Redis: options are checked before anything connects, and an embedded cache (no Redis URL)
+// builds middleware like any other.
+const { respcache, openCache, closeCaches } = require('../helpers/cache');
+const { thrownBy } = require('../helpers/thrown');
 
 const { createCache } = respcache;
 
-let redis;
 let cache;
+let savedUrl;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  ({ cache } = await openCache({ redis: redis.url }));
+  // Embedded mode is a cache without a Redis URL, the environment's included.
+  savedUrl = process.env.REDIS_URL;
+  delete process.env.REDIS_URL;
+  ({ cache } = await openCache({}));
 });
 
 afterAll(async () => {
+  if (savedUrl !== undefined) process.env.REDIS_URL = savedUrl;
   await closeCaches();
-  if (redis) await redis.close();
 });
-
-/** Calls fn and returns what it threw (fails the test when nothing was thrown). */
-function thrownBy(fn) {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw, but the call returned');
-}
 
 function expectOptionError(err, option) {
   expect(['TypeError', 'RangeError']).toContain(err.name);
@@ -69,14 +63,20 @@ describe('createCache(options)', () => {
   });
 
   it('accepts frozen options and leaves them as they were', async () => {
-    const options = Object.freeze({
-      redis: Object.freeze({ host: '127.0.0.1', port: redis.port }),
-      keyPrefix: 'frozen', commandTimeout: 200,
+    // A Redis endpoint nothing listens on: the options are taken, the cache is closed before it
+    // could connect.
+    const withRedis = Object.freeze({
+      redis: Object.freeze({ host: '127.0.0.1', port: 1 }),
+      keyPrefix: 'frozen', commandTimeout: 200, connectTimeout: 200,
+      local: Object.freeze({ maxBytes: 1 << 20, ttl: 5 }),
     });
-    const snapshot = JSON.stringify(options);
-    const { cache: frozen } = await openCache(options);
-    expect(JSON.stringify(options)).toBe(snapshot);
-    await frozen.close();
+    const embedded = Object.freeze({ keyPrefix: 'frozen', local: Object.freeze({ maxBytes: 1 << 20 }) });
+    const snapshots = [JSON.stringify(withRedis), JSON.stringify(embedded)];
+    const { cache: connecting } = await openCache(withRedis, { waitReady: false });
+    const { cache: ready } = await openCache(embedded);
+    expect(ready.status).toBe('ready');
+    expect([JSON.stringify(withRedis), JSON.stringify(embedded)]).toEqual(snapshots);
+    await Promise.all([connecting.close(), ready.close()]);
   });
 });
 

@@ -7,9 +7,9 @@ const os = require('os');
 const path = require('path');
 const fs = require('fs');
 const express = require('express');
-const { startRedis } = require('./helpers/redis');
-const { serve } = require('./helpers/http');
-const { openCache, closeCaches, once, entryKey } = require('./helpers/cache');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches, once, entryKey } = require('../helpers/cache');
 
 let redis; // with a password, an ACL user and a unix socket
 let tmpDir;

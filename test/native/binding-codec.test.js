@@ -1,7 +1,7 @@
 'use strict';
 
 // The codec as JavaScript reaches it: round trips, and refusals of what cannot be an entry.
-const binding = require('../lib/binding');
+const binding = require('../../lib/binding');
 
 describe('encodeEntry / decodeEntry', () => {
   it('round-trips status, headers, body bytes and times', () => {

@@ -76,8 +76,9 @@ class Inflight {
     }
     const failedAt = this.clock.now();
     this.table.set(name, failedAt);
+    // Only tidies the table: whether the back-off is over is the clock's to say (startRefresh).
     setTimeout(() => {
-      if (this.table.get(name) === failedAt) this.table.delete(name);
+      if (this.table.get(name) === failedAt && this.clock.now() - failedAt >= RETRY_AFTER_FAILURE_MS) this.table.delete(name);
     }, RETRY_AFTER_FAILURE_MS).unref();
   }
 

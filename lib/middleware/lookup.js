@@ -59,51 +59,75 @@ function lookup(r, req, ctx) {
   });
 }
 
-/** Looks the request up and answers it from the entry, or lets the handler run. */
-function lookupAndAnswer(r, req, res, next, ctx) {
+/**
+ * Answers a request whose lookup found `entry` (or null): from the entry when it is fresh and
+ * this requester may have it, else through the handler (with a stale fallback or refresh when the
+ * entry allows one).
+ */
+function answer(r, req, res, next, ctx, entry) {
   const route = r.route;
-  lookup(r, req, ctx).then((entry) => {
-    const key = ctx.key;
-    if (entry !== null && entryNoCache(entry.headers)) {
-      // Stored with Cache-Control: no-cache: usable only after revalidation, which is the
-      // handler's run; its response replaces the entry.
-      runHandler(r, req, res, next, key, 'MISS', STORE_ONLY, ctx);
+  const key = ctx.key;
+  if (entry !== null && entryNoCache(entry.headers)) {
+    // Stored with Cache-Control: no-cache: usable only after revalidation, which is the
+    // handler's run; its response replaces the entry.
+    runHandler(r, req, res, next, key, 'MISS', STORE_ONLY, ctx);
+    return;
+  }
+  if (entry !== null && credentialed(req, route) && !entrySharedExplicitly(entry.headers)) {
+    // Maybe personal: this requester gets its own handler's answer (stored only if shareable).
+    debug('not serving %s to a request with credentials: the entry is not marked shareable', key);
+    runHandler(r, req, res, next, key, 'MISS', STORE_ONLY, ctx);
+    return;
+  }
+  if (entry !== null) {
+    const state = staleState(entry, route, r.clock.now());
+    if (state === 'fresh') {
+      r.reporter.outcome(req, entry.tier === 'local' ? 'hit_local' : 'hit');
+      serveHit(r, req, res, entry, key, false);
       return;
     }
-    if (entry !== null && credentialed(req, route) && !entrySharedExplicitly(entry.headers)) {
-      // Maybe personal: this requester gets its own handler's answer (stored only if shareable).
-      debug('not serving %s to a request with credentials: the entry is not marked shareable', key);
-      runHandler(r, req, res, next, key, 'MISS', STORE_ONLY, ctx);
+    if (state === 'revalidate' && canRefresh(req)) {
+      r.reporter.outcome(req, 'stale');
+      serveHit(r, req, res, entry, key, false, 'STALE');
+      startRefresh(r, req, key, ctx.keying);
       return;
     }
-    if (entry !== null) {
-      const state = staleState(entry, route, r.clock.now());
-      if (state === 'fresh') {
-        r.reporter.outcome(req, entry.tier === 'local' ? 'hit_local' : 'hit');
-        serveHit(r, req, res, entry, key, false);
-        return;
-      }
-      if (state === 'revalidate' && canRefresh(req)) {
-        r.reporter.outcome(req, 'stale');
-        serveHit(r, req, res, entry, key, false, 'STALE');
-        startRefresh(r, req, key, ctx.keying);
-        return;
-      }
-      // Inside a stale window but not refreshable in the background (no Express app), or
-      // inside stale-if-error: the handler runs, and the entry answers if it fails.
-      if (state !== 'expired') ctx.fallback = staleFallback(r, req, res, entry, key);
+    // Inside a stale window but not refreshable in the background (no Express app), or
+    // inside stale-if-error: the handler runs, and the entry answers if it fails.
+    if (state !== 'expired') ctx.fallback = staleFallback(r, req, res, entry, key);
+  }
+  // A HEAD response has no body to store; the GET that follows fills the entry.
+  afterLookup(r, req, res, next, key, 'MISS', ctx);
+}
+
+/** Serving an entry threw, which decoded entries are built not to do: the handler answers. */
+function answerFailed(r, req, res, next, ctx, err) {
+  r.report(err);
+  if (!res.headersSent) lastResort(next, () => bypass(r, req, res, next, ctx.key, 'serving the entry failed'));
+}
+
+/**
+ * Looks the request up and answers it. An entry this process holds in memory is served in the
+ * same turn of the event loop (no Promise on the way); anything else takes the store's lookup.
+ */
+function lookupAndAnswer(r, req, res, next, ctx) {
+  const metrics = r.reporter.metrics;
+  const started = metrics === null ? 0n : process.hrtime.bigint();
+  const held = r.store.peek(ctx.key, req[FILL]);
+  if (held !== null) {
+    if (metrics !== null) metrics.lookupSeconds.observe({ tier: 'local' }, Number(process.hrtime.bigint() - started) / 1e9);
+    try {
+      answer(r, req, res, next, ctx, held);
+    } catch (err) {
+      answerFailed(r, req, res, next, ctx, err);
     }
-    // A HEAD response has no body to store; the GET that follows fills the entry.
-    afterLookup(r, req, res, next, key, 'MISS', ctx);
-  }, (err) => {
+    return;
+  }
+  lookup(r, req, ctx).then((entry) => answer(r, req, res, next, ctx, entry), (err) => {
     if (!QUIET_LOOKUP_FAULTS.has(err && err.code)) r.report(err);
     debug('bypass %s: %s', ctx.key, err && err.code);
     afterLookup(r, req, res, next, ctx.key, 'BYPASS', ctx);
-  }).catch((err) => {
-    // Only reached when serving a HIT threw, which decoded entries are built not to do.
-    r.report(err);
-    if (!res.headersSent) lastResort(next, () => bypass(r, req, res, next, ctx.key, 'serving the entry failed'));
-  });
+  }).catch((err) => answerFailed(r, req, res, next, ctx, err));
 }
 
 module.exports = { lookupAndAnswer };

@@ -49,6 +49,8 @@
 //                                       it (a key of another type in the way, deleted; or larger
 //                                       than the in-process store). The write is issued before the
 //                                       Promise is returned, so a later getEntry sees it.
+// peek(key, fill) (sync)               What getEntry would resolve with, when this process holds it
+//                                       in memory (no I/O); else null (then ask getEntry/lookup).
 // lookup(key, fill, want)              A request's lookup in one round trip where the store can:
 //                                       getEntry(key, fill); when there is no entry, the vary record
 //                                       of want.record (a base key, or null: not wanted; decoded and

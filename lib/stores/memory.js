@@ -134,6 +134,15 @@ class MemoryStore extends EventEmitter {
     return Promise.resolve(entry);
   }
 
+  /** (sync) The entry this process holds for `key`, usable as getEntry would return it, or null. */
+  peek(key, fill) {
+    if (!fill || !fill.ns) return localCopy(this.local, 'e:', key, undefined, null);
+    const version = this.namespaceVersion(fill.ns);
+    const entry = localCopy(this.local, 'e:', key, version, null);
+    if (entry !== null) fill.nsVersion = version;
+    return entry;
+  }
+
   lookup(key, fill, want) {
     return this.getEntry(key, fill).then((entry) => {
       if (entry !== null) return { entry, record: null, token: undefined };

@@ -72,8 +72,11 @@ class NearStore extends EventEmitter {
     if (ms >= 1) this.local.set(name, bytes, ms); // refused when larger than local.maxBytes: no copy
   }
 
-  /** A usable local copy of entry `key` for `fill` (a namespaced one only under the version known here). */
-  localEntry(key, fill) {
+  /**
+   * (sync) A usable local copy of entry `key` for `fill` (a namespaced one only under the version
+   * known here), or null.
+   */
+  peek(key, fill) {
     if (!fill || !fill.ns) return localCopy(this.local, 'e:', key, undefined, null);
     const known = this.shared.knownNamespaceVersion(fill.ns);
     const entry = known === undefined ? null : localCopy(this.local, 'e:', key, known, null);
@@ -82,12 +85,12 @@ class NearStore extends EventEmitter {
   }
 
   getEntry(key, fill) {
-    const entry = this.localEntry(key, fill);
+    const entry = this.peek(key, fill);
     return entry !== null ? Promise.resolve(entry) : this.copied(`e:${key}`, this.shared.getEntry(key, fill));
   }
 
   lookup(key, fill, want) {
-    const entry = this.localEntry(key, fill);
+    const entry = this.peek(key, fill);
     if (entry !== null) return Promise.resolve({ entry, record: null, token: undefined });
     const base = want.record;
     const record = base === null ? null : localCopy(this.local, 'vr:', base, undefined, want.accept);

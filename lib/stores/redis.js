@@ -100,6 +100,11 @@ class RedisStore extends EventEmitter {
     });
   }
 
+  /** (sync) Nothing is held in this process. */
+  peek() {
+    return null;
+  }
+
   /** getEntry, the vary record and the fill lock in one round trip (redis-scripts.js LOOKUP_SCRIPT). */
   lookup(key, fill, want) {
     const ns = fill && fill.ns ? fill.ns : null;

@@ -68,13 +68,19 @@
 // new SingleFlight(): .join(key, timeoutMs): null (the caller leads) | Promise<{ kind: 'value',
 //   payload: Buffer } | { kind: 'failed' } | { kind: 'timeout' }> (never rejects);
 //   .complete(key, payload: Buffer): number of followers served; .fail(key): number; .size
-// new LocalStore(maxBytes): LRU bounded by bytes (key + payload + 64 per item), steady-clock TTLs.
-//   .get(key): Buffer | null (never write into it: a payload up to 8 KiB comes back as a copy in
-//   a slab shared with other hits, a larger one as a view of the stored bytes; either stays valid
-//   and unchanged however long it is kept); .set(key, payload, ttlMs): boolean (false: larger
-//   than the store); .delete(key): boolean; .deletePrefix(prefix): number; .purgeExpired():
-//   number; .clear(); .stats(): { entries, bytes, maxBytes, hits, misses, evictions, expirations }
-//   The class is the addon's, with get() extended here (see below).
+// new LocalStore(maxBytes): LRU bounded by bytes (key + payload.byteLength + 64 per item),
+//   steady-clock TTLs, all in native memory; one JavaScript thread, nothing locked.
+//   .set(key, payload: Buffer, ttlMs): boolean (false: larger than the store, and any old value
+//   under key is dropped). Holds payload BY REFERENCE, no copy: the caller must never modify a
+//   Buffer after giving it to set() (lib stores encoded entries, never written again). A Buffer
+//   viewing part of a larger ArrayBuffer keeps all of it alive while stored.
+//   .get(key): the very Buffer given to set() (get(k) === get(k) === payload), made the most
+//   recently used; null when absent or expired. No copy, no allocation: never write into it.
+//   The store lets go of a Buffer exactly once, when its item is evicted, expires, is deleted,
+//   replaced by a later set(), cleared, or the store itself is collected or its environment torn
+//   down; the GC may then collect it.
+//   .delete(key): boolean; .deletePrefix(prefix): number; .purgeExpired(): number; .clear();
+//   .stats(): { entries, bytes, maxBytes, hits, misses, evictions, expirations }
 const path = require('path');
 
 const root = path.join(__dirname, '..');
@@ -102,35 +108,6 @@ function load() {
 }
 
 const native = load();
-
-// Small hits are copied into a slab and handed out as views of it, the way Node pools its own
-// small Buffers: a 1 KB hit costs 0.4 us so, 1.9 us as an external Buffer of its own (see
-// native/binding/local_store_wrap.h). Each slab is zero-filled, written front to back once and replaced
-// when less than COPY_MAX is left, so the bytes under a view never change; a view keeps its whole
-// slab alive.
-const SLAB_BYTES = 64 * 1024;
-const COPY_MAX = 8 * 1024;
-let slab = null;
-let slabUsed = SLAB_BYTES;
-
-class LocalStore extends native.LocalStore {
-  /**
-   * The payload stored under `key`, made the most recently used; null when absent or expired.
-   * @param {string} key
-   * @returns {Buffer | null}
-   */
-  get(key) {
-    if (SLAB_BYTES - slabUsed < COPY_MAX) {
-      slab = Buffer.alloc(SLAB_BYTES);
-      slabUsed = 0;
-    }
-    const got = super.get(key, slab, slabUsed, COPY_MAX);
-    if (typeof got !== 'number') return got;
-    const bytes = slab.subarray(slabUsed, slabUsed + got);
-    slabUsed = (slabUsed + got + 7) & ~7;  // 8-byte aligned, as Node aligns its pool
-    return bytes;
-  }
-}
 
 // Written by each decodeEntryParts call and read at once: [status, bodyStart, bodyEnd, storedAt,
 // expiresAt, header count (-1: not an entry), kind, flags, present bits (1 ns, 2 valueType,
@@ -210,5 +187,5 @@ module.exports = {
   decodeEntry,
   RedisClient: native.RedisClient,
   SingleFlight: native.SingleFlight,
-  LocalStore,
+  LocalStore: native.LocalStore,
 };

@@ -1,14 +1,10 @@
 #include "binding/local_store_wrap.h"
 
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <memory>
 #include <string>
 #include <string_view>
-#include <utility>
 
 namespace respcache {
 
@@ -55,30 +51,6 @@ class KeyArg {
   std::string_view view_;
 };
 
-// A Buffer over the shared payload without copying it: the finalizer owns a reference, so the
-// bytes live as long as the Buffer does. The finalizer touches nothing but that reference (the
-// count is atomic, the bytes immutable), so it is safe whenever Node runs it, even after the store
-// is gone.
-napi_value PayloadBuffer(Napi::Env env, std::shared_ptr<const std::string> payload) {
-  napi_value out = nullptr;
-  if (payload->empty()) return Napi::Buffer<char>::New(env, 0);
-  auto* keep = new std::shared_ptr<const std::string>(std::move(payload));
-  const std::string& bytes = **keep;
-  napi_status status = napi_create_external_buffer(
-      env, bytes.size(), const_cast<char*>(bytes.data()),
-      [](napi_env, void*, void* hint) { delete static_cast<std::shared_ptr<const std::string>*>(hint); },
-      keep, &out);
-  if (status == napi_ok) return out;
-  // Runtimes without external buffers (a V8 sandbox) get a copy instead.
-  std::shared_ptr<const std::string> held = std::move(*keep);
-  delete keep;
-  if (napi_create_buffer_copy(env, held->size(), held->data(), nullptr, &out) == napi_ok) return out;
-  if (!env.IsExceptionPending()) {
-    Napi::Error::New(env, "get(): could not allocate the Buffer").ThrowAsJavaScriptException();
-  }
-  return env.Undefined();
-}
-
 }  // namespace
 
 Napi::Function LocalStoreWrap::Define(Napi::Env env) {
@@ -117,9 +89,18 @@ size_t MaxBytesArg(const Napi::CallbackInfo& info) {
 
 // On a bad argument the exception is pending and the half-made object is discarded by the caller.
 LocalStoreWrap::LocalStoreWrap(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<LocalStoreWrap>(info), store_(MaxBytesArg(info)) {}
+    : Napi::ObjectWrap<LocalStoreWrap>(info),
+      store_(MaxBytesArg(info), &LocalStoreWrap::ReleaseReference,
+             static_cast<napi_env>(info.Env())) {}
 
-// A finalizer may adjust external memory (Node-API lists it among the calls allowed there).
+// Runs inside store calls and the store's destructor, finalizer included; the env outlives both.
+// A failure leaves nothing to retry: the reference is gone or the env is going.
+void LocalStoreWrap::ReleaseReference(void* env, LocalStore::Value value) noexcept {
+  napi_delete_reference(static_cast<napi_env>(env), static_cast<napi_ref>(value));
+}
+
+// A finalizer may adjust external memory (Node-API lists it among the calls allowed there). The
+// references still held are deleted by store_'s destructor, which runs after this body.
 LocalStoreWrap::~LocalStoreWrap() {
   if (reported_bytes_ != 0) {
     int64_t total;
@@ -128,8 +109,8 @@ LocalStoreWrap::~LocalStoreWrap() {
 }
 
 void LocalStoreWrap::ReportBytes(napi_env env) {
-  int64_t bytes = static_cast<int64_t>(store_.Bytes());
-  if (bytes == reported_bytes_) return;  // every hit, and most sets that replace a same-size entry
+  int64_t bytes = static_cast<int64_t>(store_.Bytes() - store_.ValueBytes());
+  if (bytes == reported_bytes_) return;  // every hit, and every set that replaces a value
   int64_t total;
   if (napi_adjust_external_memory(env, bytes - reported_bytes_, &total) == napi_ok) {
     reported_bytes_ = bytes;
@@ -142,59 +123,24 @@ uint64_t LocalStoreWrap::NowMs() {
                                    .count());
 }
 
-namespace {
-
-// get()'s optional (slab, offset, maxCopy): where a small payload is copied. Read before the
-// lookup, so a refused call changes nothing (not even recency or the counters).
-struct CopyTarget {
-  char* at = nullptr;  // slab + offset; null when no slab was given
-  size_t room = 0;     // min(maxCopy, slab length - offset)
-};
-
-// Returns false (with a pending exception) on a bad slab, offset or maxCopy.
-bool ReadCopyTarget(const Napi::CallbackInfo& info, CopyTarget* out) {
-  if (info.Length() < 2 || info[1].IsUndefined()) return true;
-  Napi::Env env = info.Env();
-  double offset = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
-  double max_copy = info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : -1;
-  if (!info[1].IsBuffer() || !(offset >= 0 && offset <= kMaxSafe) || std::floor(offset) != offset ||
-      !(max_copy >= 0 && max_copy <= kMaxSafe)) {
-    Napi::TypeError::New(env, "get(key, slab, offset, maxCopy): slab must be a Buffer, offset an "
-                              "integer and maxCopy a number of bytes")
-        .ThrowAsJavaScriptException();
-    return false;
-  }
-  auto slab = info[1].As<Napi::Buffer<char>>();
-  if (offset > static_cast<double>(slab.Length())) {
-    Napi::RangeError::New(env, "get(key, slab, offset, maxCopy): offset is beyond the slab")
-        .ThrowAsJavaScriptException();
-    return false;
-  }
-  size_t start = static_cast<size_t>(offset);
-  out->at = slab.Data() + start;
-  out->room = std::min(slab.Length() - start, static_cast<size_t>(max_copy));
-  return true;
-}
-
-}  // namespace
-
 Napi::Value LocalStoreWrap::Get(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KeyArg key;
   if (!key.Read(info[0], "get", "key")) return env.Undefined();
-  CopyTarget target;
-  if (!ReadCopyTarget(info, &target)) return env.Undefined();
-  std::shared_ptr<const std::string> payload = store_.Get(key.view(), NowMs());
-  if (!payload) {
+  LocalStore::Value held = store_.Get(key.view(), NowMs());
+  if (held == nullptr) {
     ReportBytes(env);  // the item may have expired and gone
     return env.Null();
   }
-  if (target.at != nullptr && payload->size() <= target.room) {
-    // For a few KB a copy is cheaper than any Buffer of its own (see the header).
-    if (!payload->empty()) std::memcpy(target.at, payload->data(), payload->size());
-    return Napi::Number::New(env, static_cast<double>(payload->size()));
+  // The Buffer set() was given, itself: the reference is strong, so it is there.
+  napi_value out = nullptr;
+  if (napi_get_reference_value(env, static_cast<napi_ref>(held), &out) != napi_ok || out == nullptr) {
+    if (!env.IsExceptionPending()) {
+      Napi::Error::New(env, "get(): the stored Buffer could not be read").ThrowAsJavaScriptException();
+    }
+    return env.Undefined();
   }
-  return Napi::Value(env, PayloadBuffer(env, std::move(payload)));
+  return Napi::Value(env, out);
 }
 
 Napi::Value LocalStoreWrap::Set(const Napi::CallbackInfo& info) {
@@ -215,17 +161,24 @@ Napi::Value LocalStoreWrap::Set(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto source = info[1].As<Napi::Buffer<char>>();
-  if (LocalStore::AccountedSize(key.view().size(), source.Length()) > store_.MaxBytes()) {
-    // The store would refuse it (and drop the old value) anyway: spare the copy.
+  size_t size = info[1].As<Napi::Buffer<char>>().Length();
+  if (LocalStore::AccountedSize(key.view().size(), size) > store_.MaxBytes()) {
+    // The store would refuse it (and drop the old value) anyway: spare the reference.
     store_.Delete(key.view());
     ReportBytes(env);
     return Napi::Boolean::New(env, false);
   }
-  // One copy, so the caller may reuse its Buffer and the stored bytes never change.
-  auto payload = std::make_shared<const std::string>(source.Data(), source.Length());
+  // Held, not copied: the caller gives the Buffer up (see the header).
+  napi_ref ref = nullptr;
+  if (napi_create_reference(env, info[1], 1, &ref) != napi_ok) {
+    if (!env.IsExceptionPending()) {
+      Napi::Error::New(env, "set(): could not hold the Buffer").ThrowAsJavaScriptException();
+    }
+    return env.Undefined();
+  }
   uint64_t now = NowMs();
-  bool stored = store_.Set(key.view(), std::move(payload), now + static_cast<uint64_t>(ttl_ms), now);
+  // The store owns ref from here, stored or not.
+  bool stored = store_.Set(key.view(), ref, size, now + static_cast<uint64_t>(ttl_ms), now);
   ReportBytes(env);
   return Napi::Boolean::New(env, stored);
 }

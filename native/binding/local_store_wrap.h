@@ -1,32 +1,34 @@
 // The JavaScript face of LocalStore: `new LocalStore(maxBytes)` with get(), set(), delete(),
 // deletePrefix(), purgeExpired(), clear() and stats(). Keys are strings, stored as their UTF-8
-// bytes; payloads are Buffers.
+// bytes; values are Buffers, held by reference.
 //
-// get(key) returns an external Buffer over the stored bytes whose finalizer owns a reference to
-// them, so the Buffer stays valid however long JavaScript keeps it, even after the item is evicted,
-// replaced or the store collected. The same bytes back every such hit, so readers must not modify
-// the Buffer (Node has no read-only Buffers); set() copies its payload once, so the caller may
-// reuse its own Buffer.
+// set(key, buffer, ttlMs) copies nothing: the store keeps a persistent Node-API reference to that
+// very Buffer (refcount 1, so it stays alive while stored) and accounts its byteLength. get(key)
+// returns that same Buffer object, so `store.get(k) === store.get(k)` and `store.get(k) ===
+// buffer`: a hit copies nothing, allocates nothing and leaves nothing for the GC to finalize (an
+// external Buffer per hit cost a finalizer record, a cleanup hook and a trip through
+// SetImmediate; a copy into a slab cost the copy). The price is the contract: the caller must not
+// modify a Buffer after giving it to set(), and no reader may modify one that get() returned;
+// the store, every reader and the original are one Buffer. lib only stores encoded entries, which
+// are never written after encoding. A Buffer that views part of a larger ArrayBuffer keeps all of
+// it alive while stored, and only its byteLength is accounted: store Buffers of their own (lib's
+// come from encodeEntry or a Redis reply, each with its own memory).
 //
-// get(key, slab, offset, maxCopy) instead copies a payload of at most maxCopy bytes that fits in
-// the slab Buffer at offset there and returns its length; larger ones still come back as external
-// Buffers. lib/binding.js hands the copies out as views of slabs it never writes twice. An external
-// Buffer is what made a small hit slow: Node allocates a finalizer record and a tracking record for
-// it, registers a cleanup hook and reports it to V8 as external memory, and once the GC frees it,
-// runs the finalizer through a thread-safe SetImmediate. Measured here (Node 20, 1 KB payload):
-// get() with an external Buffer 1.9 us, with a copy into a slab 0.2 us (0.4 us counting the view
-// and the slabs' own allocation).
+// Each reference is deleted exactly once, when the core releases its item (eviction, expiry,
+// delete, deletePrefix, replacement by a later set of the key, a refused set, clear()) or when the
+// store is destroyed, after which the GC may collect the Buffer if nothing else holds it.
 //
 // Time is std::chrono::steady_clock, read at each call, not the loop's uv_now: uv_now is the time
 // cached at the start of the loop turn, so a long synchronous stretch of JavaScript would see items
 // as live that expired during it. steady_clock is monotonic, exact and, on Linux, a vDSO call.
 //
-// Lifetime: the wrapper holds no libuv handle and no JavaScript value, so it needs no cleanup
-// hook. Its memory (the store and every item) is freed by the destructor when the object is
-// collected or the environment torn down; Buffers handed out earlier keep only their own item.
-// The store's accounted bytes are reported to V8 as external memory (napi_adjust_external_memory):
-// otherwise V8 sees a small object, and stores that JavaScript dropped could hold gigabytes before
-// a collection came round to them.
+// Threads: one JavaScript thread calls every method (Node-API allows no other), so nothing is
+// locked. Lifetime: the wrapper holds no libuv handle, so it needs no cleanup hook of its own. Its
+// destructor, run when the object is collected or the environment torn down (Node runs the
+// finalizers of wrapped objects then), deletes the references still held. napi_delete_reference
+// is allowed in a finalizer and runs no JavaScript. The Buffers' bytes are V8's own (it counts
+// them as ArrayBuffer memory); what is native, the keys and nodes (Bytes() - ValueBytes()), is
+// reported with napi_adjust_external_memory so V8 sees what a store it could collect holds.
 #pragma once
 
 #include <napi.h>
@@ -42,14 +44,13 @@ class LocalStoreWrap : public Napi::ObjectWrap<LocalStoreWrap> {
   static Napi::Function Define(Napi::Env env);
 
   // (maxBytes: integer 0..2^53-1): the bound on the sum of accounted item sizes
-  // (key + payload + LocalStore::kItemOverhead bytes each).
+  // (key + byteLength + LocalStore::kItemOverhead bytes each).
   explicit LocalStoreWrap(const Napi::CallbackInfo& info);
   ~LocalStoreWrap() override;
 
   // Exposed to JavaScript.
-  // (key, [slab: Buffer, offset: integer, maxCopy: number]) -> Buffer | copied length | null
-  Napi::Value Get(const Napi::CallbackInfo& info);
-  Napi::Value Set(const Napi::CallbackInfo& info);           // (key, payload: Buffer, ttlMs) -> stored?
+  Napi::Value Get(const Napi::CallbackInfo& info);           // (key) -> the Buffer set | null
+  Napi::Value Set(const Napi::CallbackInfo& info);           // (key, value: Buffer, ttlMs) -> stored?
   Napi::Value Delete(const Napi::CallbackInfo& info);        // (key) -> was there one?
   Napi::Value DeletePrefix(const Napi::CallbackInfo& info);  // (prefix) -> number removed
   Napi::Value PurgeExpired(const Napi::CallbackInfo& info);  // () -> number removed
@@ -58,7 +59,9 @@ class LocalStoreWrap : public Napi::ObjectWrap<LocalStoreWrap> {
 
  private:
   static uint64_t NowMs();
-  // Tells V8 how far the store's bytes moved since the last report.
+  // The core's release callback: context is the napi_env, value a napi_ref.
+  static void ReleaseReference(void* env, LocalStore::Value value) noexcept;
+  // Tells V8 how far the store's native bytes moved since the last report.
   void ReportBytes(napi_env env);
 
   LocalStore store_;

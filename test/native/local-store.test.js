@@ -1,7 +1,8 @@
 'use strict';
 
-// The native in-process store as JavaScript reaches it: bytes in and out, expiry, LRU eviction by
-// bytes, the lifetime of Buffers it hands out, its counters and its argument checks.
+// The native in-process store as JavaScript reaches it: Buffers held by reference and handed back
+// as themselves, expiry, LRU eviction by bytes, when it lets go of a Buffer, its counters and its
+// argument checks.
 const { spawn } = require('child_process');
 const path = require('path');
 const binding = require('../../lib/binding');
@@ -39,27 +40,50 @@ describe('LocalStore', () => {
       expect(got.equals(bytes)).toBe(true);
     });
 
-    it('keeps its own copy, so the caller may reuse its Buffer', () => {
+    it('holds the Buffer it was given, not a copy: get() returns that very Buffer', () => {
+      const store = new binding.LocalStore(1 << 20);
+      const original = Buffer.from('original');
+      store.set('k', original, 10000);
+      expect(store.get('k')).toBe(original);
+      expect(store.get('k')).toBe(store.get('k'));
+    });
+
+    it('shares it with the caller, so the caller must not modify it after set() (a write shows in every later get())', () => {
+      // The contract that replaced copy-in: lib only stores encoded entries, never written again.
       const store = new binding.LocalStore(1 << 20);
       const bytes = Buffer.from('original');
       store.set('k', bytes, 10000);
-      bytes.fill(0);
-      expect(store.get('k').toString()).toBe('original');
+      bytes.fill(0x2a);
+      expect(store.get('k').toString()).toBe('********');
     });
 
-    it('gives back an empty payload as an empty Buffer', () => {
+    it('gives back an empty payload as the empty Buffer it was given', () => {
       const store = new binding.LocalStore(1 << 20);
-      expect(store.set('k', Buffer.alloc(0), 10000)).toBe(true);
+      const empty = Buffer.alloc(0);
+      expect(store.set('k', empty, 10000)).toBe(true);
+      expect(store.get('k')).toBe(empty);
+      expect(store.stats().bytes).toBe(itemSize('k', empty));
+    });
+
+    it('accounts a view by its own byteLength and hands back the view itself', () => {
+      const store = new binding.LocalStore(1 << 20);
+      const whole = Buffer.alloc(1000, 7);
+      const view = whole.subarray(100, 350);
+      expect(store.set('k', view, 10000)).toBe(true);
+      expect(store.stats().bytes).toBe(itemSize('k', view));
+      expect(store.stats().bytes).toBe(1 + 250 + OVERHEAD);
       const got = store.get('k');
-      expect(Buffer.isBuffer(got)).toBe(true);
-      expect(got.length).toBe(0);
+      expect(got).toBe(view);
+      expect(got.byteOffset).toBe(view.byteOffset);
     });
 
     it('replaces the previous value under the same key', () => {
       const store = new binding.LocalStore(1 << 20);
-      store.set('k', Buffer.from('first'), 10000);
-      store.set('k', Buffer.from('second value'), 10000);
-      expect(store.get('k').toString()).toBe('second value');
+      const first = Buffer.from('first');
+      const second = Buffer.from('second value');
+      store.set('k', first, 10000);
+      store.set('k', second, 10000);
+      expect(store.get('k')).toBe(second);
       expect(store.stats()).toMatchObject({ entries: 1, bytes: itemSize('k', Buffer.from('second value')) });
     });
 
@@ -152,48 +176,37 @@ describe('LocalStore', () => {
   });
 
   describe('a Buffer returned by get()', () => {
-    // Up to 8 KiB a hit is a copy in a slab shared with other hits; beyond, a view of the stored bytes.
+    // One Buffer, whatever its size: the one set() was given, handed back by reference.
     const SMALL = 1000;
     const LARGE = 20000;
 
-    it('is a copy for a small payload: writing into it changes neither the store nor other hits', () => {
+    it.each([['small', SMALL], ['large', LARGE], ['100 KB', 100 * 1024]])('is the Buffer set() was given, the same object on every hit (%s payload)', (_, size) => {
+      const store = new binding.LocalStore(1 << 20);
+      const original = Buffer.alloc(size, 's');
+      store.set('k', original, 10000);
+      const hits = Array.from({ length: 100 }, () => store.get('k'));
+      expect(hits.every((hit) => hit === original)).toBe(true);
+      expect(store.stats()).toMatchObject({ hits: 100, bytes: itemSize('k', original) });
+    });
+
+    it('is shared by every reader, so readers must not modify it (a write through one hit shows in the next)', () => {
       const store = new binding.LocalStore(1 << 20);
       store.set('k', Buffer.from('shared'), 10000);
       const a = store.get('k');
-      const b = store.get('k');
       a[0] = 0x53;  // 'S'
-      expect(b.toString()).toBe('shared');
-      expect(store.get('k').toString()).toBe('shared');
+      expect(store.get('k').toString()).toBe('Shared');
     });
 
-    it('is a view of the one stored copy for a large payload, not a copy per hit (readers must not modify it)', () => {
+    it('is replaced by a later set(), while a reader that holds the old one keeps it unchanged', () => {
       const store = new binding.LocalStore(1 << 20);
-      store.set('k', Buffer.alloc(LARGE, 's'), 10000);
-      const a = store.get('k');
-      const b = store.get('k');
-      a[0] = 0x53;  // 'S'
-      expect(b[0]).toBe(0x53);
-      a[0] = 0x73;
-      expect(store.get('k').equals(Buffer.alloc(LARGE, 's'))).toBe(true);
-    });
-
-    it('never changes while later hits fill and replace the slabs it shares', () => {
-      const store = new binding.LocalStore(1 << 20);
-      const payloads = [];
-      for (let i = 0; i < 40; i++) {
-        const p = Buffer.alloc(1 + ((i * 997) % 8192));
-        for (let j = 0; j < p.length; j++) p[j] = (i * 31 + j) & 0xff;
-        payloads.push(p);
-        store.set(`k${i}`, p, 10000);
-      }
-      const held = [];
-      for (let round = 0; round < 20; round++) {
-        for (let i = 0; i < payloads.length; i++) {
-          const got = store.get(`k${i}`);
-          if ((round + i) % 7 === 0) held.push([got, i]);
-        }
-      }
-      expect(held.every(([got, i]) => got.equals(payloads[i]))).toBe(true);
+      const first = Buffer.from('first');
+      store.set('k', first, 10000);
+      const held = store.get('k');
+      const second = Buffer.from('second');
+      store.set('k', second, 10000);
+      expect(store.get('k')).toBe(second);
+      expect(held).toBe(first);
+      expect(held.toString()).toBe('first');
     });
 
     it.each([['small', SMALL], ['large', LARGE]])('stays intact after its item is evicted and the store refilled (%s payload)', (_, size) => {
@@ -250,6 +263,131 @@ describe('LocalStore', () => {
       `, ['--expose-gc']);
       expect(r).toMatchObject({ code: 0, signal: null });
       expect(r.output.trim()).toBe('true 500');
+    });
+  });
+
+  describe('when the store lets go of a Buffer', () => {
+    // In a child under --expose-gc: each scenario registers the Buffers it gives set() with a
+    // FinalizationRegistry and drops its own references, so a Buffer is collected only once the
+    // store has deleted its reference to it, and never while the store still holds it.
+    const prelude = `
+      const { LocalStore } = require(${JSON.stringify(bindingPath)});
+      const { Worker } = require('worker_threads');
+      const collected = new Set();
+      const registry = new FinalizationRegistry((name) => collected.add(name));
+      const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+      // A fresh Buffer of its own under key, registered as name; nothing else keeps it.
+      const put = (store, key, name, ttlMs = 60000, size = 100) => {
+        const b = Buffer.alloc(size, name.length);
+        registry.register(b, name);
+        return store.set(key, b, ttlMs);
+      };
+      // Collects until every name in want is collected (or 60 rounds), then a few rounds more,
+      // so a Buffer released too early has its chance to show up too.
+      async function collect(want) {
+        for (let i = 0; i < 60 && !want.every((n) => collected.has(n)); i++) { global.gc(); await sleep(5); }
+        for (let i = 0; i < 5; i++) { global.gc(); await sleep(5); }
+        return [...collected].sort();
+      }
+    `;
+
+    it('releases each Buffer once its item is evicted, expires, is deleted, replaced, refused or cleared, and not before', async () => {
+      const r = await runChild(`${prelude}
+        (async () => {
+          const item = 1 + 100 + ${OVERHEAD};
+          const stores = [];  // every store stays alive to the end
+          const keep = (s) => (stores.push(s), s);
+          const out = {};
+
+          const held = keep(new LocalStore(1 << 20));
+          put(held, 'k', 'held');
+          for (let i = 0; i < 5; i++) put(held, 'x' + i, 'held:' + i);
+          out.whileHeld = await collect([]);
+
+          const lru = keep(new LocalStore(2 * item));
+          put(lru, 'a', 'evicted'); put(lru, 'b', 'live:b'); put(lru, 'c', 'live:c');
+          const del = keep(new LocalStore(1 << 20));
+          put(del, 'a', 'deleted'); del.delete('a');
+          put(del, 'p:1', 'prefix:1'); put(del, 'p:2', 'prefix:2'); put(del, 'q', 'live:q'); del.deletePrefix('p:');
+          const ttl = keep(new LocalStore(1 << 20));
+          put(ttl, 'g', 'expired:get', 20); put(ttl, 'p', 'expired:purge', 20); put(ttl, 'l', 'live:l');
+          const rep = keep(new LocalStore(1 << 20));
+          put(rep, 'k', 'replaced'); put(rep, 'k', 'live:replacement');
+          const big = keep(new LocalStore(item));
+          put(big, 'k', 'refused:old');
+          out.refused = put(big, 'k', 'refused:new', 60000, 101);
+          const clr = keep(new LocalStore(1 << 20));
+          put(clr, 'a', 'cleared:a'); put(clr, 'b', 'cleared:b'); clr.clear();
+          await sleep(40);
+          out.expiredGet = ttl.get('g'); ttl.purgeExpired();
+
+          out.after = await collect(['evicted', 'deleted', 'prefix:1', 'prefix:2', 'expired:get', 'expired:purge',
+            'replaced', 'refused:old', 'refused:new', 'cleared:a', 'cleared:b']);
+          out.stillThere = [[lru, 'b'], [lru, 'c'], [del, 'q'], [ttl, 'l'], [rep, 'k'], [held, 'k']]
+            .every(([s, k]) => Buffer.isBuffer(s.get(k)) && s.get(k).length === 100);
+          out.stores = stores.length;
+          console.log(JSON.stringify(out));
+        })();
+      `, ['--expose-gc']);
+      expect(r).toMatchObject({ code: 0, signal: null });
+      const out = JSON.parse(r.output.trim());
+      expect(out.whileHeld).toEqual([]);
+      expect(out.refused).toBe(false);
+      expect(out.expiredGet).toBeNull();
+      expect(out.after).toEqual(['cleared:a', 'cleared:b', 'deleted', 'evicted', 'expired:get', 'expired:purge',
+        'prefix:1', 'prefix:2', 'refused:new', 'refused:old', 'replaced']);
+      expect(out.stillThere).toBe(true);
+    });
+
+    it('releases every Buffer it still holds when the store itself is collected', async () => {
+      const r = await runChild(`${prelude}
+        (async () => {
+          (() => {
+            const store = new LocalStore(1 << 20);
+            for (let i = 0; i < 50; i++) put(store, 'k' + i, 'item:' + i, i % 2 ? 60000 : 1);
+          })();
+          const got = await collect(Array.from({ length: 50 }, (_, i) => 'item:' + i));
+          console.log(got.length);
+        })();
+      `, ['--expose-gc']);
+      expect(r).toMatchObject({ code: 0, signal: null });
+      expect(r.output.trim()).toBe('50');
+    });
+
+    it('lets go of its Buffers cleanly when its environment is torn down (worker threads, process exit)', async () => {
+      const r = await runChild(`${prelude}
+        (async () => {
+          const worker = (source) => new Promise((resolve, reject) => {
+            const w = new Worker(source, { eval: true });
+            w.on('error', reject);
+            w.on('exit', resolve);
+          });
+          const body = \`
+            const { LocalStore } = require(\${JSON.stringify(${JSON.stringify(bindingPath)})});
+            const stores = [];
+            for (let s = 0; s < 3; s++) {
+              const store = new LocalStore(1 << 20);
+              for (let i = 0; i < 100; i++) store.set('k' + i, Buffer.alloc(1000, i), 60000);
+              store.get('k1');
+              stores.push(store);
+            }
+            globalThis.keep = stores;
+          \`;
+          // A worker that ends on its own, one terminated while it still runs, one that exits.
+          const codes = [await worker(body)];
+          const w = new Worker(body + 'setInterval(() => {}, 1000);', { eval: true });
+          await sleep(100);
+          codes.push(await w.terminate());
+          codes.push(await worker(body + 'process.exit(3);'));
+          console.log(JSON.stringify(codes));
+          // And the main environment exits with a full store.
+          globalThis.store = new LocalStore(1 << 20);
+          for (let i = 0; i < 100; i++) put(globalThis.store, 'k' + i, 'main:' + i);
+          process.exit(0);
+        })();
+      `, ['--expose-gc']);
+      expect(r).toMatchObject({ code: 0, signal: null });
+      expect(r.output.trim()).toBe('[0,1,3]');
     });
   });
 
@@ -322,7 +460,6 @@ describe('LocalStore', () => {
 
   describe('when called with bad arguments', () => {
     const store = new binding.LocalStore(1024);
-    const nativeGet = Object.getPrototypeOf(binding.LocalStore.prototype).get;
     // By name: errors made in native code belong to Node's realm, not to Jest's sandbox.
     it.each([
       ['a maxBytes that is not a number', () => new binding.LocalStore('1024'), TypeError, 'LocalStore(maxBytes): maxBytes must be a number'],
@@ -340,11 +477,6 @@ describe('LocalStore', () => {
       ['set() with a ttl beyond 2^53', () => store.set('k', Buffer.from('v'), 2 ** 54), RangeError, 'ttlMs must be'],
       ['delete() without a key', () => store.delete(), TypeError, 'delete(): key must be a string'],
       ['deletePrefix() with a prefix that is not a string', () => store.deletePrefix(null), TypeError, 'deletePrefix(): prefix must be a string'],
-      // The addon's own get(key, slab, offset, maxCopy), which lib/binding.js calls.
-      ['get() with a slab that is not a Buffer', () => nativeGet.call(store, 'k', 'slab', 0, 10), TypeError, 'get(key, slab, offset, maxCopy): slab must be a Buffer'],
-      ['get() with a fractional offset', () => nativeGet.call(store, 'k', Buffer.alloc(10), 0.5, 10), TypeError, 'offset an integer'],
-      ['get() without maxCopy', () => nativeGet.call(store, 'k', Buffer.alloc(10), 0), TypeError, 'maxCopy a number'],
-      ['get() with an offset beyond the slab', () => nativeGet.call(store, 'k', Buffer.alloc(10), 11, 10), RangeError, 'offset is beyond the slab'],
     ])('throws on %s', (_, call, type, message) => {
       expect(call).toThrow(expect.objectContaining({ name: type.name, message: expect.stringContaining(message) }));
     });
@@ -353,29 +485,14 @@ describe('LocalStore', () => {
       expect(() => binding.LocalStore(1024)).toThrow(expect.objectContaining({ name: 'TypeError' }));
     });
 
-    it('copies into the slab only what fits there and within maxCopy', () => {
-      const s = new binding.LocalStore(1 << 20);
-      s.set('k', Buffer.from('0123456789'), 10000);
-      const slab = Buffer.alloc(16, 0xff);
-      expect(nativeGet.call(s, 'k', slab, 4, 10)).toBe(10);
-      expect(slab.toString('latin1', 4, 14)).toBe('0123456789');
-      expect(slab[3]).toBe(0xff);
-      expect(slab[14]).toBe(0xff);
-      for (const [offset, maxCopy] of [[7, 10], [4, 9]]) {
-        const got = nativeGet.call(s, 'k', slab, offset, maxCopy);
-        expect(Buffer.isBuffer(got)).toBe(true);
-        expect(got.toString()).toBe('0123456789');
-      }
-      expect(nativeGet.call(s, 'absent', slab, 0, 10)).toBeNull();
-    });
-
     it('leaves the store as it was after a refused call', () => {
       const s = new binding.LocalStore(1024);
       s.set('k', Buffer.from('v'), 10000);
       expect(() => s.set('k', Buffer.from('w'), 0)).toThrow();
-      expect(() => nativeGet.call(s, 'k', Buffer.alloc(4), 5, 4)).toThrow();
+      expect(() => s.set('k', 'w', 10000)).toThrow();
+      expect(() => s.get(7)).toThrow();
       expect(s.get('k').toString()).toBe('v');
-      expect(s.stats()).toMatchObject({ hits: 1, misses: 0 });
+      expect(s.stats()).toMatchObject({ entries: 1, hits: 1, misses: 0 });
     });
   });
 });

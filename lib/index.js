@@ -4,7 +4,7 @@
 const binding = require('./binding');
 const errors = require('./errors');
 const { Cache, createCache } = require('./cache');
-const { routeOptions } = require('./options');
+const { routeOptions } = require('./route-options');
 const { wellFormed, defaultKeyBuilder, keys } = require('./http/keys');
 const { unstorableReason } = require('./http/storability');
 

@@ -13,7 +13,7 @@
 // Every cache fault turns into "run the handler" (BYPASS); only the app's own errors ever reach
 // next(err), and those come from the handler, not from here (unless that fallback itself throws:
 // see lastResort in serve.js, which passes the error on rather than leave the request unanswered).
-const { routeOptions } = require('../options');
+const { routeOptions } = require('../route-options');
 const { KeyBuilderError } = require('../errors');
 const { requestWantsFresh } = require('../http/storability');
 const { wellFormed } = require('../http/keys');

@@ -26,6 +26,11 @@ function ofFamily(entry, family) {
   return entry.meta.kind === KINDS[family];
 }
 
+// Response entries held in process memory, decoded once: the in-process store hands back the very
+// Buffer it was given (native/core/local_store), so its decoded form is kept beside it for as long
+// as the store holds it. Values are not kept decoded: each reader gets its own copy of a value.
+const decodedEntries = new WeakMap();
+
 /**
  * A usable copy of `name` in an in-process tier (a binding.LocalStore), decoded, or null. Usable:
  * a valid entry of the namespace version `nsVersion` (undefined: not namespaced) that `accept`
@@ -36,11 +41,17 @@ function localCopy(local, family, key, nsVersion, accept) {
   const name = family + key;
   const bytes = local.get(name);
   if (bytes === null) return null;
-  const entry = decodeStored(bytes);
+  let entry = family === 'e:' ? decodedEntries.get(bytes) : undefined;
+  if (entry === undefined) {
+    entry = decodeStored(bytes);
+    if (typeof entry !== 'string') {
+      entry.bytes = bytes;
+      entry.tier = 'local';
+      if (family === 'e:') decodedEntries.set(bytes, entry);
+    }
+  }
   if (typeof entry !== 'string' && entry.nsVersion === nsVersion && ofFamily(entry, family)
     && (accept === null || accept(entry))) {
-    entry.bytes = bytes;
-    entry.tier = 'local';
     return entry;
   }
   if (nsVersion === undefined) local.delete(name);

@@ -20,7 +20,7 @@
 //
 // Races: every invalidation takes the next number of one sequence, `${prefix}:iv:seq` (INCR), and
 // records it with its time (Redis clock) in `${prefix}:iv:${index}` ("<seq> <ms>"). A fill reads
-// the sequence with its lookup (LOOKUP_SCRIPT), in the same atomic step, before its handler runs;
+// the sequence with its lookup (LOOKUP_SCRIPT), before its handler runs;
 // its store is refused when any fence it checks holds a later number: the invalidation came after
 // the fill began, and the response may predate the write that caused it. Sequence numbers are
 // exact whatever the network and queueing delays. A fill that made no lookup (a request that asked
@@ -142,15 +142,16 @@ for _, suffix in ipairs(dead) do
 end
 return {#dead, bad}`;
 
-// The lookup of a request, in one round trip: the entry; when there is none, the route's vary
-// record (another process learnt that responses vary); when there is none either, the fill lock,
-// taken for the caller (a cold MISS then runs its handler at once); and always the invalidation
-// sequence number, which a fill that follows this lookup began after (see Races above).
-// ARGV: flags ('1'/'0': the namespace version is wanted, the record is wanted, the lock is
+// The rest of a request's lookup, sent right behind a GET of the entry (one round trip for both):
+// the invalidation sequence number, which a fill that follows this lookup began after (see Races
+// above); the namespace version, when wanted; and when there is no entry, the route's vary record
+// (another process learnt that responses vary) and, when there is none either, the fill lock,
+// taken for the caller (a cold MISS then runs its handler at once). The entry itself is not read
+// here: a script's reply is a copy of what it read, which for a large entry costs Redis more than
+// the GET beside it. ARGV: flags ('1'/'0': the namespace version, the record, the lock are
 // wanted), token, lock ttl ms. KEYS: entry, sequence, then in that order those wanted: the
-// namespace version, the record, the lock. Returns {seq, entry, version, record, locked} (false
-// reads as nil); a value of another type at the entry's name returns {seq, false, version, false,
-// 0, 1} for the caller to delete.
+// namespace version, the record, the lock. Returns {seq, version, record, locked} (false reads
+// as nil).
 const LOOKUP_SCRIPT = `local k = 2
 local seq = redis.call('GET', KEYS[2]) or '0'
 local version = false
@@ -159,19 +160,17 @@ if wantsNs then
   k = k + 1
   version = redis.call('GET', KEYS[k])
 end
-local entry = redis.pcall('GET', KEYS[1])
-if type(entry) == 'table' and entry.err then return {seq, false, version, false, 0, 1} end
-if entry then return {seq, entry, version} end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {seq, version, false, 0} end
 if wantsRecord then
   k = k + 1
   local record = redis.pcall('GET', KEYS[k])
-  if type(record) == 'string' then return {seq, false, version, record, 0} end
+  if type(record) == 'string' then return {seq, version, record, 0} end
 end
 if wantsLock then
   k = k + 1
-  if redis.call('SET', KEYS[k], ARGV[4], 'NX', 'PX', ARGV[5]) then return {seq, false, version, false, 1} end
+  if redis.call('SET', KEYS[k], ARGV[4], 'NX', 'PX', ARGV[5]) then return {seq, version, false, 1} end
 end
-return {seq, false, version, false, 0}`;
+return {seq, version, false, 0}`;
 
 // KEYS: lock; ARGV: token. Deletes the lock only if `token` still holds it.
 const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";

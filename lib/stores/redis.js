@@ -105,7 +105,10 @@ class RedisStore extends EventEmitter {
     return null;
   }
 
-  /** getEntry, the vary record and the fill lock in one round trip (redis-scripts.js LOOKUP_SCRIPT). */
+  /**
+   * getEntry, the vary record and the fill lock in one round trip: a GET of the entry and, right
+   * behind it, LOOKUP_SCRIPT (redis-scripts.js) for the rest.
+   */
   lookup(key, fill, want) {
     const ns = fill && fill.ns ? fill.ns : null;
     const p = this.prefix;
@@ -117,20 +120,40 @@ class RedisStore extends EventEmitter {
     if (token !== null) keys.push(`${p}l:e:${key}`);
     const args = [ns !== null ? '1' : '0', want.record !== null ? '1' : '0', token !== null ? '1' : '0',
       token || '', String(want.lockTtl)];
-    return this.script(scripts.LOOKUP_SCRIPT, keys, args).then((reply) => {
-      const [seq, bytes, version, record, locked, wrongType] = reply;
-      // A fill that follows this lookup began after every invalidation numbered up to seq.
-      if (fill) fill.seq = seq.toString('utf8');
-      if (ns !== null) {
-        fill.nsVersion = version == null ? '0' : version.toString('utf8');
-        this.learnNamespaceVersion(ns, fill.nsVersion);
+    const getting = this.client.command(['GET', name]);
+    const rest = this.script(scripts.LOOKUP_SCRIPT, keys, args);
+    return getting.then((bytes) => rest.then((reply) => this.looked(name, key, fill, want, token, bytes, reply)), (err) => {
+      if (!(err && err.code === 'ERR_RESPCACHE_REDIS_REPLY' && /^WRONGTYPE/.test(err.message))) {
+        rest.catch(() => {}); // fails alike (the connection's fault), reported once through err
+        throw err;
       }
-      const found = { entry: null, record: null, token: token === null ? undefined : (locked === 1 ? token : null) };
-      if (wrongType === 1) this.discard(name, 'wrong type');
-      else if (bytes != null) found.entry = this.usable(name, 'e:', bytes, ns === null ? undefined : fill.nsVersion, null);
-      else if (record != null) found.record = this.usable(`${p}vr:${want.record}`, 'vr:', record, undefined, want.accept);
-      return found;
+      this.discard(name, 'wrong type');
+      return rest.then((reply) => this.looked(name, key, fill, want, token, null, reply));
     });
+  }
+
+  /** What lookup() found, from the GET's bytes and the script's reply. */
+  looked(name, key, fill, want, token, bytes, [seq, version, record, locked]) {
+    // A fill that follows this lookup began after every invalidation numbered up to seq.
+    if (fill) fill.seq = seq.toString('utf8');
+    const ns = fill && fill.ns ? fill.ns : null;
+    if (ns !== null) {
+      fill.nsVersion = version == null ? '0' : version.toString('utf8');
+      this.learnNamespaceVersion(ns, fill.nsVersion);
+    }
+    const held = token !== null && locked === 1 ? token : null;
+    const found = { entry: null, record: null, token: token === null ? undefined : held };
+    if (bytes !== null) {
+      found.entry = this.usable(name, 'e:', bytes, ns === null ? undefined : fill.nsVersion, null);
+      // Deleted between the GET and the script, which then took the lock: not needed.
+      if (found.entry !== null && held !== null) {
+        this.unlock(`e:${key}`, held);
+        found.token = undefined;
+      }
+    } else if (record != null) {
+      found.record = this.usable(`${this.prefix}vr:${want.record}`, 'vr:', record, undefined, want.accept);
+    }
+    return found;
   }
 
   /**

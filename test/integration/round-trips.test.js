@@ -1,11 +1,12 @@
 'use strict';
 
-// How many commands a request sends to Redis before its handler starts. Each command the cache
-// sends before the handler is awaited before the next one, so this is the number of round trips
-// a cold MISS adds to the handler's own latency (issue 11: at most one in the common case).
-// Measured with MONITOR: every command Redis executes, in execution order; the test marks the
-// start and the handler's start with ECHO commands of its own, and counts the cache's commands
-// in between (pub/sub housekeeping excluded).
+// What a request sends to Redis before its handler starts, and how many round trips that takes
+// (issue 11: at most one for a cold MISS in the common case). Commands are seen with MONITOR:
+// every command Redis executes, in execution order; the test marks the start and the handler's
+// start with ECHO commands of its own, and lists the cache's commands in between (pub/sub
+// housekeeping excluded). Round trips are timed through a TCP proxy that holds every chunk for
+// DELAY_MS each way: a round trip then takes at least 2 * DELAY_MS.
+const net = require('net');
 const express = require('express');
 const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
@@ -81,38 +82,38 @@ async function commandsBeforeHandler(options, path = '/r', prepare = async () =>
 describe('a cold MISS', () => {
   beforeEach(() => redis.client().flushall());
 
-  it('sends one command before the handler runs on a coalescing route with the built-in key', async () => {
+  it('sends the GET and the lookup script before the handler runs on a coalescing route with the built-in key', async () => {
     const { response, before } = await commandsBeforeHandler({ ttl: 60 });
     expect(response.headers['x-cache']).toBe('MISS');
-    // One script: the entry, the route's vary record, and the fill lock.
-    expect(before.map((c) => c.name)).toEqual(['evalsha']);
+    // The entry's GET, and beside it one script: the route's vary record and the fill lock.
+    expect(before.map((c) => c.name)).toEqual(['get', 'evalsha']);
   });
 
-  it('sends one command before the handler runs on a route with a keyBuilder', async () => {
+  it('sends the GET and the lookup script before the handler runs on a route with a keyBuilder', async () => {
     const { before } = await commandsBeforeHandler({ ttl: 60, keyBuilder: () => 'rt:kb' }, '/kb');
-    expect(before.map((c) => c.name)).toEqual(['evalsha']);
+    expect(before.map((c) => c.name)).toEqual(['get', 'evalsha']);
   });
 
-  it('sends one command before the handler runs on a namespaced route', async () => {
+  it('sends the GET and the lookup script before the handler runs on a namespaced route', async () => {
     const { before } = await commandsBeforeHandler({ ttl: 60, namespace: 'rt' }, '/ns');
-    expect(before.map((c) => c.name)).toEqual(['evalsha']);
+    expect(before.map((c) => c.name)).toEqual(['get', 'evalsha']);
   });
 
-  it('sends one command before the handler runs without coalescing', async () => {
+  it('sends the GET and the lookup script before the handler runs without coalescing', async () => {
     const { before } = await commandsBeforeHandler({ ttl: 60, coalesce: false }, '/nc');
-    expect(before.map((c) => c.name)).toEqual(['evalsha']);
+    expect(before.map((c) => c.name)).toEqual(['get', 'evalsha']);
   });
 
   it('sends the whole script again after Redis lost it (SCRIPT FLUSH), and still answers', async () => {
     const { response, before } = await commandsBeforeHandler({ ttl: 60 }, '/flushed', () => redis.client().script('FLUSH'));
     expect(response.headers['x-cache']).toBe('MISS');
-    expect(before.map((c) => c.name)).toEqual(['evalsha', 'eval']);
+    expect(before.map((c) => c.name)).toEqual(['get', 'evalsha', 'eval']);
   });
 
   it('then stores the entry and releases the lock it took with the lookup', async () => {
     const { all } = await commandsBeforeHandler({ ttl: 60 }, '/stored');
     const names = all.map((c) => c.name);
-    expect(names[0]).toBe('evalsha');
+    expect(names.slice(0, 2)).toEqual(['get', 'evalsha']);
     expect(names).toContain('eval'); // the store script, then the lock's compare-and-delete
     expect(await redis.keys('respcache:l:*')).toEqual([]);
     expect(await redis.keys('respcache:e:*')).toHaveLength(1);
@@ -122,7 +123,7 @@ describe('a cold MISS', () => {
 describe('a HIT', () => {
   beforeAll(() => redis.client().flushall());
 
-  it('sends one command and takes no lock', async () => {
+  it('sends the GET and the script, and takes no lock', async () => {
     const app = express();
     let calls = 0;
     app.get('/hit', cache.middleware({ ttl: 60 }), (req, res) => { calls++; res.send('body'); });
@@ -133,7 +134,7 @@ describe('a HIT', () => {
     const end = await mark(`end-${++markSeq}`);
     expect(hit.headers['x-cache']).toBe('HIT');
     expect(calls).toBe(1);
-    expect(between(start + 1, end).map((c) => c.name)).toEqual(['evalsha']);
+    expect(between(start + 1, end).map((c) => c.name)).toEqual(['get', 'evalsha']);
     expect(await redis.keys('respcache:l:*')).toEqual([]);
   });
 });
@@ -141,7 +142,7 @@ describe('a HIT', () => {
 describe('a MISS on a route that learnt it varies, in another process', () => {
   beforeAll(() => redis.client().flushall());
 
-  it('reads the record with the lookup and looks the varied key up in a second command', async () => {
+  it('reads the record with the lookup and looks the varied key up in a second round trip', async () => {
     // A first route instance learns "Vary: X-Lang" and writes the record; a second instance (a
     // fresh middleware, as in another process) finds it with its first lookup.
     const handler = (req, res) => { res.set('Vary', 'X-Lang'); res.send(`lang ${req.get('x-lang')}`); };
@@ -161,6 +162,63 @@ describe('a MISS on a route that learnt it varies, in another process', () => {
     const start = await mark(`start-${++markSeq}`);
     const miss = await http.get('/v', { headers: { 'x-lang': 'fr', host: 'app.test' } });
     expect(miss.text).toBe('lang fr');
-    expect(between(start + 1, handlerAt).map((c) => c.name)).toEqual(['evalsha', 'evalsha']);
+    expect(between(start + 1, handlerAt).map((c) => c.name)).toEqual(['get', 'evalsha', 'get', 'evalsha']);
+  });
+});
+
+describe('round trips, timed through a proxy that delays every chunk', () => {
+  const DELAY_MS = 150;
+  let proxy;
+  let slow;
+  let app;
+  let server;
+  let handlerStartedAt;
+
+  beforeAll(async () => {
+    proxy = net.createServer((client) => {
+      const upstream = net.connect(redis.port, '127.0.0.1');
+      const hold = (from, to) => from.on('data', (chunk) => setTimeout(() => to.write(chunk), DELAY_MS));
+      hold(client, upstream);
+      hold(upstream, client);
+      const end = () => { client.destroy(); upstream.destroy(); };
+      client.on('close', end);
+      upstream.on('close', end);
+      client.on('error', end);
+      upstream.on('error', end);
+    });
+    await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    ({ cache: slow } = await openCache({ redis: `redis://127.0.0.1:${proxy.address().port}`, commandTimeout: 5000, connectTimeout: 5000 }));
+    app = express();
+    app.get('/timed', slow.middleware({ ttl: 60 }), (req, res) => {
+      handlerStartedAt = performance.now();
+      res.send('timed');
+    });
+    server = await serve(app);
+  });
+
+  afterAll(async () => {
+    if (server) await server.close();
+    if (slow) await slow.close();
+    if (proxy) await new Promise((resolve) => proxy.close(resolve));
+  });
+
+  it('a cold MISS starts its handler after one round trip', async () => {
+    await redis.client().flushall();
+    const sent = performance.now();
+    const miss = await server.get('/timed');
+    expect(miss.headers['x-cache']).toBe('MISS');
+    const waited = handlerStartedAt - sent;
+    expect(waited).toBeGreaterThanOrEqual(2 * DELAY_MS - 5); // it did ask Redis
+    expect(waited).toBeLessThan(3 * DELAY_MS); // and only once: two round trips take 4 * DELAY_MS
+  });
+
+  it('a HIT is answered after one round trip', async () => {
+    await server.get('/timed');
+    const sent = performance.now();
+    const hit = await server.get('/timed');
+    const took = performance.now() - sent;
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(took).toBeGreaterThanOrEqual(2 * DELAY_MS - 5);
+    expect(took).toBeLessThan(3 * DELAY_MS);
   });
 });

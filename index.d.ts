@@ -142,6 +142,8 @@ export interface RouteOptions {
   /** On unsafe methods: what a successful (2xx/3xx) response invalidates, besides its own path. */
   invalidates?: readonly string[]
     | Callback<[req: CacheRequest, res: CacheResponse], Invalidates | Promise<Invalidates>>;
+  /** Lets cache.front(app) answer this route's in-process HITs before the app runs (built-in key only). */
+  front?: boolean;
 }
 
 /** Options of cache.wrap() and cache.set(). */
@@ -266,6 +268,11 @@ export declare class Cache {
   metrics(register: MetricsRegistry, options?: { prefix?: string }): void;
   /** Closes the connections once commands in flight have settled. */
   close(): Promise<void>;
+  /**
+   * The front lane of the root app, for http.createServer(): answers in-process HITs of routes
+   * with `front: true` before the app runs, and hands every other request to the app.
+   */
+  front<L extends (req: any, res: any) => void>(app: L): (req: Parameters<L>[0], res: Parameters<L>[1]) => void;
 
   on<E extends keyof CacheEvents>(event: E, listener: CacheEvents[E]): this;
   addListener<E extends keyof CacheEvents>(event: E, listener: CacheEvents[E]): this;

@@ -20,6 +20,7 @@ const { checkTags, checkNamespace } = require('./stores/contract');
 const { RedisStore } = require('./stores/redis');
 const { MemoryStore } = require('./stores/memory');
 const { NearStore } = require('./stores/near');
+const { createFront } = require('./front');
 
 /** The store the options describe. */
 function createStore(o, report, clock) {
@@ -45,6 +46,7 @@ class Cache extends EventEmitter {
     this._store = createStore(o, this._reporter.report, this._clock);
     this._closing = null;
     this._eventHandlers = new Map(); // event name -> Set<handler>
+    this._frontPrefixes = new Set(); // keyPrefix of every route with `front: true`
     const store = this._store;
     store.on('error', (err) => this._reporter.connectionError(err));
     for (const type of ['ready', 'reconnecting', 'end']) {
@@ -122,6 +124,17 @@ class Cache extends EventEmitter {
    */
   middleware(options) {
     return createMiddleware(this, options);
+  }
+
+  /**
+   * The front lane of an Express app: a request listener for http.createServer() that answers
+   * HITs held in this process's memory (embedded store, near cache) for routes with
+   * `front: true` before the app runs, and hands every other request to the app.
+   * @param {(req: object, res: object) => void} app the root Express app
+   * @returns {(req: object, res: object) => void}
+   */
+  front(app) {
+    return createFront(this, app);
   }
 
   /** What lib/values.js needs. */

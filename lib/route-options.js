@@ -9,7 +9,7 @@ const { timing, isPlainObject, rejectUnknown, checkMs, checkPrefix, ROUTE_DEFAUL
 const ROUTE_OPTIONS = ['ttl', 'keyPrefix', 'keyBuilder', 'condition', 'statuses', 'methods',
   'maxBodySize', 'exposeKey', 'coalesce', 'coalesceTimeout', 'lockTtl', 'vary', 'cacheControl',
   'honorRequestNoCache', 'staleWhileRevalidate', 'staleIfError', 'handlerTimeout', 'tags', 'namespace',
-  'invalidates'];
+  'invalidates', 'front'];
 
 // Methods whose responses depend only on the URL and headers; anything else needs a keyBuilder
 // that looks at what the request carries, or two different bodies would share an entry.
@@ -108,6 +108,12 @@ function routeOptions(options = {}, cachePrefix) {
   if (o.coalesce !== undefined && typeof o.coalesce !== 'boolean') {
     throw new TypeError('Expected the "coalesce" option to be a boolean');
   }
+  const front = checkBoolean(o.front, 'front', false);
+  if (front) {
+    // The front lane computes the key before the app runs: only the built-in key, as sent.
+    const why = keyBuilder ? 'a "keyBuilder"' : o.namespace !== undefined ? 'a "namespace"' : vary !== null ? '"vary" headers' : null;
+    if (why !== null) throw new TypeError(`The "front" option needs the built-in key without ${why}: the front lane keys a request before the app runs`);
+  }
   return Object.freeze({
     ttlMs,
     keyPrefix: o.keyPrefix === undefined ? cachePrefix : checkPrefix(o.keyPrefix),
@@ -131,6 +137,7 @@ function routeOptions(options = {}, cachePrefix) {
     handlerTimeout: o.handlerTimeout === undefined ? null : checkMs(o.handlerTimeout, 'handlerTimeout'),
     coalesceTimeout,
     lockTtl,
+    front,
   });
 }
 

@@ -14,6 +14,8 @@ const { bodyEtag, notModified, headerOf } = require('../http/validators');
 const { prepareEntry } = require('../http/compress');
 const { CONDITIONS } = require('./serve');
 const { FILL, storeEntry } = require('./fill');
+const { frontFlags } = require('../front');
+const { routeLabel } = require('../metrics');
 
 const MAX_LIFETIME_MS = 10 * 365 * 86400000;
 
@@ -133,9 +135,14 @@ function captureResponse(r, req, res, key, fill, storeKey = null) {
       const context = req[FILL];
       // A fill that made no lookup (a request that asked for a fresh answer) stores under the
       // namespace version last seen here; an older one only makes the entry a MISS.
+      const flags = frontFlags(route, req);
       const meta = {
         ns: context.ns === null ? undefined : context.nsVersion ?? r.store.namespaceVersion(context.ns),
         gzip: entry.gzip,
+        // Entries of front routes: the front lane may answer them (lib/front.js), and counts them
+        // under the route's label.
+        flags,
+        route: flags === 0 ? undefined : routeLabel(req),
       };
       encoded = binding.encodeEntry(res.statusCode, entry.headers, entry.body, now, now + ttlMs, meta);
     } catch (err) {

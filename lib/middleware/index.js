@@ -36,6 +36,8 @@ function createMiddleware(cache, options) {
   const store = cache._store;
   // A coalescing route must hear fill notices from the start: a waiter never misses one.
   if (route.coalesce) store.listen();
+  // The front lane (lib/front.js) keys requests under the prefixes of the routes that opted in.
+  if (route.front) cache._frontPrefixes.add(route.keyPrefix);
   // The route context every phase is given.
   const r = {
     cache,

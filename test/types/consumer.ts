@@ -65,6 +65,10 @@ const plainVary: RouteOptions = { vary: ['accept-language'], ttl: 'http', cacheC
 const perUser: RouteOptions = { keyBuilder: keys.perUser((req) => req.user?.id) };
 const byHeaders: RouteOptions = { keyBuilder: keys.withHeaders(['X-Tenant']) };
 const builtIn: RouteOptions = { keyBuilder: keys.default };
+const inFront: RouteOptions = { ttl: 60, front: true };
+// The front lane keeps the listener's own request and response types.
+const lane: (req: { url?: string }, res: { end(): void }) => void = cache.front((req: { url?: string }, res: { end(): void }) => res.end());
+void [inFront, lane];
 
 // A callback annotated with a richer request type (as express.Request is) still fits.
 interface AppRequest extends CacheRequest { tenant: string }

@@ -1,0 +1,128 @@
+'use strict';
+
+// The front lane (cache.front(app)): a request listener for http.createServer() that answers HITs
+// held in this process's memory before the Express app sees the request, and hands everything
+// else to the app. Express's per-request set-up and its router cost more than a whole in-process
+// HIT (docs/benchmarks.md), so an entry answered here costs a fraction of one answered by the
+// route's middleware.
+//
+// It serves only entries stored by routes that opted in with the route option `front: true`; the
+// entry says so itself (meta.flags, set when it was stored), so an entry of any other route, or
+// one stored before the route opted in, always goes through the app. Such a route is on the
+// built-in key (no keyBuilder, no namespace, no vary option), so the key can be computed from the
+// request as it arrived: method, Host, target as sent, and the query as the app's own query parser
+// reads it. A request the app would route on another path (middleware that rewrites req.url)
+// gets another key and misses here. What the lane serves is exactly what the route's HIT would
+// serve (same status, headers, body, conditional and HEAD handling, X-Cache headers); what it
+// skips is every middleware before the route: opting a route in says that none of them changes
+// its answer (no authentication, no rewriting) (docs/api.md "front").
+//
+// Anything but a fresh entry the requester may have (no entry, a stale one, one marked no-cache,
+// credentials on a request for an entry not marked shareable, a request asking for a fresh answer
+// on a route that honours that) goes to the app, which decides as it always does.
+const { defaultKeyBuilder } = require('./http/keys');
+const { requestWantsFresh, entrySharedExplicitly, cacheControlDirectives } = require('./http/storability');
+const { serveHit } = require('./middleware/serve');
+
+// meta.flags bits of entries stored by front routes.
+const FRONT = 1;
+const HONORS_NO_CACHE = 2;
+const EXPOSES_KEY = 4;
+
+const EXPOSED = Object.freeze({ route: Object.freeze({ exposeKey: true }) });
+const HIDDEN = Object.freeze({ route: Object.freeze({ exposeKey: false }) });
+
+/** The root of the Express app handling `req` (mounted sub-apps know their parent). */
+function rootOf(app) {
+  let root = app;
+  while (root && root.parent) root = root.parent;
+  return root;
+}
+
+/**
+ * The meta.flags of the entry a route stores for `req`: 0 unless the route opted in, and 0 when
+ * the app handling the request parses queries otherwise than its root app (the lane parses with
+ * the app it was given, which is the root).
+ */
+function frontFlags(route, req) {
+  if (!route.front) return 0;
+  const app = req.app;
+  if (app && typeof app.get === 'function') {
+    const root = rootOf(app);
+    if (root !== app && root.get('query parser fn') !== app.get('query parser fn')) return 0;
+  }
+  return FRONT | (route.honorRequestNoCache ? HONORS_NO_CACHE : 0) | (route.exposeKey ? EXPOSES_KEY : 0);
+}
+
+function noCache(headers) {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === 'cache-control' && cacheControlDirectives(headers[i + 1]).has('no-cache')) return true;
+  }
+  return false;
+}
+
+/** The query as the app parses it (its 'query parser fn' setting; none: parsing is off). */
+function parsedQuery(app, url) {
+  const parse = typeof app.get === 'function' ? app.get('query parser fn') : undefined;
+  if (typeof parse !== 'function') return Object.create(null);
+  const q = url.indexOf('?');
+  const hash = url.indexOf('#');
+  const end = hash === -1 ? url.length : hash;
+  return parse(q === -1 || q > end ? '' : url.slice(q + 1, end));
+}
+
+/**
+ * Answers `req` from an entry held in process memory when a front route stored it; true when
+ * answered.
+ */
+function answerInFront(cache, app, req, res) {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const prefixes = cache._frontPrefixes;
+  if (prefixes.size === 0) return false;
+  const url = req.url || '/';
+  // The request as the route's built-in key reads it, before Express: the target as sent is also
+  // the path routed on, and the query is what the app's parser makes of it.
+  const like = { method: req.method, headers: req.headers, url, originalUrl: url, query: parsedQuery(app, url) };
+  const store = cache._store;
+  for (const prefix of prefixes) {
+    const key = defaultKeyBuilder(like, prefix);
+    const entry = store.peek(key, null);
+    if (entry === null) continue;
+    const flags = entry.meta.flags;
+    if ((flags & FRONT) === 0) return false;
+    if ((flags & HONORS_NO_CACHE) !== 0 && requestWantsFresh(req)) return false;
+    if (noCache(entry.headers)) return false;
+    if ((req.headers.authorization !== undefined || req.headers.cookie !== undefined) && !entrySharedExplicitly(entry.headers)) {
+      return false;
+    }
+    const clock = cache._clock;
+    if (entry.expiresAt <= clock.now()) return false;
+    cache._reporter.outcome({ route: { path: entry.meta.route || '' } }, 'hit_local');
+    const r = (flags & EXPOSES_KEY) !== 0 ? EXPOSED : HIDDEN;
+    serveHit({ route: r.route, clock }, req, res, entry, key, false);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The front lane of `app` on `cache`: (req, res) => void, for http.createServer().
+ * @param {import('./cache').Cache} cache
+ * @param {(req: object, res: object) => void} app an Express app (or any request listener; the
+ *   query is then keyed as Express would key it without a parser)
+ */
+function createFront(cache, app) {
+  if (typeof app !== 'function') throw new TypeError('Expected cache.front(app) to be given an Express app (a request listener)');
+  return function respcacheFront(req, res) {
+    let answered = false;
+    try {
+      answered = answerInFront(cache, app, req, res);
+    } catch (err) {
+      // A request the lane cannot key (the app's query parser threw, say) is the app's to answer.
+      if (res.headersSent) throw err;
+    }
+    if (!answered) app(req, res);
+  };
+}
+
+module.exports = { createFront, frontFlags, FRONT };

@@ -1,7 +1,7 @@
 'use strict';
 
 // One benchmark server, started by bench/run.js (pinned to a core of its own):
-//   node bench/server.js <bare|hit|local|embedded|nocache> <bodyBytes> [redisUrl]
+//   node bench/server.js <bare|hit|local|embedded|front-local|front-embedded|nocache> <bodyBytes> [redisUrl]
 // GET /data answers the same JSON-ish bytes in every mode:
 //   bare      plain Express 5, default settings, res.send(buffer)
 //   hit       the same handler behind cache.middleware() on Redis; once warmed every request is a
@@ -10,6 +10,9 @@
 //             once warmed every request is a HIT served from process memory (X-Cache-Tier: local)
 //   embedded  the in-process store alone, no Redis (local: 256 MiB); once warmed every request is
 //             a HIT served from process memory (X-Cache-Tier: local)
+//   front-local, front-embedded
+//             local and embedded with the route's `front: true` and the server listening with
+//             http.createServer(cache.front(app)): HITs answered before Express runs
 //   nocache   the same handler after a simulated 20 ms data source, no cache (what a MISS costs)
 // GET /__stats reports how often the handler ran and how many cache errors were seen, so the
 // runner can tell a run of HITs from a run that silently bypassed (and, with a cache, how many
@@ -17,17 +20,18 @@
 // Prints {"port":N,"pid":P} on stdout once it listens (the runner reads this process's CPU time
 // from /proc/P/stat: P is this process, whatever wrapper, e.g. taskset, started it); exits when
 // its stdin closes (the runner went away).
+const http = require('http');
 const express = require('express');
 const { setTimeout: sleep } = require('timers/promises');
 const { makeBody } = require('./body');
 
 const [mode, sizeArg, redisUrl] = process.argv.slice(2);
 const size = Number(sizeArg);
-const REDIS_MODES = ['hit', 'local'];
-if (!['bare', 'hit', 'local', 'embedded', 'nocache'].includes(mode) || !Number.isInteger(size) || size <= 0
-  || REDIS_MODES.includes(mode) !== Boolean(redisUrl)) {
-  console.error('usage: node bench/server.js <bare|hit|local|embedded|nocache> <bodyBytes> [redisUrl]\n'
-    + '  (a redisUrl for hit and local, and for them only)');
+const MODES = ['bare', 'hit', 'local', 'embedded', 'front-local', 'front-embedded', 'nocache'];
+const REDIS_MODES = ['hit', 'local', 'front-local'];
+if (!MODES.includes(mode) || !Number.isInteger(size) || size <= 0 || REDIS_MODES.includes(mode) !== Boolean(redisUrl)) {
+  console.error(`usage: node bench/server.js <${MODES.join('|')}> <bodyBytes> [redisUrl]\n`
+    + `  (a redisUrl for ${REDIS_MODES.join(', ')}, and for them only)`);
   process.exit(2);
 }
 
@@ -70,14 +74,14 @@ async function main() {
   } else {
     const { createCache } = require('../lib');
     const maxBytes = 256 * 1024 * 1024;
-    if (mode === 'embedded') {
+    if (mode === 'embedded' || mode === 'front-embedded') {
       // Without a "redis" option createCache() falls back to REDIS_URL: the embedded case must
       // not quietly become a near cache because the caller's shell has one set.
       delete process.env.REDIS_URL;
       cache = createCache({ keyPrefix: 'bench', local: { maxBytes } });
     } else {
       cache = createCache({ redis: redisUrl, keyPrefix: 'bench',
-        ...(mode === 'local' ? { local: { maxBytes, ttl: 3600 } } : {}) });
+        ...(mode !== 'hit' ? { local: { maxBytes, ttl: 3600 } } : {}) });
     }
     cache.on('error', (err) => {
       cacheErrors++;
@@ -87,10 +91,14 @@ async function main() {
       const timer = setTimeout(() => reject(new Error(`cache not ready: ${firstCacheError}`)), 5000);
       cache.once('ready', () => { clearTimeout(timer); resolve(); });
     });
-    app.get('/data', cache.middleware({ ttl: 3600, maxBodySize: Math.max(1 << 20, size) }), handler);
+    app.get('/data', cache.middleware({ ttl: 3600, maxBodySize: Math.max(1 << 20, size),
+      front: mode.startsWith('front-') }), handler);
   }
 
-  const server = app.listen(0, '127.0.0.1', (err) => {
+  // front-*: the app behind the cache's front lane (cache.front(app)), which answers the route's
+  // in-process HITs before Express runs.
+  const listener = mode.startsWith('front-') ? cache.front(app) : app;
+  const server = http.createServer(listener).listen(0, '127.0.0.1', (err) => {
     if (err) throw err;
     process.stdout.write(`${JSON.stringify({ port: server.address().port, pid: process.pid })}\n`);
   });

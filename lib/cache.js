@@ -25,7 +25,7 @@ const { createFront } = require('./front');
 /** The store the options describe. */
 function createStore(o, report, clock) {
   if (o.endpoint === null) return new MemoryStore(o.local, report);
-  const shared = new RedisStore(o, report);
+  const shared = new RedisStore(o, report, clock);
   return o.local === null ? shared : new NearStore(shared, o.local, clock);
 }
 

@@ -14,6 +14,7 @@ const { entryIndexes, MAX_PATH_DEPTH } = require('../http/paths');
 const { FENCE_MS, KEYS_FENCE, parseInvalidation } = require('./contract');
 const { RedisBus } = require('./bus');
 const scripts = require('./redis-scripts');
+const { systemClock } = require('../clock');
 
 // Members popped per script run: a few milliseconds of Redis time at most.
 const BATCH = 500;
@@ -25,16 +26,23 @@ const TOKEN_BASE = crypto.randomBytes(9).toString('base64');
 let tokenSeq = 0;
 const newToken = () => `${TOKEN_BASE}:${++tokenSeq}`;
 const SHAS = new Map(); // script text -> its SHA1
+// Keys whose entries this process read or wrote lately, at most this many (see lookup()).
+const HELD_LIMIT = 10000;
 
 class RedisStore extends EventEmitter {
   /**
    * @param {object} options the cache options (endpoint, keyPrefix, connectTimeout, commandTimeout)
    * @param {(err: Error) => void} report
+   * @param {{ now(): number }} [clock] the clock entries' times are stamped with
    */
-  constructor(options, report) {
+  constructor(options, report, clock = systemClock) {
     super();
     this.options = options;
     this.report = report;
+    this.clock = clock;
+    // key -> expiresAt of its entry, as last read or written here: a lookup of a key held fresh
+    // is likely a HIT, and is then a GET alone.
+    this.held = new Map();
     this.prefix = `${options.keyPrefix}:`;
     this.registry = `${options.keyPrefix}:ix`;
     this.adminTimeout = Math.max(options.commandTimeout, 1000);
@@ -105,14 +113,44 @@ class RedisStore extends EventEmitter {
     return null;
   }
 
+  /** Remembers that the entry of `key` is fresh until expiresAt (ms on the entries' clock). */
+  hold(key, expiresAt) {
+    this.held.delete(key);
+    this.held.set(key, expiresAt);
+    if (this.held.size > HELD_LIMIT) this.held.delete(this.held.keys().next().value);
+  }
+
   /**
    * getEntry, the vary record and the fill lock in one round trip: a GET of the entry and, right
-   * behind it, LOOKUP_SCRIPT (redis-scripts.js) for the rest.
+   * behind it, LOOKUP_SCRIPT (redis-scripts.js) for the rest. A key whose entry this process read
+   * or wrote lately, and which should still be fresh, is most likely a HIT: its lookup is the GET
+   * alone, and only when that finds no fresh entry (expired, invalidated meanwhile) does the full
+   * lookup follow, in a second round trip.
    */
   lookup(key, fill, want) {
     const ns = fill && fill.ns ? fill.ns : null;
+    const name = `${this.prefix}e:${key}`;
+    const until = ns === null ? this.held.get(key) : undefined;
+    if (until === undefined || until <= this.clock.now()) return this.lookupAll(name, key, fill, want);
+    return this.client.command(['GET', name]).then((bytes) => {
+      const entry = bytes === null ? null : this.usable(name, 'e:', bytes, undefined, null);
+      if (entry !== null && entry.expiresAt > this.clock.now()) {
+        this.hold(key, entry.expiresAt);
+        return { entry, record: null, token: undefined };
+      }
+      this.held.delete(key);
+      return this.lookupAll(name, key, fill, want);
+    }, (err) => {
+      this.held.delete(key);
+      if (!(err && err.code === 'ERR_RESPCACHE_REDIS_REPLY' && /^WRONGTYPE/.test(err.message))) throw err;
+      return this.lookupAll(name, key, fill, want);
+    });
+  }
+
+  /** The full lookup: the entry's GET and the script, in one round trip. */
+  lookupAll(name, key, fill, want) {
+    const ns = fill && fill.ns ? fill.ns : null;
     const p = this.prefix;
-    const name = `${p}e:${key}`;
     const keys = [name, `${p}iv:seq`];
     if (ns !== null) keys.push(`${p}n:${ns}`);
     if (want.record !== null) keys.push(`${p}vr:${want.record}`);
@@ -145,6 +183,7 @@ class RedisStore extends EventEmitter {
     const found = { entry: null, record: null, token: token === null ? undefined : held };
     if (bytes !== null) {
       found.entry = this.usable(name, 'e:', bytes, ns === null ? undefined : fill.nsVersion, null);
+      if (found.entry !== null && ns === null) this.hold(key, found.entry.expiresAt);
       // Deleted between the GET and the script, which then took the lock: not needed.
       if (found.entry !== null && held !== null) {
         this.unlock(`e:${key}`, held);
@@ -227,8 +266,12 @@ class RedisStore extends EventEmitter {
       ...suffixes.map((s) => `${p}iv:${s}`), `${p}iv:k:${key}`, `${p}iv:${KEYS_FENCE}`];
     const argv = ['EVAL', scripts.STORE_SCRIPT, String(keys.length), ...keys,
       bytes, String(ttlMs), key, String(elapsed), fill.seq === undefined ? '' : fill.seq, String(suffixes.length), ...suffixes];
+    const expiresAt = this.clock.now() + ttlMs;
     return this.command(argv, undefined, true).then((reply) => {
-      if (!Array.isArray(reply)) return reply === 1;
+      if (!Array.isArray(reply)) {
+        if (reply === 1 && fill.ns == null) this.hold(key, expiresAt);
+        return reply === 1;
+      }
       throw new StoreError(`the response for "${key}" was not stored: ${scripts.misplacedKeys(reply).join('; ')}`);
     });
   }

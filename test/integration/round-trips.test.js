@@ -123,7 +123,7 @@ describe('a cold MISS', () => {
 describe('a HIT', () => {
   beforeAll(() => redis.client().flushall());
 
-  it('sends the GET and the script, and takes no lock', async () => {
+  it('of a key this process stored or read lately sends the GET alone, and takes no lock', async () => {
     const app = express();
     let calls = 0;
     app.get('/hit', cache.middleware({ ttl: 60 }), (req, res) => { calls++; res.send('body'); });
@@ -134,8 +134,26 @@ describe('a HIT', () => {
     const end = await mark(`end-${++markSeq}`);
     expect(hit.headers['x-cache']).toBe('HIT');
     expect(calls).toBe(1);
-    expect(between(start + 1, end).map((c) => c.name)).toEqual(['get', 'evalsha']);
+    expect(between(start + 1, end).map((c) => c.name)).toEqual(['get']);
     expect(await redis.keys('respcache:l:*')).toEqual([]);
+  });
+});
+
+describe('a MISS of a key this process held, after another process invalidated it', () => {
+  beforeAll(() => redis.client().flushall());
+
+  it('finds no entry with the GET, then makes the full lookup', async () => {
+    const app = express();
+    let calls = 0;
+    app.get('/gone', cache.middleware({ ttl: 60 }), (req, res) => { calls++; res.send(`body ${calls}`); });
+    http = await serve(app);
+    await http.get('/gone');
+    await redis.client().eval("for _, k in ipairs(redis.call('KEYS', 'respcache:e:*')) do redis.call('DEL', k) end", 0);
+    const start = await mark(`start-${++markSeq}`);
+    const miss = await http.get('/gone');
+    const end = await mark(`end-${++markSeq}`);
+    expect([miss.headers['x-cache'], miss.text]).toEqual(['MISS', 'body 2']);
+    expect(between(start + 1, end).map((c) => c.name).slice(0, 3)).toEqual(['get', 'get', 'evalsha']);
   });
 });
 

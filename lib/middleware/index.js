@@ -25,6 +25,42 @@ const { invalidateOnWrite } = require('./invalidate-on-write');
 const { lookupAndAnswer } = require('./lookup');
 const { isThenable } = require('./capture');
 
+/** The keyBuilder (or namespace function) failed: reported, and the handler answers (BYPASS). */
+function builderFailed(r, req, res, next, err) {
+  r.report(err instanceof KeyBuilderError ? err
+    : new KeyBuilderError(`the keyBuilder failed: ${err && err.message}`, { cause: err }));
+  bypass(r, req, res, next, undefined, 'keyBuilder failed');
+}
+
+/** With the request's key built: checked, then looked up (or a fresh answer when asked for). */
+function withKey(r, req, res, next, ctx, built) {
+  const route = r.route;
+  if (typeof built !== 'string' || built.length === 0) {
+    return builderFailed(r, req, res, next, new KeyBuilderError(
+      `the keyBuilder returned ${typeof built === 'string' ? 'an empty string' : typeof built}, not a non-empty string`));
+  }
+  if (route.keyBuilder && !wellFormed(built)) {
+    // Redis keys are bytes: a lone surrogate would become U+FFFD and share an entry with others
+    // (the built-in key is hex under a prefix checked at setup).
+    return builderFailed(r, req, res, next,
+      new KeyBuilderError('the keyBuilder returned a key with a lone UTF-16 surrogate, which has no exact UTF-8 form'));
+  }
+  ctx.key = built;
+  try {
+    req[FILL] = fillContext(route, req);
+  } catch (err) {
+    return builderFailed(r, req, res, next,
+      new KeyBuilderError(`the namespace function failed: ${err && err.message}`, { cause: err }));
+  }
+  if (route.honorRequestNoCache && requestWantsFresh(req)) {
+    // The client asked for a fresh answer and the route lets it: run the handler, store anew.
+    runHandler(r, req, res, next, built, 'MISS', STORE_ONLY, ctx);
+    return undefined;
+  }
+  lookupAndAnswer(r, req, res, next, ctx);
+  return undefined;
+}
+
 /**
  * Builds a route's middleware. Options are validated here, once (docs/api.md).
  * @param {import('../cache').Cache} cache
@@ -71,39 +107,7 @@ function createMiddleware(cache, options) {
       return bypass(r, req, res, next, undefined, `method ${req.method}`);
     }
 
-    const builderFailed = (err) => {
-      r.report(err instanceof KeyBuilderError ? err
-        : new KeyBuilderError(`the keyBuilder failed: ${err && err.message}`, { cause: err }));
-      bypass(r, req, res, next, undefined, 'keyBuilder failed');
-    };
-
     const ctx = { key: undefined, keying: null, fallback: null, token: undefined };
-
-    const withKey = (built) => {
-      if (typeof built !== 'string' || built.length === 0) {
-        return builderFailed(new KeyBuilderError(
-          `the keyBuilder returned ${typeof built === 'string' ? 'an empty string' : typeof built}, not a non-empty string`));
-      }
-      if (route.keyBuilder && !wellFormed(built)) {
-        // Redis keys are bytes: a lone surrogate would become U+FFFD and share an entry with others
-        // (the built-in key is hex under a prefix checked at setup).
-        return builderFailed(new KeyBuilderError('the keyBuilder returned a key with a lone UTF-16 surrogate, which has no exact UTF-8 form'));
-      }
-      ctx.key = built;
-      try {
-        req[FILL] = fillContext(route, req);
-      } catch (err) {
-        return builderFailed(new KeyBuilderError(`the namespace function failed: ${err && err.message}`, { cause: err }));
-      }
-      if (route.honorRequestNoCache && requestWantsFresh(req)) {
-        // The client asked for a fresh answer and the route lets it: run the handler, store anew.
-        runHandler(r, req, res, next, built, 'MISS', STORE_ONLY, ctx);
-        return undefined;
-      }
-      lookupAndAnswer(r, req, res, next, ctx);
-      return undefined;
-    };
-
     let key;
     try {
       if (route.keyBuilder) {
@@ -116,13 +120,14 @@ function createMiddleware(cache, options) {
         ctx.keying = { base, names, key };
       }
     } catch (err) {
-      return builderFailed(err);
+      return builderFailed(r, req, res, next, err);
     }
     if (isThenable(key)) {
-      Promise.resolve(key).then(withKey, builderFailed);
+      Promise.resolve(key).then((built) => withKey(r, req, res, next, ctx, built),
+        (err) => builderFailed(r, req, res, next, err));
       return undefined;
     }
-    return withKey(key);
+    return withKey(r, req, res, next, ctx, key);
   }
   r.owner = respcache;
   return respcache;

@@ -102,7 +102,10 @@
 // Events (EventEmitter): 'ready', 'reconnecting', 'end' (connection state; a store of this process
 // alone emits one 'ready'), 'error' (a connection fault), 'event' (payload Buffer: an application
 // event), 'invalidation' (names: string[], an invalidation announced by any process: 'e:<key>' or
-// 'n:<namespace>').
+// 'n:<namespace>'). A shared store also tells a near cache in front of it (lib/stores/near.js):
+// 'dropped' (keys: string[], entries its own invalidation just removed, emitted before the next
+// batch is taken) and 'resubscribed' (its subscriber connection came back: announcements may have
+// been missed).
 const { InvalidArgumentError } = require('../errors');
 const { wellFormed } = require('../http/keys');
 

@@ -83,15 +83,21 @@ class MemoryIndex {
     this.fences.set(KEYS_FENCE, performance.now());
   }
 
+  /** Forgets what expired; returns the number of indexes deleted. */
   sweep() {
     const now = Date.now();
+    let deleted = 0;
     for (const [suffix, index] of this.indexes) {
       for (const [member, at] of index) if (at <= now) index.delete(member);
-      if (index.size === 0) this.indexes.delete(suffix);
+      if (index.size === 0) {
+        this.indexes.delete(suffix);
+        deleted++;
+      }
     }
     for (const [key, at] of this.all) if (at <= now) this.all.delete(key);
     const clock = performance.now();
     for (const [suffix, at] of this.fences) if (clock - at > FENCE_MS) this.fences.delete(suffix);
+    return deleted;
   }
 }
 
@@ -229,7 +235,7 @@ class MemoryStore extends EventEmitter {
   }
 
   tryLock() {
-    return Promise.resolve('');
+    return this.closed ? this.closedError() : Promise.resolve('');
   }
 
   unlock() {}
@@ -253,8 +259,7 @@ class MemoryStore extends EventEmitter {
   listen() {}
 
   sweep() {
-    this.index.sweep();
-    return Promise.resolve(0);
+    return Promise.resolve(this.index.sweep());
   }
 
   localStats() {

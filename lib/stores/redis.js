@@ -14,6 +14,8 @@ const { entryIndexes, MAX_PATH_DEPTH } = require('../http/paths');
 const { FENCE_MS, KEYS_FENCE, parseInvalidation } = require('./contract');
 const { RedisBus } = require('./bus');
 const scripts = require('./redis-scripts');
+const locks = require('./redis-locks');
+const { lookup } = require('./redis-lookup');
 const { systemClock } = require('../clock');
 
 // Members popped per script run: a few milliseconds of Redis time at most.
@@ -21,10 +23,6 @@ const BATCH = 500;
 const SWEEP_INTERVAL_MS = 60 * 1000;
 const SWEEP_BATCH = 200;
 
-// Lock tokens: unique per process (random base) and per acquisition (sequence).
-const TOKEN_BASE = crypto.randomBytes(9).toString('base64');
-let tokenSeq = 0;
-const newToken = () => `${TOKEN_BASE}:${++tokenSeq}`;
 const SHAS = new Map(); // script text -> its SHA1
 // Keys whose entries this process read or wrote lately, at most this many (see lookup()).
 const HELD_LIMIT = 10000;
@@ -120,79 +118,9 @@ class RedisStore extends EventEmitter {
     if (this.held.size > HELD_LIMIT) this.held.delete(this.held.keys().next().value);
   }
 
-  /**
-   * getEntry, the vary record and the fill lock in one round trip: a GET of the entry and, right
-   * behind it, LOOKUP_SCRIPT (redis-scripts.js) for the rest. A key whose entry this process read
-   * or wrote lately, and which should still be fresh, is most likely a HIT: its lookup is the GET
-   * alone, and only when that finds no fresh entry (expired, invalidated meanwhile) does the full
-   * lookup follow, in a second round trip.
-   */
+  /** The lookup of a request (lib/stores/redis-lookup.js). */
   lookup(key, fill, want) {
-    const ns = fill && fill.ns ? fill.ns : null;
-    const name = `${this.prefix}e:${key}`;
-    const until = ns === null ? this.held.get(key) : undefined;
-    if (until === undefined || until <= this.clock.now()) return this.lookupAll(name, key, fill, want);
-    return this.client.command(['GET', name]).then((bytes) => {
-      const entry = bytes === null ? null : this.usable(name, 'e:', bytes, undefined, null);
-      if (entry !== null && entry.expiresAt > this.clock.now()) {
-        this.hold(key, entry.expiresAt);
-        return { entry, record: null, token: undefined };
-      }
-      this.held.delete(key);
-      return this.lookupAll(name, key, fill, want);
-    }, (err) => {
-      this.held.delete(key);
-      if (!(err && err.code === 'ERR_RESPCACHE_REDIS_REPLY' && /^WRONGTYPE/.test(err.message))) throw err;
-      return this.lookupAll(name, key, fill, want);
-    });
-  }
-
-  /** The full lookup: the entry's GET and the script, in one round trip. */
-  lookupAll(name, key, fill, want) {
-    const ns = fill && fill.ns ? fill.ns : null;
-    const p = this.prefix;
-    const keys = [name, `${p}iv:seq`];
-    if (ns !== null) keys.push(`${p}n:${ns}`);
-    if (want.record !== null) keys.push(`${p}vr:${want.record}`);
-    const token = want.lockTtl > 0 ? newToken() : null;
-    if (token !== null) keys.push(`${p}l:e:${key}`);
-    const args = [ns !== null ? '1' : '0', want.record !== null ? '1' : '0', token !== null ? '1' : '0',
-      token || '', String(want.lockTtl)];
-    const getting = this.client.command(['GET', name]);
-    const rest = this.script(scripts.LOOKUP_SCRIPT, keys, args);
-    return getting.then((bytes) => rest.then((reply) => this.looked(name, key, fill, want, token, bytes, reply)), (err) => {
-      if (!(err && err.code === 'ERR_RESPCACHE_REDIS_REPLY' && /^WRONGTYPE/.test(err.message))) {
-        rest.catch(() => {}); // fails alike (the connection's fault), reported once through err
-        throw err;
-      }
-      this.discard(name, 'wrong type');
-      return rest.then((reply) => this.looked(name, key, fill, want, token, null, reply));
-    });
-  }
-
-  /** What lookup() found, from the GET's bytes and the script's reply. */
-  looked(name, key, fill, want, token, bytes, [seq, version, record, locked]) {
-    // A fill that follows this lookup began after every invalidation numbered up to seq.
-    if (fill) fill.seq = seq.toString('utf8');
-    const ns = fill && fill.ns ? fill.ns : null;
-    if (ns !== null) {
-      fill.nsVersion = version == null ? '0' : version.toString('utf8');
-      this.learnNamespaceVersion(ns, fill.nsVersion);
-    }
-    const held = token !== null && locked === 1 ? token : null;
-    const found = { entry: null, record: null, token: token === null ? undefined : held };
-    if (bytes !== null) {
-      found.entry = this.usable(name, 'e:', bytes, ns === null ? undefined : fill.nsVersion, null);
-      if (found.entry !== null && ns === null) this.hold(key, found.entry.expiresAt);
-      // Deleted between the GET and the script, which then took the lock: not needed.
-      if (found.entry !== null && held !== null) {
-        this.unlock(`e:${key}`, held);
-        found.token = undefined;
-      }
-    } else if (record != null) {
-      found.record = this.usable(`${this.prefix}vr:${want.record}`, 'vr:', record, undefined, want.accept);
-    }
-    return found;
+    return lookup(this, key, fill, want);
   }
 
   /**
@@ -374,66 +302,19 @@ class RedisStore extends EventEmitter {
   }
 
   tryLock(name, ttlMs) {
-    const token = newToken();
-    return this.client.command(['SET', `${this.prefix}l:${name}`, token, 'NX', 'PX', String(ttlMs)])
-      .then((taken) => (taken === 'OK' ? token : null));
+    return locks.tryLock(this, name, ttlMs);
   }
 
   unlock(name, token) {
-    if (token === '') return;
-    this.command(['EVAL', scripts.RELEASE_LOCK, '1', `${this.prefix}l:${name}`, token], undefined, true).catch(this.report);
+    locks.unlock(this, name, token);
   }
 
-  /**
-   * Decides who fills `name` across processes: takes the lock `l:<name>` (SET NX PX lockTtl) with
-   * a read of the entry beside it (the fill may have finished since the lookup); if another
-   * process holds it, waits for its fill notice, and retries the lock and the read every
-   * pollInterval as a bounded fallback (that is how a holder that died is noticed: its lock
-   * expires after lockTtl and one waiter takes it over). Any Redis fault: { own: true }.
-   */
-  async acquire(name, read, { coalesceTimeout, lockTtl }) {
-    const deadline = Date.now() + coalesceTimeout;
-    const pollInterval = Math.min(500, Math.max(20, Math.floor(lockTtl / 4)));
-    const bus = this.bus();
-    const wait = bus.waitForFill(name);
-    let waited = false;
-    try {
-      for (;;) {
-        const token = newToken();
-        const [taken, entry] = await Promise.all([
-          this.command(['SET', `${this.prefix}l:${name}`, token, 'NX', 'PX', String(lockTtl)]),
-          read(),
-        ]);
-        if (entry !== null) {
-          if (taken === 'OK') this.release(name, token, null);
-          return { entry, waited };
-        }
-        if (taken === 'OK') return { token };
-        const left = deadline - Date.now();
-        if (left <= 0) return { own: true };
-        waited = true;
-        const state = await wait.next(Math.min(pollInterval, left));
-        if (state === 'fail') return { own: true };
-        if (state === 'ok') {
-          const filled = await read();
-          return filled !== null ? { entry: filled, waited } : { own: true };
-        }
-        // 'tick': try the lock and the entry again (the holder may have died).
-      }
-    } catch (err) {
-      this.report(err);
-      return { own: true };
-    } finally {
-      bus.stopWaiting(name, wait);
-    }
+  acquire(name, read, timing) {
+    return locks.acquire(this, name, read, timing);
   }
 
-  /** Tells the waiters how the fill ended, then releases the lock if it is still ours. */
   release(name, token, filled) {
-    if (filled !== null) {
-      this.command(['PUBLISH', `${this.prefix}fill`, `${filled ? 'ok' : 'fail'}:${name}`], undefined, true).catch(this.report);
-    }
-    this.unlock(name, token);
+    locks.release(this, name, token, filled);
   }
 
   publish(message) {

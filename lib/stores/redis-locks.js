@@ -1,0 +1,77 @@
+'use strict';
+
+// Fill locks of the Redis store (`<prefix>:l:<name>`, SET NX PX, compare-and-delete), and the
+// cross-process fill protocol on them (RedisStore.acquire/release; the contract is in
+// lib/stores/contract.js).
+const crypto = require('crypto');
+const scripts = require('./redis-scripts');
+
+// Lock tokens: unique per process (random base) and per acquisition (sequence).
+const TOKEN_BASE = crypto.randomBytes(9).toString('base64');
+let tokenSeq = 0;
+const newToken = () => `${TOKEN_BASE}:${++tokenSeq}`;
+
+function tryLock(store, name, ttlMs) {
+  const token = newToken();
+  return store.client.command(['SET', `${store.prefix}l:${name}`, token, 'NX', 'PX', String(ttlMs)])
+    .then((taken) => (taken === 'OK' ? token : null));
+}
+
+function unlock(store, name, token) {
+  if (token === '') return;
+  store.command(['EVAL', scripts.RELEASE_LOCK, '1', `${store.prefix}l:${name}`, token], undefined, true).catch(store.report);
+}
+
+/**
+ * Decides who fills `name` across processes: takes the lock `l:<name>` (SET NX PX lockTtl) with
+ * a read of the entry beside it (the fill may have finished since the lookup); if another
+ * process holds it, waits for its fill notice, and retries the lock and the read every
+ * pollInterval as a bounded fallback (that is how a holder that died is noticed: its lock
+ * expires after lockTtl and one waiter takes it over). Any Redis fault: { own: true }.
+ */
+async function acquire(store, name, read, { coalesceTimeout, lockTtl }) {
+  const deadline = Date.now() + coalesceTimeout;
+  const pollInterval = Math.min(500, Math.max(20, Math.floor(lockTtl / 4)));
+  const bus = store.bus();
+  const wait = bus.waitForFill(name);
+  let waited = false;
+  try {
+    for (;;) {
+      const token = newToken();
+      const [taken, entry] = await Promise.all([
+        store.command(['SET', `${store.prefix}l:${name}`, token, 'NX', 'PX', String(lockTtl)]),
+        read(),
+      ]);
+      if (entry !== null) {
+        if (taken === 'OK') release(store, name, token, null);
+        return { entry, waited };
+      }
+      if (taken === 'OK') return { token };
+      const left = deadline - Date.now();
+      if (left <= 0) return { own: true };
+      waited = true;
+      const state = await wait.next(Math.min(pollInterval, left));
+      if (state === 'fail') return { own: true };
+      if (state === 'ok') {
+        const filled = await read();
+        return filled !== null ? { entry: filled, waited } : { own: true };
+      }
+      // 'tick': try the lock and the entry again (the holder may have died).
+    }
+  } catch (err) {
+    store.report(err);
+    return { own: true };
+  } finally {
+    bus.stopWaiting(name, wait);
+  }
+}
+
+/** Tells the waiters how the fill ended, then releases the lock if it is still ours. */
+function release(store, name, token, filled) {
+  if (filled !== null) {
+    store.command(['PUBLISH', `${store.prefix}fill`, `${filled ? 'ok' : 'fail'}:${name}`], undefined, true).catch(store.report);
+  }
+  unlock(store, name, token);
+}
+
+module.exports = { newToken, tryLock, unlock, acquire, release };

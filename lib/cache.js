@@ -47,6 +47,7 @@ class Cache extends EventEmitter {
     this._closing = null;
     this._eventHandlers = new Map(); // event name -> Set<handler>
     this._frontPrefixes = new Set(); // keyPrefix of every route with `front: true`
+    this._frontLabels = new Set(); // route label of every such route a request has reached
     const store = this._store;
     store.on('error', (err) => this._reporter.connectionError(err));
     for (const type of ['ready', 'reconnecting', 'end']) {

@@ -7,12 +7,18 @@
 // route's middleware.
 //
 // It serves only entries stored by routes that opted in with the route option `front: true`; the
-// entry says so itself (meta.flags, set when it was stored), so an entry of any other route, or
-// one stored before the route opted in, always goes through the app. Such a route is on the
-// built-in key (no keyBuilder, no namespace, no vary option), so the key can be computed from the
-// request as it arrived: method, Host, target as sent, and the query as the app's own query parser
-// reads it. A request the app would route on another path (middleware that rewrites req.url)
-// gets another key and misses here. What the lane serves is exactly what the route's HIT would
+// entry says so itself (meta.flags and meta.route, set when it was stored), so an entry of any
+// other route, or one stored before the route opted in, always goes through the app. And only
+// for routes that opted in in this process: a route registers its label when a request reaches
+// it (cache._frontLabels), so entries that an earlier deployment's front route left in Redis are
+// not served here once the route no longer opts in. Such a route is on the built-in key (no
+// keyBuilder, no namespace, no vary option), so the key can be computed from the request as it
+// arrived: method, Host, target as sent, and the query as the app's query parser reads it. An
+// entry is served only to a request whose target is byte for byte the one it was stored for
+// (meta.route holds it): Express parses that target as it did then, whatever the lane's own
+// parse makes of other spellings, and whatever query parser setting changed since. A request the
+// app would route on another path (middleware that rewrites req.url) gets another key and misses
+// here. What the lane serves is exactly what the route's HIT would
 // serve (same status, headers, body, conditional and HEAD handling, X-Cache headers); what it
 // skips is every middleware before the route: opting a route in says that none of them changes
 // its answer (no authentication, no rewriting) (docs/api.md "front").
@@ -28,6 +34,9 @@ const { serveHit } = require('./middleware/serve');
 const FRONT = 1;
 const HONORS_NO_CACHE = 2;
 const EXPOSES_KEY = 4;
+const CACHES_HEAD = 8; // the route's methods include HEAD (else a HEAD goes to its handler)
+// meta.route of a front entry: `${route label}\n${target as sent}`, at most this many bytes.
+const ROUTE_META_LIMIT = 2048;
 
 const EXPOSED = Object.freeze({ route: Object.freeze({ exposeKey: true }) });
 const HIDDEN = Object.freeze({ route: Object.freeze({ exposeKey: false }) });
@@ -51,8 +60,21 @@ function frontFlags(route, req) {
     const root = rootOf(app);
     if (root !== app && root.get('query parser fn') !== app.get('query parser fn')) return 0;
   }
-  return FRONT | (route.honorRequestNoCache ? HONORS_NO_CACHE : 0) | (route.exposeKey ? EXPOSES_KEY : 0);
+  return FRONT | (route.honorRequestNoCache ? HONORS_NO_CACHE : 0) | (route.exposeKey ? EXPOSES_KEY : 0)
+    | (route.methods.has('HEAD') ? CACHES_HEAD : 0);
 }
+
+/**
+ * The meta fields of a front route's entry stored for `req` ({ flags: 0 } when it is not one):
+ * its flags, and its route label with the target it was stored for.
+ */
+function frontMeta(route, req, label) {
+  const flags = frontFlags(route, req);
+  if (flags === 0) return NOT_FRONT;
+  const text = `${label}\n${req.originalUrl || req.url}`;
+  return Buffer.byteLength(text) > ROUTE_META_LIMIT ? NOT_FRONT : { flags, route: text };
+}
+const NOT_FRONT = Object.freeze({ flags: 0, route: undefined });
 
 function noCache(headers) {
   for (let i = 0; i < headers.length; i += 2) {
@@ -90,6 +112,12 @@ function answerInFront(cache, app, req, res) {
     if (entry === null) continue;
     const flags = entry.meta.flags;
     if ((flags & FRONT) === 0) return false;
+    const stored = entry.meta.route;
+    const newline = stored === undefined ? -1 : stored.lastIndexOf('\n');
+    if (newline === -1 || stored.slice(newline + 1) !== url) return false;
+    const label = stored.slice(0, newline);
+    if (!cache._frontLabels.has(label)) return false;
+    if (req.method === 'HEAD' && (flags & CACHES_HEAD) === 0) return false;
     if ((flags & HONORS_NO_CACHE) !== 0 && requestWantsFresh(req)) return false;
     if (noCache(entry.headers)) return false;
     if ((req.headers.authorization !== undefined || req.headers.cookie !== undefined) && !entrySharedExplicitly(entry.headers)) {
@@ -97,7 +125,7 @@ function answerInFront(cache, app, req, res) {
     }
     const clock = cache._clock;
     if (entry.expiresAt <= clock.now()) return false;
-    cache._reporter.outcome({ route: { path: entry.meta.route || '' } }, 'hit_local');
+    cache._reporter.outcome({ route: { path: label } }, 'hit_local');
     const r = (flags & EXPOSES_KEY) !== 0 ? EXPOSED : HIDDEN;
     serveHit({ route: r.route, clock }, req, res, entry, key, false);
     return true;
@@ -125,4 +153,4 @@ function createFront(cache, app) {
   };
 }
 
-module.exports = { createFront, frontFlags, FRONT };
+module.exports = { createFront, frontMeta };

@@ -14,7 +14,7 @@ const { bodyEtag, notModified, headerOf } = require('../http/validators');
 const { prepareEntry } = require('../http/compress');
 const { CONDITIONS } = require('./serve');
 const { FILL, storeEntry } = require('./fill');
-const { frontFlags } = require('../front');
+const { frontMeta } = require('../front');
 const { routeLabel } = require('../metrics');
 
 const MAX_LIFETIME_MS = 10 * 365 * 86400000;
@@ -135,14 +135,13 @@ function captureResponse(r, req, res, key, fill, storeKey = null) {
       const context = req[FILL];
       // A fill that made no lookup (a request that asked for a fresh answer) stores under the
       // namespace version last seen here; an older one only makes the entry a MISS.
-      const flags = frontFlags(route, req);
+      // Entries of front routes: the front lane may answer them (lib/front.js).
+      const front = route.front ? frontMeta(route, req, routeLabel(req)) : null;
       const meta = {
         ns: context.ns === null ? undefined : context.nsVersion ?? r.store.namespaceVersion(context.ns),
         gzip: entry.gzip,
-        // Entries of front routes: the front lane may answer them (lib/front.js), and counts them
-        // under the route's label.
-        flags,
-        route: flags === 0 ? undefined : routeLabel(req),
+        flags: front === null ? 0 : front.flags,
+        route: front === null ? undefined : front.route,
       };
       encoded = binding.encodeEntry(res.statusCode, entry.headers, entry.body, now, now + ttlMs, meta);
     } catch (err) {

@@ -24,6 +24,7 @@ const { runHandler, bypass, STORE_ONLY, SAFE_METHODS } = require('./handler');
 const { invalidateOnWrite } = require('./invalidate-on-write');
 const { lookupAndAnswer } = require('./lookup');
 const { isThenable } = require('./capture');
+const { routeLabel } = require('../metrics');
 
 /** The keyBuilder (or namespace function) failed: reported, and the handler answers (BYPASS). */
 function builderFailed(r, req, res, next, err) {
@@ -92,6 +93,8 @@ function createMiddleware(cache, options) {
   r.varyRecords = route.keyBuilder ? null : new VaryRecords(r);
 
   function respcache(req, res, next) {
+    // The front lane answers this route's entries only once it reached the route in this process.
+    if (route.front) cache._frontLabels.add(routeLabel(req));
     const refresh = req[REFRESH];
     if (refresh !== undefined) {
       // A background refresh (refresh.js): the route that started it runs its handler and stores

@@ -76,6 +76,7 @@ describe.each([
         c.calls++;
         res.set('Cache-Control', 'no-cache').send(`nocache ${c.calls}`);
       });
+      app.get('/getonly', cache.middleware({ ttl: 60, front: true, methods: ['GET'] }), handler(c));
       app.get('/public', cache.middleware({ ttl: 60, front: true }), (req, res) => {
         c.calls++;
         res.set('Cache-Control', 'public, max-age=60').send(`public ${c.calls}`);
@@ -92,7 +93,7 @@ describe.each([
     const miss = await request(port, '/front?b=2&a=1');
     expect(miss.headers['x-cache']).toBe('MISS');
     expect(counts.seen).toBe(1);
-    const hit = await request(port, '/front?a=1&b=2'); // the same query, in another order
+    const hit = await request(port, '/front?b=2&a=1');
     expect(hit.status).toBe(200);
     expect(hit.text).toBe(miss.text);
     expect(hit.headers['x-cache']).toBe('HIT');
@@ -102,6 +103,13 @@ describe.each([
     expect(hit.headers.etag).toBe(miss.headers.etag);
     expect(counts).toEqual({ seen: 1, calls: 1 }); // the app never saw the HIT
     expect(cache.stats().localHits).toBeGreaterThanOrEqual(1);
+  });
+
+  it('leaves another spelling of the target to the app, which answers it from the same entry', async () => {
+    const miss = await request(port, '/front?d=4&c=3');
+    const other = await request(port, '/front?c=3&d=4'); // the same query for the key, not the same bytes
+    expect([other.headers['x-cache'], other.text]).toEqual(['HIT', miss.text]);
+    expect(counts).toEqual({ seen: 2, calls: 1 });
   });
 
   it('answers HEAD and conditional requests as the route would', async () => {
@@ -179,12 +187,88 @@ describe.each([
     expect(counts.seen).toBe(2);
   });
 
+  it('leaves a HEAD to the app on a route that does not cache HEAD', async () => {
+    await request(port, '/getonly');
+    expect((await request(port, '/getonly')).headers['x-cache']).toBe('HIT');
+    const head = await request(port, '/getonly', { method: 'HEAD' });
+    expect(head.headers['x-cache']).toBe('BYPASS');
+    expect(counts).toEqual({ seen: 2, calls: 2 });
+  });
+
   it('hands writes and unknown paths to the app', async () => {
     const post = await request(port, '/front', { method: 'POST' });
     expect(post.status).toBe(404);
     const missing = await request(port, '/nowhere');
     expect(missing.status).toBe(404);
     expect(counts.seen).toBe(2);
+  });
+});
+
+describe('entries the lane may not answer', () => {
+  it('a front entry of a route that has not opted in in this process (an earlier deployment left it)', async () => {
+    const { localTier } = require('../helpers/internals');
+    const binding = require('../../lib/binding');
+    const { cache } = await openCache({});
+    const { port, counts } = await frontServer(cache, (app, c) => {
+      app.get('/front', cache.middleware({ ttl: 60, front: true }), handler(c));
+      app.get('/secret', cache.middleware({ ttl: 60, exposeKey: true }), handler(c, 'secret'));
+    });
+    await request(port, '/front'); // a front route exists and keys under the same prefix
+    const miss = await request(port, '/secret');
+    // Rewrite /secret's entry as a front route of another deployment would have stored it.
+    const name = `e:${miss.headers['x-cache-key']}`;
+    const entry = binding.decodeEntry(localTier(cache._store).get(name));
+    const now = Date.now();
+    localTier(cache._store).set(name, binding.encodeEntry(200, entry.headers, entry.body, now, now + 60000,
+      { flags: 1 | 8, route: '/secret\n/secret' }), 60000);
+    const again = await request(port, '/secret');
+    expect(again.headers['x-cache']).toBe('HIT'); // answered by the route, through the app
+    expect(counts.seen).toBe(3);
+  });
+});
+
+describe('query spellings Express parses otherwise than the raw text says', () => {
+  it.each([['Express 5', 'express'], ['Express 4', 'express4']])('%s: a "#" in the target', async (name, pkg) => {
+    const framework = require(pkg);
+    const { cache } = await openCache({});
+    const app = framework();
+    const counts = { seen: 0, calls: 0 };
+    app.set('query parser', 'extended');
+    app.use((req, res, next) => { counts.seen++; next(); });
+    app.get('/search', cache.middleware({ ttl: 60, front: true }), handler(counts));
+    const server = http.createServer(cache.front(app));
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    const port = server.address().port;
+    const raw = (target) => rawRequest(port, target, { headers: { host: 'front.test' } });
+    const first = await raw("/search?q=%25%27#");
+    expect(first.headers['x-cache']).toBe('MISS');
+    const second = await raw("/search?q=%'#x");
+    // Through Express this query is not the first one's: its own handler run, not the first entry.
+    expect(second.text).not.toBe(first.text);
+    expect(counts.seen).toBe(2);
+  });
+
+  it('Express 4: a query parser set after the first route', async () => {
+    const qs = require('qs');
+    const express4 = require('express4');
+    const { cache } = await openCache({});
+    const app = express4();
+    const counts = { seen: 0, calls: 0 };
+    app.use((req, res, next) => { counts.seen++; next(); });
+    app.get('/item', cache.middleware({ ttl: 60, front: true }), (req, res) => {
+      counts.calls++;
+      res.json({ query: req.query });
+    });
+    app.set('query parser', (s) => qs.parse(s, { allowDots: true })); // Express 4 ignores it now
+    const server = http.createServer(cache.front(app));
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    const port = server.address().port;
+    await request(port, '/item?filter[owner]=alice');
+    const dotted = await request(port, '/item?filter.owner=alice');
+    expect(JSON.parse(dotted.text)).toEqual({ query: { 'filter.owner': 'alice' } });
+    expect(counts).toEqual({ seen: 2, calls: 2 });
   });
 });
 

@@ -24,7 +24,8 @@ function afterLookup(r, req, res, next, key, verdict, ctx) {
   // A fill lock the lookup took (lib/middleware/lookup.js), if this request does not lead after all.
   const token = typeof ctx.token === 'string' ? ctx.token : undefined;
   ctx.token = undefined;
-  const unlock = () => { if (token !== undefined) store.unlock(`e:${key}`, token); };
+  // Given back so that whoever waits for it (this process's leader among them) retries at once.
+  const unlock = () => { if (token !== undefined) store.giveBack(`e:${key}`, token); };
   if (!route.coalesce || req.method === 'HEAD' || credentialed(req, route)) {
     unlock();
     return runHandler(r, req, res, next, key, verdict, plain, ctx);

@@ -33,7 +33,7 @@ class FillWait {
     }
   }
 
-  /** Resolves with 'ok' | 'fail' on a notice, or 'tick' after ms. */
+  /** Resolves with 'ok' | 'fail' | 'free' on a notice, or 'tick' after ms. */
   next(ms) {
     if (this.notices.length > 0) return Promise.resolve(this.notices.shift());
     return new Promise((resolve) => {

@@ -88,6 +88,8 @@
 //                                       coordination). Never rejects; waits at most coalesceTimeout.
 // release(name, token, filled)          Ends a locked fill: announces it (filled true/false; null
 //                                       announces nothing) then unlocks, in that order.
+// giveBack(name, token)                Gives back a lock its holder will not use: unlocks, then
+//                                       tells the waiters of `name` to try the lock again at once.
 // publish(message)                      Sends an application event (a JSON string) to every
 //                                       instance, this one included ('event' below).
 // listenForEvents() (sync)              Subscribes to application events; returns a Promise that

@@ -246,6 +246,8 @@ class MemoryStore extends EventEmitter {
 
   release() {}
 
+  giveBack() {}
+
   publish(message) {
     if (this.closed) return this.closedError();
     setImmediate(() => this.emit('event', Buffer.from(message)));

@@ -14,7 +14,7 @@ const { systemClock } = require('../clock');
 
 // Operations that only the shared store can answer.
 const PASSED_ON = ['invalidate', 'invalidateKeys', 'namespaceVersion', 'knownNamespaceVersion', 'bumpNamespace',
-  'tryLock', 'unlock', 'acquire', 'release', 'publish', 'listenForEvents', 'listen', 'sweep'];
+  'tryLock', 'unlock', 'acquire', 'release', 'giveBack', 'publish', 'listenForEvents', 'listen', 'sweep'];
 
 class NearStore extends EventEmitter {
   /**

@@ -56,10 +56,11 @@ async function acquire(store, name, read, { coalesceTimeout, lockTtl }) {
         const filled = await read();
         return filled !== null ? { entry: filled, waited } : { own: true };
       }
-      // 'tick': try the lock and the entry again (the holder may have died).
+      // 'tick' (the holder may have died) or 'free' (the holder gave it back): try the lock and
+      // the entry again.
     }
   } catch (err) {
-    store.report(err);
+    if (!(err && err.code === 'ERR_RESPCACHE_REDIS_CLOSED')) store.report(err);
     return { own: true };
   } finally {
     bus.stopWaiting(name, wait);
@@ -74,4 +75,13 @@ function release(store, name, token, filled) {
   unlock(store, name, token);
 }
 
-module.exports = { newToken, tryLock, unlock, acquire, release };
+/**
+ * Gives a fill lock back that its holder will not use (another request of this process leads
+ * the fill): unlocks, then tells whoever waits for `name` to try the lock again at once.
+ */
+function giveBack(store, name, token) {
+  unlock(store, name, token);
+  store.command(['PUBLISH', `${store.prefix}fill`, `free:${name}`], undefined, true).catch(store.report);
+}
+
+module.exports = { newToken, tryLock, unlock, acquire, release, giveBack };

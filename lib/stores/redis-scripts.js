@@ -100,9 +100,19 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 return 1`;
 
 // Sets a fence: the next sequence number (KEYS[seq]) and the time. Lua: fence(key, seqKey, ms).
+// A sequence Redis lost (a restart without persistence, a flush, a failover to a lagging replica)
+// or that holds something else starts again from the current time in microseconds, so it never
+// goes back below a number a fill read before the loss (each invalidation takes more than a
+// microsecond of Redis time).
 const SET_FENCE = `local function fence(key, seqKey, ms)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local kind = redis.call('TYPE', seqKey)['ok']
+  if kind == 'string' and not string.match(redis.call('GET', seqKey), '^%d+$') then kind = 'other' end
+  if kind ~= 'string' then
+    if kind ~= 'none' then redis.call('UNLINK', seqKey) end
+    redis.call('SET', seqKey, string.format('%d', tonumber(t[1]) * 1000000 + tonumber(t[2])))
+  end
   local seq = redis.call('INCR', seqKey)
   redis.call('SET', key, string.format('%d %d', seq, now), 'PX', ms)
 end
@@ -153,12 +163,14 @@ return {#dead, bad}`;
 // namespace version, the record, the lock. Returns {seq, version, record, locked} (false reads
 // as nil).
 const LOOKUP_SCRIPT = `local k = 2
-local seq = redis.call('GET', KEYS[2]) or '0'
+local seq = redis.pcall('GET', KEYS[2])
+if type(seq) ~= 'string' then seq = '0' end
 local version = false
 local wantsNs, wantsRecord, wantsLock = ARGV[1] == '1', ARGV[2] == '1', ARGV[3] == '1'
 if wantsNs then
   k = k + 1
-  version = redis.call('GET', KEYS[k])
+  version = redis.pcall('GET', KEYS[k])
+  if type(version) ~= 'string' then version = false end
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {seq, version, false, 0} end
 if wantsRecord then
@@ -169,6 +181,13 @@ end
 if wantsLock then
   k = k + 1
   if redis.call('SET', KEYS[k], ARGV[4], 'NX', 'PX', ARGV[5]) then return {seq, version, false, 1} end
+  -- Something else than a lock at the lock's name (no lock holder wrote it) would read as a lock
+  -- held forever: it is replaced.
+  if redis.call('TYPE', KEYS[k])['ok'] ~= 'string' then
+    redis.call('UNLINK', KEYS[k])
+    redis.call('SET', KEYS[k], ARGV[4], 'PX', ARGV[5])
+    return {seq, version, false, 1}
+  end
 end
 return {seq, version, false, 0}`;
 

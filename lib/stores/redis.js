@@ -71,6 +71,7 @@ class RedisStore extends EventEmitter {
         resubscribed: () => this.onResubscribed(),
       });
       if (!this.closing) this._bus.start();
+      else this._bus.close(); // settles bus.ready: nothing will be subscribed any more
     }
     return this._bus;
   }
@@ -315,6 +316,10 @@ class RedisStore extends EventEmitter {
 
   release(name, token, filled) {
     locks.release(this, name, token, filled);
+  }
+
+  giveBack(name, token) {
+    locks.giveBack(this, name, token);
   }
 
   publish(message) {

@@ -1,0 +1,127 @@
+'use strict';
+
+// The Redis store when Redis loses its data or holds something else at one of the cache's names:
+// invalidations stay exact, and nothing stalls or breaks for good.
+const express = require('express');
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches, gate, once } = require('../helpers/cache');
+
+let redis;
+let cache;
+let http;
+let calls;
+const errors = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  ({ cache } = await openCache({ redis: redis.url, commandTimeout: 2000 }));
+  cache.on('error', (err) => errors.push(err));
+});
+
+afterAll(async () => {
+  if (http) await http.close();
+  await closeCaches();
+  if (redis) await redis.close();
+});
+
+beforeEach(async () => {
+  await redis.client().flushall();
+  calls = 0;
+  errors.length = 0;
+  if (http) await http.close();
+  http = null;
+});
+
+describe('when Redis loses the invalidation sequence (a restart without persistence)', () => {
+  it('still refuses the store of a fill that began before an invalidation made after the loss', async () => {
+    let data = 'v1';
+    const held = gate();
+    const started = gate();
+    const app = express();
+    app.get('/item', cache.middleware({ ttl: 60, tags: ['item'] }), async (req, res) => {
+      calls++;
+      const read = data;
+      started.open();
+      await held.promise;
+      res.json({ data: read });
+    });
+    http = await serve(app);
+    // Invalidations before the loss push the sequence up.
+    for (let i = 0; i < 5; i++) await cache.invalidateTags(['other']);
+    const first = http.get('/item');
+    await started.promise; // the fill read data v1, after a lookup that read the sequence
+    const ready = once(cache, 'ready', 10000);
+    await redis.restart();
+    await ready;
+    data = 'v2';
+    await cache.invalidateTags(['item']);
+    held.open();
+    expect((await first).headers['x-cache']).toBe('MISS');
+    const next = await http.get('/item');
+    expect([next.headers['x-cache'], JSON.parse(next.text)]).toEqual(['MISS', { data: 'v2' }]);
+  });
+});
+
+describe('a key of another type at a name the cache uses', () => {
+  it('at the invalidation sequence or a namespace version: lookups and invalidations go on', async () => {
+    const app = express();
+    app.get('/a', cache.middleware({ ttl: 60, tags: ['a'] }), (req, res) => { calls++; res.send(`a ${calls}`); });
+    app.get('/n', cache.middleware({ ttl: 60, namespace: 'planted' }), (req, res) => { calls++; res.send(`n ${calls}`); });
+    http = await serve(app);
+    await redis.client().rpush('respcache:iv:seq', 'x');
+    await redis.client().hset('respcache:n:planted', 'x', '1');
+    await http.get('/a');
+    await http.get('/n');
+    expect((await http.get('/a')).headers['x-cache']).toBe('HIT');
+    expect((await http.get('/n')).headers['x-cache']).toBe('HIT');
+    await expect(cache.invalidateTags(['a'])).resolves.toBe(1);
+    await expect(cache.delete('nothing')).resolves.toBe(false);
+    expect((await http.get('/a')).headers['x-cache']).toBe('MISS');
+    expect(await redis.client().type('respcache:iv:seq')).toBe('string');
+  });
+
+  it('at a fill lock: a MISS does not wait for a lock nobody holds', async () => {
+    const app = express();
+    app.get('/p', cache.middleware({ ttl: 60, keyBuilder: () => 'faults:p', coalesceTimeout: 3000 }),
+      (req, res) => { calls++; res.send(`p ${calls}`); });
+    http = await serve(app);
+    await redis.client().hset('respcache:l:e:faults:p', 'x', '1');
+    const sent = performance.now();
+    const miss = await http.get('/p');
+    expect(miss.headers['x-cache']).toBe('MISS');
+    expect(performance.now() - sent).toBeLessThan(1500); // a held lock would make it wait 3 s
+    expect((await http.get('/p')).headers['x-cache']).toBe('HIT');
+  });
+});
+
+describe('a request that took the fill lock while another of this process leads', () => {
+  it('gives it back so the leader fills at once (no wait for its next poll)', async () => {
+    const app = express();
+    app.get('/r', cache.middleware({ ttl: 60, keyBuilder: () => 'faults:r', lockTtl: 4000 }),
+      (req, res) => { calls++; res.send(`run ${calls}`); });
+    http = await serve(app);
+    await http.get('/r'); // this process now holds the key: its next lookup starts with a GET alone
+    await redis.client().del('respcache:e:faults:r'); // another process's invalidation removed it
+    // The lookup script waits in Redis while plain GETs are answered: X's GET finds nothing and its
+    // full lookup (which takes the lock) waits; Y's full lookup follows it in the same batch.
+    const monitor = await redis.client().monitor();
+    let gets = 0;
+    const xQueued = new Promise((resolve) => {
+      monitor.on('monitor', (time, args) => {
+        if (String(args[0]).toLowerCase() === 'get' && String(args[1]) === 'respcache:e:faults:r' && ++gets === 2) resolve();
+      });
+    });
+    await redis.client().call('CLIENT', 'PAUSE', '150', 'WRITE');
+    const sent = performance.now();
+    const x = http.get('/r', { agent: false });
+    await xQueued; // X's GET alone, then the GET of its full lookup: its script now waits in Redis
+    const y = http.get('/r', { agent: false });
+    const [rx, ry] = await Promise.all([x, y]);
+    expect([rx.text, ry.text]).toEqual(['run 2', 'run 2']);
+    expect(calls).toBe(2);
+    // lockTtl 4000: a leader left to its poll would wait min(500, lockTtl / 4) = 500 ms more.
+    expect(performance.now() - sent).toBeLessThan(450);
+    monitor.disconnect();
+  });
+});

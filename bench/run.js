@@ -59,15 +59,16 @@ const CASES = {
   hit: 'respcache HIT, Redis',
   local: 'respcache HIT, near cache (local tier)',
   embedded: 'respcache HIT, embedded store',
+  'front-hit': 'respcache HIT, Redis, front lane',
   'front-local': 'respcache HIT, near cache, front lane',
   'front-embedded': 'respcache HIT, embedded, front lane',
   nocache: 'no cache, 20 ms source',
 };
 const MODES = Object.keys(CASES);
 // measured in every round; nocache once
-const ROUND = ['bare', 'hit', 'local', 'embedded', 'front-local', 'front-embedded'];
-const REDIS_MODES = ['hit', 'local', 'front-local']; // servers given the Redis URL
-const CACHED = ['hit', 'local', 'embedded', 'front-local', 'front-embedded'];
+const ROUND = ['bare', 'hit', 'local', 'embedded', 'front-hit', 'front-local', 'front-embedded'];
+const REDIS_MODES = ['hit', 'local', 'front-hit', 'front-local']; // servers given the Redis URL
+const CACHED = ['hit', 'local', 'embedded', 'front-hit', 'front-local', 'front-embedded'];
 // HITs served from process memory (route middleware, and the front lane: cache.front(app))
 const IN_PROCESS = ['local', 'embedded', 'front-local', 'front-embedded'];
 const TARGETS = {
@@ -76,6 +77,7 @@ const TARGETS = {
     hit: { 1024: 1.1, [KB100]: 0.95 },
     local: { 1024: 1.25, [KB100]: 1.2 },
     embedded: { 1024: 1.25, [KB100]: 1.2 },
+    'front-hit': { 1024: 1.1, [KB100]: 0.95 },
     'front-local': { 1024: 1.25, [KB100]: 1.2 },
     'front-embedded': { 1024: 1.25, [KB100]: 1.2 },
   },
@@ -410,7 +412,7 @@ function table(header, rows, align) {
 
 // ---- the HTTP benchmark
 const SHORT = { hit: 'Redis HIT', local: 'near-cache HIT', embedded: 'embedded HIT',
-  'front-local': 'near-cache front HIT', 'front-embedded': 'embedded front HIT' };
+  'front-hit': 'Redis front HIT', 'front-local': 'near-cache front HIT', 'front-embedded': 'embedded front HIT' };
 
 /**
  * The issue #11 targets for one body size, each with its value from req/s (what the target is

@@ -10,8 +10,8 @@
 //             once warmed every request is a HIT served from process memory (X-Cache-Tier: local)
 //   embedded  the in-process store alone, no Redis (local: 256 MiB); once warmed every request is
 //             a HIT served from process memory (X-Cache-Tier: local)
-//   front-local, front-embedded
-//             local and embedded with the route's `front: true` and the server listening with
+//   front-hit, front-local, front-embedded
+//             hit, local and embedded with the route's `front: true` and the server listening with
 //             http.createServer(cache.front(app)): HITs answered before Express runs
 //   nocache   the same handler after a simulated 20 ms data source, no cache (what a MISS costs)
 // GET /__stats reports how often the handler ran and how many cache errors were seen, so the
@@ -27,8 +27,8 @@ const { makeBody } = require('./body');
 
 const [mode, sizeArg, redisUrl] = process.argv.slice(2);
 const size = Number(sizeArg);
-const MODES = ['bare', 'hit', 'local', 'embedded', 'front-local', 'front-embedded', 'nocache'];
-const REDIS_MODES = ['hit', 'local', 'front-local'];
+const MODES = ['bare', 'hit', 'local', 'embedded', 'front-hit', 'front-local', 'front-embedded', 'nocache'];
+const REDIS_MODES = ['hit', 'local', 'front-hit', 'front-local'];
 if (!MODES.includes(mode) || !Number.isInteger(size) || size <= 0 || REDIS_MODES.includes(mode) !== Boolean(redisUrl)) {
   console.error(`usage: node bench/server.js <${MODES.join('|')}> <bodyBytes> [redisUrl]\n`
     + `  (a redisUrl for ${REDIS_MODES.join(', ')}, and for them only)`);
@@ -81,7 +81,7 @@ async function main() {
       cache = createCache({ keyPrefix: 'bench', local: { maxBytes } });
     } else {
       cache = createCache({ redis: redisUrl, keyPrefix: 'bench',
-        ...(mode !== 'hit' ? { local: { maxBytes, ttl: 3600 } } : {}) });
+        ...(mode === 'local' || mode === 'front-local' ? { local: { maxBytes, ttl: 3600 } } : {}) });
     }
     cache.on('error', (err) => {
       cacheErrors++;

@@ -1,8 +1,9 @@
 'use strict';
 
 // The front lane (cache.front(app)): a request listener for http.createServer() that answers HITs
-// held in this process's memory before the Express app sees the request, and hands everything
-// else to the app. Express's per-request set-up and its router cost more than a whole in-process
+// before the Express app sees the request, and hands everything else to the app. It answers what
+// this process holds in memory (embedded store, near cache), and entries in Redis under keys this
+// process read or wrote lately (most likely HITs: one GET). Express's per-request set-up and its router cost more than a whole in-process
 // HIT (docs/benchmarks.md), so an entry answered here costs a fraction of one answered by the
 // route's middleware.
 //
@@ -94,8 +95,36 @@ function parsedQuery(app, url) {
 }
 
 /**
- * Answers `req` from an entry held in process memory when a front route stored it; true when
- * answered.
+ * Answers `req` from `entry` (found under `key`) when a front route stored it for this very
+ * request target and the request may have it; false when the app must answer.
+ */
+function serveInFront(cache, req, res, url, key, entry) {
+  const flags = entry.meta.flags;
+  if ((flags & FRONT) === 0) return false;
+  const stored = entry.meta.route;
+  const newline = stored === undefined ? -1 : stored.lastIndexOf('\n');
+  if (newline === -1 || stored.slice(newline + 1) !== url) return false;
+  const label = stored.slice(0, newline);
+  if (!cache._frontLabels.has(label)) return false;
+  if (req.method === 'HEAD' && (flags & CACHES_HEAD) === 0) return false;
+  if ((flags & HONORS_NO_CACHE) !== 0 && requestWantsFresh(req)) return false;
+  if (noCache(entry.headers)) return false;
+  if ((req.headers.authorization !== undefined || req.headers.cookie !== undefined) && !entrySharedExplicitly(entry.headers)) {
+    return false;
+  }
+  const clock = cache._clock;
+  if (entry.expiresAt <= clock.now()) return false;
+  cache._reporter.outcome({ route: { path: label } }, entry.tier === 'local' ? 'hit_local' : 'hit');
+  const r = (flags & EXPOSES_KEY) !== 0 ? EXPOSED : HIDDEN;
+  serveHit({ route: r.route, clock }, req, res, entry, key, false);
+  return true;
+}
+
+/**
+ * Answers `req` before the app when a front route stored a fresh entry for it: true when answered
+ * from process memory, false when the app must answer, or a Promise of either when the entry is
+ * in Redis under a key this process read or wrote lately (store.holds: most likely a HIT; any
+ * other key is left to the app, whose lookup does what a MISS needs in its one round trip).
  */
 function answerInFront(cache, app, req, res) {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
@@ -109,26 +138,10 @@ function answerInFront(cache, app, req, res) {
   for (const prefix of prefixes) {
     const key = defaultKeyBuilder(like, prefix);
     const entry = store.peek(key, null);
-    if (entry === null) continue;
-    const flags = entry.meta.flags;
-    if ((flags & FRONT) === 0) return false;
-    const stored = entry.meta.route;
-    const newline = stored === undefined ? -1 : stored.lastIndexOf('\n');
-    if (newline === -1 || stored.slice(newline + 1) !== url) return false;
-    const label = stored.slice(0, newline);
-    if (!cache._frontLabels.has(label)) return false;
-    if (req.method === 'HEAD' && (flags & CACHES_HEAD) === 0) return false;
-    if ((flags & HONORS_NO_CACHE) !== 0 && requestWantsFresh(req)) return false;
-    if (noCache(entry.headers)) return false;
-    if ((req.headers.authorization !== undefined || req.headers.cookie !== undefined) && !entrySharedExplicitly(entry.headers)) {
-      return false;
+    if (entry !== null) return serveInFront(cache, req, res, url, key, entry);
+    if (store.holds(key)) {
+      return store.getEntry(key, null).then((found) => found !== null && serveInFront(cache, req, res, url, key, found));
     }
-    const clock = cache._clock;
-    if (entry.expiresAt <= clock.now()) return false;
-    cache._reporter.outcome({ route: { path: label } }, 'hit_local');
-    const r = (flags & EXPOSES_KEY) !== 0 ? EXPOSED : HIDDEN;
-    serveHit({ route: r.route, clock }, req, res, entry, key, false);
-    return true;
   }
   return false;
 }
@@ -149,7 +162,15 @@ function createFront(cache, app) {
       // A request the lane cannot key (the app's query parser threw, say) is the app's to answer.
       if (res.headersSent) throw err;
     }
-    if (!answered) app(req, res);
+    if (answered === true) return;
+    if (answered === false) {
+      app(req, res);
+      return;
+    }
+    answered.then((done) => { if (!done) app(req, res); }, () => {
+      // Redis could not answer: the app does (its route reports what it finds).
+      if (!res.headersSent) app(req, res);
+    });
   };
 }
 

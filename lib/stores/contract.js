@@ -51,6 +51,9 @@
 //                                       Promise is returned, so a later getEntry sees it.
 // peek(key, fill) (sync)               What getEntry would resolve with, when this process holds it
 //                                       in memory (no I/O); else null (then ask getEntry/lookup).
+// holds(key) (sync)                    Whether the store expects a fresh entry under `key` that
+//                                       peek() cannot see (Redis: this process read or wrote it
+//                                       lately): a hint, getEntry() says.
 // lookup(key, fill, want)              A request's lookup in one round trip where the store can:
 //                                       getEntry(key, fill); when there is no entry, the vary record
 //                                       of want.record (a base key, or null: not wanted; decoded and

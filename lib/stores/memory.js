@@ -149,6 +149,11 @@ class MemoryStore extends EventEmitter {
     return entry;
   }
 
+  /** (sync) Nothing is held elsewhere than in peek()'s reach. */
+  holds() {
+    return false;
+  }
+
   lookup(key, fill, want) {
     return this.getEntry(key, fill).then((entry) => {
       if (entry !== null) return { entry, record: null, token: undefined };

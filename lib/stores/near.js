@@ -13,7 +13,7 @@ const { localCopy } = require('../entry');
 const { systemClock } = require('../clock');
 
 // Operations that only the shared store can answer.
-const PASSED_ON = ['invalidate', 'invalidateKeys', 'namespaceVersion', 'knownNamespaceVersion', 'bumpNamespace',
+const PASSED_ON = ['holds', 'invalidate', 'invalidateKeys', 'namespaceVersion', 'knownNamespaceVersion', 'bumpNamespace',
   'tryLock', 'unlock', 'acquire', 'release', 'giveBack', 'publish', 'listenForEvents', 'listen', 'sweep'];
 
 class NearStore extends EventEmitter {

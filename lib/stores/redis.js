@@ -112,6 +112,12 @@ class RedisStore extends EventEmitter {
     return null;
   }
 
+  /** (sync) Whether this process read or wrote the entry of `key` lately and it should be fresh. */
+  holds(key) {
+    const until = this.held.get(key);
+    return until !== undefined && until > this.clock.now();
+  }
+
   /** Remembers that the entry of `key` is fresh until expiresAt (ms on the entries' clock). */
   hold(key, expiresAt) {
     this.held.delete(key);

@@ -273,16 +273,39 @@ describe('query spellings Express parses otherwise than the raw text says', () =
 });
 
 describe('on a Redis store without an in-process tier', () => {
-  it('answers nothing itself: every request goes through the app', async () => {
+  it('answers a HIT of a key this process stored lately with one GET, before the app runs', async () => {
     await redis.client().flushall();
     const { cache } = await openCache({ redis: redis.url });
     const { port, counts } = await frontServer(cache, (app, c) => {
       app.get('/front', cache.middleware({ ttl: 60, front: true }), handler(c));
     });
-    await request(port, '/front');
+    const miss = await request(port, '/front');
     const hit = await request(port, '/front');
-    expect(hit.headers['x-cache']).toBe('HIT');
-    expect(counts).toEqual({ seen: 2, calls: 1 });
+    expect([hit.headers['x-cache'], hit.text]).toEqual(['HIT', miss.text]);
+    expect(hit.headers['x-cache-tier']).toBeUndefined(); // from Redis
+    expect(counts).toEqual({ seen: 1, calls: 1 });
+    expect(cache.stats().hits).toBeGreaterThanOrEqual(1);
+  });
+
+  it('leaves a key it never read or wrote to the app, and one whose entry is gone', async () => {
+    await redis.client().flushall();
+    const { cache } = await openCache({ redis: redis.url });
+    const { cache: other } = await openCache({ redis: redis.url });
+    const { port, counts } = await frontServer(cache, (app, c) => {
+      app.get('/front', cache.middleware({ ttl: 60, front: true }), handler(c));
+    });
+    const { port: otherPort } = await frontServer(other, (app, c) => {
+      app.get('/front', other.middleware({ ttl: 60, front: true }), handler(c));
+    });
+    await request(otherPort, '/front?o=1', { headers: { host: 'front.test' } }); // stored by another process
+    const fromOther = await request(port, '/front?o=1', { headers: { host: 'front.test' } });
+    expect(fromOther.headers['x-cache']).toBe('HIT'); // answered by the route, through the app
+    expect(counts.seen).toBe(1);
+    await request(port, '/front?g=1');
+    await redis.client().eval("for _, k in ipairs(redis.call('KEYS', 'respcache:e:*')) do redis.call('DEL', k) end", 0);
+    const gone = await request(port, '/front?g=1');
+    expect(gone.headers['x-cache']).toBe('MISS');
+    expect(counts.seen).toBe(3);
   });
 });
 

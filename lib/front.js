@@ -28,7 +28,7 @@
 // credentials on a request for an entry not marked shareable, a request asking for a fresh answer
 // on a route that honours that) goes to the app, which decides as it always does.
 const { defaultKeyBuilder } = require('./http/keys');
-const { requestWantsFresh, entrySharedExplicitly, cacheControlDirectives } = require('./http/storability');
+const { requestWantsFresh, entrySharedExplicitly, entryNoCache, credentialed } = require('./http/storability');
 const { serveHit } = require('./middleware/serve');
 
 // meta.flags bits of entries stored by front routes.
@@ -39,6 +39,8 @@ const CACHES_HEAD = 8; // the route's methods include HEAD (else a HEAD goes to 
 // meta.route of a front entry: `${route label}\n${target as sent}`, at most this many bytes.
 const ROUTE_META_LIMIT = 2048;
 
+// Front routes are on the built-in key: the credentials rule of such a route applies.
+const BUILTIN_KEY_ROUTE = Object.freeze({ keyBuilder: null });
 const EXPOSED = Object.freeze({ route: Object.freeze({ exposeKey: true }) });
 const HIDDEN = Object.freeze({ route: Object.freeze({ exposeKey: false }) });
 
@@ -77,13 +79,6 @@ function frontMeta(route, req, label) {
 }
 const NOT_FRONT = Object.freeze({ flags: 0, route: undefined });
 
-function noCache(headers) {
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i] === 'cache-control' && cacheControlDirectives(headers[i + 1]).has('no-cache')) return true;
-  }
-  return false;
-}
-
 /** The query as the app parses it (its 'query parser fn' setting; none: parsing is off). */
 function parsedQuery(app, url) {
   const parse = typeof app.get === 'function' ? app.get('query parser fn') : undefined;
@@ -108,10 +103,8 @@ function serveInFront(cache, req, res, url, key, entry) {
   if (!cache._frontLabels.has(label)) return false;
   if (req.method === 'HEAD' && (flags & CACHES_HEAD) === 0) return false;
   if ((flags & HONORS_NO_CACHE) !== 0 && requestWantsFresh(req)) return false;
-  if (noCache(entry.headers)) return false;
-  if ((req.headers.authorization !== undefined || req.headers.cookie !== undefined) && !entrySharedExplicitly(entry.headers)) {
-    return false;
-  }
+  if (entryNoCache(entry.headers)) return false;
+  if (credentialed(req, BUILTIN_KEY_ROUTE) && !entrySharedExplicitly(entry.headers)) return false;
   const clock = cache._clock;
   if (entry.expiresAt <= clock.now()) return false;
   cache._reporter.outcome({ route: { path: label } }, entry.tier === 'local' ? 'hit_local' : 'hit');

@@ -129,6 +129,14 @@ function credentialed(req, route) {
   return !route.keyBuilder && (req.headers.authorization !== undefined || req.headers.cookie !== undefined);
 }
 
+/** Whether a stored entry (flat headers) says Cache-Control: no-cache (usable only once revalidated). */
+function entryNoCache(headers) {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === 'cache-control' && cacheControlDirectives(headers[i + 1]).has('no-cache')) return true;
+  }
+  return false;
+}
+
 /** Whether a stored entry (flat headers) said it may be shared with any requester. */
 function entrySharedExplicitly(headers) {
   for (let i = 0; i < headers.length; i += 2) {
@@ -233,6 +241,6 @@ function retentionMs(ttlMs, res, route) {
   return ttlMs + Math.max(windows.whileRevalidateMs, windows.ifErrorMs);
 }
 
-module.exports = { NOT_STORED, cacheControlDirectives, cacheControlArguments, unstorableReason, httpLifetimeMs,
+module.exports = { NOT_STORED, entryNoCache, cacheControlDirectives, cacheControlArguments, unstorableReason, httpLifetimeMs,
   requestWantsFresh, sharedExplicitly, revalidationShared, credentialed, entrySharedExplicitly, storedHeaders, isHeaderValue,
   staleWindows, staleState, retentionMs };

@@ -3,7 +3,7 @@
 // The lookup of a request's key and what its answer leads to: a HIT served, a STALE entry served
 // while a background refresh runs, or the handler (MISS, or BYPASS when the store cannot answer).
 const debug = require('debug')('respcache');
-const { cacheControlDirectives, credentialed, entrySharedExplicitly, staleState } = require('../http/storability');
+const { entryNoCache, credentialed, entrySharedExplicitly, staleState } = require('../http/storability');
 const { serveHit, lastResort } = require('./serve');
 const { runHandler, bypass, STORE_ONLY } = require('./handler');
 const { afterLookup } = require('./coalesce');
@@ -13,13 +13,6 @@ const { FILL, lookupEntry } = require('./fill');
 
 // Faults that say "the store cannot be used right now"; the connection already reported them.
 const QUIET_LOOKUP_FAULTS = new Set(['ERR_RESPCACHE_REDIS_UNAVAILABLE', 'ERR_RESPCACHE_REDIS_CLOSED']);
-
-function entryNoCache(headers) {
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i] === 'cache-control' && cacheControlDirectives(headers[i + 1]).has('no-cache')) return true;
-  }
-  return false;
-}
 
 /**
  * The fill lock to take with the lookup (its ttl, 0 for none): a request that would lead the fill

@@ -6,6 +6,7 @@
 #   other-ca.crt/.key         a CA nobody trusts (unknown-CA case)
 #   server.crt/.key           CN localhost, SAN DNS:localhost, IP:127.0.0.1, signed by ca
 #   wrongname.crt/.key        SAN DNS:redis.example.com only, signed by ca (name mismatch)
+#   other-server.crt/.key     like server, but signed by other-ca (unknown CA)
 #   expired.crt/.key          SAN localhost/127.0.0.1, valid 2020-01-01..2020-01-02, signed by ca
 #   client.crt/.key           clientAuth certificate signed by ca (mutual TLS)
 #   other-client.crt/.key     clientAuth certificate signed by other-ca (rejected by the server)
@@ -30,6 +31,7 @@ leaf() { # name cn san eku signer
 ca ca "respcache test CA"
 ca other-ca "respcache other CA"
 leaf server localhost "DNS:localhost,IP:127.0.0.1" serverAuth ca
+leaf other-server localhost "DNS:localhost,IP:127.0.0.1" serverAuth other-ca
 leaf wrongname redis.example.com "DNS:redis.example.com" serverAuth ca
 leaf client respcache-client "DNS:respcache-client" clientAuth ca
 leaf other-client respcache-client "DNS:respcache-client" clientAuth other-ca

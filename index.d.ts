@@ -79,12 +79,38 @@ export interface RedisEndpoint {
   db?: number;
 }
 
+/** A PEM, as node:tls takes it: text, the bytes of a PEM file (a Buffer), or several of them. */
+export type TlsPem = string | Uint8Array | ReadonlyArray<string | Uint8Array>;
+
+/** The "tls" option's settings, named and defaulted as node:tls's. */
+export interface TlsOptions {
+  /** Authorities trusted to sign the server's certificate. Default: Node's (tls.rootCertificates). */
+  ca?: TlsPem;
+  /** Client certificate chain, for servers that require one (tls-auth-clients); needs `key`. */
+  cert?: TlsPem;
+  /** The client certificate's private key; needs `cert`. */
+  key?: TlsPem;
+  /** Decrypts an encrypted `key`. */
+  passphrase?: string;
+  /** Name sent as SNI and checked against the certificate. Default: the host, when it is a DNS name. */
+  servername?: string;
+  /** false: accept any certificate, for any name (no verification at all). Default true. */
+  rejectUnauthorized?: boolean;
+  /** Default 'TLSv1.2'. */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+}
+
 export interface CacheOptions {
   /**
-   * redis://[[username]:password@]host[:port][/db], unix:///path[?db=N], or an object.
-   * Default: REDIS_URL, else none (embedded mode: in-process only).
+   * redis://[[username]:password@]host[:port][/db], rediss://… (TLS), unix:///path[?db=N], or an
+   * object. Default: REDIS_URL, else none (embedded mode: in-process only).
    */
   redis?: string | RedisEndpoint;
+  /**
+   * TLS to Redis: true (verified against Node's roots) or settings. Default: TLS for rediss://,
+   * none otherwise. Not with a unix socket or without Redis.
+   */
+  tls?: boolean | TlsOptions;
   /** Default 'respcache'. Default keys start with it. */
   keyPrefix?: string;
   /** The in-process tier: a near cache in front of Redis, or the only tier when no Redis is configured. */
@@ -391,6 +417,49 @@ export declare class RefreshError extends RespcacheError {
 export declare class HandlerFailedError extends RespcacheError {
   constructor(message: string, options?: { cause?: unknown });
   code: 'ERR_RESPCACHE_HANDLER_FAILED';
+}
+/** Any TLS failure; the subclasses below say which. `cause` is { reason, detail } when the addon knows them. */
+export declare class TlsError extends RespcacheError {
+  code: TlsErrorCode;
+}
+/** The codes of TlsError's subclasses. */
+export type TlsErrorCode = 'ERR_RESPCACHE_TLS_BAD_OPTIONS' | 'ERR_RESPCACHE_TLS_UNAVAILABLE'
+  | 'ERR_RESPCACHE_TLS_UNKNOWN_CA' | 'ERR_RESPCACHE_TLS_NAME_MISMATCH' | 'ERR_RESPCACHE_TLS_CERT_EXPIRED'
+  | 'ERR_RESPCACHE_TLS_CLIENT_CERT_REJECTED' | 'ERR_RESPCACHE_TLS_HANDSHAKE';
+/** createCache() throws it: a PEM that does not parse, a key not matching its certificate, a wrong passphrase. */
+export declare class TlsBadOptionsError extends TlsError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_TLS_BAD_OPTIONS';
+}
+/** createCache() throws it: this process has no OpenSSL 3 the addon can use. */
+export declare class TlsUnavailableError extends TlsError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_TLS_UNAVAILABLE';
+}
+/** The server's certificate is not signed by a trusted authority. */
+export declare class TlsUnknownCaError extends TlsError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_TLS_UNKNOWN_CA';
+}
+/** The server's certificate is not valid for the host (or servername). */
+export declare class TlsNameMismatchError extends TlsError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_TLS_NAME_MISMATCH';
+}
+/** The server's certificate has expired or is not valid yet. */
+export declare class TlsCertExpiredError extends TlsError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_TLS_CERT_EXPIRED';
+}
+/** The server required a client certificate and got none, or refused it. */
+export declare class TlsClientCertRejectedError extends TlsError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_TLS_CLIENT_CERT_REJECTED';
+}
+/** Any other TLS failure (no TLS on that port, no common protocol version, handshake cut short). */
+export declare class TlsHandshakeError extends TlsError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_TLS_HANDSHAKE';
 }
 
 // Only what is exported above is the API (Callback and NodeBuffer stay private).

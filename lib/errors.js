@@ -100,16 +100,68 @@ class HandlerFailedError extends RespcacheError {
   constructor(message, options) { super(message, 'ERR_RESPCACHE_HANDLER_FAILED', options); }
 }
 
+/**
+ * A TLS connection to Redis could not be set up, or its settings cannot be used. Each cause has
+ * its subclass and code below; `err.cause`, when set by the addon, is { reason, detail }: a
+ * node:tls-style reason (CERT_HAS_EXPIRED ...) and OpenSSL's own text. The first two are thrown
+ * by createCache(); the others reach the 'error' event while requests bypass Redis.
+ */
+class TlsError extends RespcacheError {}
+
+/** A PEM that does not parse, a key that does not match its certificate, or a wrong passphrase (createCache() throws it). */
+class TlsBadOptionsError extends TlsError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_TLS_BAD_OPTIONS', options); }
+}
+
+/** This process has no OpenSSL 3 the addon can use (createCache() throws it). */
+class TlsUnavailableError extends TlsError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_TLS_UNAVAILABLE', options); }
+}
+
+/** The server's certificate is not signed by an authority in `tls.ca` (or Node's roots). */
+class TlsUnknownCaError extends TlsError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_TLS_UNKNOWN_CA', options); }
+}
+
+/** The server's certificate is not valid for the host (or `tls.servername`). */
+class TlsNameMismatchError extends TlsError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_TLS_NAME_MISMATCH', options); }
+}
+
+/** The server's certificate has expired, or is not valid yet. */
+class TlsCertExpiredError extends TlsError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_TLS_CERT_EXPIRED', options); }
+}
+
+/** The server wants a client certificate and got none, or refused the one sent. */
+class TlsClientCertRejectedError extends TlsError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_TLS_CLIENT_CERT_REJECTED', options); }
+}
+
+/** Any other TLS failure: no TLS on that port, no common protocol version, the handshake cut short. */
+class TlsHandshakeError extends TlsError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_TLS_HANDSHAKE', options); }
+}
+
 const byCode = {
   ERR_RESPCACHE_REDIS_REPLY: RedisReplyError,
   ERR_RESPCACHE_REDIS_TIMEOUT: RedisTimeoutError,
   ERR_RESPCACHE_REDIS_UNAVAILABLE: RedisUnavailableError,
   ERR_RESPCACHE_REDIS_CLOSED: CacheClosedError,
+  ERR_RESPCACHE_TLS_BAD_OPTIONS: TlsBadOptionsError,
+  ERR_RESPCACHE_TLS_UNAVAILABLE: TlsUnavailableError,
+  ERR_RESPCACHE_TLS_UNKNOWN_CA: TlsUnknownCaError,
+  ERR_RESPCACHE_TLS_NAME_MISMATCH: TlsNameMismatchError,
+  ERR_RESPCACHE_TLS_CERT_EXPIRED: TlsCertExpiredError,
+  ERR_RESPCACHE_TLS_CLIENT_CERT_REJECTED: TlsClientCertRejectedError,
+  ERR_RESPCACHE_TLS_HANDSHAKE: TlsHandshakeError,
 };
 
-binding.setErrorFactory((code, message) => {
+// (code, message[, cause]): the addon may hand a cause (the TLS errors' { reason, detail }).
+binding.setErrorFactory((code, message, cause) => {
   const Class = byCode[code];
-  return Class ? new Class(message) : new RespcacheError(message, code);
+  const options = cause === undefined ? undefined : { cause };
+  return Class ? new Class(message, options) : new RespcacheError(message, code, options);
 });
 
 module.exports = {
@@ -129,4 +181,12 @@ module.exports = {
   EventHandlerError,
   RefreshError,
   HandlerFailedError,
+  TlsError,
+  TlsBadOptionsError,
+  TlsUnavailableError,
+  TlsUnknownCaError,
+  TlsNameMismatchError,
+  TlsCertExpiredError,
+  TlsClientCertRejectedError,
+  TlsHandshakeError,
 };

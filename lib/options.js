@@ -5,6 +5,7 @@
 // for a value out of range, both naming the option), unknown names refused with a suggestion, and
 // the caller's objects never modified. The results are frozen plain objects.
 const { parseRedisUrl } = require('./redis-url');
+const { tlsOptions } = require('./tls-options');
 const { wellFormed } = require('./http/keys');
 
 const CACHE_DEFAULTS = Object.freeze({ keyPrefix: 'respcache', connectTimeout: 1000, commandTimeout: 100 });
@@ -20,7 +21,7 @@ const ROUTE_DEFAULTS = Object.freeze({
   lockTtl: 10000,
 });
 
-const CACHE_OPTIONS = ['redis', 'keyPrefix', 'connectTimeout', 'commandTimeout', 'local', 'compress'];
+const CACHE_OPTIONS = ['redis', 'tls', 'keyPrefix', 'connectTimeout', 'commandTimeout', 'local', 'compress'];
 const LOCAL_OPTIONS = ['maxBytes', 'ttl'];
 const COMPRESS_OPTIONS = ['threshold'];
 // Entries of at least this many bytes are stored gzipped when `compress` is on (as the
@@ -86,6 +87,10 @@ function checkPrefix(value, name = 'keyPrefix') {
 }
 
 function checkRedisObject(redis) {
+  if (Object.prototype.hasOwnProperty.call(redis, 'tls')) {
+    throw new TypeError('Unknown option "tls" for the "redis" option (TLS is the createCache() option "tls", ' +
+      'given next to "redis")');
+  }
   rejectUnknown(redis, REDIS_OBJECT_OPTIONS, 'the "redis" option');
   const endpoint = { host: '127.0.0.1', port: 6379, path: '', username: '', password: '', db: 0 };
   for (const name of ['host', 'path', 'username', 'password']) {
@@ -124,14 +129,48 @@ function parseUrl(url, what) {
     return parseRedisUrl(url);
   } catch (err) {
     throw new TypeError(`Expected ${what} to be a Redis URL ` +
-      `(redis://[user:password@]host[:port][/db] or unix:///path/to/socket): ${err.message}`);
+      `(redis[s]://[user:password@]host[:port][/db] or unix:///path/to/socket): ${err.message}`);
   }
+}
+
+/**
+ * The endpoint with its TLS settings: `tls` (the addon's shape, lib/tls-options.js) when the URL
+ * is rediss:// or the "tls" option asks for TLS, no `tls` key for a plain connection.
+ * @param {object|null} endpoint as parsed; null when no Redis is configured
+ * @param {unknown} option the "tls" option as given
+ * @param {string} from where the endpoint came from, for messages
+ * @returns {object|null} a new endpoint (the parsed one is left as it was)
+ */
+function withTls(endpoint, option, from) {
+  const settings = tlsOptions(option, 'tls'); // validated even where it cannot apply
+  if (endpoint === null) {
+    if (settings !== null) {
+      throw new TypeError('Expected the "tls" option only with a Redis server ("redis" option or REDIS_URL); ' +
+        'without one the cache is in-process and makes no connection');
+    }
+    return null;
+  }
+  const { tls: fromUrl, ...rest } = endpoint;
+  if (fromUrl && option === false) {
+    throw new TypeError(`Expected the "tls" option not to be false with a rediss:// URL (${from}); ` +
+      'use redis:// for a plain connection');
+  }
+  const chosen = settings !== null ? settings : fromUrl ? tlsOptions(true, 'tls') : null;
+  if (chosen === null) return rest;
+  if (rest.path !== '') {
+    // Redis serves TLS on its tls-port (TCP) only; its unix socket is always plain.
+    throw new TypeError('Expected the "tls" option only with a TCP endpoint (host and port): ' +
+      'Redis serves TLS on its tls-port, never on a unix socket');
+  }
+  return { ...rest, tls: chosen };
 }
 
 /**
  * Validates and normalises createCache() options.
  * @param {object} [options]
  * @returns {Readonly<{ endpoint: object, keyPrefix: string, connectTimeout: number, commandTimeout: number }>}
+ *   `endpoint` is null in embedded mode, else the frozen { host, port, path, username, password,
+ *   db } the addon connects to, with `tls` (lib/tls-options.js's shape) when it connects over TLS.
  */
 function cacheOptions(options = {}) {
   if (!isPlainObject(options)) {
@@ -139,18 +178,21 @@ function cacheOptions(options = {}) {
   }
   rejectUnknown(options, CACHE_OPTIONS, 'createCache()');
   let endpoint;
+  let from = 'the "redis" option';
   const { redis } = options;
   if (redis === undefined) {
     const fromEnv = process.env.REDIS_URL;
+    from = 'REDIS_URL';
     endpoint = fromEnv ? parseUrl(fromEnv, 'REDIS_URL (used when the "redis" option is absent)') : null;
   } else if (typeof redis === 'string') {
-    endpoint = parseUrl(redis, 'the "redis" option');
+    endpoint = parseUrl(redis, from);
   } else if (isPlainObject(redis)) {
     endpoint = checkRedisObject(redis);
   } else {
     throw new TypeError('Expected the "redis" option to be a Redis URL string or an object ' +
       '{ host, port, path, username, password, db }');
   }
+  endpoint = withTls(endpoint, options.tls, from);
   return Object.freeze({
     endpoint: endpoint && Object.freeze(endpoint),
     local: localOptions(options.local, endpoint === null),

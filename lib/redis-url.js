@@ -2,10 +2,13 @@
 
 // Redis connection URLs, read once at setup:
 //   redis://[[username]:password@]host[:port][/db][?db=N]   (host may be [IPv6])
+//   rediss://…   the same, over TLS (the endpoint gets `tls: true`; lib/options.js replaces it
+//                with the TLS settings, lib/tls-options.js)
 //   unix:///path/to/redis.sock[?db=N&username=U&password=P]   and   redis+unix:///…
 // An empty host (redis://, redis://:6380) means 127.0.0.1, as redis-cli assumes. Any query
 // parameter other than these is refused, so a misspelt "?bd=2" fails at startup instead of
-// silently using database 0. rediss:// (TLS) is refused until TLS support lands.
+// silently using database 0. The TLS port of Redis has no default of its own (tls-port is set
+// by hand), so rediss:// defaults to 6379 too, as redis-cli and ioredis do.
 //
 // Why the split is done on the raw string and WHATWG `URL` only validates IPv6 hosts: `URL`
 // normalises exactly the parts this parser must see raw. It strips tabs and newlines anywhere
@@ -187,10 +190,11 @@ function readUnix(rest, endpoint) {
 
 /**
  * Reads a Redis URL into the endpoint the native client connects to.
- * @param {string} url redis://…, unix://… or redis+unix://…
- * @returns {{ host: string, port: number, path: string, username: string, password: string, db: number }}
+ * @param {string} url redis://…, rediss://…, unix://… or redis+unix://…
+ * @returns {{ host: string, port: number, path: string, username: string, password: string, db: number,
+ *   tls?: true }}
  *   `path` is set for a unix socket (host and port are then unused); defaults are 127.0.0.1, 6379,
- *   no credentials and database 0.
+ *   no credentials and database 0. `tls: true` for rediss:// (absent otherwise).
  * @throws {TypeError} with a one-line reason that never quotes the URL; callers say which setting
  *   the URL came from.
  */
@@ -212,10 +216,10 @@ function parseRedisUrl(url) {
   const scheme = url.slice(0, sep).toLowerCase();
   const rest = url.slice(sep + 3);
   const endpoint = { host: '127.0.0.1', port: 6379, path: '', username: '', password: '', db: 0 };
-  if (scheme === 'redis') readTcp(rest, endpoint);
+  if (scheme === 'redis' || scheme === 'rediss') readTcp(rest, endpoint);
   else if (scheme === 'unix' || scheme === 'redis+unix') readUnix(rest, endpoint);
-  else if (scheme === 'rediss') throw new TypeError('rediss:// (TLS) is not supported yet; use redis:// or a unix socket');
-  else throw new TypeError(`unsupported scheme "${scheme}://" (expected redis://, unix:// or redis+unix://)`);
+  else throw new TypeError(`unsupported scheme "${scheme}://" (expected redis://, rediss://, unix:// or redis+unix://)`);
+  if (scheme === 'rediss') endpoint.tls = true;
   return endpoint;
 }
 

@@ -13,3 +13,5 @@ const cache = createCache();
 cache.middleware(route);
 hashKey([Buffer.from('a'), 'b']);
 cache.set('bytes', Buffer.from('value'));
+// TLS settings take Buffers, as node:tls does (fs.readFileSync's result).
+createCache({ redis: 'rediss://127.0.0.1:6380', tls: { ca: Buffer.from('pem'), cert: [Buffer.from('a'), 'b'], key: Buffer.from('k') } });

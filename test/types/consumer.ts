@@ -5,11 +5,13 @@ import {
   Cache, createCache, cacheResponse, getDefaultCache, hashKey, keys, defaultKeyBuilder, unstorableReason,
   RespcacheError, RedisReplyError, RedisTimeoutError, RedisUnavailableError, CacheClosedError, KeyBuilderError,
   ConditionError, CorruptEntryError, CorruptIndexError, StoreError, InvalidArgumentError, EvictionPolicyError,
-  InvalidationError, EventHandlerError, RefreshError, HandlerFailedError,
+  InvalidationError, EventHandlerError, RefreshError, HandlerFailedError, TlsError, TlsBadOptionsError,
+  TlsUnavailableError, TlsUnknownCaError, TlsNameMismatchError, TlsCertExpiredError, TlsClientCertRejectedError,
+  TlsHandshakeError,
 } from 'respcache';
 import type {
   CacheOptions, RouteOptions, CacheStats, CacheRequest, CacheResponse, Middleware, KeyBuilder, LocalStats,
-  MetricsRegistry, WarmResult, CacheEvents, ValueOptions,
+  MetricsRegistry, WarmResult, CacheEvents, ValueOptions, TlsOptions, TlsErrorCode,
 } from 'respcache';
 
 // What an app's own middleware attaches to the request, added the documented way.
@@ -31,6 +33,14 @@ const cache: Cache = createCache(options);
 createCache({ redis: { host: '::1', port: 6380, db: 1, username: 'app', password: 'pw' } });
 createCache({ redis: { path: '/run/redis.sock' }, local: true, compress: true });
 createCache();
+createCache({ redis: 'rediss://:pw@redis.internal:6380' });
+createCache({ redis: 'rediss://redis.internal:6380', tls: true });
+const tlsSettings: TlsOptions = {
+  ca: '-----BEGIN CERTIFICATE-----\n', cert: ['-----BEGIN CERTIFICATE-----\n'], key: new Uint8Array([45]),
+  passphrase: 'pw', servername: 'redis.internal', rejectUnauthorized: true, minVersion: 'TLSv1.3',
+};
+createCache({ redis: { host: 'redis.internal', port: 6380 }, tls: tlsSettings });
+createCache({ redis: 'redis://127.0.0.1:6380', tls: { ca: ['a', new Uint8Array([1])] } });
 const constructed = new Cache({ keyPrefix: 'direct' });
 const shared: Cache = getDefaultCache();
 
@@ -124,6 +134,14 @@ const onError: CacheEvents['error'] = (err) => {
     const code: 'ERR_RESPCACHE_REDIS_TIMEOUT' = err.code;
     void code;
   }
+  if (err instanceof TlsError) {
+    const code: TlsErrorCode = err.code;
+    void code;
+  }
+  if (err instanceof TlsCertExpiredError) {
+    const code: 'ERR_RESPCACHE_TLS_CERT_EXPIRED' = err.code;
+    void code;
+  }
   err.message.concat(err.code);
 };
 cache.on('error', onError);
@@ -134,7 +152,9 @@ const errors: RespcacheError[] = [new CacheClosedError(), new KeyBuilderError('b
 const invalid: TypeError = new InvalidArgumentError('bad tag');
 const coded: Array<{ code: string }> = [RedisReplyError, RedisUnavailableError, ConditionError, CorruptEntryError,
   CorruptIndexError, StoreError, EvictionPolicyError, InvalidationError, EventHandlerError, RefreshError,
-  HandlerFailedError].map((Class) => new Class('x'));
+  HandlerFailedError, TlsBadOptionsError, TlsUnavailableError, TlsUnknownCaError, TlsNameMismatchError,
+  TlsCertExpiredError, TlsClientCertRejectedError, TlsHandshakeError].map((Class) => new Class('x'));
+const tlsErrors: TlsError[] = [new TlsHandshakeError('x', { cause: { reason: 'EPROTO', detail: '' } })];
 const hashed: string = hashKey(['a', new Uint8Array([1, 2])]);
 const wrapOptions: ValueOptions = { ttl: 1 };
 
@@ -161,6 +181,12 @@ const misspelt: RouteOptions = { tll: 60 };
 createCache({ comandTimeout: 50 });
 // @ts-expect-error the redis option is a URL or an endpoint object
 createCache({ redis: 6379 });
+// @ts-expect-error minVersion is 'TLSv1.2' or 'TLSv1.3'
+createCache({ tls: { minVersion: 'TLSv1.1' } });
+// @ts-expect-error unknown tls option
+createCache({ tls: { rejectUnauthorised: false } });
+// @ts-expect-error ca is PEM text or bytes
+createCache({ tls: { ca: 42 } });
 // @ts-expect-error no such event
 cache.on('connected', () => {});
 // @ts-expect-error 'invalidated' listeners take the name as a string
@@ -175,4 +201,5 @@ cache.invalidateTags([1]);
 hashKey('a');
 
 void [constructed, shared, writes, plainVary, perUser, byHeaders, builtIn, annotated, fromShared, key, reason,
-  useTheCache, listeners, errors, invalid, coded, hashed, wrapOptions, wrongParam, wrongKey, wrongTtl, misspelt];
+  useTheCache, listeners, errors, invalid, coded, hashed, wrapOptions, wrongParam, wrongKey, wrongTtl, misspelt,
+  tlsErrors];

@@ -51,6 +51,17 @@ describe('createCache(options)', () => {
     ['commandTimeout', { commandTimeout: NaN }],
     ['comandTimeout', { comandTimeout: 50 }],
     ['keyprefix', { keyprefix: 'api' }],
+    ['tls', { redis: 'redis://127.0.0.1:1', tls: 'yes' }],
+    ['tls', { tls: true }], // no Redis: nothing to connect over TLS
+    ['tls', { redis: 'rediss://127.0.0.1:1', tls: false }],
+    ['tls', { redis: 'unix:///tmp/respcache.sock', tls: true }],
+    ['tls', { redis: { host: '127.0.0.1', tls: true } }],
+    ['tls.minVersion', { redis: 'rediss://127.0.0.1:1', tls: { minVersion: 'TLSv1.1' } }],
+    ['tls.ca', { redis: 'rediss://127.0.0.1:1', tls: { ca: 'not a PEM' } }],
+    ['tls.key', { redis: 'rediss://127.0.0.1:1', tls: { cert: '-----BEGIN CERTIFICATE-----\n' } }],
+    ['tls.servername', { redis: 'rediss://127.0.0.1:1', tls: { servername: 6380 } }],
+    ['tls.rejectUnauthorized', { redis: 'rediss://127.0.0.1:1', tls: { rejectUnauthorized: 'no' } }],
+    ['tsl', { redis: 'rediss://127.0.0.1:1', tsl: {} }],
   ])('when "%s" is invalid (%j)', (option, options) => {
     it('throws a TypeError or RangeError naming the option', () => {
       expectOptionError(thrownBy(() => createCache(options)), option);

@@ -101,6 +101,67 @@ describe('parseRedisUrl(url)', () => {
     });
   });
 
+  describe('with a rediss:// URL', () => {
+    it('reads it as redis:// does, and marks the endpoint as TLS', () => {
+      expect(parseRedisUrl('rediss://cache.internal:6380')).toEqual({ ...DEFAULTS, host: 'cache.internal', port: 6380, tls: true });
+    });
+
+    it('defaults the port to 6379 and an empty host to the local server', () => {
+      expect(parseRedisUrl('rediss://redis.example.com')).toEqual({ ...DEFAULTS, host: 'redis.example.com', tls: true });
+      expect(parseRedisUrl('rediss://')).toEqual({ ...DEFAULTS, tls: true });
+      expect(parseRedisUrl('rediss://:6390')).toEqual({ ...DEFAULTS, port: 6390, tls: true });
+    });
+
+    it('reads the scheme case-insensitively', () => {
+      expect(parseRedisUrl('REDISS://h:1')).toEqual({ ...DEFAULTS, host: 'h', port: 1, tls: true });
+      expect(parseRedisUrl('Rediss://h').tls).toBe(true);
+    });
+
+    it('reads credentials, percent-decoded, and the database from the path or the query', () => {
+      expect(parseRedisUrl('rediss://app:p%40ss@h:6380/3'))
+        .toEqual({ ...DEFAULTS, host: 'h', port: 6380, username: 'app', password: 'p@ss', db: 3, tls: true });
+      expect(parseRedisUrl('rediss://:s3cret@h?db=7'))
+        .toEqual({ ...DEFAULTS, host: 'h', password: 's3cret', db: 7, tls: true });
+      expect(parseRedisUrl('rediss://:a@b@h').password).toBe('a@b');
+    });
+
+    it('strips the brackets of an IPv6 host', () => {
+      expect(parseRedisUrl('rediss://[::1]:6390/2')).toEqual({ ...DEFAULTS, host: '::1', port: 6390, db: 2, tls: true });
+      expect(parseRedisUrl('rediss://u:p@[2001:db8::7]'))
+        .toEqual({ ...DEFAULTS, host: '2001:db8::7', username: 'u', password: 'p', tls: true });
+    });
+
+    it('leaves a redis:// or unix socket endpoint without a tls key', () => {
+      expect('tls' in parseRedisUrl('redis://h:6380')).toBe(false);
+      expect('tls' in parseRedisUrl('unix:///tmp/r.sock')).toBe(false);
+    });
+
+    it('refuses what redis:// refuses, with the same reason', () => {
+      for (const [url, reason] of [
+        ['rediss://h:0', 'the port must be a decimal number from 1 to 65535'],
+        ['rediss://h/x', 'the database must be a decimal number from 0 to 2147483647'],
+        ['rediss://h?bd=2', 'unknown query parameter "bd" (expected db)'],
+        ['rediss://h?username=u', 'unknown query parameter "username" (expected db)'],
+        ['rediss://app@h', 'credentials must be written as [username]:password@ (a username needs a password)'],
+        ['rediss://::1', 'an IPv6 host must be written in brackets, as in redis://[::1]:6379'],
+        ['rediss://[::1', "an IPv6 address is missing its closing ']'"],
+        ['rediss://h/1/2', 'the path must be a single database number, as in redis://host:6379/2'],
+        ['rediss://:pa#ss@h', "a Redis URL cannot have a fragment ('#'); percent-encode it as %23 in a password"],
+        ['rediss://:p%zz@h', 'malformed percent-encoding in the password'],
+        ['rediss://h\n', 'the URL contains a control character ("\\x0A"); percent-encode it if a password or socket path really holds one'],
+        ['rediss:/h', 'expected a URL such as redis://127.0.0.1:6379 or unix:///run/redis.sock'],
+      ]) {
+        expect([url, refusal(url)]).toEqual([url, reason]);
+      }
+    });
+
+    it('is not a unix socket scheme', () => {
+      expect(refusal('rediss:///tmp/r.sock')).toBe('the path must be a single database number, as in redis://host:6379/2');
+      expect(refusal('rediss+unix:///tmp/r.sock')).toBe(
+        'unsupported scheme "rediss+unix://" (expected redis://, rediss://, unix:// or redis+unix://)');
+    });
+  });
+
   describe('with a unix socket URL', () => {
     it('reads the socket path', () => {
       expect(parseRedisUrl('unix:///run/redis/redis.sock')).toEqual({ ...DEFAULTS, path: '/run/redis/redis.sock' });
@@ -134,13 +195,8 @@ describe('parseRedisUrl(url)', () => {
   });
 
   describe('when the URL is refused', () => {
-    it('says TLS is not supported yet', () => {
-      expect(refusal('rediss://h:6380')).toBe('rediss:// (TLS) is not supported yet; use redis:// or a unix socket');
-      expect(refusal('REDISS://user:hunter2@h')).toMatch(/^rediss:\/\/ \(TLS\) is not supported yet/);
-    });
-
-    it('names another scheme', () => {
-      expect(refusal('http://h:6379')).toContain('"http://"');
+    it('names another scheme, and lists the supported ones', () => {
+      expect(refusal('http://h:6379')).toBe('unsupported scheme "http://" (expected redis://, rediss://, unix:// or redis+unix://)');
       expect(refusal('memcached://h')).toContain('unsupported scheme');
     });
 
@@ -278,7 +334,7 @@ describe('parseRedisUrl(url)', () => {
 
     it('never repeats the password in the reason', () => {
       for (const url of ['redis://:hunter2@h:99999', 'redis://:hunter2@h?x=1', 'redis://u:hunter2@h/1/2',
-        'redis://:hunter2@[::1', 'rediss://:hunter2@h', 'redis://:hunter2@h\n', 'redis://:hunter2%FF@h',
+        'redis://:hunter2@[::1', 'rediss://:hunter2@h:0', 'rediss://u:hunter2@h/x', 'redis://:hunter2@h\n', 'redis://:hunter2%FF@h',
         'unix:///s?password=hunter2&password=x']) {
         expect(refusal(url)).not.toContain('hunter2');
       }
@@ -299,6 +355,7 @@ describe('parseRedisUrl(url)', () => {
     ['unix:///run/redis/redis.sock?db=1&password=s%26cret', { path: '/run/redis/redis.sock', db: 1, password: 's&cret' }],
     ['redis+unix:///tmp/r%20s.sock?username=u&password=p&db=3',
       { path: '/tmp/r s.sock', username: 'u', password: 'p', db: 3 }],
+    ['rediss://user:pass@host:6380', { host: 'host', port: 6380, username: 'user', password: 'pass', tls: true }],
   ])('the seed %j', (url, fields) => {
     it('is accepted', () => {
       expect(parseRedisUrl(url)).toEqual({ ...DEFAULTS, ...fields });
@@ -306,7 +363,7 @@ describe('parseRedisUrl(url)', () => {
   });
 
   it.each([
-    'rediss://user:pass@host:6380', 'redis://h:0', 'redis://h:99999', 'redis://[::1', 'redis://a:b:c', 'redis://h/1/2',
+    'rediss://user:pass@host:0', 'redis://h:0', 'redis://h:99999', 'redis://[::1', 'redis://a:b:c', 'redis://h/1/2',
     'redis://h?bd=2&db=1', 'redis://user@h', 'redis://:pa#ss@h', 'redis://:%zz@h', 'unix://run/redis.sock',
     'unix:///run/', 'unix:///a%00b', 'http://h:6379', 'unix:///c?\n',
   ])('refuses the seed %j', (url) => {
@@ -354,7 +411,7 @@ describe('parseRedisUrl(url)', () => {
       }
       const userinfo = e.username !== '' || e.password !== '' ? `${encode(e.username)}:${encode(e.password)}@` : '';
       const host = e.host.includes(':') ? `[${e.host}]` : e.host;
-      return `redis://${userinfo}${host}:${e.port}/${e.db}`;
+      return `${e.tls ? 'rediss' : 'redis'}://${userinfo}${host}:${e.port}/${e.db}`;
     }
 
     it('refuses with a one-line TypeError, or gives a usable endpoint that survives a round trip', () => {
@@ -375,8 +432,9 @@ describe('parseRedisUrl(url)', () => {
         }
         accepted++;
         const scheme = url.slice(0, url.indexOf('://')).toLowerCase();
-        const ok = !url.includes('#') && Number.isInteger(endpoint.db) && endpoint.db >= 0 && (endpoint.path === ''
-          ? scheme === 'redis' && /^[A-Za-z0-9._:-]+$/.test(endpoint.host)
+        const ok = !url.includes('#') && Number.isInteger(endpoint.db) && endpoint.db >= 0
+          && endpoint.tls === (scheme === 'rediss' ? true : undefined) && (endpoint.path === ''
+          ? /^rediss?$/.test(scheme) && /^[A-Za-z0-9._:-]+$/.test(endpoint.host)
             && Number.isInteger(endpoint.port) && endpoint.port >= 1 && endpoint.port <= 65535
           : /^(unix|redis\+unix)$/.test(scheme) && endpoint.path.length >= 2 && endpoint.path.startsWith('/')
             && !endpoint.path.endsWith('/') && !endpoint.path.includes('\0'));
@@ -403,12 +461,12 @@ describe('parseRedisUrl(url)', () => {
     });
 
     it('is refused with a TypeError that says where the URL came from and why', () => {
-      const shape = '(redis://[user:password@]host[:port][/db] or unix:///path/to/socket)';
+      const shape = '(redis[s]://[user:password@]host[:port][/db] or unix:///path/to/socket)';
       expect(() => cacheOptions({ redis: 'redis://:hunter2@h:0' })).toThrow(new TypeError(
         `Expected the "redis" option to be a Redis URL ${shape}: the port must be a decimal number from 1 to 65535`));
-      process.env.REDIS_URL = 'rediss://h';
+      process.env.REDIS_URL = 'rediss://:hunter2@h/x';
       expect(() => cacheOptions({})).toThrow(new TypeError('Expected REDIS_URL (used when the "redis" option is absent) ' +
-        `to be a Redis URL ${shape}: rediss:// (TLS) is not supported yet; use redis:// or a unix socket`));
+        `to be a Redis URL ${shape}: the database must be a decimal number from 0 to 2147483647`));
     });
   });
 });

@@ -2,8 +2,11 @@
 
 // A real redis-server for integration tests: started on a free loopback port, awaited until it
 // accepts connections, stoppable and restartable on the same port, always killed when the test
-// process exits. Also hands out a raw ioredis client for planting and inspecting keys.
+// process exits. Also hands out a raw ioredis client for planting and inspecting keys. In TLS mode
+// (startRedis({ tls })) the server listens with TLS only, on its port, with the certificates of
+// test/helpers/tls-certs.js; the raw clients connect with TLS too.
 const { spawn } = require('child_process');
+const path = require('path');
 const net = require('net');
 const Redis = require('ioredis');
 
@@ -36,10 +39,14 @@ class RedisServer {
    * @param {number} port
    * @param {string[]} extraArgs more redis-server arguments (e.g. ['--unixsocket', path])
    * @param {string} [password] set as requirepass; the raw clients authenticate with it
+   * @param {{ dir: string, cert?: string, authClients?: 'no'|'yes'|'optional', protocols?: string }} [tls]
+   *   TLS only, with `<dir>/<cert>.crt/.key` (default 'server') and `<dir>/ca.crt` as the CA that
+   *   client certificates must chain to; change `server.tls` and restart() to serve another one
    */
-  constructor(port, extraArgs, password) {
+  constructor(port, extraArgs, password, tls) {
     this.port = port;
     this.password = password;
+    this.tls = tls || null;
     this.host = '127.0.0.1';
     this.extraArgs = extraArgs;
     this.child = null;
@@ -49,7 +56,7 @@ class RedisServer {
     servers.add(this);
   }
 
-  get url() { return `redis://127.0.0.1:${this.port}`; }
+  get url() { return `${this.tls ? 'rediss' : 'redis'}://127.0.0.1:${this.port}`; }
   get pid() { return this.child && this.child.pid; }
   get running() { return this.child !== null; }
 
@@ -58,6 +65,14 @@ class RedisServer {
     if (this.child) return Promise.reject(new Error('redis-server is already running'));
     const args = ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '',
       '--appendonly', 'no', '--loglevel', 'notice', ...this.extraArgs];
+    if (this.tls) {
+      const { dir, cert = 'server', authClients = 'no', protocols } = this.tls;
+      args.splice(3, 1, '0');
+      args.push('--tls-port', String(this.port), '--tls-cert-file', path.join(dir, `${cert}.crt`),
+        '--tls-key-file', path.join(dir, `${cert}.key`), '--tls-ca-cert-file', path.join(dir, 'ca.crt'),
+        '--tls-auth-clients', authClients);
+      if (protocols) args.push('--tls-protocols', protocols);
+    }
     if (this.password) args.push('--requirepass', this.password);
     const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
@@ -123,7 +138,8 @@ class RedisServer {
     }
     const client = new Redis({
       host: '127.0.0.1', port: this.port, lazyConnect: false, maxRetriesPerRequest: 0,
-      retryStrategy: () => null, enableOfflineQueue: true, password: this.password, ...options,
+      retryStrategy: () => null, enableOfflineQueue: true, password: this.password,
+      ...(this.tls && { tls: rawTls(this.tls.dir) }), ...options,
     });
     client.on('error', () => { /* the tests look at command results, not at this */ });
     this.clients.add(client);
@@ -151,14 +167,22 @@ class RedisServer {
   }
 }
 
+/** node:tls options for a raw client of a TLS server: trusts the test CA, presents the client cert. */
+function rawTls(dir) {
+  const fs = require('fs');
+  const read = (name) => fs.readFileSync(path.join(dir, name));
+  return { ca: read('ca.crt'), cert: read('client.crt'), key: read('client.key') };
+}
+
 /**
  * Starts a redis-server on a free loopback port (or on `port`).
- * @param {{ port?: number, args?: string[], password?: string }} [options]
+ * @param {{ port?: number, args?: string[], password?: string, tls?: object }} [options]
+ *   tls: see RedisServer (TLS only on that port)
  * @returns {Promise<RedisServer>}
  */
-async function startRedis({ port, args = [], password } = {}) {
+async function startRedis({ port, args = [], password, tls } = {}) {
   for (let attempt = 1; ; attempt++) {
-    const server = new RedisServer(port || await freePort(), args, password);
+    const server = new RedisServer(port || await freePort(), args, password, tls);
     try {
       return await server.start();
     } catch (err) {

@@ -160,7 +160,8 @@ function load() {
     } catch (err) {
       // A file that exists but does not load (too old a glibc: "version `GLIBC_2.32' not found",
       // another architecture, a broken build) is reported, and the next one is tried.
-      attempts.push({ file, error: err.message });
+      const message = err.message.startsWith(`${file}: `) ? err.message.slice(file.length + 2) : err.message;
+      attempts.push({ file, error: message });
     }
   }
   const err = new Error(

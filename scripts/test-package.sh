@@ -15,6 +15,9 @@
 # RESPCACHE_PACKAGE_MODES  the modes to run (default "normal ignore-scripts no-toolchain source")
 # RESPCACHE_PACKAGE_TLS=1  adds a rediss:// round trip to each smoke run (certs from
 #                          test/helpers/gen-certs.sh)
+# RESPCACHE_PACKAGE_NODES  more node executables (space-separated, e.g. a Node 18 and a Node 22)
+#                          that run the smoke again in the "normal" install: the one prebuilt
+#                          binary must serve each of them
 # Leaves nothing behind: the temporary folder goes, and postpack removes prebuilds/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -116,12 +119,12 @@ for mode in $modes; do
     source)
       [ -f "$pkg/build/Release/respcache.node" ] || problem="the source build made no build/Release/respcache.node" ;;
     ignore-scripts)
-      [ ! -e "$pkg/build" ] || problem="something was compiled (node_modules/respcache/build exists)"
-      ! grep -q 'respcache: the prebuilt addon' "$dir/install.log" || problem="the install script ran" ;;
+      ! grep -q 'respcache: the prebuilt addon' "$dir/install.log" || problem="the install script ran"
+      [ ! -e "$pkg/build" ] || problem="something was compiled (node_modules/respcache/build exists)" ;;
     *)
-      [ ! -e "$pkg/build" ] || problem="something was compiled (node_modules/respcache/build exists)"
       grep -q 'respcache: the prebuilt addon prebuilds/linux-x64/respcache.node loads here' "$dir/install.log" ||
-        problem="scripts/install.js did not report the prebuilt" ;;
+        problem="scripts/install.js did not report that the prebuilt loads"
+      [ ! -e "$pkg/build" ] || problem="something was compiled (node_modules/respcache/build exists)" ;;
   esac
   if [ -z "$problem" ]; then
     if ! (cd "$dir" && PATH="$path_for_run" REDIS_SERVER="$redis_server" SMOKE_EXPECT_ADDON="$expect" \
@@ -135,6 +138,56 @@ for mode in $modes; do
     failed=1
   else
     echo "test:package: $mode: ok ($((SECONDS - mode_started)) s)"
+  fi
+done
+
+# The loader's choices, in installed packages. `loaded <folder> [VAR=value...]` prints the addon
+# file require('respcache') loaded there, relative to the package, or the error's code.
+loaded() {
+  local dir="$1"
+  shift
+  (cd "$dir" && env "$@" node -e "
+    try { require('respcache'); } catch (err) { console.log(err.code); process.exit(); }
+    const file = Object.keys(require.cache).find((f) => f.endsWith('.node'));
+    console.log(require('path').relative(require('path').dirname(require.resolve('respcache/package.json')), file));")
+}
+expect_loaded() { # what, folder, VAR=value...
+  local want="$1" got
+  shift
+  got="$(loaded "$@")"
+  if [ "$got" != "$want" ]; then
+    echo "test:package: loader: with ${*:2} in $(basename "$1"): got $got, expected $want" >&2
+    failed=1
+  fi
+}
+if [ -d "$tmp/ignore-scripts/node_modules/respcache" ]; then
+  expect_loaded ERR_RESPCACHE_ADDON_MISSING "$tmp/ignore-scripts" RESPCACHE_ADDON_PATH=/nonexistent/respcache.node
+  missing="$(cd "$tmp/ignore-scripts" && RESPCACHE_ADDON_PATH=/nonexistent/respcache.node \
+    node -e "try { require('respcache') } catch (err) { console.log(err.message) }")"
+  echo "$missing" | grep -q '^  /nonexistent/respcache.node: not found$' ||
+    { echo "test:package: loader: the error does not list the path tried: $missing" >&2; failed=1; }
+fi
+if [ -d "$tmp/source/node_modules/respcache/build" ]; then
+  pkg="$tmp/source/node_modules/respcache"
+  # Built at install, so newer than the prebuilt: the build wins; a newer prebuilt wins back,
+  # unless RESPCACHE_PREFER_BUILD=1.
+  expect_loaded build/Release/respcache.node "$tmp/source"
+  touch "$pkg/prebuilds/linux-x64/respcache.node"
+  expect_loaded prebuilds/linux-x64/respcache.node "$tmp/source"
+  expect_loaded build/Release/respcache.node "$tmp/source" RESPCACHE_PREFER_BUILD=1
+  expect_loaded build/Release/respcache.node "$tmp/source" RESPCACHE_ADDON_PATH="$pkg/build/Release/respcache.node"
+fi
+[ "$failed" != 0 ] || echo "test:package: loader choices: ok"
+
+for other_node in ${RESPCACHE_PACKAGE_NODES:-}; do
+  [ -d "$tmp/normal/node_modules/respcache" ] || { echo "test:package: RESPCACHE_PACKAGE_NODES needs the normal mode" >&2; failed=1; break; }
+  version="$("$other_node" -v)"
+  if (cd "$tmp/normal" && REDIS_SERVER="$redis_server" SMOKE_EXPECT_ADDON=prebuilds/linux-x64/respcache.node \
+      "$other_node" "$root/scripts/package-smoke.js" | sed "s/^/  /"); then
+    echo "test:package: normal install under node $version: ok"
+  else
+    echo "test:package: normal install under node $version ($other_node): FAILED" >&2
+    failed=1
   fi
 done
 

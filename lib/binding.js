@@ -81,29 +81,98 @@
 //   down; the GC may then collect it.
 //   .delete(key): boolean; .deletePrefix(prefix): number; .purgeExpired(): number; .clear();
 //   .stats(): { entries, bytes, maxBytes, hits, misses, evictions, expirations }
+const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
+// The one platform with a prebuilt addon in the package (scripts/prebuild.sh makes it at pack time).
+const PREBUILT = path.join(root, 'prebuilds', 'linux-x64', 'respcache.node');
+// A build from source, by `npm run build` or by scripts/install.js where no prebuilt loads.
+const BUILT = [
+  path.join(root, 'build', 'Release', 'respcache.node'),
+  path.join(root, 'build', 'Debug', 'respcache.node'),
+];
+
+/** The glibc version node runs on ('2.36'), or '' (musl, or not Linux). */
+function glibcVersion() {
+  const report = process.report;
+  // Leaving the network out keeps getReport() from resolving open sockets' peers.
+  const excluded = report.excludeNetwork;
+  if (excluded !== undefined) report.excludeNetwork = true;
+  try {
+    return report.getReport().header.glibcVersionRuntime || '';
+  } finally {
+    if (excluded !== undefined) report.excludeNetwork = excluded;
+  }
+}
+
+function mtimeMs(file) {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * The addon files to try, in order, each with the reason it is skipped (null: try it).
+ * RESPCACHE_ADDON_PATH names one file and nothing else is tried (the sanitizer build of
+ * scripts/test-sanitize.sh, the package tests). Otherwise the prebuilt comes first on linux-x64
+ * with glibc, unless a build from source is newer (a fresh `npm run build` in a checkout that
+ * still holds a packed prebuilt) or RESPCACHE_PREFER_BUILD=1 asks for the build.
+ * RESPCACHE_PREBUILT_ONLY=1 leaves the builds out: scripts/install.js asks that way whether the
+ * prebuilt serves this machine.
+ * @returns {Array<{ file: string, skip: string|null }>}
+ */
+function candidates() {
+  if (process.env.RESPCACHE_ADDON_PATH) {
+    return [{ file: path.resolve(process.env.RESPCACHE_ADDON_PATH), skip: null }];
+  }
+  const built = process.env.RESPCACHE_PREBUILT_ONLY === '1' ? []
+    : BUILT.map((file) => ({ file, skip: null }));
+  const prebuiltTime = mtimeMs(PREBUILT);
+  if (prebuiltTime < 0) return [{ file: PREBUILT, skip: 'not found' }, ...built];
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    return [{ file: PREBUILT, skip: `for linux-x64 only, this is ${process.platform}-${process.arch}` },
+      ...built];
+  }
+  const glibc = glibcVersion();
+  if (glibc === '') return [{ file: PREBUILT, skip: 'for glibc only, this node is not on glibc' }, ...built];
+  const prebuilt = { file: PREBUILT, skip: null };
+  const buildFirst = process.env.RESPCACHE_PREFER_BUILD === '1' ||
+    BUILT.some((file) => mtimeMs(file) > prebuiltTime);
+  return buildFirst ? [...built, prebuilt] : [prebuilt, ...built];
+}
 
 function load() {
-  // RESPCACHE_ADDON_PATH: an explicit build, e.g. the sanitizer build scripts/test-sanitize.sh makes.
-  const candidates = process.env.RESPCACHE_ADDON_PATH ? [path.resolve(process.env.RESPCACHE_ADDON_PATH)] : [
-    path.join(root, 'build', 'Release', 'respcache.node'),
-    path.join(root, 'build', 'Debug', 'respcache.node'),
-  ];
-  let lastError;
-  for (const file of candidates) {
+  const attempts = [];
+  for (const { file, skip } of candidates()) {
+    if (skip !== null) {
+      attempts.push({ file, error: skip });
+      continue;
+    }
+    if (!fs.existsSync(file)) {
+      attempts.push({ file, error: 'not found' });
+      continue;
+    }
     try {
       return require(file);
     } catch (err) {
-      if (err.code !== 'MODULE_NOT_FOUND') throw err;
-      lastError = err;
+      // A file that exists but does not load (too old a glibc: "version `GLIBC_2.32' not found",
+      // another architecture, a broken build) is reported, and the next one is tried.
+      const message = err.message.startsWith(`${file}: `) ? err.message.slice(file.length + 2) : err.message;
+      attempts.push({ file, error: message });
     }
   }
   const err = new Error(
-    'respcache: the native addon is not built; run `npm run build` (needs cmake, a C++17 ' +
-    'compiler and libhiredis-dev)');
-  err.cause = lastError;
+    'respcache: no native addon could be loaded. Tried:\n' +
+    attempts.map(({ file, error }) => `  ${file}: ${error}`).join('\n') + '\n' +
+    'linux-x64 with glibc >= 2.32 uses the prebuilt one in the package; elsewhere it is built ' +
+    'from source when the package is installed (`npm rebuild respcache`, or `npm run build` in ' +
+    'a clone), which needs cmake >= 3.15, a C++17 compiler and the hiredis headers (Debian: ' +
+    'build-essential cmake libhiredis-dev).');
+  err.code = 'ERR_RESPCACHE_ADDON_MISSING';
+  err.attempts = attempts;
   throw err;
 }
 

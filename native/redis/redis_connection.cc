@@ -250,7 +250,7 @@ void RedisConnection::ConnectionLost(const std::string& error) {
 
 void RedisConnection::ScheduleRetry() {
   // Half fixed, half random: spreads reconnect storms of many app servers.
-  static thread_local std::minstd_rand rng{std::random_device{}()};
+  static thread_local std::minstd_rand rng{static_cast<unsigned>(uv_hrtime())};  // not random_device: it needs glibc 2.36
   uint32_t delay = ReconnectDelayMs(retries_, rng);
   ++retries_;
   uv_timer_start(&retry_timer_, OnRetryTimer, delay, 0);

@@ -46,7 +46,8 @@ class RedisClientWrap : public Napi::ObjectWrap<RedisClientWrap>,
 
   void EnterLoopEvent() override;
   void ExitLoopEvent() override;
-  void OnStateChange(RedisConnection::State state, const std::string& error) override;
+  void OnStateChange(RedisConnection::State state, const std::string& error,
+                     FailureKind kind) override;
   void OnClosed() override;
   void OnMessage(const RedisConnection::Message& message) override;
 

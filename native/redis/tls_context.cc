@@ -210,9 +210,8 @@ std::shared_ptr<const TlsContext> TlsContext::Get(const TlsConfig& config, Error
                                                    const_cast<std::string*>(&config.passphrase))
                          : nullptr;
     if (!pkey) {
-      unsigned long e = DrainErrors(&why);
+      DrainErrors(&why);
       const bool encrypted = config.key_pem.find("ENCRYPTED") != std::string::npos;
-      (void)e;
       return Fail(Error::kBadOptions,
                   encrypted ? (config.passphrase.empty()
                                    ? "tls.key is encrypted and no tls.passphrase was given"

@@ -159,10 +159,12 @@ TlsSession::Status TlsSession::Fail(int ret, bool writing) {
     }
     kind_ = FailureKind::kUnavailable;
     failure_ = std::move(cause);
+    peer_closed_ = eof;
     return Status::kClosed;
   }
   // SSL_ERROR_SSL: a protocol failure, a failed verification or an alert from the server.
-  if (!established_) {
+  // With verification off the result may hold a failure that was ignored: never report it.
+  if (!established_ && context_->verify()) {
     const long verify = SSL_get_verify_result(ssl_);
     if (verify != X509_V_OK) {
       kind_ = VerifyFailureKind(verify);

@@ -41,6 +41,8 @@ class TlsSession {
   // Why the last call returned kFailed or kClosed (kind kUnavailable for a plain disconnect).
   FailureKind failure_kind() const { return kind_; }
   const std::string& failure() const { return failure_; }
+  // kClosed by a close_notify or an EOF (rather than a reset).
+  bool peer_closed() const { return peer_closed_; }
 
  private:
   TlsSession(std::shared_ptr<const TlsContext> context, ssl_st* ssl)
@@ -51,7 +53,8 @@ class TlsSession {
   ssl_st* ssl_;
   std::string name_;  // what the certificate is checked against (for messages)
   bool established_ = false;
-  bool fatal_ = false;  // no close_notify after a fatal error (OpenSSL forbids SSL_shutdown then)
+  bool fatal_ = false;
+  bool peer_closed_ = false;  // no close_notify after a fatal error (OpenSSL forbids SSL_shutdown then)
   FailureKind kind_ = FailureKind::kUnavailable;
   std::string failure_;
 };

@@ -172,10 +172,11 @@ void Disconnect(UvAdapter* a, FailureKind kind, const std::string& cause, int re
   redisAsyncHandleRead(a->context);
 }
 
+// As the plain path words it: EOF is "Server closed the connection" (REDIS_ERR_EOF), anything
+// else an I/O error with its reason.
 void DisconnectFromSession(UvAdapter* a) {
-  const bool closed = a->tls->failure_kind() == FailureKind::kUnavailable &&
-                      a->tls->failure() == "Server closed the connection";
-  Disconnect(a, a->tls->failure_kind(), a->tls->failure(), closed ? REDIS_ERR_EOF : REDIS_ERR_IO);
+  Disconnect(a, a->tls->failure_kind(), a->tls->failure(),
+             a->tls->peer_closed() ? REDIS_ERR_EOF : REDIS_ERR_IO);
 }
 
 // Writes c->obuf through SSL_write as far as the socket takes it. Returns false on a failure,

@@ -572,8 +572,9 @@ void RedisConnection::OnConnectTimer(uv_timer_t* timer) {
   self->DropContext();
   const std::string after = "timed out after " + std::to_string(self->options_.connect_timeout_ms) + " ms";
   if (in_tls) {
+    // A plain Redis on that port waits for the end of an inline command that never comes.
     self->AttemptFailed("TLS to " + Describe(self->options_.endpoint) + ": " + after +
-                            " in the TLS handshake",
+                            " in the TLS handshake (does the server speak TLS on this port?)",
                         FailureKind::kTlsHandshake);
   } else {
     self->AttemptFailed(after + " connecting to Redis at " + Describe(self->options_.endpoint));

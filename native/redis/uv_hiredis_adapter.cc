@@ -25,10 +25,10 @@ static_assert(UV_VERSION_MAJOR == RESPCACHE_UV_MAJOR && UV_VERSION_MINOR == RESP
               "uv.h is not the libuv this target was configured for");
 #endif
 
-// The TLS path relies on hiredis 0.14's redisContext (c->obuf as an sds, c->err/errstr) and on
-// redisAsyncHandleRead disconnecting when c->err is already set; hiredis 1.x changed these.
-static_assert(HIREDIS_MAJOR == 0 && HIREDIS_MINOR == 14,
-              "uv_hiredis_adapter.cc is written against hiredis 0.14");
+// The TLS path relies on c->obuf being an sds, on c->err/errstr, and on redisAsyncHandleRead
+// disconnecting without reading when c->err is already set: true of hiredis 0.14 (tested) and,
+// by their source, of 1.x (untested here; its sdsrange takes ssize_t, which an int converts to).
+static_assert(HIREDIS_MAJOR >= 1 || HIREDIS_MINOR >= 14, "hiredis 0.14 or later is needed");
 
 namespace respcache {
 namespace {

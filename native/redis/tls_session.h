@@ -27,8 +27,10 @@ class TlsSession {
 
   // Client side on the connected socket `fd` (which the caller keeps and closes). `host` is the
   // endpoint's host: unless the context has a servername, SNI is sent for a DNS name only
-  // (RFC 6066) and the certificate is checked against the name or, for an IP literal, the IP.
-  // Null (with *error) if OpenSSL cannot create the session.
+  // (RFC 6066) and the certificate is checked against the name or, for an IP literal, the IP;
+  // with neither (a unix socket), only the chain is verified. With verification off, SNI is
+  // still sent (as node:tls does) and nothing is checked. Null (with *error) if OpenSSL cannot
+  // create the session.
   static std::unique_ptr<TlsSession> Create(std::shared_ptr<const TlsContext> context, int fd,
                                             const std::string& host, std::string* error);
   ~TlsSession();  // best-effort close_notify (never blocks, never retried), then SSL_free

@@ -1,7 +1,5 @@
 #include "redis/tls_context.h"
 
-#include <dlfcn.h>
-
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -11,40 +9,22 @@
 #include "core/sha256.h"
 #include "redis/tls_openssl.h"
 
-// glibc 2.34 moved dlsym into libc under a new symbol version; binding to it would make the addon
-// refuse to load on any older glibc. The original version is still exported by every glibc.
-#if defined(__GLIBC__) && defined(__x86_64__)
-__asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
-#elif defined(__GLIBC__) && defined(__aarch64__)
-__asm__(".symver dlsym,dlsym@GLIBC_2.17");
-#endif
-
 namespace respcache {
 namespace {
 
 using tls::ClearErrors;
 using tls::DrainErrors;
 
-// Every OpenSSL function the redis/tls_* files call (macros such as SSL_CTX_set_mode are
-// SSL_CTX_ctrl / SSL_ctrl). All exist in OpenSSL 3.0, the oldest a supported Node ships.
-const char* const kFunctions[] = {
-    "OpenSSL_version_num", "OpenSSL_version", "TLS_client_method", "SSL_CTX_new", "SSL_CTX_free",
-    "SSL_CTX_ctrl", "SSL_CTX_set_verify", "SSL_CTX_get_cert_store", "X509_STORE_add_cert",
-    "SSL_CTX_use_certificate", "SSL_CTX_use_PrivateKey", "SSL_CTX_check_private_key",
-    "SSL_CTX_set_default_read_buffer_len", "BIO_new_mem_buf", "BIO_free", "PEM_read_bio_X509",
-    "PEM_read_bio_PrivateKey", "X509_free", "EVP_PKEY_free", "ERR_clear_error", "ERR_get_error",
-    "ERR_peek_error", "ERR_error_string_n", "ERR_reason_error_string", "SSL_new", "SSL_free",
-    "SSL_set_fd", "SSL_set_connect_state", "SSL_do_handshake", "SSL_read_ex", "SSL_write_ex",
-    "SSL_get_error", "SSL_shutdown", "SSL_ctrl", "SSL_set1_host", "SSL_get0_param",
-    "X509_VERIFY_PARAM_set1_ip_asc", "SSL_get_verify_result", "X509_verify_cert_error_string",
-    "SSL_is_init_finished", "SSL_get_shutdown"};
-
 bool CheckAvailable(std::string* why) {
-  for (const char* name : kFunctions) {
-    if (!dlsym(RTLD_DEFAULT, name)) {
-      *why = std::string("this Node has no OpenSSL the addon can use (") + name + " is missing)";
-      return false;
-    }
+  // Weak references (tls_openssl.h): null when the process has no such function.
+  const char* missing = nullptr;
+#define RESPCACHE_CHECK(name) \
+  if (!missing && reinterpret_cast<const void*>(&name) == nullptr) missing = #name;
+  RESPCACHE_OPENSSL_FUNCTIONS(RESPCACHE_CHECK)
+#undef RESPCACHE_CHECK
+  if (missing) {
+    *why = std::string("this Node has no OpenSSL the addon can use (") + missing + " is missing)";
+    return false;
   }
   unsigned long version = OpenSSL_version_num();
   if (version < 0x30000000UL) {

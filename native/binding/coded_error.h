@@ -11,6 +11,15 @@ constexpr const char* kCodeReply = "ERR_RESPCACHE_REDIS_REPLY";
 constexpr const char* kCodeTimeout = "ERR_RESPCACHE_REDIS_TIMEOUT";
 constexpr const char* kCodeUnavailable = "ERR_RESPCACHE_REDIS_UNAVAILABLE";
 constexpr const char* kCodeClosed = "ERR_RESPCACHE_REDIS_CLOSED";
+// TLS to Redis. Thrown by `new RedisClient()` (configuration):
+constexpr const char* kCodeTlsBadOptions = "ERR_RESPCACHE_TLS_BAD_OPTIONS";
+constexpr const char* kCodeTlsUnavailable = "ERR_RESPCACHE_TLS_UNAVAILABLE";
+// Emitted as the client's 'error' when a connection attempt or connection fails in TLS:
+constexpr const char* kCodeTlsUnknownCa = "ERR_RESPCACHE_TLS_UNKNOWN_CA";
+constexpr const char* kCodeTlsNameMismatch = "ERR_RESPCACHE_TLS_NAME_MISMATCH";
+constexpr const char* kCodeTlsCertExpired = "ERR_RESPCACHE_TLS_CERT_EXPIRED";
+constexpr const char* kCodeTlsClientCertRejected = "ERR_RESPCACHE_TLS_CLIENT_CERT_REJECTED";
+constexpr const char* kCodeTlsHandshake = "ERR_RESPCACHE_TLS_HANDSHAKE";
 
 
 // Per-environment state of the addon.

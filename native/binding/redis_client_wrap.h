@@ -2,6 +2,10 @@
 // status; with `subscriber: true`, subscribe()/unsubscribe()/psubscribe()/punsubscribe() and
 // messages through onEvent. Converts arguments and replies, and turns connection callbacks into promise settlements
 // inside one HandleScope + CallbackScope per libuv event (so microtasks and nextTicks run).
+// With the normalised `tls` option (lib/binding.js) the connection runs TLS with a TlsContext
+// shared by every client configured alike; a bad shape throws a TypeError, unusable PEMs
+// ERR_RESPCACHE_TLS_BAD_OPTIONS, no usable OpenSSL ERR_RESPCACHE_TLS_UNAVAILABLE; TLS failures at
+// run time reach onEvent('error') with their ERR_RESPCACHE_TLS_* code.
 //
 // Lifetime: the wrapper keeps itself alive (a strong reference) while its connection is open, so
 // an unclosed client is never collected under its own socket; close() or environment teardown
@@ -46,7 +50,8 @@ class RedisClientWrap : public Napi::ObjectWrap<RedisClientWrap>,
 
   void EnterLoopEvent() override;
   void ExitLoopEvent() override;
-  void OnStateChange(RedisConnection::State state, const std::string& error) override;
+  void OnStateChange(RedisConnection::State state, const std::string& error,
+                     FailureKind kind) override;
   void OnClosed() override;
   void OnMessage(const RedisConnection::Message& message) override;
 

@@ -81,9 +81,9 @@ void RedisConnection::AfterEvents() {
   if (listener_) listener_->ExitLoopEvent();
 }
 
-void RedisConnection::SetState(State state, const std::string& error) {
+void RedisConnection::SetState(State state, const std::string& error, FailureKind kind) {
   state_ = state;
-  if (listener_) listener_->OnStateChange(state, error);
+  if (listener_) listener_->OnStateChange(state, error, kind);
 }
 
 void RedisConnection::Connect() {
@@ -97,6 +97,8 @@ void RedisConnection::Connect() {
 void RedisConnection::StartAttempt() {
   attempt_in_progress_ = true;
   handshake_done_ = false;
+  link_failure_kind_ = FailureKind::kUnavailable;
+  link_failure_.clear();
   const RedisEndpoint& e = options_.endpoint;
   // hiredis 0.14 resolves host names with a blocking getaddrinfo; an IP address or "localhost"
   // answers from /etc/hosts without blocking.
@@ -137,7 +139,22 @@ void RedisConnection::OnConnect(const redisAsyncContext* cac, int status) {
                         ": " + (ac->errstr ? ac->errstr : "unknown error"));
     return;
   }
+  const RedisEndpoint& e = self->options_.endpoint;
+  if (e.tls) {
+    // Nothing reaches the socket before the TLS handshake: ours starts once it is done.
+    StartTls(ac, e.tls, e.path.empty() ? e.host : std::string());
+    return;
+  }
   self->StartHandshake();
+}
+
+void RedisConnection::TlsEstablished(redisAsyncContext* ac) {
+  if (ac == ac_) StartHandshake();
+}
+
+void RedisConnection::LinkFailed(FailureKind kind, const std::string& cause) {
+  link_failure_kind_ = kind;
+  link_failure_ = cause;
 }
 
 void RedisConnection::StartHandshake() {
@@ -179,6 +196,9 @@ void RedisConnection::StartHandshake() {
     if (!ok) break;
     ok = send({"PSUBSCRIBE", pattern}, static_cast<int>(PubSubOp::kPSubscribe));
   }
+  // Over TLS, 'ready' waits for one reply: a TLS 1.3 server that refuses our client certificate
+  // says so only after its handshake completed, on our first read.
+  if (ok && handshake_left_ == 0 && e.tls) ok = send({"PING"});
   if (!ok) {
     DropContext();
     AttemptFailed("could not send the Redis handshake");
@@ -223,28 +243,28 @@ void RedisConnection::BecomeReady() {
     }
     std::vector<std::string>().swap(p->argv);
   }
-  SetState(State::kReady, "");
+  SetState(State::kReady, "", FailureKind::kUnavailable);
 }
 
-void RedisConnection::AttemptFailed(const std::string& error) {
+void RedisConnection::AttemptFailed(const std::string& error, FailureKind kind) {
   attempt_in_progress_ = false;
   handshake_done_ = false;
   uv_timer_stop(&connect_timer_);
   FailQueued(aborted_ ? CommandError::kAborted : CommandError::kUnavailable,
              "could not connect to Redis");
   if (closing_) return;
-  SetState(State::kReconnecting, error);
+  SetState(State::kReconnecting, error, kind);
   ScheduleRetry();
 }
 
-void RedisConnection::ConnectionLost(const std::string& error) {
+void RedisConnection::ConnectionLost(const std::string& error, FailureKind kind) {
   if (attempt_in_progress_) {
-    AttemptFailed(error);
+    AttemptFailed(error, kind);
     return;
   }
   handshake_done_ = false;
   retries_ = 0;
-  SetState(State::kReconnecting, error);
+  SetState(State::kReconnecting, error, kind);
   ScheduleRetry();
 }
 
@@ -289,6 +309,11 @@ void RedisConnection::OnDisconnect(const redisAsyncContext* cac, int status) {
   self->FailAwaiting();
   if (self->closing_) {
     self->FinishClose();
+    return;
+  }
+  if (self->link_failure_kind_ != FailureKind::kUnavailable) {
+    self->ConnectionLost("TLS to " + Describe(self->options_.endpoint) + ": " + self->link_failure_,
+                         self->link_failure_kind_);
     return;
   }
   std::string why = status == REDIS_OK ? "Redis closed the connection"
@@ -365,11 +390,10 @@ void RedisConnection::Submit(int argc, const char* const* argv, const size_t* le
     }
     Track(p);
     if (flush_now) {
-      // redisBufferWrite, not redisAsyncHandleWrite: a write error must not free the context in
-      // the middle of a JavaScript call. It is left in c->err with the write event still armed,
-      // so the next writable event finds it and disconnects through the usual path.
-      int done = 0;
-      redisBufferWrite(&ac_->c, &done);
+      // Not redisAsyncHandleWrite: a write error must not free the context in the middle of a
+      // JavaScript call. It is left in c->err with the write event still armed, so the next
+      // writable event finds it and disconnects through the usual path.
+      FlushOutput(ac_);
     }
     return;
   }
@@ -544,9 +568,17 @@ void RedisConnection::OnConnectTimer(uv_timer_t* timer) {
   auto* self = static_cast<RedisConnection*>(timer->data);
   if (!self->attempt_in_progress_ || self->closing_) return;
   self->BeforeEvents();
+  const bool in_tls = self->ac_ && InTlsHandshake(self->ac_);
   self->DropContext();
-  self->AttemptFailed("timed out after " + std::to_string(self->options_.connect_timeout_ms) +
-                      " ms connecting to Redis at " + Describe(self->options_.endpoint));
+  const std::string after = "timed out after " + std::to_string(self->options_.connect_timeout_ms) + " ms";
+  if (in_tls) {
+    // A plain Redis on that port waits for the end of an inline command that never comes.
+    self->AttemptFailed("TLS to " + Describe(self->options_.endpoint) + ": " + after +
+                            " in the TLS handshake (does the server speak TLS on this port?)",
+                        FailureKind::kTlsHandshake);
+  } else {
+    self->AttemptFailed(after + " connecting to Redis at " + Describe(self->options_.endpoint));
+  }
   self->AfterEvents();
 }
 

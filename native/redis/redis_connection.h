@@ -36,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "redis/failure_kind.h"
 #include "redis/pubsub_message.h"
 #include "redis/redis_endpoint.h"
 #include "redis/uv_hiredis_adapter.h"
@@ -74,8 +75,10 @@ class RedisConnection final : private UvAdapterHooks {
     // Bracket every callback made from a libuv event, so the binding can open one scope per batch.
     virtual void EnterLoopEvent() = 0;
     virtual void ExitLoopEvent() = 0;
-    // The connection changed state; `error` says what failure caused it, or is empty.
-    virtual void OnStateChange(State state, const std::string& error) = 0;
+    // The connection changed state; `error` says what failure caused it, or is empty, and `kind`
+    // what sort of failure it was (kUnavailable unless TLS failed; its messages then begin
+    // "TLS to host:port: ").
+    virtual void OnStateChange(State state, const std::string& error, FailureKind kind) = 0;
     // Close() has finished: no callback follows.
     virtual void OnClosed() = 0;
     // A subscriber connection received a message (from a loop event, between Enter/ExitLoopEvent).
@@ -135,11 +138,11 @@ class RedisConnection final : private UvAdapterHooks {
   void StartAttempt();
   void StartHandshake();
   void BecomeReady();
-  void AttemptFailed(const std::string& error);
-  void ConnectionLost(const std::string& error);
+  void AttemptFailed(const std::string& error, FailureKind kind = FailureKind::kUnavailable);
+  void ConnectionLost(const std::string& error, FailureKind kind = FailureKind::kUnavailable);
   void DropContext();
   void ScheduleRetry();
-  void SetState(State state, const std::string& error);
+  void SetState(State state, const std::string& error, FailureKind kind);
   void Submit(int argc, const char* const* argv, const size_t* lens, uint32_t timeout_ms,
               Callback cb, void* data, bool flush_now, int sub_op, std::string_view sub_name);
   bool Send(Pending* p, int argc, const char* const* argv, const size_t* lens);
@@ -152,6 +155,8 @@ class RedisConnection final : private UvAdapterHooks {
   void AfterEvents() override;
   void AdapterClosed() override;
   void ProcessReplies(redisAsyncContext* ac) override;
+  void TlsEstablished(redisAsyncContext* ac) override;
+  void LinkFailed(FailureKind kind, const std::string& cause) override;
   void DispatchSubscriberReply(redisReply* reply);
   void FailAwaiting();
   void HandleClosed();
@@ -170,6 +175,9 @@ class RedisConnection final : private UvAdapterHooks {
   bool aborted_ = false;
   uint64_t stall_since_ms_ = 0;
   uint32_t retries_ = 0;
+  // The TLS failure the adapter reported for the current context (kUnavailable: none).
+  FailureKind link_failure_kind_ = FailureKind::kUnavailable;
+  std::string link_failure_;
   int open_handles_ = 0;  // our timers and every adapter's poll handle not yet closed
   void (*finished_fn_)(void*) = nullptr;
   void* finished_arg_ = nullptr;

@@ -1,6 +1,9 @@
 // Where and as whom a connection reaches Redis: what the JavaScript options resolve to.
 #pragma once
+#include <memory>
 #include <string>
+
+#include "redis/tls_context.h"
 
 namespace respcache {
 
@@ -11,6 +14,9 @@ struct RedisEndpoint {
   std::string username;
   std::string password;
   int db = 0;
+  // Set: TLS over the TCP connection, with these settings (shared by every connection that uses
+  // them). Null: plain TCP.
+  std::shared_ptr<const TlsContext> tls;
 };
 
 // "host:port" or "unix:/path", for log lines and error messages: never the credentials.

@@ -4,7 +4,10 @@
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
+#include <signal.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,10 +19,14 @@
 
 namespace respcache::testing {
 
-FakeConnection::FakeConnection(FakeRedisServer* server, int fd, int index)
-    : server_(server), fd_(fd), index_(index), reader_(redisReaderCreate()) {}
+FakeConnection::FakeConnection(FakeRedisServer* server, int fd, int index, void* ssl)
+    : server_(server), fd_(fd), index_(index), reader_(redisReaderCreate()), ssl_(ssl) {}
 
-FakeConnection::~FakeConnection() { redisReaderFree(static_cast<redisReader*>(reader_)); }
+FakeConnection::~FakeConnection() {
+  redisReaderFree(static_cast<redisReader*>(reader_));
+  if (ssl_) SSL_free(static_cast<SSL*>(ssl_));
+  ERR_clear_error();
+}
 
 bool FakeConnection::Read(Command* out) {
   auto* reader = static_cast<redisReader*>(reader_);
@@ -37,6 +44,12 @@ bool FakeConnection::Read(Command* out) {
       return true;
     }
     char buf[64 * 1024];
+    if (ssl_) {
+      int n = SSL_read(static_cast<SSL*>(ssl_), buf, sizeof buf);
+      if (n <= 0) return false;
+      redisReaderFeed(reader, buf, static_cast<size_t>(n));
+      continue;
+    }
     ssize_t n = recv(fd_, buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
@@ -54,6 +67,12 @@ bool FakeConnection::Expect(size_t n, std::vector<Command>* out) {
 }
 
 bool FakeConnection::Write(const std::string& bytes) {
+  if (ssl_) {
+    // Blocking and without partial writes: all of it, as one or more records.
+    return bytes.empty() ||
+           SSL_write(static_cast<SSL*>(ssl_), bytes.data(), static_cast<int>(bytes.size())) ==
+               static_cast<int>(bytes.size());
+  }
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
@@ -91,7 +110,10 @@ void FakeConnection::Hang() {
   }
 }
 
-void FakeConnection::Close() { shutdown(fd_, SHUT_RDWR); }
+void FakeConnection::Close() {
+  if (ssl_) SSL_shutdown(static_cast<SSL*>(ssl_));  // close_notify
+  shutdown(fd_, SHUT_RDWR);
+}
 
 void FakeConnection::Reset() {
   linger l{1, 0};
@@ -123,6 +145,9 @@ std::string FakeConnection::DefaultReply(const Command& c, int* subscriptions) {
 }
 
 FakeRedisServer::FakeRedisServer() {
+  // A write to a peer that has gone (OpenSSL writes with write(), not send(MSG_NOSIGNAL)) must
+  // fail, not kill the test binary; node ignores SIGPIPE too.
+  signal(SIGPIPE, SIG_IGN);
   listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -154,6 +179,30 @@ FakeRedisServer::~FakeRedisServer() {
   if (listen_fd_ >= 0) ::close(listen_fd_);
   ::close(wake_[0]);
   ::close(wake_[1]);
+  if (tls_ctx_) SSL_CTX_free(static_cast<SSL_CTX*>(tls_ctx_));
+}
+
+void FakeRedisServer::EnableTls(const TlsServerOptions& o) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  bool ok = ctx && SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str()) == 1 &&
+            SSL_CTX_use_PrivateKey_file(ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) == 1 &&
+            SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr) == 1;
+  if (ok && o.require_client_cert) {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+  if (ok && o.tls12_only) ok = SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) == 1;
+  ERR_clear_error();
+  if (!ok) {
+    SSL_CTX_free(ctx);
+    throw std::runtime_error("fake Redis server: could not load " + o.cert_file);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  tls_ctx_ = ctx;
+}
+
+int FakeRedisServer::TlsAcceptFailures() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return tls_accept_failures_;
 }
 
 void FakeRedisServer::AcceptLoop() {
@@ -177,8 +226,24 @@ void FakeRedisServer::AcceptLoop() {
     if (observer_) observer_();
     Script script = scripts_.count(index) ? scripts_[index] : others_;
     conn_fds_.push_back(fd);
-    conn_threads_.emplace_back([this, fd, index, script] {
-      FakeConnection c(this, fd, index);
+    SSL_CTX* tls = static_cast<SSL_CTX*>(tls_ctx_);
+    conn_threads_.emplace_back([this, fd, index, script, tls] {
+      SSL* ssl = nullptr;
+      if (tls) {
+        ssl = SSL_new(tls);
+        SSL_set_fd(ssl, fd);
+        if (SSL_accept(ssl) != 1) {
+          SSL_free(ssl);
+          ERR_clear_error();
+          std::lock_guard<std::mutex> lock(mu_);
+          ++tls_accept_failures_;
+          ++generation_;
+          if (observer_) observer_();
+          cv_.notify_all();
+          return;
+        }
+      }
+      FakeConnection c(this, fd, index, ssl);
       script(c);
       // Whatever the script left open is closed when the server stops (or now, if it asked).
     });

@@ -6,6 +6,10 @@
 // separate server). Connections are numbered 0, 1, 2... in accept order; each runs the script
 // registered for its number, or Default(). Commands are parsed with hiredis's redisReader, so the
 // client's formatting is checked by an independent reader.
+//
+// TLS mode (EnableTls): each connection's thread first completes a blocking SSL_accept (Debian's
+// libssl), then the script runs and every Read/Write goes through the SSL; WriteInPieces sends one
+// TLS record per piece. A failed SSL_accept ends the connection without running the script.
 #pragma once
 
 #include <condition_variable>
@@ -25,10 +29,19 @@ using Command = std::vector<std::string>;
 
 class FakeRedisServer;
 
+struct TlsServerOptions {
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;               // trusted for client certificates
+  bool require_client_cert = false;  // as redis-server --tls-auth-clients yes
+  bool tls12_only = false;           // as --tls-protocols TLSv1.2
+};
+
 // One accepted connection, handed to its script on the connection's own thread.
 class FakeConnection {
  public:
-  FakeConnection(FakeRedisServer* server, int fd, int index);
+  // `ssl` (an SSL*, owned from now on) is set in TLS mode, after its handshake.
+  FakeConnection(FakeRedisServer* server, int fd, int index, void* ssl = nullptr);
   ~FakeConnection();
 
   int index() const { return index_; }
@@ -45,8 +58,8 @@ class FakeConnection {
   bool WriteBulk(size_t size, size_t chunk);
   // Reads and records commands without answering until the client closes or the server stops.
   void Hang();
-  void Close();  // FIN
-  void Reset();  // RST (SO_LINGER 0)
+  void Close();  // FIN (after a TLS close_notify in TLS mode)
+  void Reset();  // RST (SO_LINGER 0), with no close_notify
 
   // Answers like a minimal Redis: PING, AUTH, SELECT, ECHO, GET (nil), (P)SUBSCRIBE confirmations.
   static std::string DefaultReply(const Command& c, int* subscriptions);
@@ -56,6 +69,7 @@ class FakeConnection {
   int fd_;
   int index_;
   void* reader_;  // redisReader*
+  void* ssl_;     // SSL*, TLS mode only
 };
 
 class FakeRedisServer {
@@ -71,6 +85,11 @@ class FakeRedisServer {
   // Every connection without a script of its own runs this (default: Default()).
   void OnOthers(Script script);
   static void Default(FakeConnection& c);
+
+  // Serves TLS from now on (call before the client connects); throws if the files do not load.
+  void EnableTls(const TlsServerOptions& options);
+  // TLS handshakes that failed on the server's side (the client refused, or sent no certificate).
+  int TlsAcceptFailures();
 
   // Closes the listening socket: later connects are refused.
   void StopListening();
@@ -113,6 +132,8 @@ class FakeRedisServer {
   std::map<int, std::vector<Command>> received_;
   std::map<std::string, bool> signals_;
   std::vector<int> conn_fds_;
+  void* tls_ctx_ = nullptr;  // SSL_CTX*
+  int tls_accept_failures_ = 0;
   std::vector<std::thread> conn_threads_;
 };
 

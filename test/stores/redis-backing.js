@@ -5,23 +5,31 @@
 // raw planting and inspection through a separate client, announcements published as another
 // process would.
 const { startRedis } = require('../helpers/redis');
+const { certDir, pem } = require('../helpers/tls-certs');
 const { once } = require('../helpers/wait');
 const { RedisStore } = require('../../lib/stores/redis');
+const { tlsOptions } = require('../../lib/tls-options');
 
 /**
  * @param {(shared: RedisStore, options: object) => object} [wrap] builds the store under test
  *   around a RedisStore (the near cache); the RedisStore itself when omitted
  * @param {(store: object, name: string) => boolean} [holdsLocally] whether the store's own
  *   in-process tier holds `name`
+ * @param {boolean} [tls] a TLS-only redis-server that requires client certificates; the store
+ *   connects with the test CA and the client certificate
  * @returns {object} the adapter's setup/teardown/open, and `redis()` (the running server)
  */
-function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false } = {}) {
+function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false, tls = false } = {}) {
   let redis = null;
   let seq = 0;
 
   function make(prefix, report, options) {
+    const endpoint = { host: '127.0.0.1', port: redis.port, path: '', username: '', password: '', db: 0 };
+    if (tls) {
+      endpoint.tls = tlsOptions({ ca: pem('ca.crt'), cert: pem('client.crt'), key: pem('client.key') }, 'tls');
+    }
     const shared = new RedisStore({
-      endpoint: { host: '127.0.0.1', port: redis.port, path: '', username: '', password: '', db: 0 },
+      endpoint,
       keyPrefix: prefix, connectTimeout: 2000, commandTimeout: 2000,
     }, report);
     return wrap(shared, options);
@@ -48,7 +56,7 @@ function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false } 
 
   return {
     shared: true,
-    async setup() { redis = await startRedis(); },
+    async setup() { redis = await startRedis(tls ? { tls: { dir: certDir(), authClients: 'yes' } } : {}); },
     async teardown() { await redis.close(); },
     open: ({ report, prefix = `s${++seq}`, ...options }) => opened(prefix, report, options),
     redis: () => redis,

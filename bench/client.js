@@ -1,12 +1,16 @@
 'use strict';
 
 // One Redis client measurement, started by bench/run.js (pinned to a core of its own):
-//   node bench/client.js <native|ioredis> <valueBytes> <seconds> <port> [inFlight=100]
+//   node bench/client.js <native|ioredis|native-tls|ioredis-tls> <valueBytes> <seconds> <port> [inFlight=100]
 // Stores one value of valueBytes, then keeps inFlight GETs of it outstanding (each completion
 // issues the next) for a short warm-up and then for <seconds>, and prints one JSON line:
 // {"client","valueBytes","ops","seconds","opsPerSec","badReplies"}.
 //   native   respcache's own RedisClient (lib/binding.js), replies as Buffers
 //   ioredis  ioredis with enableAutoPipelining: true, getBuffer() so both return Buffers
+//   native-tls, ioredis-tls
+//            the same over TLS: <port> is a TLS port, trusted through the CA certificate file
+//            named by RESPCACHE_BENCH_CA (ioredis through node:tls, respcache through Node's
+//            OpenSSL on its own loop)
 const WARMUP_MS = 500;
 
 const [kind, sizeArg, secondsArg, portArg, inFlightArg] = process.argv.slice(2);
@@ -14,10 +18,15 @@ const size = Number(sizeArg);
 const seconds = Number(secondsArg);
 const port = Number(portArg);
 const inFlight = Number(inFlightArg || 100);
-if (!['native', 'ioredis'].includes(kind) || !(size > 0) || !(seconds > 0) || !(port > 0)) {
-  console.error('usage: node bench/client.js <native|ioredis> <valueBytes> <seconds> <port> [inFlight]');
+const KINDS = ['native', 'ioredis', 'native-tls', 'ioredis-tls'];
+const overTls = kind && kind.endsWith('-tls');
+if (!KINDS.includes(kind) || !(size > 0) || !(seconds > 0) || !(port > 0)
+    || (overTls && !process.env.RESPCACHE_BENCH_CA)) {
+  console.error(`usage: node bench/client.js <${KINDS.join('|')}> <valueBytes> <seconds> <port> [inFlight]`
+    + ' (the -tls kinds need RESPCACHE_BENCH_CA)');
   process.exit(2);
 }
+const ca = overTls ? require('fs').readFileSync(process.env.RESPCACHE_BENCH_CA, 'utf8') : null;
 
 // Started by run.js, stdin is a pipe from it: exit when it closes, so no client outlives the
 // runner even if the runner is killed with SIGKILL.
@@ -32,12 +41,13 @@ const value = Buffer.alloc(size, 'v');
 
 /** @returns {Promise<{ get: () => Promise<Buffer|null>, set: () => Promise<unknown>, close: () => Promise<void> }>} */
 async function open() {
-  if (kind === 'native') {
+  if (kind.startsWith('native')) {
     const { RedisClient } = require('../lib/binding');
     let client;
     await new Promise((resolve, reject) => {
       client = new RedisClient({
         host: '127.0.0.1', port, connectTimeout: 1000, commandTimeout: 10000,
+        ...(overTls && { tls: require('../lib/tls-options').tlsOptions({ ca }, 'tls') }),
         onEvent(type, err) {
           if (type === 'ready') resolve();
           else if (type === 'error') reject(err);
@@ -51,7 +61,8 @@ async function open() {
     };
   }
   const Redis = require('ioredis');
-  const client = new Redis({ host: '127.0.0.1', port, enableAutoPipelining: true, lazyConnect: true });
+  const client = new Redis({ host: '127.0.0.1', port, enableAutoPipelining: true, lazyConnect: true,
+    ...(overTls && { tls: { ca } }) });
   await client.connect();
   return {
     get: () => client.getBuffer(key),

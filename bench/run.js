@@ -5,8 +5,9 @@
 // store alone), plus GET throughput of respcache's native Redis client against ioredis and a
 // stampede of cold requests.
 //
-// HTTP cases, at 1 KB and 100 KB bodies: bare Express 5, Redis HIT, near-cache (local tier) HIT,
-// embedded HIT, and no cache in front of a 20 ms data source (what a MISS costs). Each case is one
+// HTTP cases, at 1 KB and 100 KB bodies: bare Express 5, Redis HIT, Redis HIT over TLS (the same
+// redis-server, on its --tls-port), near-cache (local tier) HIT, embedded HIT, the front lane's
+// HITs, and no cache in front of a 20 ms data source (what a MISS costs). Each case is one
 // server process (bench/server.js). For each case the table shows:
 //   req/s          what the load generator measured
 //   CPU µs/req     the server process's CPU time (utime + stime, /proc/<pid>/stat fields 14 and 15,
@@ -17,6 +18,8 @@
 //   p50, p99       latency as the load generator saw it (ms)
 //   vs bare        the case's req/s over bare Express req/s, and bare CPU/req over the case's
 //                  CPU/req ("by CPU"), both from the same run
+// Targets (issue #13): TLS HIT / plain Redis HIT >= 0.8 (1 KB), >= 0.7 (100 KB); the client
+// benchmark over TLS: respcache >= 1.2x ioredis over TLS.
 // Targets (issue #11), as ratios within one run: Redis HIT/bare >= 1.1 (1 KB), >= 0.95 (100 KB);
 // in-process HIT/bare (near cache and embedded alike) >= 1.25 (1 KB), >= 1.2 (100 KB); every
 // in-process HIT faster than the Redis HIT, with a p99 no worse. Each is printed with its value
@@ -43,6 +46,9 @@
 //   BENCH_CLIENT_DURATION seconds per client measurement (3)
 //   BENCH_CLIENT_ROUNDS   alternating native/ioredis rounds per value size (3)
 //   BENCH_OUT             where to write the JSON results
+//   BENCH_CASES           comma-separated HTTP cases to measure (bare and hit always are), e.g.
+//                         "hit-tls" for the TLS comparison alone; all when unset
+//   BENCH_CLIENT_KINDS    plain, tls or both (both): which client comparisons to run
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const http = require('http');
@@ -57,6 +63,7 @@ const KB100 = 100 * 1024;
 const CASES = {
   bare: 'bare Express 5',
   hit: 'respcache HIT, Redis',
+  'hit-tls': 'respcache HIT, Redis over TLS',
   local: 'respcache HIT, near cache (local tier)',
   embedded: 'respcache HIT, embedded store',
   'front-hit': 'respcache HIT, Redis, front lane',
@@ -64,13 +71,27 @@ const CASES = {
   'front-embedded': 'respcache HIT, embedded, front lane',
   nocache: 'no cache, 20 ms source',
 };
-const MODES = Object.keys(CASES);
+// Which cases this run measures (BENCH_CASES; bare and hit always, every case when unset).
+const SELECTED = (() => {
+  const raw = process.env.BENCH_CASES;
+  if (!raw) return new Set(Object.keys(CASES));
+  const names = raw.split(',').map((n) => n.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(n in CASES));
+  if (unknown.length) {
+    console.error(`BENCH_CASES: unknown case(s) ${unknown.join(', ')}; known: ${Object.keys(CASES).join(', ')}`);
+    process.exit(2);
+  }
+  return new Set(['bare', 'hit', ...names]);
+})();
+const only = (list) => list.filter((mode) => SELECTED.has(mode));
+const MODES = only(Object.keys(CASES));
 // measured in every round; nocache once
-const ROUND = ['bare', 'hit', 'local', 'embedded', 'front-hit', 'front-local', 'front-embedded'];
-const REDIS_MODES = ['hit', 'local', 'front-hit', 'front-local']; // servers given the Redis URL
-const CACHED = ['hit', 'local', 'embedded', 'front-hit', 'front-local', 'front-embedded'];
+const ROUND = only(['bare', 'hit', 'hit-tls', 'local', 'embedded', 'front-hit', 'front-local', 'front-embedded']);
+// servers given the Redis URL (hit-tls: the rediss:// one)
+const REDIS_MODES = only(['hit', 'hit-tls', 'local', 'front-hit', 'front-local']);
+const CACHED = only(['hit', 'hit-tls', 'local', 'embedded', 'front-hit', 'front-local', 'front-embedded']);
 // HITs served from process memory (route middleware, and the front lane: cache.front(app))
-const IN_PROCESS = ['local', 'embedded', 'front-local', 'front-embedded'];
+const IN_PROCESS = only(['local', 'embedded', 'front-local', 'front-embedded']);
 const TARGETS = {
   // a case's req/s divided by bare Express req/s in the same run, at least
   http: {
@@ -82,6 +103,9 @@ const TARGETS = {
     'front-embedded': { 1024: 1.25, [KB100]: 1.2 },
   },
   client: { 1024: 1.2, [KB100]: 1.5 }, // native ops/s divided by ioredis ops/s, at least
+  // TLS HIT req/s divided by the plain Redis HIT req/s, at least
+  tls: { 1024: 0.8, [KB100]: 0.7 },
+  clientTls: { 1024: 1.2, [KB100]: 1.2 }, // over TLS: native ops/s divided by ioredis ops/s
 };
 const IN_FLIGHT = 100;
 
@@ -106,7 +130,12 @@ const config = {
   loadgen: process.env.BENCH_LOADGEN || (hasCommand('wrk') ? 'wrk' : 'autocannon'),
   redisCore: process.env.BENCH_REDIS_CORE || '1',
   out: process.env.BENCH_OUT || path.join(os.tmpdir(), 'respcache-bench', 'latest.json'),
+  clientKinds: process.env.BENCH_CLIENT_KINDS || 'both',
 };
+if (!['plain', 'tls', 'both'].includes(config.clientKinds)) {
+  console.error(`BENCH_CLIENT_KINDS must be plain, tls or both, got ${JSON.stringify(config.clientKinds)}`);
+  process.exit(2);
+}
 if (!['0', '1', 'none'].includes(config.redisCore)) {
   console.error(`BENCH_REDIS_CORE must be 0, 1 or none, got ${JSON.stringify(config.redisCore)}`);
   process.exit(2);
@@ -231,15 +260,33 @@ function freePort() {
   });
 }
 
+// The TLS certificates (test/helpers/gen-certs.sh, into a temporary folder removed at exit). The
+// CA file's path reaches the servers and clients through RESPCACHE_BENCH_CA.
+function makeCerts() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'respcache-bench-certs-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const r = spawnSync('bash', [path.join(__dirname, '..', 'test', 'helpers', 'gen-certs.sh'), dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`gen-certs.sh failed: ${r.stderr}`);
+  process.env.RESPCACHE_BENCH_CA = path.join(dir, 'ca.crt');
+  return dir;
+}
+
+// One redis-server for every case, listening on a plain port and on a TLS port (server
+// certificate for 127.0.0.1, TLS 1.3 by default): plain and TLS cases share its cores and config.
 async function startRedis() {
   const port = await freePort();
-  const redisArgs = ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'];
+  const tlsPort = await freePort();
+  const certs = makeCerts();
+  const redisArgs = ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no',
+    '--tls-port', String(tlsPort), '--tls-cert-file', path.join(certs, 'server.crt'),
+    '--tls-key-file', path.join(certs, 'server.key'), '--tls-ca-cert-file', path.join(certs, 'ca.crt'),
+    '--tls-auth-clients', 'no'];
   const [cmd, args] = config.redisCore === 'none'
     ? ['redis-server', redisArgs]
     : pinned(Number(config.redisCore), 'redis-server', redisArgs);
   const { child } = await startChild(cmd, args,
     (out) => out.includes('Ready to accept connections'), 'redis-server');
-  return { child, port, url: `redis://127.0.0.1:${port}/0` };
+  return { child, port, url: `redis://127.0.0.1:${port}/0`, tlsPort, tlsUrl: `rediss://127.0.0.1:${tlsPort}/0` };
 }
 
 async function startServer(mode, size, redisUrl) {
@@ -411,7 +458,7 @@ function table(header, rows, align) {
 }
 
 // ---- the HTTP benchmark
-const SHORT = { hit: 'Redis HIT', local: 'near-cache HIT', embedded: 'embedded HIT',
+const SHORT = { hit: 'Redis HIT', 'hit-tls': 'TLS HIT', local: 'near-cache HIT', embedded: 'embedded HIT',
   'front-hit': 'Redis front HIT', 'front-local': 'near-cache front HIT', 'front-embedded': 'embedded front HIT' };
 
 /**
@@ -424,7 +471,14 @@ function httpTargets(size, c) {
   // How many times cheaper `b` is than `a` in server CPU per request (null when unknown).
   const cheaper = (a, b) => (a.cpuPerReq > 0 && b.cpuPerReq > 0 ? a.cpuPerReq / b.cpuPerReq : null);
   const targets = [];
-  for (const mode of CACHED) {
+  if (c['hit-tls']) {
+    const want = TARGETS.tls[size];
+    const value = c['hit-tls'].rps / c.hit.rps;
+    const byCpu = cheaper(c.hit, c['hit-tls']);
+    targets.push({ name: 'TLS HIT / Redis HIT', wanted: `>= ${want}`, value, pass: value >= want,
+      byCpu, byCpuPass: byCpu === null ? null : byCpu >= want });
+  }
+  for (const mode of CACHED.filter((m) => m !== 'hit-tls')) {
     const want = TARGETS.http[mode][size];
     const value = c[mode].rps / c.bare.rps;
     const byCpu = cheaper(c.bare, c[mode]);
@@ -448,7 +502,8 @@ async function benchHttp(size, redis, problems, warnings) {
   const servers = {};
   try {
     for (const mode of MODES) {
-      servers[mode] = await startServer(mode, size, REDIS_MODES.includes(mode) ? redis.url : undefined);
+      const url = mode === 'hit-tls' ? redis.tlsUrl : redis.url;
+      servers[mode] = await startServer(mode, size, REDIS_MODES.includes(mode) ? url : undefined);
     }
     // The same bytes everywhere, and a warm HIT from the right tier before any measurement.
     const expected = makeBody(size);
@@ -483,7 +538,7 @@ async function benchHttp(size, redis, problems, warnings) {
     for (let round = 0; round < config.rounds; round++) {
       for (const mode of round % 2 === 0 ? ROUND : [...ROUND].reverse()) await measure(mode);
     }
-    await measure('nocache');
+    if (MODES.includes('nocache')) await measure('nocache');
 
     // One handler call (the warming MISS): every other one answered a request that was not a HIT
     // (a BYPASS: the lookup failed or timed out). A few do not change the figures; more than 1%
@@ -546,25 +601,28 @@ async function clientOnce(kind, size, port) {
   return { ...JSON.parse(out.trim().split('\n').pop()), cpuBusy: busyPercent(before, cpuTimes()) };
 }
 
-async function benchClient(size, redis, problems) {
-  const samples = { native: [], ioredis: [] };
+async function benchClient(size, redis, problems, tls = false) {
+  const [nativeKind, ioredisKind] = tls ? ['native-tls', 'ioredis-tls'] : ['native', 'ioredis'];
+  const samples = { [nativeKind]: [], [ioredisKind]: [] };
   for (let round = 0; round < config.clientRounds; round++) {
-    for (const kind of round % 2 === 0 ? ['native', 'ioredis'] : ['ioredis', 'native']) {
-      const result = await clientOnce(kind, size, redis.port);
+    for (const kind of round % 2 === 0 ? [nativeKind, ioredisKind] : [ioredisKind, nativeKind]) {
+      const result = await clientOnce(kind, size, tls ? redis.tlsPort : redis.port);
       if (result.badReplies) problems.push(`${kind} ${fmtSize(size)}: ${result.badReplies} replies of the wrong size`);
       samples[kind].push(result.opsPerSec);
       process.stderr.write(`  ${fmtSize(size)} ${kind}: ${fmtInt(result.opsPerSec)} ops/s, cores busy ${fmtBusy(result.cpuBusy)}\n`);
     }
   }
-  const native = median(samples.native);
-  const ioredis = median(samples.ioredis);
+  const native = median(samples[nativeKind]);
+  const ioredis = median(samples[ioredisKind]);
+  const target = (tls ? TARGETS.clientTls : TARGETS.client)[size];
   return {
     valueBytes: size,
-    native: { opsPerSec: native, samples: samples.native },
-    ioredis: { opsPerSec: ioredis, samples: samples.ioredis },
+    tls,
+    native: { opsPerSec: native, samples: samples[nativeKind] },
+    ioredis: { opsPerSec: ioredis, samples: samples[ioredisKind] },
     ratio: native / ioredis,
-    target: TARGETS.client[size],
-    meetsTarget: native / ioredis >= TARGETS.client[size],
+    target,
+    meetsTarget: native / ioredis >= target,
   };
 }
 
@@ -612,7 +670,9 @@ async function main() {
     console.error(`HTTP: ${config.loadgen}, ${config.connections} connections, ${config.duration} s x ${config.rounds} rounds`);
     for (const size of SIZES) results.http.push(await benchHttp(size, redis, problems, warnings));
     console.error(`Redis client: GET, ${IN_FLIGHT} in flight, ${config.clientDuration} s x ${config.clientRounds} rounds`);
-    for (const size of SIZES) results.client.push(await benchClient(size, redis, problems));
+    for (const tls of { plain: [false], tls: [true], both: [false, true] }[config.clientKinds]) {
+      for (const size of SIZES) results.client.push(await benchClient(size, redis, problems, tls));
+    }
     console.error('Stampede: 200 concurrent requests to one cold URL, handler 50 ms');
     results.stampede = await benchStampede(redis, problems);
   } finally {
@@ -636,7 +696,7 @@ async function main() {
   console.log(table(['body', 'case', 'req/s', 'vs bare', 'CPU µs/req', 'by CPU', 'redis µs/req', 'p50 ms', 'p99 ms'],
     httpRows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
 
-  console.log('\nTargets (issue #11), within this run: the value from req/s is the target; "by CPU" is the same '
+  console.log('\nTargets (issues #11 and #13), within this run: the value from req/s is the target; "by CPU" is the same '
     + 'ratio from server CPU per request (steadier while other work shares the cores)');
   const passMiss = (pass) => (pass === null ? '' : pass ? 'PASS' : 'MISS');
   const targetRows = [];
@@ -655,10 +715,18 @@ async function main() {
   console.log(`${met} of ${total} targets met${met < total ? ' (the misses are listed under Warnings)' : ''}`);
 
   console.log(`\nRedis GET, ${IN_FLIGHT} in flight: median of ${config.clientRounds} x ${config.clientDuration} s`);
-  console.log(table(['value', 'respcache ops/s', 'ioredis (auto-pipelining) ops/s', 'ratio', 'target', ''],
-    results.client.map((r) => [fmtSize(r.valueBytes), fmtInt(r.native.opsPerSec), fmtInt(r.ioredis.opsPerSec),
-      r.ratio.toFixed(3), `>= ${r.target}`, r.meetsTarget ? 'ok' : 'BELOW TARGET']),
-    ['l', 'r', 'r', 'r', 'r', 'l']));
+  console.log(table(['value', 'transport', 'respcache ops/s', 'ioredis (auto-pipelining) ops/s', 'ratio', 'target', ''],
+    results.client.map((r) => [fmtSize(r.valueBytes), r.tls ? 'TLS' : 'TCP', fmtInt(r.native.opsPerSec),
+      fmtInt(r.ioredis.opsPerSec), r.ratio.toFixed(3), `>= ${r.target}`, r.meetsTarget ? 'ok' : 'BELOW TARGET']),
+    ['l', 'l', 'r', 'r', 'r', 'r', 'l']));
+  for (const size of SIZES) {
+    const plain = results.client.find((r) => !r.tls && r.valueBytes === size);
+    const overTls = results.client.find((r) => r.tls && r.valueBytes === size);
+    if (plain && overTls) {
+      console.log(`  ${fmtSize(size)}: respcache over TLS ${fmtRatio(overTls.native.opsPerSec / plain.native.opsPerSec)}x `
+        + `its plain-TCP ops/s; ioredis ${fmtRatio(overTls.ioredis.opsPerSec / plain.ioredis.opsPerSec)}x`);
+    }
+  }
 
   const st = results.stampede;
   console.log(`\nStampede: ${st.concurrency} concurrent requests to one cold URL, handler ${st.handlerMs} ms, `

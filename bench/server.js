@@ -6,6 +6,8 @@
 //   bare      plain Express 5, default settings, res.send(buffer)
 //   hit       the same handler behind cache.middleware() on Redis; once warmed every request is a
 //             HIT read from Redis
+//   hit-tls   hit over TLS: redisUrl is a rediss:// URL, trusted through the CA certificate file
+//             named by RESPCACHE_BENCH_CA
 //   local     the near cache: the in-process tier in front of Redis (local: 256 MiB, ttl 3600);
 //             once warmed every request is a HIT served from process memory (X-Cache-Tier: local)
 //   embedded  the in-process store alone, no Redis (local: 256 MiB); once warmed every request is
@@ -27,8 +29,8 @@ const { makeBody } = require('./body');
 
 const [mode, sizeArg, redisUrl] = process.argv.slice(2);
 const size = Number(sizeArg);
-const MODES = ['bare', 'hit', 'local', 'embedded', 'front-hit', 'front-local', 'front-embedded', 'nocache'];
-const REDIS_MODES = ['hit', 'local', 'front-hit', 'front-local'];
+const MODES = ['bare', 'hit', 'hit-tls', 'local', 'embedded', 'front-hit', 'front-local', 'front-embedded', 'nocache'];
+const REDIS_MODES = ['hit', 'hit-tls', 'local', 'front-hit', 'front-local'];
 if (!MODES.includes(mode) || !Number.isInteger(size) || size <= 0 || REDIS_MODES.includes(mode) !== Boolean(redisUrl)) {
   console.error(`usage: node bench/server.js <${MODES.join('|')}> <bodyBytes> [redisUrl]\n`
     + `  (a redisUrl for ${REDIS_MODES.join(', ')}, and for them only)`);
@@ -81,6 +83,7 @@ async function main() {
       cache = createCache({ keyPrefix: 'bench', local: { maxBytes } });
     } else {
       cache = createCache({ redis: redisUrl, keyPrefix: 'bench',
+        ...(mode === 'hit-tls' ? { tls: { ca: require('fs').readFileSync(process.env.RESPCACHE_BENCH_CA) } } : {}),
         ...(mode === 'local' || mode === 'front-local' ? { local: { maxBytes, ttl: 3600 } } : {}) });
     }
     cache.on('error', (err) => {

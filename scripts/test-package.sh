@@ -13,7 +13,7 @@
 #                   and that build is the one loaded
 #
 # RESPCACHE_PACKAGE_MODES  the modes to run (default "normal ignore-scripts no-toolchain source")
-# RESPCACHE_PACKAGE_TLS=1  adds a rediss:// round trip to each smoke run (certs from
+# RESPCACHE_PACKAGE_TLS=0  leaves out the rediss:// round trip each smoke run makes (certs from
 #                          test/helpers/gen-certs.sh)
 # RESPCACHE_PACKAGE_NODES  more node executables (space-separated, e.g. a Node 18 and a Node 22)
 #                          that run the smoke again in the "normal" install: the one prebuilt
@@ -60,7 +60,7 @@ prebuilt_bytes="$(awk '$NF == "package/prebuilds/linux-x64/respcache.node" { pri
 echo "test:package: $(basename "$tgz"): $(du -k "$tgz" | cut -f1) KB ($(stat -c %s "$tgz") bytes)," \
   "$(wc -l <"$tmp/contents.txt") files; prebuilt addon $prebuilt_bytes bytes unpacked"
 
-if [ "${RESPCACHE_PACKAGE_TLS:-0}" = 1 ]; then
+if [ "${RESPCACHE_PACKAGE_TLS:-1}" = 1 ]; then
   bash test/helpers/gen-certs.sh "$tmp/certs"
   export SMOKE_TLS_DIR="$tmp/certs"
 fi

@@ -18,8 +18,8 @@
   X(ERR_clear_error) X(ERR_get_error) X(ERR_error_string_n) X(ERR_reason_error_string)          \
   X(SSL_new) X(SSL_free) X(SSL_set_fd) X(SSL_set_connect_state) X(SSL_do_handshake)             \
   X(SSL_read_ex) X(SSL_write_ex) X(SSL_get_error) X(SSL_shutdown) X(SSL_ctrl) X(SSL_set1_host)  \
-  X(SSL_get0_param) X(X509_VERIFY_PARAM_set1_ip_asc) X(SSL_get_verify_result)                   \
-  X(X509_verify_cert_error_string)
+  X(SSL_get0_param) X(SSL_set_cert_cb) X(X509_VERIFY_PARAM_set1_ip_asc)                        \
+  X(SSL_get_verify_result) X(X509_verify_cert_error_string)
 
 // Weak references: the addon leaves these to the process (node exports its OpenSSL), and node
 // loads addons with lazy binding, so a function node lacks would only fail, fatally, when first

@@ -76,6 +76,11 @@ std::unique_ptr<TlsSession> TlsSession::Create(std::shared_ptr<const TlsContext>
   std::unique_ptr<TlsSession> session(new TlsSession(context, ssl));
   bool ok = SSL_set_fd(ssl, fd) == 1;  // BIO_NOCLOSE: hiredis closes the socket
   SSL_set_connect_state(ssl);
+  // Called by OpenSSL only when the server asks for a client certificate (a CertificateRequest).
+  SSL_set_cert_cb(ssl, [](SSL*, void* arg) {
+    static_cast<TlsSession*>(arg)->cert_requested_ = true;
+    return 1;
+  }, session.get());
   const std::string& name = context->servername().empty() ? host : context->servername();
   session->name_ = name;
   if (ok && !name.empty()) {
@@ -176,7 +181,7 @@ TlsSession::Status TlsSession::Fail(int ret, bool writing) {
     }
   }
   if (reason_text.empty()) reason_text = writing ? "TLS write failed" : "TLS failure";
-  if (IsClientCertAlert(reason)) {
+  if (IsClientCertAlert(reason) && cert_requested_) {
     kind_ = FailureKind::kTlsClientCertRejected;
     failure_ = "the server rejected the client certificate (" + reason_text + ")";
     return Status::kFailed;

@@ -57,6 +57,7 @@ class TlsSession {
   bool established_ = false;
   bool fatal_ = false;
   bool peer_closed_ = false;  // no close_notify after a fatal error (OpenSSL forbids SSL_shutdown then)
+  bool cert_requested_ = false;  // the server sent a CertificateRequest in this handshake
   FailureKind kind_ = FailureKind::kUnavailable;
   std::string failure_;
 };

@@ -210,6 +210,18 @@ describe('TLS failures: BYPASS with a coded error, and recovery once the server 
     expect(errors.every((e) => e.code === 'ERR_RESPCACHE_TLS_HANDSHAKE')).toBe(true);
   });
 
+  it('a server sharing no cipher with the client is a handshake failure, not a refused client certificate', async () => {
+    // The server answers with a handshake_failure alert, the same alert a TLS 1.2 server uses to
+    // refuse a client certificate: only a server that asked for one may be reported as that.
+    redis = await startRedis({ args: ['--tls-ciphersuites', 'TLS_AES_128_CCM_SHA256'],
+      tls: { dir: certDir(), protocols: 'TLSv1.3' } });
+    const { cache, errors } = await openCache({ redis: redis.url, tls: trustCa() }, { waitReady: false });
+    await appFor(cache);
+    await coded(cache, errors, 'ERR_RESPCACHE_TLS_HANDSHAKE');
+    await expectBypass();
+    expect(errors.some((e) => e.code === 'ERR_RESPCACHE_TLS_CLIENT_CERT_REJECTED')).toBe(false);
+  });
+
   it('a TLS server behind redis:// is unavailable, not a TLS error', async () => {
     await tlsRedis();
     const { cache, errors } = await openCache({ redis: `redis://127.0.0.1:${redis.port}`, connectTimeout: 300 },
@@ -233,6 +245,29 @@ describe('TLS failures: BYPASS with a coded error, and recovery once the server 
       socket.once('error', resolve);
     });
     expect(nodeErr && nodeErr.code).toBe('CERT_HAS_EXPIRED');
+  });
+});
+
+describe('secrets stay out of logs', () => {
+  it('util.inspect(cache) and JSON.stringify(cache.options) show neither the key, its passphrase nor the password', () => {
+    const { createCache } = require('../../lib');
+    const util = require('util');
+    const cache = createCache({
+      redis: 'rediss://user:pw-s3cret@127.0.0.1:1', connectTimeout: 200,
+      tls: { ca: pem('ca.crt'), cert: pem('client.crt'), key: pem('client.key') },
+    });
+    cache.on('error', () => {});
+    try {
+      for (const text of [util.inspect(cache, { depth: 10 }), JSON.stringify(cache.options)]) {
+        expect(text).not.toMatch(/PRIVATE KEY|BEGIN|pw-s3cret/);
+        expect(text).toContain('127.0.0.1');
+      }
+      // The native client still gets every field.
+      expect(cache.options.endpoint.tls.key).toContain('PRIVATE KEY');
+      expect(cache.options.endpoint.password).toBe('pw-s3cret');
+    } finally {
+      cache.close();
+    }
   });
 });
 

@@ -37,6 +37,19 @@ const WRAP_OPTIONS = ['ttl', 'coalesceTimeout', 'lockTtl'];
 const MAX_TIMEOUT_MS = 86400000;
 const MAX_TTL_SECONDS = 10 * 365 * 86400;
 
+// Logging the cache (util.inspect, JSON.stringify of its options) shows where it connects, never
+// the Redis password (the TLS options redact their keys the same way, lib/tls-options.js).
+const ENDPOINT_PROTO = Object.freeze({
+  [require('util').inspect.custom](depth, options, inspect) {
+    return `RedisEndpoint ${inspect(this.toJSON(), options)}`;
+  },
+  toJSON() {
+    const shown = { ...this };
+    if (shown.password) shown.password = '[redacted]';
+    return shown;
+  },
+});
+
 function isPlainObject(value) {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);
@@ -194,7 +207,7 @@ function cacheOptions(options = {}) {
   }
   endpoint = withTls(endpoint, options.tls, from);
   return Object.freeze({
-    endpoint: endpoint && Object.freeze(endpoint),
+    endpoint: endpoint && Object.freeze(Object.assign(Object.create(ENDPOINT_PROTO), endpoint)),
     local: localOptions(options.local, endpoint === null),
     compress: compressOptions(options.compress),
     keyPrefix: options.keyPrefix === undefined ? CACHE_DEFAULTS.keyPrefix : checkPrefix(options.keyPrefix),

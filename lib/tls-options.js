@@ -165,9 +165,23 @@ function tlsOptions(value, what = 'tls') {
     }
     minVersion = value.minVersion;
   }
-  return Object.freeze({
+  return Object.freeze(Object.assign(Object.create(REDACTED), {
     ca: ca === '' ? defaultCa() : ca, cert, key, passphrase, servername, rejectUnauthorized, minVersion,
-  });
+  }));
+}
+
+// The normalised options keep their PEM text as plain fields (the native client reads them), but
+// logging the cache (console.log(cache), util.inspect, JSON.stringify of its options) must not
+// print a private key or its passphrase: both show only what is not secret.
+const REDACTED = Object.freeze({
+  [require('util').inspect.custom]() { return `[TLS options${describe(this)}]`; },
+  toJSON() { return `[TLS options${describe(this)}]`; },
+});
+
+function describe(o) {
+  const parts = [o.cert ? 'client certificate' : '', o.servername ? `servername ${o.servername}` : '',
+    o.rejectUnauthorized ? '' : 'rejectUnauthorized: false', `min ${o.minVersion}`].filter(Boolean);
+  return `: ${parts.join(', ')}`;
 }
 
 module.exports = { tlsOptions, defaultCa };

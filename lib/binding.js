@@ -170,7 +170,8 @@ function load() {
     'linux-x64 with glibc >= 2.32 uses the prebuilt one in the package; elsewhere it is built ' +
     'from source when the package is installed (`npm rebuild respcache`, or `npm run build` in ' +
     'a clone), which needs cmake >= 3.15, a C++17 compiler and the hiredis headers (Debian: ' +
-    'build-essential cmake libhiredis-dev).');
+    'build-essential cmake libhiredis-dev), and Node\'s own headers (include/node; distribution ' +
+    'packages of Node: libnode-dev or nodejs-dev).');
   err.code = 'ERR_RESPCACHE_ADDON_MISSING';
   err.attempts = attempts;
   throw err;

@@ -12,15 +12,25 @@ const { spawnSync } = require('child_process');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
-const NEEDS = 'cmake >= 3.15, a C++17 compiler (g++ or clang++), make or ninja, and the hiredis ' +
-  'headers and library (Debian/Ubuntu: apt-get install build-essential cmake libhiredis-dev)';
+const NEEDS = 'cmake >= 3.15, a C++17 compiler (g++ or clang++), make or ninja, the hiredis ' +
+  'headers and library, and Node\'s own development headers (include/node with uv.h and openssl/; ' +
+  'the official Node builds have them, distribution packages need e.g. libnode-dev or nodejs-dev) ' +
+  '(Debian/Ubuntu: apt-get install build-essential cmake libhiredis-dev)';
 
 function say(message) {
   process.stderr.write(`respcache: ${message}\n`);
 }
 
+/**
+ * Whether a build-from-source setting names respcache: true/1, or a comma-separated list of
+ * package names that includes it (node-pre-gyp's --build-from-source=<pkg> form, which must not
+ * make every other native package compile).
+ */
 function truthy(value) {
-  return value !== undefined && value !== '' && value !== '0' && value !== 'false';
+  if (value === undefined) return false;
+  const v = String(value).trim();
+  if (v === 'true' || v === '1') return true;
+  return v.split(',').map((name) => name.trim()).includes('respcache');
 }
 
 /**

@@ -4,10 +4,24 @@
 # (-DRESPCACHE_PREBUILT=ON), so that an install on linux-x64 with glibc >= 2.32 needs no compiler.
 # Node-API 8 only, so the one file serves every Node >= 18. Fails if the binary needs a newer
 # glibc than README promises, or a library a user's machine may lack; then loads it with node.
-# On any other platform there is nothing to build: it says so and exits 0 (installs there
-# compile from source, scripts/install.js).
+# On any other platform it fails: a tarball packed there would carry no prebuilt, and installs
+# on linux-x64 without a compiler would fail. RESPCACHE_ALLOW_NO_PREBUILT=1 packs without one
+# (installs then compile from source, scripts/install.js).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Only what this run builds goes into the tarball: no stray file left in prebuilds/ by an
+# interrupted pack or by hand ("files" in package.json takes the whole folder).
+rm -rf prebuilds
+no_prebuilt() {
+  if [ "${RESPCACHE_ALLOW_NO_PREBUILT:-0}" = 1 ]; then
+    echo "respcache prebuild: $1; packing without a prebuilt (RESPCACHE_ALLOW_NO_PREBUILT=1)" >&2
+    exit 0
+  fi
+  echo "respcache prebuild: $1. Pack on linux-x64 with glibc (the tarball must carry" \
+    "prebuilds/linux-x64/respcache.node), or set RESPCACHE_ALLOW_NO_PREBUILT=1 to pack without it" >&2
+  exit 1
+}
 
 # README's Install section names this floor; raise both together, never one alone.
 GLIBC_FLOOR=2.32
@@ -16,12 +30,10 @@ target="$out/respcache.node"
 
 platform="$(node -p 'process.platform + "-" + process.arch')"
 if [ "$platform" != linux-x64 ]; then
-  echo "respcache prebuild: no prebuilt addon for $platform (only linux-x64); installs here build from source" >&2
-  exit 0
+  no_prebuilt "no prebuilt addon can be made on $platform (only on linux-x64)"
 fi
 if [ -z "$(node -p 'process.report.getReport().header.glibcVersionRuntime || ""')" ]; then
-  echo "respcache prebuild: this Node is not linked against glibc (musl?); no prebuilt made" >&2
-  exit 0
+  no_prebuilt "this Node is not linked against glibc (musl?)"
 fi
 
 # Its own build folder, so the development build in build/ (dynamic, Debug or Release) is never

@@ -27,7 +27,18 @@ redis_server="$(command -v redis-server || echo /usr/bin/redis-server)"
 started=$SECONDS
 
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+# An interrupted run (CI's limit, ^C) must not leave prebuilds/ in the checkout, where the loader
+# would prefer it to the development build: postpack only runs after a pack that succeeded.
+# The pack runs in a session of its own (setsid) so that the whole tree (npm, prebuild.sh, cmake)
+# can be stopped here; a signal ends this script through the EXIT trap.
+pack_pid=""
+cleanup() {
+  if [ -n "$pack_pid" ]; then kill -- "-$pack_pid" 2>/dev/null || true; wait "$pack_pid" 2>/dev/null || true; fi
+  rm -rf "$tmp" "$root/prebuilds"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 if [ "$(node -p 'process.platform + "-" + process.arch')" != linux-x64 ]; then
   echo "test:package: the prebuilt addon is made on linux-x64 only; nothing to check here" >&2
@@ -35,7 +46,12 @@ if [ "$(node -p 'process.platform + "-" + process.arch')" != linux-x64 ]; then
 fi
 
 echo "test:package: npm pack (prepack builds the prebuilt addon)"
-if ! npm pack --pack-destination "$tmp" >"$tmp/pack.log" 2>&1; then
+setsid npm pack --pack-destination "$tmp" >"$tmp/pack.log" 2>&1 &
+pack_pid=$!
+pack_status=0
+wait "$pack_pid" || pack_status=$?
+pack_pid=""
+if [ "$pack_status" -ne 0 ]; then
   cat "$tmp/pack.log" >&2
   echo "test:package: npm pack failed" >&2
   exit 1
@@ -61,7 +77,10 @@ echo "test:package: $(basename "$tgz"): $(du -k "$tgz" | cut -f1) KB ($(stat -c 
   "$(wc -l <"$tmp/contents.txt") files; prebuilt addon $prebuilt_bytes bytes unpacked"
 
 if [ "${RESPCACHE_PACKAGE_TLS:-1}" = 1 ]; then
-  bash test/helpers/gen-certs.sh "$tmp/certs"
+  if ! bash test/helpers/gen-certs.sh "$tmp/certs"; then
+    echo "test:package: making the TLS test certificates failed (needs the openssl CLI)" >&2
+    exit 1
+  fi
   export SMOKE_TLS_DIR="$tmp/certs"
 fi
 

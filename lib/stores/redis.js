@@ -2,8 +2,10 @@
 
 // The Redis store: one native command connection (pipelined, on Node's loop) and, when something
 // needs to hear other processes (coalescing, invalidation announcements, application events), one
-// subscriber connection (lib/stores/bus.js). Key layout and scripts: lib/stores/redis-scripts.js.
-// The contract is in lib/stores/contract.js.
+// subscriber connection (lib/stores/bus.js). Key names: lib/stores/redis-keys.js (every name is
+// in one of B buckets, 1 here: one Redis); scripts: lib/stores/redis-scripts.js. Everything one
+// script touches is in one bucket; what spans buckets (an invalidation, a namespace bump, a key
+// pattern) runs once per bucket. The contract is in lib/stores/contract.js.
 const crypto = require('crypto');
 const { EventEmitter } = require('events');
 const debug = require('debug')('respcache');
@@ -14,6 +16,7 @@ const { entryIndexes, MAX_PATH_DEPTH } = require('../http/paths');
 const { FENCE_MS, KEYS_FENCE, parseInvalidation } = require('./contract');
 const { RedisBus } = require('./bus');
 const scripts = require('./redis-scripts');
+const { layout } = require('./redis-keys');
 const locks = require('./redis-locks');
 const { lookup } = require('./redis-lookup');
 const { systemClock } = require('../clock');
@@ -22,6 +25,8 @@ const { systemClock } = require('../clock');
 const BATCH = 500;
 const SWEEP_INTERVAL_MS = 60 * 1000;
 const SWEEP_BATCH = 200;
+// Bucket steps of one invalidation in flight at once.
+const BUCKETS_IN_FLIGHT = 8;
 
 const SHAS = new Map(); // script text -> its SHA1
 // Keys whose entries this process read or wrote lately, at most this many (see lookup()).
@@ -41,8 +46,9 @@ class RedisStore extends EventEmitter {
     // key -> expiresAt of its entry, as last read or written here: a lookup of a key held fresh
     // is likely a HIT, and is then a GET alone.
     this.held = new Map();
-    this.prefix = `${options.keyPrefix}:`;
-    this.registry = `${options.keyPrefix}:ix`;
+    // options._buckets: test-only (see lib/stores/contract.js).
+    this.names = layout(options.keyPrefix, options._buckets === undefined ? 1 : options._buckets);
+    this.channel = { inval: `${options.keyPrefix}:inval`, fill: `${options.keyPrefix}:fill`, events: `${options.keyPrefix}:events` };
     this.adminTimeout = Math.max(options.commandTimeout, 1000);
     this.nsVersions = new Map(); // namespace -> version last seen (only grows)
     this.lastInvalidationAt = -1;
@@ -160,8 +166,9 @@ class RedisStore extends EventEmitter {
 
   /** The entry and the namespace's version in one MGET; an entry of another version is a MISS. */
   getNamespaced(key, fill) {
-    const name = `${this.prefix}e:${key}`;
-    return this.client.command(['MGET', name, `${this.prefix}n:${fill.ns}`]).then(([bytes, version]) => {
+    const b = this.names.bucketOf(key);
+    const name = this.names.entry(b, key);
+    return this.client.command(['MGET', name, this.names.ns(b, fill.ns)]).then(([bytes, version]) => {
       fill.nsVersion = version === null ? '0' : version.toString('utf8');
       // Learnt, not set: this reply may have been computed before a bump whose announcement (on
       // the subscriber connection) was handled first.
@@ -171,7 +178,7 @@ class RedisStore extends EventEmitter {
   }
 
   getRecord(family, key, accept) {
-    const name = this.prefix + family + key;
+    const name = this.names.record(this.names.bucketOf(key), family, key);
     return this.client.command(['GET', name]).then((bytes) => {
       if (bytes === null) return null;
       return this.usable(name, family, bytes, undefined, accept);
@@ -196,11 +203,12 @@ class RedisStore extends EventEmitter {
       return Promise.resolve(null);
     }
     const elapsed = Math.max(0, Math.ceil(performance.now() - fill.startedAt));
-    const p = this.prefix;
-    const keys = [`${p}e:${key}`, this.registry, ...suffixes.map((s) => p + s),
-      ...suffixes.map((s) => `${p}iv:${s}`), `${p}iv:k:${key}`, `${p}iv:${KEYS_FENCE}`];
+    const names = this.names;
+    const b = names.bucketOf(key);
+    const keys = [names.entry(b, key), names.registry(b), ...suffixes.map((s) => names.index(b, s)),
+      ...suffixes.map((s) => names.fence(b, s)), names.keyFence(b, key), names.fence(b, KEYS_FENCE)];
     const argv = ['EVAL', scripts.STORE_SCRIPT, String(keys.length), ...keys,
-      bytes, String(ttlMs), key, String(elapsed), fill.seq === undefined ? '' : fill.seq, String(suffixes.length), ...suffixes];
+      bytes, String(ttlMs), key, String(elapsed), sequenceIn(fill, b), String(suffixes.length), ...suffixes];
     const expiresAt = this.clock.now() + ttlMs;
     return this.command(argv, undefined, true).then((reply) => {
       if (!Array.isArray(reply)) {
@@ -212,7 +220,7 @@ class RedisStore extends EventEmitter {
   }
 
   putRecord(family, key, bytes, ttlMs, timeoutMs) {
-    return this.command(['SET', this.prefix + family + key, bytes, 'PX', String(ttlMs)], timeoutMs, true);
+    return this.command(['SET', this.names.record(this.names.bucketOf(key), family, key), bytes, 'PX', String(ttlMs)], timeoutMs, true);
   }
 
   /** Reports each key of another type a script found at one of the cache's names (and deleted). */
@@ -222,64 +230,118 @@ class RedisStore extends EventEmitter {
 
   async deleteEntry(key, fence) {
     if (fence) this.lastInvalidationAt = performance.now();
-    const p = this.prefix;
+    const names = this.names;
+    const b = names.bucketOf(key);
     const removal = fence
-      ? ['EVAL', scripts.FENCE_SCRIPT, '3', `${p}iv:k:${key}`, `${p}iv:seq`, `${p}e:${key}`, String(FENCE_MS)]
-      : ['UNLINK', `${p}e:${key}`];
+      ? ['EVAL', scripts.FENCE_SCRIPT, '3', names.keyFence(b, key), names.seq(b), names.entry(b, key), String(FENCE_MS)]
+      : ['UNLINK', names.entry(b, key)];
     const [removed] = await Promise.all([
       this.command(removal, this.adminTimeout, true),
       // Other instances drop their in-process copies when this reaches them.
-      this.command(['PUBLISH', `${p}inval`, `e:${key}`], this.adminTimeout, true),
+      this.command(['PUBLISH', this.channel.inval, `e:${key}`], this.adminTimeout, true),
     ]);
     return removed > 0;
   }
 
+  /** Runs step(b) for every bucket, a few at a time; resolves with the results in bucket order. */
+  async inBuckets(step) {
+    const results = new Array(this.names.buckets);
+    let next = 0;
+    const worker = async () => {
+      while (next < results.length) {
+        const b = next++;
+        results[b] = await step(b);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BUCKETS_IN_FLIGHT, results.length) }, worker));
+    return results;
+  }
+
   async invalidate(suffixes) {
     this.lastInvalidationAt = performance.now();
+    if (suffixes.length === 0) return 0;
+    const counts = await this.inBuckets((b) => this.invalidateBucket(b, suffixes));
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  /**
+   * The invalidation of `suffixes` in bucket b: every fence set and the first batch of each index
+   * listed (INVAL_BEGIN), then each index drained batch by batch (INVAL_DRAIN), each batch dropped
+   * here and announced before the next is taken.
+   */
+  async invalidateBucket(b, suffixes) {
+    const names = this.names;
+    const keys = [names.seq(b), names.registry(b), ...suffixes.map((s) => names.index(b, s)), ...suffixes.map((s) => names.fence(b, s))];
+    const lists = await this.command(['EVAL', scripts.INVAL_BEGIN, String(keys.length), ...keys, String(FENCE_MS), String(BATCH), ...suffixes],
+      this.adminTimeout, true);
+    this.reportMisplaced(lists[suffixes.length]);
     let removed = 0;
-    for (const suffix of suffixes) removed += await this.drain(suffix);
+    for (let i = 0; i < suffixes.length; i++) removed += await this.drain(b, suffixes[i], lists[i]);
     return removed;
   }
 
-  async drain(suffix) {
-    const p = this.prefix;
+  /** Removes the members of one index of bucket b, `members` first (Buffers, as Redis holds them). */
+  async drain(b, suffix, members) {
+    const names = this.names;
+    const base = Buffer.from(names.base(b) + 'e:');
     let removed = 0;
-    for (let first = true; ; first = false) {
-      const [count, members, bad] = await this.command(['EVAL', scripts.POP_SCRIPT, '4', p + suffix, `${p}iv:${suffix}`,
-        this.registry, `${p}iv:seq`, `${p}e:`, String(BATCH), suffix, String(FENCE_MS), first ? '1' : '0'], this.adminTimeout, true);
+    while (members.length > 0) {
+      const entries = members.map((m) => Buffer.concat([base, m]));
+      const [count, next, bad] = await this.command(['EVAL', scripts.INVAL_DRAIN, String(2 + entries.length), names.index(b, suffix),
+        names.registry(b), ...entries, String(BATCH), suffix, ...members], this.adminTimeout, true);
       this.reportMisplaced(bad);
       removed += count;
       await this.dropped(members.map((m) => m.toString('utf8')));
-      if (members.length < BATCH) return removed;
+      members = next;
     }
+    return removed;
   }
 
   /** After entries left Redis: this process's copies go at once ('dropped'), others' on the announcement. */
   async dropped(keys) {
     if (keys.length === 0) return;
     this.emit('dropped', keys);
-    await this.command(['PUBLISH', `${this.prefix}inval`, JSON.stringify({ keys })], this.adminTimeout, true);
+    await this.command(['PUBLISH', this.channel.inval, JSON.stringify({ keys })], this.adminTimeout, true);
   }
 
   /**
    * Removes the entries whose keys match a Redis MATCH pattern, in SCAN batches over the entry
-   * family. Fences first: a store that lands after the fence is refused if its fill began before,
-   * one that landed before is in Redis for the SCAN to find.
+   * family of every bucket. Fences first (every bucket's): a store that lands after the fence is
+   * refused if its fill began before, one that landed before is in Redis for the SCAN to find.
    */
   async invalidateKeys(pattern) {
     this.lastInvalidationAt = performance.now();
-    await this.command(['EVAL', scripts.FENCE_SCRIPT, '2', `${this.prefix}iv:${KEYS_FENCE}`, `${this.prefix}iv:seq`, String(FENCE_MS)],
-      this.adminTimeout, true);
-    const family = `${this.prefix}e:`;
-    const match = scripts.escapeGlob(family) + pattern;
+    const names = this.names;
+    await this.inBuckets((b) => this.command(['EVAL', scripts.FENCE_SCRIPT, '2', names.fence(b, KEYS_FENCE), names.seq(b),
+      String(FENCE_MS)], this.adminTimeout, true));
+    const match = names.entryMatch() + pattern;
+    let removed = 0;
+    // One pass over each node that holds entries: the one Redis of this store.
+    for (const node of [this.client]) removed += await this.scanEntries(node, match);
+    return removed;
+  }
+
+  /** SCANs one node for entry names matching `match`; UNLINKs them a bucket at a time. */
+  async scanEntries(node, match) {
+    if (this.closing) throw new CacheClosedError();
     let cursor = '0';
     let removed = 0;
     do {
-      const [next, names] = await this.command(['SCAN', cursor, 'MATCH', match, 'COUNT', '1000'], this.adminTimeout);
+      const [next, found] = await node.command(['SCAN', cursor, 'MATCH', match, 'COUNT', '1000'], this.adminTimeout);
       cursor = next.toString('utf8');
-      if (names.length > 0) {
-        removed += await this.command(['UNLINK', ...names], this.adminTimeout, true);
-        await this.dropped(names.map((n) => n.toString('utf8').slice(family.length)));
+      const byBucket = new Map(); // tag index -> { names, keys }
+      for (const raw of found) {
+        const name = raw.toString('utf8');
+        const parsed = this.names.parseEntry(name);
+        if (parsed === null) continue;
+        let group = byBucket.get(parsed.bucket);
+        if (group === undefined) byBucket.set(parsed.bucket, group = { names: [], keys: [] });
+        group.names.push(raw);
+        group.keys.push(parsed.key);
+      }
+      for (const group of byBucket.values()) {
+        removed += await this.command(['UNLINK', ...group.names], this.adminTimeout, true);
+        await this.dropped(group.keys);
       }
     } while (cursor !== '0');
     return removed;
@@ -302,8 +364,13 @@ class RedisStore extends EventEmitter {
   async bumpNamespace(ns) {
     if (this.closing) throw new CacheClosedError();
     this.lastInvalidationAt = performance.now();
-    const version = String(await this.command(['INCR', `${this.prefix}n:${ns}`], this.adminTimeout, true));
-    await this.command(['PUBLISH', `${this.prefix}inval`, JSON.stringify({ ns, version })], this.adminTimeout, true);
+    const names = this.names;
+    const home = names.bucketOf(ns);
+    const version = String(await this.command(['INCR', names.ns(home, ns)], this.adminTimeout, true));
+    // Every other bucket's copy (read by the lookups of its keys) raised to it before it is announced.
+    await this.inBuckets((b) => (b === home ? null
+      : this.command(['EVAL', scripts.NS_RAISE, '1', names.ns(b, ns), version], this.adminTimeout, true)));
+    await this.command(['PUBLISH', this.channel.inval, JSON.stringify({ ns, version })], this.adminTimeout, true);
     this.learnNamespaceVersion(ns, version);
     return version;
   }
@@ -329,7 +396,7 @@ class RedisStore extends EventEmitter {
   }
 
   publish(message) {
-    return this.command(['PUBLISH', `${this.prefix}events`, message], this.adminTimeout, true);
+    return this.command(['PUBLISH', this.channel.events, message], this.adminTimeout, true);
   }
 
   /** An invalidation announced by any instance (this one included). */
@@ -349,14 +416,17 @@ class RedisStore extends EventEmitter {
   /** Deletes indexes all of whose entries have expired. */
   async sweep() {
     if (this.closing || this.client.status !== 'ready') return 0;
-    let total = 0;
-    for (;;) {
-      const [swept, bad] = await this.client.command(['EVAL', scripts.SWEEP_SCRIPT, '1', this.registry, this.prefix,
-        String(SWEEP_BATCH)], this.adminTimeout);
-      this.reportMisplaced(bad);
-      total += swept;
-      if (swept < SWEEP_BATCH) return total;
-    }
+    const counts = await this.inBuckets(async (b) => {
+      let total = 0;
+      for (;;) {
+        const [swept, bad] = await this.client.command(['EVAL', scripts.SWEEP_SCRIPT, '1', this.names.registry(b), this.names.base(b),
+          String(SWEEP_BATCH)], this.adminTimeout);
+        this.reportMisplaced(bad);
+        total += swept;
+        if (swept < SWEEP_BATCH) return total;
+      }
+    });
+    return counts.reduce((sum, n) => sum + n, 0);
   }
 
   localStats() {
@@ -396,6 +466,17 @@ class RedisStore extends EventEmitter {
     }
     return this.closing;
   }
+}
+
+/**
+ * The sequence number a fill read with its lookup ("<bucket>:<seq>"), when its store goes to the
+ * same bucket; else '' (the store script then compares the fill's start by time). Numbers of two
+ * buckets' sequences are not comparable.
+ */
+function sequenceIn(fill, b) {
+  if (fill.seq === undefined) return '';
+  const colon = fill.seq.indexOf(':');
+  return colon > 0 && Number(fill.seq.slice(0, colon)) === b ? fill.seq.slice(colon + 1) : '';
 }
 
 module.exports = { RedisStore, BATCH };

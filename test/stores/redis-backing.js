@@ -3,11 +3,13 @@
 // The part of the store-suite adapters (test/stores/store-suite.js) that stores kept in Redis
 // share: a real redis-server for the file (test/helpers/redis.js), one key prefix per store opened,
 // raw planting and inspection through a separate client, announcements published as another
-// process would.
+// process would. Names are the store's own (lib/stores/redis-keys.js), in B buckets (1 unless
+// `buckets` says otherwise: the test-only `_buckets` store option).
 const { startRedis } = require('../helpers/redis');
 const { certDir, pem } = require('../helpers/tls-certs');
 const { once } = require('../helpers/wait');
 const { RedisStore } = require('../../lib/stores/redis');
+const { layout } = require('../../lib/stores/redis-keys');
 const { tlsOptions } = require('../../lib/tls-options');
 
 /**
@@ -17,9 +19,12 @@ const { tlsOptions } = require('../../lib/tls-options');
  *   in-process tier holds `name`
  * @param {boolean} [tls] a TLS-only redis-server that requires client certificates; the store
  *   connects with the test CA and the client certificate
- * @returns {object} the adapter's setup/teardown/open, and `redis()` (the running server)
+ * @param {number} [buckets] the store's bucket count (the test-only `_buckets` option); 1: as
+ *   every store on one Redis has
+ * @returns {object} the adapter's setup/teardown/open, `redis()` (the running server) and
+ *   `names(prefix)` (the store's layout under that prefix)
  */
-function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false, tls = false } = {}) {
+function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false, tls = false, buckets = 1 } = {}) {
   let redis = null;
   let seq = 0;
 
@@ -31,6 +36,7 @@ function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false, t
     const shared = new RedisStore({
       endpoint,
       keyPrefix: prefix, connectTimeout: 2000, commandTimeout: 2000,
+      ...(buckets === 1 ? {} : { _buckets: buckets }),
     }, report);
     return wrap(shared, options);
   }
@@ -41,14 +47,20 @@ function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false, t
     store.on('error', () => {});
     await once(store, 'ready');
     const client = redis.client();
+    const names = layout(prefix, buckets);
     return {
       store,
       openPeer: (peer) => opened(prefix, peer.report, { ...options, ...peer }),
-      plant: (name, bytes, ttlMs) => client.set(`${prefix}:${name}`, bytes, 'PX', String(ttlMs)),
-      holds: async (name) => holdsLocally(store, name) || (await client.exists(`${prefix}:${name}`)) === 1,
+      plant: (name, bytes, ttlMs) => client.set(names.nameOf(name), bytes, 'PX', String(ttlMs)),
+      holds: async (name) => holdsLocally(store, name) || (await client.exists(names.nameOf(name))) === 1,
+      // The members of every bucket's copy of the index.
       indexSize: async (suffix) => {
-        const index = `${prefix}:${suffix}`;
-        return (await client.exists(index)) === 1 ? client.zcard(index) : null;
+        let size = null;
+        for (let b = 0; b < buckets; b++) {
+          const index = names.index(b, suffix);
+          if ((await client.exists(index)) === 1) size += await client.zcard(index);
+        }
+        return size;
       },
       announce: (payload) => client.publish(`${prefix}:inval`, payload),
     };
@@ -60,6 +72,13 @@ function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false, t
     async teardown() { await redis.close(); },
     open: ({ report, prefix = `s${++seq}`, ...options }) => opened(prefix, report, options),
     redis: () => redis,
+    names: (prefix) => layout(prefix, buckets),
+    keysTogether: (n) => {
+      const names = layout('any', buckets);
+      const keys = [];
+      for (let i = 0; keys.length < n; i++) if (names.bucketOf(`k${i}`) === names.bucketOf('k0')) keys.push(`k${i}`);
+      return keys;
+    },
   };
 }
 

@@ -214,6 +214,29 @@ describe('the Redis store with its names in 4 buckets', () => {
     expect(read.map((r) => r.nsVersion)).toEqual(copies);
   });
 
+  it('leaves every copy of a namespace version at the highest after concurrent bumps', async () => {
+    const { store, openPeer } = await open({ prefix: 'nc4' });
+    const { store: peer } = await openPeer({ report: (err) => reports.push(err) });
+    stores.push(peer);
+    const names = backing.names('nc4');
+    const versions = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? peer : store).bumpNamespace('ns')));
+    expect(versions.map(Number).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await Promise.all([0, 1, 2, 3].map((b) => client.get(names.ns(b, 'ns'))))).toEqual(['6', '6', '6', '6']);
+  });
+
+  it('reads a vary record of another bucket than the looked-up key\'s, and takes the lock only without one', async () => {
+    const { store } = await open({ prefix: 'vr4' });
+    const names = backing.names('vr4');
+    const [key, base] = onePerBucket(names);
+    await store.putRecord('vr:', base, entry({ kind: 'vary', body: 'record' }), HOUR);
+    const found = await store.lookup(key, null, { record: base, accept: null, lockTtl: HOUR });
+    expect([found.entry, found.record.body.toString(), found.token]).toEqual([null, 'record', undefined]);
+    expect(await client.exists(names.lock(names.bucketOf(key), `e:${key}`))).toBe(0);
+    const none = await store.lookup(key, null, { record: 'no record', accept: null, lockTtl: HOUR });
+    expect([none.entry, none.record, typeof none.token]).toEqual([null, null, 'string']);
+    expect(await client.exists(names.lock(names.bucketOf(key), `e:${key}`))).toBe(1);
+  });
+
   it('compares a fill with the sequence of another bucket by time: an earlier fence there does not refuse it', async () => {
     const { store } = await open({ prefix: 'sq4' });
     const names = backing.names('sq4');

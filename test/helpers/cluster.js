@@ -350,7 +350,10 @@ async function startCluster({ masters = 3, replicas = 1, nodeTimeout = 1000, tls
       '--cluster-node-timeout', String(nodeTimeout), '--appendonly', 'no', '--save', '',
       // The first sync of a replica starts at once, not after the default 5 s of waiting for more.
       '--repl-diskless-sync-delay', '0',
-      ...(tls ? ['--tls-cluster', 'yes', '--tls-replication', 'yes'] : [])];
+      // The bus and replication links are TLS clients too: they present the test client
+      // certificate (the server one is for serverAuth only and would be refused).
+      ...(tls ? ['--tls-cluster', 'yes', '--tls-replication', 'yes',
+        '--tls-client-cert-file', path.join(tls.dir, 'client.crt'), '--tls-client-key-file', path.join(tls.dir, 'client.key')] : [])];
     const count = masters * (1 + replicas);
     // One at a time: two parallel probes could pick ports 10000 apart (one's bus is the other's port).
     for (let i = 0; i < count; i++) servers.push(await startRedis({ args, tls, withBusPort: true }));

@@ -17,7 +17,7 @@ const os = require('os');
 const path = require('path');
 const { performance } = require('perf_hooks');
 const Redis = require('ioredis');
-const { startRedis, onCloseAll, rawTls } = require('./redis');
+const { startRedis, onCloseAll, rawTls, disconnectClient } = require('./redis');
 
 const REDIS_CLI = process.env.RESPCACHE_TEST_REDIS_CLI || '/usr/bin/redis-cli';
 const SLOTS = 16384;
@@ -120,7 +120,7 @@ class Cluster {
     try {
       return await fn(client);
     } finally {
-      client.disconnect();
+      disconnectClient(client);
     }
   }
 
@@ -319,7 +319,7 @@ class Cluster {
   /** Disconnects the clients, kills every node and removes the temporary folder. */
   async close() {
     this._unregister();
-    for (const client of this.clients) client.disconnect();
+    for (const client of this.clients) disconnectClient(client);
     this.clients.clear();
     this._client = null;
     await Promise.all(this._nodes.map((n) => n.server.close()));

@@ -15,7 +15,7 @@ const http = require('http');
 const crypto = require('crypto');
 const { performance } = require('perf_hooks');
 const Redis = require('ioredis');
-const { rawTls } = require('./redis');
+const { rawTls, disconnectClient } = require('./redis');
 
 const now = () => performance.now();
 
@@ -237,7 +237,7 @@ async function rawCheck(nodes, keysOrPattern) {
     } catch (err) {
       errors.push({ port: node.port, error: err.message });
     } finally {
-      client.disconnect();
+      disconnectClient(client);
     }
   }));
   return { found, nodes: seen, errors };

@@ -14,7 +14,7 @@ const os = require('os');
 const path = require('path');
 const { performance } = require('perf_hooks');
 const Redis = require('ioredis');
-const { startRedis, onCloseAll } = require('./redis');
+const { startRedis, onCloseAll, disconnectClient } = require('./redis');
 
 const POLL_MS = 20;
 const SENTINEL_READY = /Sentinel ID is/;
@@ -86,7 +86,7 @@ class Sentinels {
     try {
       return await fn(client);
     } finally {
-      client.disconnect();
+      disconnectClient(client);
     }
   }
 
@@ -212,7 +212,7 @@ class Sentinels {
     }));
     return () => {
       for (const client of clients) {
-        client.disconnect();
+        disconnectClient(client);
         this.subscribers.delete(client);
       }
     };
@@ -276,7 +276,7 @@ class Sentinels {
   /** Ends the subscriptions, kills every node and removes the temporary folder. */
   async close() {
     this._unregister();
-    for (const client of this.subscribers) client.disconnect();
+    for (const client of this.subscribers) disconnectClient(client);
     this.subscribers.clear();
     await Promise.all([...this.sentinelNodes, ...this.dataNodes].map((n) => n.close()));
     fs.rmSync(this.dir, { recursive: true, force: true });

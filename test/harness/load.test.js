@@ -3,6 +3,9 @@
 // The load generator and its checks (test/helpers/load.js) against a fake cached app: an Express
 // app with an in-process Map as its cache, which can be told to keep serving the old version after
 // an invalidation (the bug the checks exist for), to bypass its cache, or to fail, in a window.
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
 const express = require('express');
 const { serve } = require('../helpers/http');
 const { waitFor } = require('../helpers/wait');
@@ -103,7 +106,7 @@ describe('the load checks on a fake cached app', () => {
     expect(load.count5xx()).toBeGreaterThanOrEqual(20);
     expect(load.count5xx()).toBe(load.records.filter((r) => r.status === 500).length);
     expect(load.hitRatioAfter(to, 60000).ratio).toBeGreaterThan(0.9);
-    expect(load.hitRatioAfter(from, 1).total).toBeLessThanOrEqual(2);
+    expect(load.hitRatioAfter(now() + 1000, 1000)).toEqual({ hits: 0, total: 0, ratio: NaN });
   });
 });
 
@@ -142,10 +145,17 @@ describe('wrongBodies on hand-made records', () => {
 });
 
 describe('rawCheck on a master and its replica', () => {
+  let dir;
+  afterAll(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('finds the named keys and a pattern on both, and reports the roles', async () => {
+    // The replica writes the synced data to its --dir: a temporary folder, not the working one.
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'respcache-rawcheck-'));
     // The replica's first sync starts at once, not after the default 5 s wait for more replicas.
-    const master = await startRedis({ args: ['--repl-diskless-sync-delay', '0'] });
-    const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
+    const master = await startRedis({ args: ['--dir', dir, '--repl-diskless-sync-delay', '0'] });
+    const replica = await startRedis({ args: ['--dir', dir, '--replicaof', '127.0.0.1', String(master.port)] });
     await master.client().mset('p:1', 'x', 'p:2', 'y', 'q:1', 'z');
     await waitFor(async () => (await replica.client().exists('p:1', 'p:2', 'q:1')) === 3, { what: 'replicated keys' });
     const named = await rawCheck([master, replica], ['p:1', 'q:1', 'absent']);

@@ -13,11 +13,10 @@
 // so a fault's window can be compared with the load's records.
 const { execFile } = require('child_process');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { performance } = require('perf_hooks');
 const Redis = require('ioredis');
-const { startRedis, onCloseAll, rawTls, disconnectClient } = require('./redis');
+const { startRedis, onCloseAll, rawTls, disconnectClient, tempDir } = require('./redis');
 
 const REDIS_CLI = process.env.RESPCACHE_TEST_REDIS_CLI || '/usr/bin/redis-cli';
 const SLOTS = 16384;
@@ -338,7 +337,7 @@ class Cluster {
  */
 async function startCluster({ masters = 3, replicas = 1, nodeTimeout = 1000, tls } = {}) {
   const started = performance.now();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'respcache-cluster-'));
+  const dir = tempDir('respcache-cluster-');
   const servers = [];
   let cluster = null;
   const unregister = onCloseAll(async () => {

@@ -8,6 +8,8 @@
 // fixtures (test/helpers/cluster.js, sentinel.js) are built from these servers: a config file
 // ahead of the arguments, another line that means "ready", ports whose cluster bus port is free too.
 const { spawn } = require('child_process');
+const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const net = require('net');
 const Redis = require('ioredis');
@@ -18,11 +20,24 @@ const START_TIMEOUT_MS = 10000;
 const running = new Set();
 const servers = new Set();
 const closers = new Set();
+const tempDirs = new Set();
 process.on('exit', () => {
   for (const child of running) {
     try { child.kill('SIGKILL'); } catch { /* already gone */ }
   }
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * A new temporary folder (for nodes' --dir, nodes.conf, Sentinel configs), removed when the
+ * process exits if its fixture has not removed it before.
+ * @param {string} prefix e.g. 'respcache-cluster-'
+ */
+function tempDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
 
 /** Listens on 127.0.0.1:port (0: any) and resolves with the port, or null when it is taken. */
 function probePort(port) {
@@ -262,5 +277,6 @@ async function closeAllServers() {
 }
 
 module.exports = {
-  startRedis, freePort, RedisServer, closeAllServers, onCloseAll, rawTls, disconnectClient, CLUSTER_BUS_OFFSET,
+  startRedis, freePort, RedisServer, closeAllServers, onCloseAll, rawTls, disconnectClient, tempDir,
+  CLUSTER_BUS_OFFSET,
 };

@@ -10,11 +10,10 @@
 //
 // Times are performance.now() values (milliseconds, monotonic), the clock of test/helpers/load.js.
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { performance } = require('perf_hooks');
 const Redis = require('ioredis');
-const { startRedis, onCloseAll, disconnectClient } = require('./redis');
+const { startRedis, onCloseAll, disconnectClient, tempDir } = require('./redis');
 
 const POLL_MS = 20;
 const SENTINEL_READY = /Sentinel ID is/;
@@ -131,9 +130,13 @@ class Sentinels {
       // Not its master-link-status or master-port: a Sentinel refreshes a replica's INFO every 10 s
       // only, so it may still report the sync of a demoted master as not done (the replica itself
       // is asked below).
-      const listed = replicas.map(pairs).filter((r) => !/s_down|disconnected/.test(r.flags)).map((r) => Number(r.port));
+      // role-reported: this Sentinel has seen the node as a replica since it last reported
+      // master. Without that, a Sentinel that missed a restarted master's short replica time
+      // may turn it back into a replica right after a failover promotes it (seen here).
+      const listed = replicas.map(pairs).filter((r) => !/s_down|disconnected/.test(r.flags)
+        && r['role-reported'] === 'slave').map((r) => Number(r.port));
       const absent = replicaPorts.filter((p) => !listed.includes(p));
-      if (absent.length) return `sentinel ${s.port} does not list replica ${absent[0]} of ${masterPort}`;
+      if (absent.length) return `sentinel ${s.port} does not list ${absent[0]} as a replica of ${masterPort}`;
     }
     for (const port of replicaPorts) {
       const info = parseInfo(await this._on({ port }, (c) => c.info('replication')));
@@ -299,7 +302,7 @@ async function startSentinels({
   quorum = Math.floor(sentinels / 2) + 1, infoPeriodMs = 1000, helloPeriodMs = 500,
 } = {}) {
   const started = performance.now();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'respcache-sentinel-'));
+  const dir = tempDir('respcache-sentinel-');
   const dataNodes = [];
   const sentinelNodes = [];
   const unregister = onCloseAll(async () => {

@@ -7,6 +7,7 @@ const fs = require('fs');
 const { performance } = require('perf_hooks');
 const Redis = require('ioredis');
 const { startSentinels } = require('../helpers/sentinel');
+const { closeAllServers } = require('../helpers/redis');
 const { waitFor } = require('../helpers/wait');
 
 const fileStarted = performance.now();
@@ -111,6 +112,14 @@ describe('killMaster and restart', () => {
     expect(pids.every(Boolean)).toBe(true);
     await setup.close();
     expect(fs.existsSync(dir)).toBe(false);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+  });
+
+  it('closeAllServers (the Jest cleanup after each file) closes a setup its test left open', async () => {
+    const forgotten = await startSentinels({ replicas: 1, sentinels: 3 });
+    const pids = [...forgotten.nodes(), ...forgotten.sentinelNodes].map((n) => n.pid);
+    await closeAllServers();
+    expect(fs.existsSync(forgotten.dir)).toBe(false);
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
   });
 });

@@ -132,14 +132,19 @@ describe('wrongBodies on hand-made records', () => {
     expect(count5xx(records)).toBe(1);
   });
 
-  it('counts outcomes of responses overlapping a window and the HIT ratio after a time', () => {
+  it('counts outcomes of responses started in a window and the HIT ratio after a time', () => {
     const records = [
       { ...record(0, 1), end: 10 }, { ...record(5, 1), xCache: 'MISS', end: 25 },
       { ...record(30, 1), xCache: 'BYPASS' }, { ...record(40, 1), status: 0, xCache: null }, record(60, 1),
     ];
-    const during = outcomesDuring(records, { from: 20, to: 50 });
+    const during = outcomesDuring(records, { from: 5, to: 50 });
     expect(during.counts).toEqual({ MISS: 1, BYPASS: 1, error: 1 });
     expect(during.others.map((r) => r.start)).toEqual([40]);
+    const other = { ...record(30, 1), key: 'other', xCache: 'HIT' };
+    expect(outcomesDuring([...records, other], { from: 20, to: 50, keys: ['other'] }).counts).toEqual({ HIT: 1 });
+    // within: the MISS that started at 5 ended at 25, the BYPASS at 30 ended at 35.
+    expect(outcomesDuring(records, { from: 5, to: 30, within: true }).counts).toEqual({ MISS: 1 });
+    expect(outcomesDuring(records, { from: 5, to: 36, within: true }).counts).toEqual({ MISS: 1, BYPASS: 1 });
     expect(hitRatioAfter(records, 30, 40)).toEqual({ hits: 1, total: 3, ratio: 1 / 3 });
   });
 });

@@ -251,9 +251,12 @@ class Cluster {
 
   /**
    * SIGKILLs the master masters()[i] and resolves once one of its replicas was promoted and the
-   * cluster is healthy again.
+   * cluster is healthy again. The promotion happened between notPromotedAt (when the last poll
+   * that found no replica promoted began) and promotedAt (when the one that found it ended):
+   * nothing served the killed master's slots in [killedAt, notPromotedAt].
    * @returns {Promise<{ killed: ClusterNode, promoted: ClusterNode, killedAt: number,
-   *   promotedAt: number, healthyAt: number, promotedMs: number, healthyMs: number }>}
+   *   notPromotedAt: number, promotedAt: number, healthyAt: number, promotedMs: number,
+   *   healthyMs: number }>}
    */
   async killMaster(i = 0, { timeout = 15000 } = {}) {
     const masters = await this.masters();
@@ -265,8 +268,10 @@ class Cluster {
     await target.node.server.stop('SIGKILL');
     let promoted = null;
     let promotedAt;
+    let notPromotedAt = killedAt;
     const deadline = killedAt + timeout;
     while (!promoted) {
+      const pollStarted = performance.now();
       for (const candidate of candidates) {
         try {
           const role = await this._on(candidate, (c) => c.role());
@@ -275,12 +280,13 @@ class Cluster {
       }
       promotedAt = performance.now();
       if (promoted) break;
+      notPromotedAt = pollStarted;
       if (promotedAt > deadline) throw new Error(`no replica of ${target.node.addr} was promoted within ${timeout} ms`);
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
     const healthyAt = await this.waitHealthy({ timeout: Math.max(1000, deadline - performance.now()) });
     return {
-      killed: target.node, promoted, killedAt, promotedAt, healthyAt,
+      killed: target.node, promoted, killedAt, notPromotedAt, promotedAt, healthyAt,
       promotedMs: promotedAt - killedAt, healthyMs: healthyAt - killedAt,
     };
   }

@@ -159,18 +159,23 @@ function count5xx(records) {
 }
 
 /**
- * What the responses that overlapped a window (started before `to`, ended after `from`) were:
- * counts per X-Cache value ('none' when absent, 'error' for no response), and the ones that are
- * neither BYPASS nor MISS (a fault window should serve nothing else; the test decides).
- * @param {{ from: number, to: number }} window
+ * What the responses that started in the window [from, to) were (one in flight when a fault
+ * began was served before it): counts per X-Cache value ('none' when absent, 'error' for no
+ * response), and the ones that are neither BYPASS nor MISS (a fault window should serve nothing
+ * else; the test decides).
+ * @param {{ from: number, to: number, keys?: Iterable<string>, within?: boolean }} window
+ *   keys: only these keys (e.g. those whose slot the killed master owned; the others may HIT
+ *   throughout); within: only responses that also ended by `to` (one that started in the
+ *   window may rightly HIT once a promoted replica serves it)
  * @returns {{ total: number, counts: Record<string, number>, others: LoadRecord[] }}
  */
-function outcomesDuring(records, { from, to }) {
+function outcomesDuring(records, { from, to, keys, within = false }) {
+  const only = keys ? new Set(keys) : null;
   const counts = {};
   const others = [];
   let total = 0;
   for (const r of records) {
-    if (r.start >= to || r.end <= from) continue;
+    if (r.start < from || r.start >= to || (within && r.end > to) || (only && !only.has(r.key))) continue;
     total++;
     const outcome = r.status === 0 ? 'error' : (r.xCache || 'none');
     counts[outcome] = (counts[outcome] || 0) + 1;

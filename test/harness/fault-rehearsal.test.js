@@ -1,0 +1,95 @@
+'use strict';
+
+// A rehearsal of fault scenario (b) of issue #12's plan (§5) with the fixtures alone: load on an
+// Express app whose "cache" is a plain ioredis Cluster (GET / SET / DEL, BYPASS on any error),
+// a master killed under load, invalidations before and after. It proves the pieces fit (times of
+// the cluster fixture against the load's records, the checks on a real fault) and records how a
+// naive cache behaves, as a baseline for the respcache store's own fault tests.
+const express = require('express');
+const keySlot = require('cluster-key-slot');
+const { startCluster } = require('../helpers/cluster');
+const { serve } = require('../helpers/http');
+const { waitFor } = require('../helpers/wait');
+const { versions, startLoad, now } = require('../helpers/load');
+
+const KEYS = Array.from({ length: 30 }, (_, i) => `item-${i}`);
+const entry = (key) => `rehearsal:e:${key}`;
+let cluster;
+let http;
+let cache;
+
+beforeAll(async () => {
+  cluster = await startCluster({ masters: 3, replicas: 1, nodeTimeout: 1000 });
+});
+afterAll(async () => {
+  if (http) await http.close();
+  if (cluster) await cluster.close();
+});
+
+/** The app: GET /item/:key through the naive cache; a fill is issued in the tick it read the db. */
+async function naiveApp(db) {
+  cache = cluster.client({ redisOptions: { commandTimeout: 300, maxRetriesPerRequest: 0 } });
+  const app = express();
+  app.get('/item/:key', async (req, res) => {
+    const { key } = req.params;
+    let cached;
+    try {
+      cached = await cache.get(entry(key));
+    } catch {
+      return res.set('X-Cache', 'BYPASS').json(db.body(key));
+    }
+    if (cached) return res.set('X-Cache', 'HIT').type('json').send(cached);
+    const body = db.body(key);
+    // Issued now, before any later invalidation's DEL: same connection, so it lands first.
+    cache.set(entry(key), JSON.stringify(body)).catch(() => { /* a lost fill is a later MISS */ });
+    return res.set('X-Cache', 'MISS').json(body);
+  });
+  http = await serve(app);
+}
+
+function more(load, n) {
+  const target = load.records.length + n;
+  return waitFor(() => load.records.length >= target, { timeout: 10000, what: `${n} more responses` });
+}
+
+it('a master killed under load: checks see the fault window, the recovery and no wrong body', async () => {
+  const db = versions(KEYS);
+  await naiveApp(db);
+  const load = startLoad({
+    url: http.url, keys: KEYS, db, concurrency: 4,
+    invalidate: (key) => cache.del(entry(key)),
+  });
+  await more(load, 300);
+  for (const key of KEYS.slice(0, 5)) await load.invalidate(key);
+  await more(load, 200);
+
+  const [target] = await cluster.masters();
+  const owned = (key) => target.slots.some(([a, b]) => keySlot(entry(key)) >= a && keySlot(entry(key)) <= b);
+  const victims = KEYS.filter(owned);
+  const fault = await cluster.killMaster(0);
+  await more(load, 300);
+  for (const key of KEYS.slice(5, 10)) await load.invalidate(key);
+  await more(load, 300);
+  const stopped = now();
+  await load.stop();
+
+  // Served while no node served the killed master's slots: those responses cannot be HITs.
+  const during = load.outcomesDuring({ from: fault.killedAt, to: fault.notPromotedAt, keys: victims, within: true });
+  const straddling = load.outcomesDuring({ from: fault.killedAt, to: fault.promotedAt, keys: victims });
+  const after = load.hitRatioAfter(fault.healthyAt, stopped - fault.healthyAt);
+  console.log([
+    `rehearsal: ${load.records.length} responses, ${victims.length} of ${KEYS.length} keys on the killed master`,
+    `promoted ${fault.promotedMs.toFixed(0)} ms, healthy ${fault.healthyMs.toFixed(0)} ms after SIGKILL`,
+    `its keys served before the promotion: ${JSON.stringify(during.counts)}; started before it: ${JSON.stringify(straddling.counts)}`,
+    `HIT ratio from healthy to the end: ${(after.ratio * 100).toFixed(1)} % of ${after.total}`,
+  ].join('\n'));
+
+  expect(victims.length).toBeGreaterThan(0);
+  expect(load.invalidations.filter((inv) => inv.resolved !== null)).toHaveLength(10);
+  expect(load.wrongBodies()).toEqual([]);
+  expect(load.count5xx()).toBe(0);
+  // The killed master's keys could not HIT while no node served their slots.
+  expect(during.total).toBeGreaterThan(0);
+  expect(during.others).toEqual([]);
+  expect(after.ratio).toBeGreaterThan(0.9);
+});

@@ -1,8 +1,9 @@
 'use strict';
 
-// A rehearsal of fault scenario (b) of issue #12's plan (§5) with the fixtures alone: load on an
-// Express app whose "cache" is a plain ioredis Cluster (GET / SET / DEL, BYPASS on any error),
-// a master killed under load, invalidations before and after. It proves the pieces fit (times of
+// Rehearsals of fault scenarios (a) and (b) of issue #12's plan (§5) with the fixtures alone:
+// load on an Express app whose "cache" is a plain ioredis Cluster (GET / SET / DEL, BYPASS on any
+// error); 2000 slots resharded under load with invalidations meanwhile; a master killed under
+// load, invalidations before and after. It proves the pieces fit (times of
 // the cluster fixture against the load's records, the checks on a real fault) and records how a
 // naive cache behaves, as a baseline for the respcache store's own fault tests.
 const express = require('express');
@@ -13,13 +14,21 @@ const { waitFor } = require('../helpers/wait');
 const { versions, startLoad, now } = require('../helpers/load');
 
 const KEYS = Array.from({ length: 30 }, (_, i) => `item-${i}`);
-const entry = (key) => `rehearsal:e:${key}`;
+// Each test its own entries (and its own database, versions starting at 1).
+let round = 0;
+const entry = (key) => `rehearsal:${round}:e:${key}`;
 let cluster;
 let http;
 let cache;
+let db;
+let load;
 
 beforeAll(async () => {
   cluster = await startCluster({ masters: 3, replicas: 1, nodeTimeout: 1000 });
+});
+afterEach(async () => {
+  if (load) await load.stop();
+  load = null;
 });
 afterAll(async () => {
   if (http) await http.close();
@@ -27,7 +36,8 @@ afterAll(async () => {
 });
 
 /** The app: GET /item/:key through the naive cache; a fill is issued in the tick it read the db. */
-async function naiveApp(db) {
+async function naiveApp() {
+  if (http) return;
   cache = cluster.client({ redisOptions: { commandTimeout: 300, maxRetriesPerRequest: 0 } });
   const app = express();
   app.get('/item/:key', async (req, res) => {
@@ -52,13 +62,50 @@ function more(load, n) {
   return waitFor(() => load.records.length >= target, { timeout: 10000, what: `${n} more responses` });
 }
 
-it('a master killed under load: checks see the fault window, the recovery and no wrong body', async () => {
-  const db = versions(KEYS);
-  await naiveApp(db);
-  const load = startLoad({
+function startAppLoad() {
+  round++;
+  db = versions(KEYS);
+  load = startLoad({
     url: http.url, keys: KEYS, db, concurrency: 4,
     invalidate: (key) => cache.del(entry(key)),
   });
+  return load;
+}
+
+beforeEach(() => naiveApp());
+
+it('2000 slots resharded under load, keys invalidated meanwhile: no wrong body, no 5xx, HITs after', async () => {
+  startAppLoad();
+  await more(load, 300);
+  const [from, to] = await cluster.masters();
+  const resharding = cluster.reshard(from.id, to.id, 2000);
+  const started = now();
+  // Invalidations while slots (and the entries in them) move.
+  let i = 0;
+  let done = false;
+  resharding.then(() => { done = true; }, () => { done = true; });
+  while (!done) {
+    await load.invalidate(KEYS[i++ % KEYS.length]);
+    await more(load, 20);
+  }
+  const { healthyAt } = await resharding;
+  await more(load, 300);
+  await load.stop();
+  const moving = load.outcomesDuring({ from: started, to: healthyAt });
+  const after = load.hitRatioAfter(healthyAt, now() - healthyAt);
+  console.log([
+    `rehearsal (a): reshard of 2000 slots under load ${(healthyAt - started).toFixed(0)} ms, ${i} invalidations meanwhile`,
+    `responses meanwhile: ${JSON.stringify(moving.counts)}; HIT ratio after: ${(after.ratio * 100).toFixed(1)} % of ${after.total}`,
+  ].join('\n'));
+  expect(i).toBeGreaterThan(3);
+  expect(load.invalidations.every((inv) => inv.resolved !== null)).toBe(true);
+  expect(load.wrongBodies()).toEqual([]);
+  expect(load.count5xx()).toBe(0);
+  expect(after.ratio).toBeGreaterThan(0.9);
+});
+
+it('a master killed under load: checks see the fault window, the recovery and no wrong body', async () => {
+  startAppLoad();
   await more(load, 300);
   for (const key of KEYS.slice(0, 5)) await load.invalidate(key);
   await more(load, 200);
@@ -78,7 +125,7 @@ it('a master killed under load: checks see the fault window, the recovery and no
   const straddling = load.outcomesDuring({ from: fault.killedAt, to: fault.promotedAt, keys: victims });
   const after = load.hitRatioAfter(fault.healthyAt, stopped - fault.healthyAt);
   console.log([
-    `rehearsal: ${load.records.length} responses, ${victims.length} of ${KEYS.length} keys on the killed master`,
+    `rehearsal (b): ${load.records.length} responses, ${victims.length} of ${KEYS.length} keys on the killed master`,
     `promoted ${fault.promotedMs.toFixed(0)} ms, healthy ${fault.healthyMs.toFixed(0)} ms after SIGKILL`,
     `its keys served before the promotion: ${JSON.stringify(during.counts)}; started before it: ${JSON.stringify(straddling.counts)}`,
     `HIT ratio from healthy to the end: ${(after.ratio * 100).toFixed(1)} % of ${after.total}`,

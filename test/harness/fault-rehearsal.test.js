@@ -74,30 +74,38 @@ function startAppLoad() {
 
 beforeEach(() => naiveApp());
 
-it('2000 slots resharded under load, keys invalidated meanwhile: no wrong body, no 5xx, HITs after', async () => {
+it('2000 slots resharded under load and back, keys invalidated meanwhile: no wrong body, no 5xx, HITs after', async () => {
   startAppLoad();
   await more(load, 300);
   const [from, to] = await cluster.masters();
-  const resharding = cluster.reshard(from.id, to.id, 2000);
-  const started = now();
-  // Invalidations while slots (and the entries in them) move.
-  let i = 0;
-  let done = false;
-  resharding.then(() => { done = true; }, () => { done = true; });
-  while (!done) {
-    await load.invalidate(KEYS[i++ % KEYS.length]);
-    await more(load, 20);
+  let invalidated = 0;
+  /** Reshards while invalidating one key after another until it is done. */
+  async function reshardUnderLoad(source, target) {
+    const resharding = cluster.reshard(source.id, target.id, 2000);
+    const started = now();
+    let done = false;
+    resharding.then(() => { done = true; }, () => { done = true; });
+    while (!done) {
+      await load.invalidate(KEYS[invalidated++ % KEYS.length]);
+      await more(load, 20);
+    }
+    const { healthyAt } = await resharding;
+    return { started, healthyAt };
   }
-  const { healthyAt } = await resharding;
+  const there = await reshardUnderLoad(from, to);
+  expect((await cluster.masters()).find((m) => m.id === from.id).slotCount).toBe(from.slotCount - 2000);
+  const back = await reshardUnderLoad(to, from);
+  expect((await cluster.masters()).find((m) => m.id === from.id).slotCount).toBe(from.slotCount);
   await more(load, 300);
   await load.stop();
-  const moving = load.outcomesDuring({ from: started, to: healthyAt });
-  const after = load.hitRatioAfter(healthyAt, now() - healthyAt);
+  const moving = load.outcomesDuring({ from: there.started, to: back.healthyAt });
+  const after = load.hitRatioAfter(back.healthyAt, now() - back.healthyAt);
   console.log([
-    `rehearsal (a): reshard of 2000 slots under load ${(healthyAt - started).toFixed(0)} ms, ${i} invalidations meanwhile`,
+    `rehearsal (a): reshard of 2000 slots under load ${(there.healthyAt - there.started).toFixed(0)} ms, `
+      + `back ${(back.healthyAt - back.started).toFixed(0)} ms, ${invalidated} invalidations meanwhile`,
     `responses meanwhile: ${JSON.stringify(moving.counts)}; HIT ratio after: ${(after.ratio * 100).toFixed(1)} % of ${after.total}`,
   ].join('\n'));
-  expect(i).toBeGreaterThan(3);
+  expect(invalidated).toBeGreaterThan(6);
   expect(load.invalidations.every((inv) => inv.resolved !== null)).toBe(true);
   expect(load.wrongBodies()).toEqual([]);
   expect(load.count5xx()).toBe(0);

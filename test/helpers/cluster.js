@@ -244,9 +244,27 @@ class Cluster {
     for (;;) {
       why = await this._unhealthy();
       if (why === null) return performance.now();
-      if (performance.now() > deadline) throw new Error(`the cluster was not healthy within ${timeout} ms: ${why}`);
+      if (performance.now() > deadline) {
+        throw new Error(`the cluster was not healthy within ${timeout} ms: ${why}\n${await this._diagnose()}`);
+      }
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
+  }
+
+  /** Each live node's view and the end of its log, for a failure message. */
+  async _diagnose() {
+    const parts = [];
+    for (const node of this.live()) {
+      let view;
+      try {
+        view = await this._on(node, (c) => c.cluster('NODES'));
+      } catch (err) {
+        view = `(no answer: ${err.message})`;
+      }
+      const log = node.server.output.trim().split('\n').slice(-8).join('\n');
+      parts.push(`--- ${node.addr} (${node.id}) CLUSTER NODES:\n${view.trim()}\n--- its log:\n${log}`);
+    }
+    return parts.join('\n');
   }
 
   /**

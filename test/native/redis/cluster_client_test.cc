@@ -1,0 +1,694 @@
+// ClusterClient against several fake RESP servers playing a cluster: each answers CLUSTER SHARDS
+// (or CLUSTER SLOTS) from one slot table the test owns, GET/EVALSHA with its own name ("n0",
+// "n1"...), and whatever a test's handler scripts (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, a hang, a
+// close). The real-cluster behaviour (resharding, failover) is for the JS tests on a real cluster.
+#include "redis/cluster_client.h"
+
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+#include <strings.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/cluster_slot.h"
+#include "support/fake_redis_server.h"
+#include "support/test_loop.h"
+
+namespace respcache::testing {
+namespace {
+
+using State = RedisConnection::State;
+
+const std::string kHang = "\x01hang";
+const std::string kCloseConn = "\x01close";
+constexpr int kFooSlot = 12182;  // KeySlot("foo")
+
+bool Is(const std::string& s, const char* name) { return strcasecmp(s.c_str(), name) == 0; }
+std::string Bulk(const std::string& s) { return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n"; }
+std::string Arr(size_t n) { return "*" + std::to_string(n) + "\r\n"; }
+std::string Int(long long i) { return ":" + std::to_string(i) + "\r\n"; }
+
+// N fake nodes sharing one slot table. Thread-safe: scripts run on the servers' threads.
+class FakeCluster {
+ public:
+  // Returns the reply bytes, "" for the node's usual answer, kHang or kCloseConn.
+  using Handler = std::function<std::string(int node, const Command& cmd, const Command& prev)>;
+
+  explicit FakeCluster(int n) {
+    owner_.fill(-1);
+    for (int i = 0; i < n; ++i) {
+      nodes_.push_back(std::make_unique<FakeRedisServer>());
+      nodes_.back()->OnOthers([this, i](FakeConnection& c) { Serve(i, c); });
+    }
+  }
+
+  FakeRedisServer& node(int i) { return *nodes_[i]; }
+  int size() const { return static_cast<int>(nodes_.size()); }
+  int port(int i) { return nodes_[i]->port(); }
+  std::string addr(int i) { return "127.0.0.1:" + std::to_string(port(i)); }
+
+  void Assign(int first, int last, int node) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int s = first; s <= last; ++s) owner_[s] = node;
+  }
+  void ThreeMasters() {
+    Assign(0, 5460, 0);
+    Assign(5461, 10922, 1);
+    Assign(10923, 16383, 2);
+  }
+  void SetHandler(Handler h) {
+    std::lock_guard<std::mutex> lock(mu_);
+    handler_ = std::move(h);
+  }
+
+  // Commands named `name` that node `i` received, over all its connections.
+  int Count(int i, const char* name) {
+    int n = 0;
+    FakeRedisServer& s = *nodes_[i];
+    for (int c = 0, accepted = s.Accepted(); c < accepted; ++c) {
+      for (const Command& cmd : s.Received(c)) n += !cmd.empty() && Is(cmd[0], name);
+    }
+    return n;
+  }
+  int CountAll(const char* name) {
+    int n = 0;
+    for (int i = 0; i < size(); ++i) n += Count(i, name);
+    return n;
+  }
+
+  std::string ShardsReply() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::vector<std::pair<int, int>>> ranges(nodes_.size());
+    for (int s = 0; s < 16384; ++s) {
+      int n = owner_[s];
+      if (n < 0) continue;
+      auto& r = ranges[n];
+      if (!r.empty() && r.back().second == s - 1) r.back().second = s; else r.emplace_back(s, s);
+    }
+    std::string body;
+    size_t shards = 0;
+    for (size_t n = 0; n < nodes_.size(); ++n) {
+      if (ranges[n].empty()) continue;
+      ++shards;
+      body += Arr(4) + Bulk("slots") + Arr(ranges[n].size() * 2);
+      for (auto [a, b] : ranges[n]) body += Int(a) + Int(b);
+      body += Bulk("nodes") + Arr(1) + Arr(14) + Bulk("id") + Bulk(std::string(40, 'a' + n)) +
+              Bulk("port") + Int(nodes_[n]->port()) + Bulk("ip") + Bulk("127.0.0.1") +
+              Bulk("endpoint") + Bulk("127.0.0.1") + Bulk("role") + Bulk("master") +
+              Bulk("replication-offset") + Int(0) + Bulk("health") + Bulk("online");
+    }
+    return Arr(shards) + body;
+  }
+
+  std::string SlotsReply() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string body;
+    size_t count = 0;
+    for (int s = 0; s < 16384;) {
+      int n = owner_[s], e = s;
+      while (e + 1 < 16384 && owner_[e + 1] == n) ++e;
+      if (n >= 0) {
+        ++count;
+        body += Arr(3) + Int(s) + Int(e) + Arr(3) + Bulk("127.0.0.1") + Int(nodes_[n]->port()) +
+                Bulk(std::string(40, 'a' + n));
+      }
+      s = e + 1;
+    }
+    return Arr(count) + body;
+  }
+
+ private:
+  void Serve(int i, FakeConnection& c) {
+    Command cmd, prev;
+    int subscriptions = 0;
+    while (c.Read(&cmd)) {
+      Handler h;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        h = handler_;
+      }
+      std::string reply = h ? h(i, cmd, prev) : "";
+      if (reply == kHang) {
+        c.Hang();
+        return;
+      }
+      if (reply == kCloseConn) {
+        c.Close();
+        return;
+      }
+      if (reply.empty()) {
+        if (cmd.size() >= 2 && Is(cmd[0], "CLUSTER") && Is(cmd[1], "SHARDS")) {
+          reply = ShardsReply();
+        } else if (Is(cmd[0], "GET") || Is(cmd[0], "EVALSHA") || Is(cmd[0], "SET")) {
+          reply = Bulk("n" + std::to_string(i));
+        } else if (Is(cmd[0], "ASKING")) {
+          reply = "+OK\r\n";
+        } else {
+          reply = FakeConnection::DefaultReply(cmd, &subscriptions);
+        }
+      }
+      if (!c.Write(reply)) return;
+      prev = cmd;
+    }
+  }
+
+  std::vector<std::unique_ptr<FakeRedisServer>> nodes_;
+  std::mutex mu_;
+  std::array<int, 16384> owner_;
+  Handler handler_;
+};
+
+// A ClusterClient under test with a recording listener. Wakes the loop whenever a fake node
+// records something, so predicates on the servers are re-checked at once.
+class Harness : public ClusterClient::Listener {
+ public:
+  Harness(TestLoop& loop, FakeCluster& cluster, ClusterClient::Options options)
+      : loop_(loop), cluster_(cluster) {
+    uv_async_init(loop.get(), &wake_, [](uv_async_t*) {});
+    uv_unref(reinterpret_cast<uv_handle_t*>(&wake_));
+    for (int i = 0; i < cluster.size(); ++i) {
+      cluster.node(i).SetObserver([this] { uv_async_send(&wake_); });
+    }
+    client_ = new ClusterClient(loop.get(), std::move(options), this);
+    client_->SetFinishedCallback([](void* arg) { *static_cast<bool*>(arg) = true; }, &finished_);
+    client_->Connect();
+  }
+
+  ~Harness() override {
+    if (!finished_) {
+      if (!closed_) client_->Close();
+      EXPECT_TRUE(loop_.RunUntil([this] { return finished_; })) << "the client did not finish";
+    }
+    for (int i = 0; i < cluster_.size(); ++i) cluster_.node(i).SetObserver(nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+    uv_run(loop_.get(), UV_RUN_NOWAIT);
+  }
+
+  static ClusterClient::Options Seeds(std::vector<int> ports, uint32_t command_timeout_ms = 1000) {
+    ClusterClient::Options o;
+    for (int p : ports) {
+      RedisEndpoint e;
+      e.port = p;
+      o.seeds.push_back(e);
+    }
+    o.command_timeout_ms = command_timeout_ms;
+    o.connect_timeout_ms = 1000;
+    return o;
+  }
+
+  ClusterClient& client() { return *client_; }
+  bool WaitReady(uint64_t timeout_ms = 5000) {
+    return loop_.RunUntil([this] { return client_->state() == State::kReady; }, timeout_ms);
+  }
+
+  std::shared_ptr<Result> Issue(std::vector<std::string> argv, uint32_t timeout_ms = 0,
+                                int slot = ClusterClient::kAutoSlot) {
+    auto b = Prepare(argv);
+    client_->Command(static_cast<int>(argv.size()), b->ptrs.data(), b->lens.data(), timeout_ms,
+                     OnDone, b, slot);
+    return b->result;
+  }
+
+  std::shared_ptr<Result> IssueOnNode(const std::string& addr, std::vector<std::string> argv,
+                                      uint32_t timeout_ms = 0) {
+    auto b = Prepare(argv);
+    client_->CommandOnNode(addr, static_cast<int>(argv.size()), b->ptrs.data(), b->lens.data(),
+                           timeout_ms, OnDone, b);
+    return b->result;
+  }
+
+  bool Wait(const std::shared_ptr<Result>& r, uint64_t timeout_ms = 5000) {
+    return loop_.RunUntil([&] { return r->done(); }, timeout_ms);
+  }
+
+  void Close() {
+    closed_ = true;
+    client_->Close();
+  }
+  void Abort() {
+    closed_ = true;
+    client_->Abort();
+  }
+  bool WaitFinished() { return loop_.RunUntil([this] { return finished_; }); }
+
+  void EnterLoopEvent() override { ++depth; }
+  void ExitLoopEvent() override { --depth; }
+  void OnStateChange(State state, const std::string& error) override {
+    states.push_back(state);
+    errors.push_back(error);
+  }
+  void OnTopologyChange(uint64_t epoch) override { epochs.push_back(epoch); }
+  void OnClosed() override { ++closed; }
+
+  int depth = 0;
+  int closed = 0;
+  std::vector<State> states;
+  std::vector<std::string> errors;
+  std::vector<uint64_t> epochs;
+
+ private:
+  struct Baton {
+    Harness* harness;
+    std::vector<std::string> argv;
+    std::vector<const char*> ptrs;
+    std::vector<size_t> lens;
+    std::shared_ptr<Result> result = std::make_shared<Result>();
+  };
+
+  Baton* Prepare(const std::vector<std::string>& argv) {
+    auto b = std::make_unique<Baton>();
+    b->harness = this;
+    b->argv = argv;
+    for (const std::string& a : b->argv) {
+      b->ptrs.push_back(a.data());
+      b->lens.push_back(a.size());
+    }
+    batons_.push_back(std::move(b));
+    return batons_.back().get();
+  }
+
+  static void OnDone(void* data, redisReply* reply, CommandError error, const char* message) {
+    auto* b = static_cast<Baton*>(data);
+    Result& r = *b->result;
+    ++r.calls;
+    r.error = error;
+    r.message = message ? message : "";
+    r.depth = b->harness->depth;
+    r.at_ms = uv_now(b->harness->loop_.get());
+    if (reply) {
+      r.type = reply->type;
+      if (reply->str) r.str.assign(reply->str, reply->len);
+      r.integer = reply->integer;
+    }
+  }
+
+  TestLoop& loop_;
+  FakeCluster& cluster_;
+  ClusterClient* client_;
+  bool finished_ = false;
+  bool closed_ = false;
+  uv_async_t wake_;
+  std::vector<std::unique_ptr<Baton>> batons_;
+};
+
+TEST(ClusterClientRouting, ComputesTheSlotFromTheKeyOrTheScriptsFirstKey) {
+  auto route = [](std::vector<std::string> argv) {
+    std::vector<const char*> p;
+    std::vector<size_t> l;
+    for (auto& a : argv) {
+      p.push_back(a.data());
+      l.push_back(a.size());
+    }
+    return ClusterClient::RouteSlot(static_cast<int>(argv.size()), p.data(), l.data());
+  };
+  EXPECT_EQ(route({"GET", "foo"}), kFooSlot);
+  EXPECT_EQ(route({"set", "{foo}:e:x", "v"}), kFooSlot);
+  EXPECT_EQ(route({"EVALSHA", "abc", "2", "{foo}a", "{foo}b", "arg"}), kFooSlot);
+  EXPECT_EQ(route({"eval", "return 1", "1", "foo"}), kFooSlot);
+  EXPECT_EQ(route({"EVAL", "return 1", "0", "foo"}), -1);
+  EXPECT_EQ(route({"EVAL", "return 1", "x", "foo"}), -1);
+  EXPECT_EQ(route({"EVALSHA", "abc"}), -1);
+  EXPECT_EQ(route({"PING"}), -1);
+  EXPECT_EQ(route({"PUBLISH", "chan", "msg"}), -1);
+  EXPECT_EQ(route({"SCAN", "0"}), -1);
+}
+
+TEST(ClusterClient, StartsFromTheNextSeedAndRoutesEveryCommandToItsSlotsMaster) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({FakeRedisServer::RefusedPort(), cluster.port(1)}));
+  // Issued before any topology is known: it waits for the first one.
+  auto early = h.Issue({"GET", "foo"});
+  ASSERT_TRUE(h.WaitReady());
+  ASSERT_TRUE(h.Wait(early));
+  EXPECT_EQ(early->str, "n2");
+  auto by_slot = h.Issue({"GET", "foo"}, 0, 0);
+  auto script = h.Issue({"EVALSHA", "abc", "1", "{foo}:x"});
+  auto keyless = h.Issue({"PING"});
+  for (auto& r : {by_slot, script, keyless}) ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(by_slot->str, "n0");
+  EXPECT_EQ(script->str, "n2");
+  EXPECT_EQ(keyless->str, "PONG");
+  for (auto& r : {early, by_slot, script, keyless}) {
+    EXPECT_EQ(r->calls, 1);
+    EXPECT_EQ(r->depth, 1) << "callbacks fire inside Enter/ExitLoopEvent";
+  }
+  auto masters = h.client().Masters();
+  ASSERT_EQ(masters.size(), 3u);
+  std::sort(masters.begin(), masters.end(), [](auto& a, auto& b) { return a.slots[0] < b.slots[0]; });
+  EXPECT_EQ(masters[0].addr, cluster.addr(0));
+  EXPECT_EQ(masters[0].slots, (std::vector<std::pair<int, int>>{{0, 5460}}));
+  EXPECT_EQ(masters[2].slots, (std::vector<std::pair<int, int>>{{10923, 16383}}));
+  EXPECT_TRUE(masters[1].ready);
+  EXPECT_EQ(h.client().topology_epoch(), 1u);
+  EXPECT_EQ(h.states.back(), State::kReady);
+}
+
+TEST(ClusterClient, MovedUpdatesTheMapAndResendsAtOnce) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  cluster.SetHandler([&](int node, const Command& cmd, const Command&) -> std::string {
+    if (node == 2 && Is(cmd[0], "GET")) {
+      cluster.Assign(kFooSlot, kFooSlot, 0);  // the slot moved to n0
+      return "-MOVED " + std::to_string(kFooSlot) + " 127.0.0.1:" + std::to_string(cluster.port(0)) + "\r\n";
+    }
+    return "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(0)}));
+  ASSERT_TRUE(h.WaitReady());
+  const int shards_before = cluster.CountAll("CLUSTER");
+  auto first = h.Issue({"GET", "foo"});
+  ASSERT_TRUE(h.Wait(first));
+  EXPECT_EQ(first->str, "n0");
+  EXPECT_EQ(h.client().topology_epoch(), 2u);
+  // Straight to n0 now: the map was updated by the MOVED itself, before any refresh.
+  auto second = h.Issue({"GET", "foo"});
+  ASSERT_TRUE(h.Wait(second));
+  EXPECT_EQ(second->str, "n0");
+  EXPECT_EQ(cluster.Count(2, "GET"), 1);
+  EXPECT_EQ(cluster.Count(0, "GET"), 2);
+  EXPECT_EQ(first->calls, 1);
+  EXPECT_EQ(second->calls, 1);
+  // ...and a refresh was scheduled.
+  EXPECT_TRUE(loop.RunUntil([&] { return cluster.CountAll("CLUSTER") > shards_before; }));
+}
+
+TEST(ClusterClient, AskSendsAskingAndTheCommandBackToBackAndLeavesTheMap) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  cluster.SetHandler([&](int node, const Command& cmd, const Command& prev) -> std::string {
+    if (!Is(cmd[0], "GET")) return "";
+    const std::string slot = std::to_string(kFooSlot);
+    if (node == 2) return "-ASK " + slot + " 127.0.0.1:" + std::to_string(cluster.port(1)) + "\r\n";
+    // n1 is importing the slot: only a command right after ASKING is its to serve.
+    if (node == 1 && !(prev.size() == 1 && Is(prev[0], "ASKING"))) {
+      return "-MOVED " + slot + " 127.0.0.1:" + std::to_string(cluster.port(2)) + "\r\n";
+    }
+    return "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(0)}));
+  ASSERT_TRUE(h.WaitReady());
+  for (int round = 1; round <= 2; ++round) {
+    auto r = h.Issue({"GET", "foo"});
+    ASSERT_TRUE(h.Wait(r));
+    EXPECT_EQ(r->str, "n1") << "round " << round;
+    EXPECT_EQ(r->calls, 1);
+    // The map still says n2: every GET goes there first.
+    EXPECT_EQ(cluster.Count(2, "GET"), round);
+    EXPECT_EQ(cluster.Count(1, "ASKING"), round);
+  }
+  EXPECT_EQ(h.client().topology_epoch(), 1u);
+}
+
+TEST(ClusterClient, TryAgainIsResentUntilItSucceeds) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  std::atomic<int> refusals{3};
+  cluster.SetHandler([&](int node, const Command& cmd, const Command&) -> std::string {
+    if (node == 2 && Is(cmd[0], "GET") && refusals-- > 0) {
+      return "-TRYAGAIN Multiple keys request during rehashing of slot\r\n";
+    }
+    return "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(0)}));
+  ASSERT_TRUE(h.WaitReady());
+  const uint64_t start = loop.now();
+  auto r = h.Issue({"GET", "foo"}, 1000);
+  ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(r->str, "n2");
+  EXPECT_EQ(r->calls, 1);
+  EXPECT_EQ(cluster.Count(2, "GET"), 4);
+  EXPECT_GE(r->at_ms - start, 3 * 20u) << "resent after 20 ms each time";
+}
+
+TEST(ClusterClient, TryAgainGivesUpWithTheReplyAtTheDeadline) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  cluster.SetHandler([&](int node, const Command& cmd, const Command&) -> std::string {
+    if (node == 2 && Is(cmd[0], "GET")) return "-TRYAGAIN Multiple keys request during rehashing of slot\r\n";
+    return "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(0)}));
+  ASSERT_TRUE(h.WaitReady());
+  const uint64_t start = loop.now();
+  auto r = h.Issue({"GET", "foo"}, 150);
+  ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(r->calls, 1);
+  EXPECT_EQ(r->error, CommandError::kNone);
+  EXPECT_EQ(r->type, REDIS_REPLY_ERROR);
+  EXPECT_EQ(r->str.rfind("TRYAGAIN", 0), 0u) << r->str;
+  EXPECT_GE(r->at_ms - start, 150u - 20u);
+  EXPECT_LE(r->at_ms - start, 150u + 50u);
+  EXPECT_GE(cluster.Count(2, "GET"), 4);
+}
+
+TEST(ClusterClient, ARedirectLoopStopsAtMaxRedirections) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  cluster.SetHandler([&](int node, const Command& cmd, const Command&) -> std::string {
+    if (!Is(cmd[0], "GET")) return "";
+    const std::string slot = std::to_string(kFooSlot);
+    if (node == 2) return "-MOVED " + slot + " 127.0.0.1:" + std::to_string(cluster.port(0)) + "\r\n";
+    if (node == 0) return "-MOVED " + slot + " 127.0.0.1:" + std::to_string(cluster.port(2)) + "\r\n";
+    return "";
+  });
+  TestLoop loop;
+  auto options = Harness::Seeds({cluster.port(1)});
+  options.max_redirections = 5;
+  Harness h(loop, cluster, options);
+  ASSERT_TRUE(h.WaitReady());
+  auto r = h.Issue({"GET", "foo"}, 2000);
+  ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(r->calls, 1);
+  EXPECT_EQ(r->type, REDIS_REPLY_ERROR);
+  EXPECT_EQ(r->str.rfind("MOVED ", 0), 0u) << r->str;
+  EXPECT_EQ(cluster.Count(0, "GET") + cluster.Count(2, "GET"), 6) << "the first send and 5 redirects";
+}
+
+TEST(ClusterClient, ASlowRedirectTargetStillTimesOutAtTheOriginalDeadline) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  cluster.SetHandler([&](int node, const Command& cmd, const Command&) -> std::string {
+    if (!Is(cmd[0], "GET")) return "";
+    if (node == 2) {
+      // Answers late, with a redirect to a node that never answers.
+      std::this_thread::sleep_for(std::chrono::milliseconds(80));
+      return "-MOVED " + std::to_string(kFooSlot) + " 127.0.0.1:" + std::to_string(cluster.port(0)) + "\r\n";
+    }
+    if (node == 0) return kHang;
+    return "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(1)}));
+  ASSERT_TRUE(h.WaitReady());
+  const uint64_t start = loop.now();
+  auto r = h.Issue({"GET", "foo"}, 150);
+  ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(r->calls, 1);
+  EXPECT_EQ(r->error, CommandError::kTimeout) << r->message;
+  EXPECT_TRUE(cluster.node(0).WaitFor([&] { return cluster.Count(0, "GET") == 1; }, std::chrono::seconds(2)))
+      << "the redirect was followed";
+  EXPECT_GE(r->at_ms - start, 150u);
+  EXPECT_LT(r->at_ms - start, 150u + 60u) << "not 80 + 150 ms: one deadline for the whole command";
+}
+
+TEST(ClusterClient, ClusterDownRefreshesAndRetriesWithinTheDeadline) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  cluster.SetHandler([&](int node, const Command& cmd, const Command&) -> std::string {
+    if (node == 2 && Is(cmd[0], "GET")) {
+      // n2 is cut off (it says so until it is told otherwise); n1 took over its slots.
+      cluster.Assign(10923, 16383, 1);
+      return "-CLUSTERDOWN The cluster is down\r\n";
+    }
+    return "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(0)}));
+  ASSERT_TRUE(h.WaitReady());
+  const int shards_before = cluster.CountAll("CLUSTER");
+  auto r = h.Issue({"GET", "foo"}, 2000);
+  ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(r->calls, 1);
+  EXPECT_EQ(r->str, "n1");
+  EXPECT_GT(cluster.CountAll("CLUSTER"), shards_before);
+  EXPECT_EQ(h.client().topology_epoch(), 2u);
+}
+
+TEST(ClusterClient, AMastersSlotsFailFastWhileItIsDownAndMoveWithTheMap) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  std::atomic<bool> n2_dead{false};
+  cluster.SetHandler([&](int node, const Command&, const Command&) -> std::string {
+    return node == 2 && n2_dead ? kCloseConn : "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(0)}));
+  ASSERT_TRUE(h.WaitReady());
+  cluster.node(2).StopListening();
+  n2_dead = true;
+  auto lost = h.Issue({"GET", "foo"}, 1000);
+  ASSERT_TRUE(h.Wait(lost));
+  EXPECT_EQ(lost->error, CommandError::kUnavailable) << "in flight when the link dropped: not resent";
+  ASSERT_TRUE(loop.RunUntil([&] { return h.client().state() == State::kReconnecting; }));
+  const uint64_t issued = loop.now();
+  auto fast = h.Issue({"GET", "foo"}, 1000);
+  ASSERT_TRUE(h.Wait(fast));
+  EXPECT_EQ(fast->error, CommandError::kUnavailable);
+  EXPECT_LT(fast->at_ms - issued, 100u) << "fails fast, not at its 1000 ms deadline";
+  // Failover: n1 takes n2's slots; a refresh finds it and everything is served again.
+  cluster.Assign(10923, 16383, 1);
+  ASSERT_TRUE(h.WaitReady(3000));
+  auto moved = h.Issue({"GET", "foo"});
+  ASSERT_TRUE(h.Wait(moved));
+  EXPECT_EQ(moved->str, "n1");
+  for (auto& r : {lost, fast, moved}) EXPECT_EQ(r->calls, 1);
+  EXPECT_EQ(h.client().Masters().size(), 2u);
+}
+
+TEST(ClusterClient, FallsBackToClusterSlotsWhenClusterShardsIsUnknown) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  cluster.SetHandler([&](int, const Command& cmd, const Command&) -> std::string {
+    if (cmd.size() == 2 && Is(cmd[0], "CLUSTER") && Is(cmd[1], "SHARDS")) {
+      return "-ERR unknown subcommand 'SHARDS'. Try CLUSTER HELP.\r\n";
+    }
+    if (cmd.size() == 2 && Is(cmd[0], "CLUSTER") && Is(cmd[1], "SLOTS")) return cluster.SlotsReply();
+    return "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(0)}));
+  ASSERT_TRUE(h.WaitReady());
+  auto r = h.Issue({"GET", "foo"});
+  ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(r->str, "n2");
+}
+
+TEST(ClusterClient, CommandOnNodeGoesToThatNodeAndFollowsNoRedirect) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  cluster.SetHandler([&](int node, const Command& cmd, const Command&) -> std::string {
+    if (node == 1 && Is(cmd[0], "GET")) return "-MOVED 12182 127.0.0.1:" + std::to_string(cluster.port(2)) + "\r\n";
+    return "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(0)}));
+  ASSERT_TRUE(h.WaitReady());
+  auto r = h.IssueOnNode(cluster.addr(1), {"GET", "foo"});
+  auto bad = h.IssueOnNode("nowhere", {"PING"});
+  ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(r->str.rfind("MOVED", 0), 0u);
+  EXPECT_EQ(cluster.Count(2, "GET"), 0);
+  EXPECT_EQ(bad->calls, 1);
+  EXPECT_EQ(bad->error, CommandError::kUnavailable);
+}
+
+TEST(ClusterClient, CloseLetsCommandsInFlightFinishAndFailsTheOthers) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  cluster.SetHandler([&](int node, const Command& cmd, const Command&) -> std::string {
+    if (node == 0 && Is(cmd[0], "GET")) cluster.node(0).Await("answer");
+    if (node == 2 && Is(cmd[0], "GET")) return "-TRYAGAIN Multiple keys request during rehashing of slot\r\n";
+    return "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(1)}));
+  ASSERT_TRUE(h.WaitReady());
+  auto in_flight = h.Issue({"GET", "x"}, 3000, 0);
+  auto retrying = h.Issue({"GET", "foo"}, 3000);
+  ASSERT_TRUE(loop.RunUntil([&] { return cluster.Count(0, "GET") == 1 && cluster.Count(2, "GET") >= 1; }));
+  h.Close();
+  auto after = h.Issue({"GET", "foo"});
+  EXPECT_EQ(after->calls, 1) << "fails synchronously";
+  EXPECT_EQ(after->error, CommandError::kClosed);
+  ASSERT_TRUE(h.Wait(retrying));
+  // Waiting for its next try: kClosed; or in flight at Close(): its TRYAGAIN reply. Never resent.
+  if (retrying->error == CommandError::kNone) {
+    EXPECT_EQ(retrying->str.rfind("TRYAGAIN", 0), 0u) << retrying->str;
+  } else {
+    EXPECT_EQ(retrying->error, CommandError::kClosed);
+  }
+  const int tries = cluster.Count(2, "GET");
+  EXPECT_FALSE(in_flight->done());
+  cluster.node(0).Signal("answer");
+  ASSERT_TRUE(h.Wait(in_flight));
+  EXPECT_EQ(in_flight->str, "n0");
+  ASSERT_TRUE(h.WaitFinished());
+  EXPECT_EQ(h.closed, 1);
+  EXPECT_EQ(cluster.Count(2, "GET"), tries);
+  for (auto& r : {in_flight, retrying, after}) EXPECT_EQ(r->calls, 1);
+}
+
+TEST(ClusterClient, CloseFailsCommandsWaitingForTheTopologyAtOnce) {
+  FakeCluster cluster(1);
+  cluster.Assign(0, 16383, 0);
+  cluster.SetHandler([&](int, const Command& cmd, const Command&) -> std::string {
+    return Is(cmd[0], "CLUSTER") ? kHang : "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(0)}));
+  auto waiting = h.Issue({"GET", "foo"}, 3000);
+  ASSERT_TRUE(loop.RunUntil([&] { return cluster.Count(0, "CLUSTER") == 1; }));
+  EXPECT_FALSE(waiting->done());
+  h.Close();
+  EXPECT_EQ(waiting->calls, 1);
+  EXPECT_EQ(waiting->error, CommandError::kClosed);
+  ASSERT_TRUE(h.WaitFinished());
+  EXPECT_EQ(h.closed, 1);
+  EXPECT_EQ(waiting->calls, 1);
+  EXPECT_EQ(cluster.Count(0, "GET"), 0);
+}
+
+TEST(ClusterClient, AbortSettlesEveryCommandAtOnceAndCallsNothingAfter) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  cluster.SetHandler([&](int node, const Command& cmd, const Command&) -> std::string {
+    if (node == 0 && Is(cmd[0], "GET")) return kHang;
+    if (node == 2 && Is(cmd[0], "GET")) return "-TRYAGAIN Multiple keys request during rehashing of slot\r\n";
+    return "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(1)}));
+  ASSERT_TRUE(h.WaitReady());
+  auto in_flight = h.Issue({"GET", "x"}, 3000, 0);
+  auto retrying = h.Issue({"GET", "foo"}, 3000);
+  ASSERT_TRUE(loop.RunUntil([&] { return cluster.Count(0, "GET") == 1 && cluster.Count(2, "GET") >= 1; }));
+  h.Abort();
+  for (auto& r : {in_flight, retrying}) {
+    EXPECT_EQ(r->calls, 1);
+    EXPECT_EQ(r->error, CommandError::kAborted);
+  }
+  ASSERT_TRUE(h.WaitFinished());
+  EXPECT_EQ(h.closed, 0) << "no listener call after Abort";
+  for (auto& r : {in_flight, retrying}) EXPECT_EQ(r->calls, 1);
+}
+
+TEST(ClusterClient, TimesOutWaitingForATopologyNoSeedGives) {
+  TestLoop loop;
+  FakeCluster cluster(1);  // serves no slots: its CLUSTER SHARDS is empty
+  Harness h(loop, cluster, Harness::Seeds({FakeRedisServer::RefusedPort(), cluster.port(0)}));
+  const uint64_t start = loop.now();
+  auto r = h.Issue({"GET", "foo"}, 200);
+  ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(r->calls, 1);
+  EXPECT_EQ(r->error, CommandError::kTimeout);
+  EXPECT_GE(r->at_ms - start, 200u);
+  EXPECT_EQ(h.client().state(), State::kConnecting);
+  ASSERT_FALSE(h.errors.empty());
+  EXPECT_NE(h.errors.back().find("could not read the cluster's topology"), std::string::npos) << h.errors.back();
+}
+
+}  // namespace
+}  // namespace respcache::testing

@@ -97,6 +97,7 @@ struct ClusterClient::Op {
   int redirections = 0;
   uint64_t resend_at = 0;
   bool flush_now = false;
+  bool durable = false;
 
   Op(ClusterClient* c, int argc, const char* const* args, const size_t* lens, Callback callback,
      void* d, uint64_t deadline, uint32_t timeout, int s)
@@ -105,6 +106,59 @@ struct ClusterClient::Op {
     for (int i = 0; i < argc; ++i) argv.emplace_back(args[i], lens[i]);
   }
 };
+
+// One send of a durable command: the command and its WAIT, each answered once; the op goes on
+// when both are in (the command's reply is copied: hiredis frees it when its callback returns).
+struct ClusterClient::DurableSend {
+  struct Part {
+    DurableSend* send;
+    bool done = false;
+  };
+  Op* op;
+  int replicas;  // the n of WAIT
+  int outstanding = 2;
+  Part command{this};
+  Part wait{this};
+  redisReply* reply = nullptr;  // the command's, copied
+  CommandError error = CommandError::kNone;
+  std::string message;
+  long long acked = -1;  // WAIT's answer
+  std::string wait_error;
+
+  DurableSend(Op* o, int n) : op(o), replicas(n) {}
+  ~DurableSend() {
+    if (reply) freeReplyObject(reply);
+  }
+};
+
+namespace {
+
+// A deep copy that freeReplyObject can free (hiredis 0.14 allocates replies with malloc/calloc).
+// The reader caps nesting at 7 levels, so the recursion is shallow.
+redisReply* CopyReply(const redisReply* r) {
+  auto* c = static_cast<redisReply*>(std::calloc(1, sizeof(redisReply)));
+  if (!c) std::abort();
+  c->type = r->type;
+  c->integer = r->integer;
+  if (r->str) {
+    c->str = static_cast<char*>(std::malloc(r->len + 1));
+    if (!c->str) std::abort();
+    std::memcpy(c->str, r->str, r->len);
+    c->str[r->len] = '\0';
+    c->len = r->len;
+  }
+  if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+    c->element = static_cast<redisReply**>(std::calloc(r->elements, sizeof(redisReply*)));
+    if (!c->element) std::abort();
+    c->elements = r->elements;
+    for (size_t i = 0; i < r->elements; ++i) {
+      c->element[i] = r->element[i] ? CopyReply(r->element[i]) : nullptr;
+    }
+  }
+  return c;
+}
+
+}  // namespace
 
 struct ClusterClient::RefreshAttempt {
   ClusterClient* client;
@@ -168,6 +222,19 @@ void ClusterClient::Command(int argc, const char* const* argv, const size_t* len
   auto* op = new Op(this, argc, argv, lens, cb, data, uv_now(loop_) + timeout, timeout,
                     slot >= 0 && slot < kClusterSlots ? slot : RouteSlot(argc, argv, lens));
   op->flush_now = flush_now;
+  Dispatch(op);
+}
+
+void ClusterClient::CommandDurable(int argc, const char* const* argv, const size_t* lens,
+                                   uint32_t timeout_ms, Callback cb, void* data, int slot) {
+  if (closing_) {
+    cb(data, nullptr, CommandError::kClosed, "the Redis client is closed");
+    return;
+  }
+  uint32_t timeout = timeout_ms ? timeout_ms : options_.command_timeout_ms;
+  auto* op = new Op(this, argc, argv, lens, cb, data, uv_now(loop_) + timeout, timeout,
+                    slot >= 0 && slot < kClusterSlots ? slot : RouteSlot(argc, argv, lens));
+  op->durable = true;
   Dispatch(op);
 }
 
@@ -246,9 +313,71 @@ void ClusterClient::Send(Op* op, Link* link, bool asking) {
     static const size_t kAskingLen[] = {6};
     link->conn->Command(1, kAsking, kAskingLen, remaining, IgnoreReply, nullptr);
   }
+  auto found = replicas_.find(link->addr);
+  const int replicas = found == replicas_.end() ? 0 : found->second;
+  if (op->durable && replicas > 0) {
+    auto* ds = new DurableSend(op, replicas);
+    link->conn->Command(static_cast<int>(argc), ptrs.data(), lens.data(), remaining, OnDurablePart,
+                        &ds->command, op->flush_now);
+    if (ds->command.done) {
+      // Refused at once (not sent): no WAIT behind it.
+      if (--ds->outstanding == 0) FinishDurable(ds);
+      return;
+    }
+    // WAIT's own timeout must end before the connection's, and 0 would mean "forever".
+    const uint32_t wait_ms = remaining > 20 ? remaining - 10 : std::max<uint32_t>(1, remaining / 2);
+    const std::string n = std::to_string(replicas), ms = std::to_string(wait_ms);
+    const char* wait[] = {"WAIT", n.c_str(), ms.c_str()};
+    const size_t wait_lens[] = {4, n.size(), ms.size()};
+    link->conn->Command(3, wait, wait_lens, remaining, OnDurablePart, &ds->wait, op->flush_now);
+    return;
+  }
   // May settle synchronously (OnOpReply deletes op): op is not touched after this.
   link->conn->Command(static_cast<int>(argc), ptrs.data(), lens.data(), remaining, OnOpReply, op,
                       op->flush_now);
+}
+
+void ClusterClient::OnDurablePart(void* data, redisReply* reply, CommandError error,
+                                  const char* message) {
+  auto* part = static_cast<DurableSend::Part*>(data);
+  DurableSend* ds = part->send;
+  part->done = true;
+  if (part == &ds->command) {
+    ds->error = error;
+    if (message) ds->message = message;
+    if (reply) ds->reply = CopyReply(reply);
+  } else if (error != CommandError::kNone) {
+    ds->wait_error = message ? message : "no reply";
+  } else if (reply->type == REDIS_REPLY_INTEGER) {
+    ds->acked = reply->integer;
+  } else {
+    ds->wait_error = reply->str ? std::string(reply->str, reply->len) : "not an integer";
+  }
+  if (--ds->outstanding == 0) ds->op->client->FinishDurable(ds);
+}
+
+void ClusterClient::FinishDurable(DurableSend* ds) {
+  Op* op = ds->op;
+  if (ds->error != CommandError::kNone) {
+    CommandError error = ds->error;
+    std::string message = ds->message;
+    delete ds;
+    OpFailed(op, error, message.c_str());
+    return;
+  }
+  redisReply* reply = ds->reply;
+  if (reply->type == REDIS_REPLY_ERROR && !closing_) {
+    HandleReply(op, reply);  // a redirect resends the command and a new WAIT
+  } else if (reply->type == REDIS_REPLY_ERROR || ds->acked >= ds->replicas) {
+    Settle(op, reply, CommandError::kNone, nullptr);
+  } else {
+    std::string why = ds->wait_error.empty()
+                          ? "WAIT: " + std::to_string(std::max(0LL, ds->acked)) + " of " +
+                                std::to_string(ds->replicas) + " replicas confirmed the write"
+                          : "WAIT failed: " + ds->wait_error;
+    Settle(op, nullptr, CommandError::kUnconfirmed, why.c_str());
+  }
+  delete ds;
 }
 
 void ClusterClient::OnOpReply(void* data, redisReply* reply, CommandError error,
@@ -263,13 +392,17 @@ void ClusterClient::OnOpReply(void* data, redisReply* reply, CommandError error,
     self->Settle(op, reply, CommandError::kNone, nullptr);
     return;
   }
-  if (error == CommandError::kClosed && !self->closing_) {
+  self->OpFailed(op, error, message);
+}
+
+void ClusterClient::OpFailed(Op* op, CommandError error, const char* message) {
+  if (error == CommandError::kClosed && !closing_) {
     // Its link was retired by a topology change before the command went out: route it again.
-    self->Dispatch(op);
+    Dispatch(op);
     return;
   }
-  if (error == CommandError::kUnavailable) self->ScheduleRefresh(0);
-  self->Settle(op, nullptr, error, message);
+  if (error == CommandError::kUnavailable) ScheduleRefresh(0);
+  Settle(op, nullptr, error, message);
 }
 
 void ClusterClient::HandleReply(Op* op, redisReply* reply) {

@@ -91,6 +91,13 @@ class ClusterClient {
   // timeout_ms == 0 means the default command timeout.
   void Command(int argc, const char* const* argv, const size_t* lens, uint32_t timeout_ms,
                Callback cb, void* data, int slot = kAutoSlot, bool flush_now = false);
+  // Command() for writes that must survive a failover: `WAIT n <ms left>` is pipelined right
+  // behind the command on the same connection, n = the online replicas the last refresh counted
+  // for that master (0: no WAIT, as Command()). The callback gets the command's reply once WAIT
+  // answered >= n, else kUnconfirmed (the write happened on the master, but may be lost with it).
+  // A redirect resends the pair together.
+  void CommandDurable(int argc, const char* const* argv, const size_t* lens, uint32_t timeout_ms,
+                      Callback cb, void* data, int slot = kAutoSlot);
   // Sends argv to the node at "host:port" (a link opens if there is none); no redirect followed.
   void CommandOnNode(const std::string& addr, int argc, const char* const* argv, const size_t* lens,
                      uint32_t timeout_ms, Callback cb, void* data);
@@ -116,9 +123,13 @@ class ClusterClient {
   struct Link;
   struct Op;
   struct RefreshAttempt;
+  struct DurableSend;
   ~ClusterClient();
 
   static void OnOpReply(void* data, redisReply* reply, CommandError error, const char* message);
+  static void OnDurablePart(void* data, redisReply* reply, CommandError error, const char* message);
+  void FinishDurable(DurableSend* ds);
+  void OpFailed(Op* op, CommandError error, const char* message);
   static void OnRefreshReply(void* data, redisReply* reply, CommandError error, const char* message);
   static void OnRefreshTimer(uv_timer_t* timer);
   static void OnRetryTimer(uv_timer_t* timer);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -63,6 +64,11 @@ class FakeCluster {
     Assign(5461, 10922, 1);
     Assign(10923, 16383, 2);
   }
+  // CLUSTER SHARDS lists `n` online replicas beside node i's master entry.
+  void SetReplicas(int i, int n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    replicas_[i] = n;
+  }
   void SetHandler(Handler h) {
     std::lock_guard<std::mutex> lock(mu_);
     handler_ = std::move(h);
@@ -99,10 +105,14 @@ class FakeCluster {
       ++shards;
       body += Arr(4) + Bulk("slots") + Arr(ranges[n].size() * 2);
       for (auto [a, b] : ranges[n]) body += Int(a) + Int(b);
-      body += Bulk("nodes") + Arr(1) + Arr(14) + Bulk("id") + Bulk(std::string(40, 'a' + n)) +
-              Bulk("port") + Int(nodes_[n]->port()) + Bulk("ip") + Bulk("127.0.0.1") +
-              Bulk("endpoint") + Bulk("127.0.0.1") + Bulk("role") + Bulk("master") +
-              Bulk("replication-offset") + Int(0) + Bulk("health") + Bulk("online");
+      const int replicas = replicas_[n];
+      body += Bulk("nodes") + Arr(1 + replicas);
+      for (int r = 0; r <= replicas; ++r) {
+        body += Arr(14) + Bulk("id") + Bulk(std::string(40, 'a' + n) + (r ? std::to_string(r) : "")) +
+                Bulk("port") + Int(r ? 1 + r : nodes_[n]->port()) + Bulk("ip") + Bulk("127.0.0.1") +
+                Bulk("endpoint") + Bulk("127.0.0.1") + Bulk("role") + Bulk(r ? "replica" : "master") +
+                Bulk("replication-offset") + Int(0) + Bulk("health") + Bulk("online");
+      }
     }
     return Arr(shards) + body;
   }
@@ -162,6 +172,7 @@ class FakeCluster {
   std::vector<std::unique_ptr<FakeRedisServer>> nodes_;
   std::mutex mu_;
   std::array<int, 16384> owner_;
+  std::map<int, int> replicas_;
   Handler handler_;
 };
 
@@ -213,6 +224,14 @@ class Harness : public ClusterClient::Listener {
     auto b = Prepare(argv);
     client_->Command(static_cast<int>(argv.size()), b->ptrs.data(), b->lens.data(), timeout_ms,
                      OnDone, b, slot);
+    return b->result;
+  }
+
+  std::shared_ptr<Result> IssueDurable(std::vector<std::string> argv, uint32_t timeout_ms = 0,
+                                       int slot = ClusterClient::kAutoSlot) {
+    auto b = Prepare(argv);
+    client_->CommandDurable(static_cast<int>(argv.size()), b->ptrs.data(), b->lens.data(),
+                            timeout_ms, OnDone, b, slot);
     return b->result;
   }
 
@@ -574,6 +593,93 @@ TEST(ClusterClient, FallsBackToClusterSlotsWhenClusterShardsIsUnknown) {
   auto r = h.Issue({"GET", "foo"});
   ASSERT_TRUE(h.Wait(r));
   EXPECT_EQ(r->str, "n2");
+}
+
+// What node i received, over all its connections, in order.
+std::vector<Command> AllReceived(FakeCluster& cluster, int i) {
+  std::vector<Command> all;
+  for (int c = 0, n = cluster.node(i).Accepted(); c < n; ++c) {
+    for (Command& cmd : cluster.node(i).Received(c)) all.push_back(std::move(cmd));
+  }
+  return all;
+}
+
+TEST(ClusterClient, ADurableCommandIsFollowedByWaitForTheMastersOnlineReplicas) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  cluster.SetReplicas(2, 2);
+  cluster.SetHandler([&](int, const Command& cmd, const Command& prev) -> std::string {
+    // WAIT counts the replicas that have the command just before it on this connection.
+    if (Is(cmd[0], "WAIT")) return Is(prev[0], "SET") ? ":2\r\n" : ":0\r\n";
+    return "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(0)}));
+  ASSERT_TRUE(h.WaitReady());
+  auto r = h.IssueDurable({"SET", "foo", "v"}, 500);
+  ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(r->calls, 1);
+  EXPECT_EQ(r->error, CommandError::kNone) << r->message;
+  EXPECT_EQ(r->str, "n2");
+  std::vector<Command> got = AllReceived(cluster, 2);
+  auto set = std::find_if(got.begin(), got.end(), [](const Command& c) { return Is(c[0], "SET"); });
+  ASSERT_NE(set, got.end());
+  ASSERT_NE(set + 1, got.end());
+  const Command& wait = *(set + 1);
+  ASSERT_EQ(wait.size(), 3u);
+  EXPECT_EQ(wait[0], "WAIT");
+  EXPECT_EQ(wait[1], "2");
+  const int ms = std::stoi(wait[2]);
+  EXPECT_GT(ms, 0) << "WAIT 0 would block forever";
+  EXPECT_LT(ms, 500);
+  // A master without replicas: no WAIT.
+  auto plain = h.IssueDurable({"SET", "x", "v"}, 500, 0);
+  ASSERT_TRUE(h.Wait(plain));
+  EXPECT_EQ(plain->str, "n0");
+  EXPECT_EQ(cluster.Count(0, "WAIT"), 0);
+}
+
+TEST(ClusterClient, ADurableCommandTooFewReplicasConfirmedIsUnconfirmed) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  cluster.SetReplicas(2, 2);
+  cluster.SetHandler([&](int, const Command& cmd, const Command&) -> std::string {
+    return Is(cmd[0], "WAIT") ? ":1\r\n" : "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(0)}));
+  ASSERT_TRUE(h.WaitReady());
+  auto r = h.IssueDurable({"SET", "foo", "v"}, 500);
+  ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(r->calls, 1);
+  EXPECT_EQ(r->error, CommandError::kUnconfirmed);
+  EXPECT_EQ(r->message, "WAIT: 1 of 2 replicas confirmed the write");
+  EXPECT_EQ(cluster.Count(2, "SET"), 1) << "not resent: the master has it";
+}
+
+TEST(ClusterClient, ARedirectedDurableCommandResendsTheCommandAndItsWait) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  cluster.SetReplicas(0, 1);
+  cluster.SetReplicas(2, 1);
+  cluster.SetHandler([&](int node, const Command& cmd, const Command& prev) -> std::string {
+    if (node == 2 && Is(cmd[0], "SET")) {
+      return "-MOVED " + std::to_string(kFooSlot) + " 127.0.0.1:" + std::to_string(cluster.port(0)) + "\r\n";
+    }
+    if (Is(cmd[0], "WAIT")) return Is(prev[0], "SET") && node == 0 ? ":1\r\n" : ":0\r\n";
+    return "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(1)}));
+  ASSERT_TRUE(h.WaitReady());
+  auto r = h.IssueDurable({"SET", "foo", "v"}, 500);
+  ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(r->calls, 1);
+  EXPECT_EQ(r->error, CommandError::kNone) << r->message;
+  EXPECT_EQ(r->str, "n0");
+  EXPECT_EQ(cluster.Count(2, "WAIT"), 1);
+  EXPECT_EQ(cluster.Count(0, "SET"), 1);
+  EXPECT_EQ(cluster.Count(0, "WAIT"), 1);
 }
 
 TEST(ClusterClient, CommandOnNodeGoesToThatNodeAndFollowsNoRedirect) {

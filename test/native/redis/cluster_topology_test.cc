@@ -199,6 +199,8 @@ TEST(ClusterTopology, RejectsMalformedClusterShardsReplies) {
        A(2) + Shard(I(0) + I(10), 2, Node(kId1, 1, "master", "online"), 1) +
            Shard(I(10) + I(20), 2, Node(kId2, 2, "master", "online"), 1),
        "two masters"},
+      {"a range listed twice in one shard",
+       A(1) + Shard(I(0) + I(10) + I(5) + I(6), 4, Node(kId1, 1, "master", "online"), 1), "listed twice"},
       {"two masters in a shard",
        A(1) + Shard(I(0) + I(5), 2, Node(kId1, 1, "master", "online") + Node(kId2, 2, "master", "online"), 2),
        "two masters"},

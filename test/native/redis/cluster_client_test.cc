@@ -6,12 +6,20 @@
 
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <map>
 #include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -181,11 +189,16 @@ class FakeCluster {
 class Harness : public ClusterClient::Listener {
  public:
   Harness(TestLoop& loop, FakeCluster& cluster, ClusterClient::Options options)
+      : Harness(loop, &cluster, std::move(options)) {}
+  // A real cluster: no fake nodes to watch.
+  Harness(TestLoop& loop, ClusterClient::Options options) : Harness(loop, nullptr, std::move(options)) {}
+
+  Harness(TestLoop& loop, FakeCluster* cluster, ClusterClient::Options options)
       : loop_(loop), cluster_(cluster) {
     uv_async_init(loop.get(), &wake_, [](uv_async_t*) {});
     uv_unref(reinterpret_cast<uv_handle_t*>(&wake_));
-    for (int i = 0; i < cluster.size(); ++i) {
-      cluster.node(i).SetObserver([this] { uv_async_send(&wake_); });
+    for (int i = 0; cluster && i < cluster->size(); ++i) {
+      cluster->node(i).SetObserver([this] { uv_async_send(&wake_); });
     }
     client_ = new ClusterClient(loop.get(), std::move(options), this);
     client_->SetFinishedCallback([](void* arg) { *static_cast<bool*>(arg) = true; }, &finished_);
@@ -197,7 +210,7 @@ class Harness : public ClusterClient::Listener {
       if (!closed_) client_->Close();
       EXPECT_TRUE(loop_.RunUntil([this] { return finished_; })) << "the client did not finish";
     }
-    for (int i = 0; i < cluster_.size(); ++i) cluster_.node(i).SetObserver(nullptr);
+    for (int i = 0; cluster_ && i < cluster_->size(); ++i) cluster_->node(i).SetObserver(nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
     uv_run(loop_.get(), UV_RUN_NOWAIT);
   }
@@ -309,7 +322,7 @@ class Harness : public ClusterClient::Listener {
   }
 
   TestLoop& loop_;
-  FakeCluster& cluster_;
+  FakeCluster* cluster_;
   ClusterClient* client_;
   bool finished_ = false;
   bool closed_ = false;
@@ -794,6 +807,205 @@ TEST(ClusterClient, TimesOutWaitingForATopologyNoSeedGives) {
   EXPECT_EQ(h.client().state(), State::kConnecting);
   ASSERT_FALSE(h.errors.empty());
   EXPECT_NE(h.errors.back().find("could not read the cluster's topology"), std::string::npos) << h.errors.back();
+}
+
+// ---------------------------------------------------------------------------------------------
+// On a real cluster: three masters with one replica each (redis-server 7.0.15 here), started by
+// the suite on loopback ports whose bus ports (+10000) are free too. What the fakes cannot show:
+// real CLUSTER SHARDS, real MOVED/ASK during a hand-made slot migration, WAIT with a real
+// replica, and a master SIGKILLed and replaced by its replica.
+
+std::string Shell(const std::string& cmd) {
+  std::string out;
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  pclose(f);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+bool PortFree(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+// Polls a state outside the loop (redis-cli): every 50 ms, up to `timeout_ms`.
+bool PollFor(const std::function<bool()>& pred, int timeout_ms) {
+  for (int waited = 0; waited <= timeout_ms; waited += 50) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+class RealCluster : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/respcache-cluster-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    for (int candidate = 30000 + (getpid() * 37) % 15000; !base_; candidate += 7) {
+      if (candidate > 45000) candidate = 30000;
+      bool free = true;
+      for (int i = 0; i < 6 && free; ++i) free = PortFree(candidate + i) && PortFree(candidate + i + 10000);
+      if (free) base_ = candidate;
+    }
+    std::string addrs;
+    for (int i = 0; i < 6; ++i) {
+      const std::string p = std::to_string(base_ + i);
+      const std::string start = "redis-server --bind 127.0.0.1 --port " + p +
+                                " --save '' --appendonly no --cluster-enabled yes --cluster-node-timeout 1000"
+                                " --dir '" + dir_ + "' --cluster-config-file nodes-" + p + ".conf" +
+                                " --daemonize yes --pidfile '" + dir_ + "/" + p + ".pid' --logfile '" +
+                                dir_ + "/" + p + ".log'";
+      ASSERT_EQ(std::system(start.c_str()), 0) << start;
+      addrs += " 127.0.0.1:" + p;
+    }
+    for (int i = 0; i < 6; ++i) {
+      ASSERT_TRUE(PollFor([&] { return Cli(i, "PING") == "PONG"; }, 5000)) << "node " << i;
+    }
+    const std::string create = "redis-cli --cluster create" + addrs +
+                               " --cluster-replicas 1 --cluster-yes >/dev/null 2>&1";
+    ASSERT_EQ(std::system(create.c_str()), 0) << create;
+    ASSERT_TRUE(PollFor([] {
+      for (int i = 0; i < 6; ++i) {
+        if (Cli(i, "CLUSTER INFO").find("cluster_state:ok") == std::string::npos) return false;
+      }
+      // Every replica attached and seen online, so CLUSTER SHARDS counts it.
+      const std::string shards = Cli(0, "CLUSTER SHARDS");
+      size_t online = 0;
+      for (size_t at = 0; (at = shards.find("\nonline", at)) != std::string::npos; ++at) ++online;
+      return online == 6;
+    }, 15000)) << "the cluster did not become ok";
+  }
+
+  static void TearDownTestSuite() {
+    for (int i = 0; i < 6; ++i) Kill(i);
+    std::system(("rm -rf '" + dir_ + "'").c_str());
+  }
+
+  static std::string Cli(int node, const std::string& args) {
+    return Shell("redis-cli -p " + std::to_string(base_ + node) + " " + args + " 2>&1");
+  }
+  static void Kill(int node) {
+    std::ifstream pid(dir_ + "/" + std::to_string(base_ + node) + ".pid");
+    int p = 0;
+    if (pid >> p && p > 0) kill(p, SIGKILL);
+  }
+  // The node index (0..5) of the master serving `slot`, from node `ask`'s CLUSTER NODES.
+  static int MasterOf(int slot, int ask = 0) {
+    std::istringstream lines(Cli(ask, "CLUSTER NODES"));
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::istringstream f(line);
+      std::string id, addr, flags, master, ping, pong, epoch, link, range;
+      f >> id >> addr >> flags >> master >> ping >> pong >> epoch >> link;
+      if (flags.find("master") == std::string::npos || flags.find("fail") != std::string::npos) continue;
+      while (f >> range) {
+        if (range[0] == '[') continue;
+        size_t dash = range.find('-');
+        int a = std::stoi(range.substr(0, dash));
+        int b = dash == std::string::npos ? a : std::stoi(range.substr(dash + 1));
+        if (slot >= a && slot <= b) return std::stoi(addr.substr(addr.find(':') + 1)) - base_;
+      }
+    }
+    return -1;
+  }
+  static std::string IdOf(int node) { return Cli(node, "CLUSTER MYID"); }
+
+  static std::string dir_;
+  static int base_;
+};
+
+std::string RealCluster::dir_;
+int RealCluster::base_ = 0;
+
+TEST_F(RealCluster, RoutesFollowsAMigrationWaitsForReplicasAndSurvivesAFailover) {
+  TestLoop loop;
+  auto options = Harness::Seeds({base_ + 3, base_}, 1000);
+  Harness h(loop, options);
+  ASSERT_TRUE(h.WaitReady());
+  auto masters = h.client().Masters();
+  ASSERT_EQ(masters.size(), 3u);
+  for (const auto& m : masters) EXPECT_EQ(m.online_replicas, 1) << m.addr;
+
+  // 1000 keys, each routed by our KeySlot: a single disagreement with the server would be a MOVED,
+  // which bumps the epoch.
+  std::vector<std::shared_ptr<Result>> sets;
+  for (int i = 0; i < 1000; ++i) sets.push_back(h.Issue({"SET", "k" + std::to_string(i), "v" + std::to_string(i)}));
+  ASSERT_TRUE(loop.RunUntil([&] { return std::all_of(sets.begin(), sets.end(), [](auto& r) { return r->done(); }); }));
+  for (auto& r : sets) ASSERT_EQ(r->str, "OK") << r->message;
+  EXPECT_EQ(h.client().topology_epoch(), 1u);
+  EXPECT_EQ(Shell("redis-cli -c -p " + std::to_string(base_) + " GET k777"), "v777");
+
+  // Durable: WAIT 1 behind the SET, answered by the real replica.
+  auto durable = h.IssueDurable({"SET", "d", "1"}, 2000);
+  ASSERT_TRUE(h.Wait(durable));
+  EXPECT_EQ(durable->error, CommandError::kNone) << durable->message;
+  EXPECT_EQ(durable->str, "OK");
+
+  // Move slot 12182 ("foo", "{foo}b") by hand: first only "foo" migrates (ASK), then the slot (MOVED).
+  for (auto& r : {h.Issue({"SET", "foo", "bar"}), h.Issue({"SET", "{foo}b", "baz"})}) {
+    ASSERT_TRUE(h.Wait(r));
+    ASSERT_EQ(r->str, "OK");
+  }
+  const int from = MasterOf(kFooSlot);
+  ASSERT_GE(from, 0);
+  const int to = MasterOf(0) == from ? MasterOf(16383) : MasterOf(0);
+  const std::string slot = std::to_string(kFooSlot);
+  ASSERT_EQ(Cli(to, "CLUSTER SETSLOT " + slot + " IMPORTING " + IdOf(from)), "OK");
+  ASSERT_EQ(Cli(from, "CLUSTER SETSLOT " + slot + " MIGRATING " + IdOf(to)), "OK");
+  ASSERT_EQ(Cli(from, "MIGRATE 127.0.0.1 " + std::to_string(base_ + to) + " foo 0 5000"), "OK");
+  auto asked = h.Issue({"GET", "foo"});
+  auto stayed = h.Issue({"GET", "{foo}b"});
+  ASSERT_TRUE(h.Wait(asked));
+  ASSERT_TRUE(h.Wait(stayed));
+  EXPECT_EQ(asked->str, "bar") << "ASK followed with ASKING";
+  EXPECT_EQ(stayed->str, "baz");
+  EXPECT_EQ(h.client().topology_epoch(), 1u) << "ASK leaves the map alone";
+  ASSERT_EQ(Cli(from, "MIGRATE 127.0.0.1 " + std::to_string(base_ + to) + " {foo}b 0 5000"), "OK");
+  for (int n : {to, from}) ASSERT_EQ(Cli(n, "CLUSTER SETSLOT " + slot + " NODE " + IdOf(to)), "OK");
+  auto moved = h.Issue({"GET", "{foo}b"});
+  ASSERT_TRUE(h.Wait(moved));
+  EXPECT_EQ(moved->str, "baz") << "MOVED followed";
+  EXPECT_GE(h.client().topology_epoch(), 2u);
+
+  // SIGKILL the master of slot 0: its slots fail (never hang past the deadline), then its replica
+  // is promoted and a refresh finds it.
+  const int victim = MasterOf(0);
+  ASSERT_GE(victim, 0);
+  std::string key0;  // a key in slot 0's master range
+  for (int i = 0; key0.empty(); ++i) {
+    std::string k = "z" + std::to_string(i);
+    if (KeySlot(k) < 100) key0 = k;
+  }
+  Kill(victim);
+  const uint64_t killed = loop.now();
+  auto during = h.Issue({"GET", key0}, 300);
+  ASSERT_TRUE(h.Wait(during));
+  EXPECT_NE(during->error, CommandError::kNone);
+  EXPECT_LE(during->at_ms - killed, 300u + 50u);
+  ASSERT_TRUE(loop.RunUntil([&] {
+    return h.client().state() == State::kReady &&
+           std::none_of(h.client().Masters().begin(), h.client().Masters().end(), [&](const auto& m) {
+             return m.addr == "127.0.0.1:" + std::to_string(base_ + victim);
+           });
+  }, 10000)) << "not served again after the failover";
+  const uint64_t served = loop.now();
+  auto after = h.Issue({"SET", key0, "x"});
+  ASSERT_TRUE(h.Wait(after));
+  EXPECT_EQ(after->str, "OK") << after->message;
+  std::printf("[ info ] failover: slots served again %llu ms after SIGKILL\n",
+              static_cast<unsigned long long>(served - killed));
 }
 
 }  // namespace

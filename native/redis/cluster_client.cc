@@ -19,6 +19,7 @@ constexpr uint64_t kTryAgainDelayMs = 20;
 constexpr uint64_t kClusterDownDelayMs = 100;
 constexpr uint64_t kMinRefreshGapMs = 100;
 constexpr uint64_t kDegradedRefreshMs = 250;
+constexpr uint64_t kUnknownReplicasDelayMs = 50;
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
@@ -314,6 +315,18 @@ void ClusterClient::Send(Op* op, Link* link, bool asking) {
     link->conn->Command(1, kAsking, kAskingLen, remaining, IgnoreReply, nullptr);
   }
   auto found = replicas_.find(link->addr);
+  if (op->durable && found == replicas_.end()) {
+    // A master learnt from a MOVED: how many replicas must confirm is not known until a refresh
+    // says so, and skipping WAIT would make the write non-durable without saying so.
+    ScheduleRefresh(0);
+    if (now + kUnknownReplicasDelayMs < op->deadline_ms) {
+      Wait(op, now + kUnknownReplicasDelayMs);
+    } else {
+      Settle(op, nullptr, CommandError::kUnconfirmed,
+             ("the replicas of " + link->addr + " are not known yet").c_str());
+    }
+    return;
+  }
   const int replicas = found == replicas_.end() ? 0 : found->second;
   if (op->durable && replicas > 0) {
     auto* ds = new DurableSend(op, replicas);

@@ -95,7 +95,8 @@ class ClusterClient {
   // behind the command on the same connection, n = the online replicas the last refresh counted
   // for that master (0: no WAIT, as Command()). The callback gets the command's reply once WAIT
   // answered >= n, else kUnconfirmed (the write happened on the master, but may be lost with it).
-  // A redirect resends the pair together.
+  // A redirect resends the pair together. A master not seen in a refresh yet (learnt from a
+  // MOVED) waits for the next refresh, within the deadline (else kUnconfirmed).
   void CommandDurable(int argc, const char* const* argv, const size_t* lens, uint32_t timeout_ms,
                       Callback cb, void* data, int slot = kAutoSlot);
   // Sends argv to the node at "host:port" (a link opens if there is none); no redirect followed.

@@ -695,6 +695,30 @@ TEST(ClusterClient, ARedirectedDurableCommandResendsTheCommandAndItsWait) {
   EXPECT_EQ(cluster.Count(0, "WAIT"), 1);
 }
 
+TEST(ClusterClient, ADurableCommandMovedToAMasterNoRefreshHasSeenWaitsForOne) {
+  FakeCluster cluster(4);
+  cluster.ThreeMasters();
+  cluster.SetReplicas(3, 1);
+  cluster.SetHandler([&](int node, const Command& cmd, const Command& prev) -> std::string {
+    if (node == 2 && Is(cmd[0], "SET")) {
+      cluster.Assign(kFooSlot, kFooSlot, 3);  // n3 is new: only a refresh tells its replicas
+      return "-MOVED " + std::to_string(kFooSlot) + " 127.0.0.1:" + std::to_string(cluster.port(3)) + "\r\n";
+    }
+    if (Is(cmd[0], "WAIT")) return Is(prev[0], "SET") ? ":1\r\n" : ":0\r\n";
+    return "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(0)}));
+  ASSERT_TRUE(h.WaitReady());
+  auto r = h.IssueDurable({"SET", "foo", "v"}, 1000);
+  ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(r->calls, 1);
+  EXPECT_EQ(r->error, CommandError::kNone) << r->message;
+  EXPECT_EQ(r->str, "n3");
+  EXPECT_EQ(cluster.Count(3, "SET"), 1);
+  EXPECT_EQ(cluster.Count(3, "WAIT"), 1) << "WAIT 1, from the refresh, not skipped";
+}
+
 TEST(ClusterClient, CommandOnNodeGoesToThatNodeAndFollowsNoRedirect) {
   FakeCluster cluster(3);
   cluster.ThreeMasters();

@@ -99,6 +99,7 @@ struct ClusterClient::Op {
   uint64_t resend_at = 0;
   bool flush_now = false;
   bool durable = false;
+  bool sent_live = false;  // the last send went straight to a ready connection (not queued)
 
   Op(ClusterClient* c, int argc, const char* const* args, const size_t* lens, Callback callback,
      void* d, uint64_t deadline, uint32_t timeout, int s)
@@ -300,6 +301,8 @@ void ClusterClient::Send(Op* op, Link* link, bool asking) {
   // What is left of the one deadline; at least 1 ms (0 would mean "the default" to the link).
   auto remaining = static_cast<uint32_t>(op->deadline_ms - now);
   op->sent_host = link->host;
+  // A ready link writes at once; otherwise the command queues for the connection attempt.
+  op->sent_live = link->state == RedisConnection::State::kReady;
   const size_t argc = op->argv.size();
   std::vector<const char*> ptrs(argc);
   std::vector<size_t> lens(argc);
@@ -410,9 +413,15 @@ void ClusterClient::OnOpReply(void* data, redisReply* reply, CommandError error,
 
 void ClusterClient::OpFailed(Op* op, CommandError error, const char* message) {
   if (error == CommandError::kClosed && !closing_) {
-    // Its link was retired by a topology change before the command went out: route it again.
-    Dispatch(op);
-    return;
+    if (!op->sent_live) {
+      // Queued on a link a topology change retired before it connected: never sent, so route
+      // it again.
+      Dispatch(op);
+      return;
+    }
+    // Written, then the retired link's connection dropped before the reply: it may have run.
+    error = CommandError::kUnavailable;
+    message = "the connection to Redis was lost";
   }
   if (error == CommandError::kUnavailable) ScheduleRefresh(0);
   Settle(op, nullptr, error, message);

@@ -618,6 +618,7 @@ void ClusterClient::StartRefresh() {
     if (link->master && link->state == RedisConnection::State::kReady) add(link->host, link->port);
   }
   for (auto& [addr, link] : links_) add(link->host, link->port);
+  for (auto& [host, port] : replica_nodes_) add(host, port);
   for (const RedisEndpoint& seed : options_.seeds) {
     if (seed.path.empty()) add(seed.host, seed.port);
   }
@@ -716,6 +717,7 @@ void ClusterClient::OnRefreshReply(void* data, redisReply* reply, CommandError e
 
 void ClusterClient::RefreshDone(bool ok) {
   refresh_in_flight_ = false;
+  if (listener_) listener_->OnRefreshed(ok, ok ? std::string() : refresh_error_);
   if (!ok && listener_) {
     std::string why = "could not read the cluster's topology from any node (last: " + refresh_error_ + ")";
     if (!have_topology_) {
@@ -737,12 +739,18 @@ void ClusterClient::ApplyTopology(ClusterTopology topology) {
   std::vector<Link*> shard_links;
   shard_links.reserve(topology.shards.size());
   replicas_.clear();
+  replica_nodes_.clear();
   for (auto& [addr, link] : links_) link->master = false;
   for (const ClusterShard& shard : topology.shards) {
     Link* link = LinkFor(shard.host, shard.port);
     link->master = true;
     replicas_[link->addr] = shard.online_replicas;
     shard_links.push_back(link);
+    for (const std::string& addr : shard.replica_addrs) {
+      std::string host;
+      int port = 0;
+      if (SplitAddr(addr, &host, &port) && !host.empty()) replica_nodes_.emplace_back(host, port);
+    }
   }
   bool changed = !have_topology_;
   for (int s = 0; s < kClusterSlots; ++s) {

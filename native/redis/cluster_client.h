@@ -67,6 +67,12 @@ class ClusterClient {
     virtual void OnStateChange(RedisConnection::State state, const std::string& error) = 0;
     // The slot map changed (a refresh or a MOVED); `epoch` counts the changes.
     virtual void OnTopologyChange(uint64_t epoch) { (void)epoch; }
+    // A refresh finished: ok with the topology applied, or every candidate failed (`error`).
+    // The binding's refresh() promise settles here.
+    virtual void OnRefreshed(bool ok, const std::string& error) {
+      (void)ok;
+      (void)error;
+    }
     virtual void OnClosed() = 0;
   };
 
@@ -177,6 +183,8 @@ class ClusterClient {
   std::array<Link*, 16384> slots_;
   // online replicas per master addr, from the last refresh
   std::map<std::string, int> replicas_;
+  // Online replicas' addresses from the last refresh: refresh candidates after the masters.
+  std::vector<std::pair<std::string, int>> replica_nodes_;
 
   // Ops waiting for a resend time or for the first topology (not in any connection).
   std::vector<Op*> waiting_;

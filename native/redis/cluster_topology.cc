@@ -114,6 +114,7 @@ bool ParseClusterShards(const redisReply* reply, ClusterTopology* out, std::stri
     ClusterShard master;
     bool have_master = false, master_online = false;
     int online_replicas = 0;
+    std::vector<std::string> replica_addrs;
     for (size_t n = 0; n < nodes->elements; ++n) {
       std::map<std::string_view, const redisReply*> node;
       if (!Fields(nodes->element[n], &node)) return Fail(error, where + "a node is not a field/value list");
@@ -143,6 +144,15 @@ bool ParseClusterShards(const redisReply* reply, ClusterTopology* out, std::stri
         master_online = online;
       } else if (online) {
         ++online_replicas;
+        // Optional: a replica without a usable address still counts for WAIT.
+        const redisReply* ip = node.count("ip") ? node["ip"] : nullptr;
+        const redisReply* endpoint = node.count("endpoint") ? node["endpoint"] : nullptr;
+        const redisReply* port = node.count("port") ? node["port"] : nullptr;
+        int p = 0;
+        const redisReply* host = IsString(endpoint) && PlausibleHost(View(endpoint)) ? endpoint
+                                 : IsString(ip) && PlausibleHost(View(ip))       ? ip
+                                                                                 : nullptr;
+        if (host && PortNumber(port, &p)) replica_addrs.push_back(std::string(View(host)) + ":" + std::to_string(p));
       }
     }
     if (slots->elements == 0) continue;  // a master that lost its slots (failed over), or empty
@@ -157,6 +167,7 @@ bool ParseClusterShards(const redisReply* reply, ClusterTopology* out, std::stri
     }
     if (!have_master || !master_online) continue;  // its slots stay unserved
     master.online_replicas = online_replicas;
+    master.replica_addrs = std::move(replica_addrs);
     const int index = static_cast<int>(t.shards.size());
     t.shards.push_back(std::move(master));
     for (auto [a, b] : ranges) {
@@ -201,6 +212,14 @@ bool ParseClusterSlots(const redisReply* reply, ClusterTopology* out, std::strin
     }
     // CLUSTER SLOTS lists the replicas it considers usable (failed ones are left out).
     shard.online_replicas = static_cast<int>(r->elements - 3);
+    for (size_t k = 3; k < r->elements; ++k) {
+      const redisReply* rep = r->element[k];
+      int p = 0;
+      if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2 && IsString(rep->element[0]) &&
+          PlausibleHost(View(rep->element[0])) && PortNumber(rep->element[1], &p)) {
+        shard.replica_addrs.push_back(std::string(View(rep->element[0])) + ":" + std::to_string(p));
+      }
+    }
     auto found = by_id.find(shard.id);
     int index;
     if (found == by_id.end()) {

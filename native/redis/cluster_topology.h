@@ -18,6 +18,9 @@ struct ClusterShard {
   std::string host;  // where to reach the master: its endpoint, else its ip
   int port = 0;
   int online_replicas = 0;  // replicas whose health is "online": the n of a durable WAIT
+  // Their addresses ("host:port"), where they were well-formed: a refresh may ask them when every
+  // master is unreachable.
+  std::vector<std::string> replica_addrs;
 };
 
 struct ClusterTopology {

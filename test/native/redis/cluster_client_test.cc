@@ -277,6 +277,10 @@ class Harness : public ClusterClient::Listener {
     errors.push_back(error);
   }
   void OnTopologyChange(uint64_t epoch) override { epochs.push_back(epoch); }
+  void OnRefreshed(bool ok, const std::string& error) override {
+    ++refreshes;
+    if (!ok) refresh_errors.push_back(error);
+  }
   void OnClosed() override { ++closed; }
 
   int depth = 0;
@@ -284,6 +288,8 @@ class Harness : public ClusterClient::Listener {
   std::vector<State> states;
   std::vector<std::string> errors;
   std::vector<uint64_t> epochs;
+  int refreshes = 0;
+  std::vector<std::string> refresh_errors;
 
  private:
   struct Baton {
@@ -410,8 +416,11 @@ TEST(ClusterClient, MovedUpdatesTheMapAndResendsAtOnce) {
   EXPECT_EQ(cluster.Count(0, "GET"), 2);
   EXPECT_EQ(first->calls, 1);
   EXPECT_EQ(second->calls, 1);
-  // ...and a refresh was scheduled.
+  // ...and a refresh was scheduled, and reported.
+  const int refreshes_before = h.refreshes;
   EXPECT_TRUE(loop.RunUntil([&] { return cluster.CountAll("CLUSTER") > shards_before; }));
+  EXPECT_TRUE(loop.RunUntil([&] { return h.refreshes > refreshes_before; }));
+  EXPECT_TRUE(h.refresh_errors.empty());
 }
 
 TEST(ClusterClient, AskSendsAskingAndTheCommandBackToBackAndLeavesTheMap) {
@@ -837,6 +846,8 @@ TEST(ClusterClient, TimesOutWaitingForATopologyNoSeedGives) {
   EXPECT_EQ(h.client().state(), State::kConnecting);
   ASSERT_FALSE(h.errors.empty());
   EXPECT_NE(h.errors.back().find("could not read the cluster's topology"), std::string::npos) << h.errors.back();
+  ASSERT_FALSE(h.refresh_errors.empty());
+  EXPECT_NE(h.refresh_errors.back().find("no master serving slots"), std::string::npos) << h.refresh_errors.back();
 }
 
 // ---------------------------------------------------------------------------------------------

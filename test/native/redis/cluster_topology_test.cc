@@ -84,6 +84,10 @@ TEST(ClusterTopology, DecodesTheShardsOfAHealthyCluster) {
   for (const ClusterShard& s : t.shards) {
     EXPECT_EQ(s.id.size(), 40u);
     EXPECT_EQ(s.online_replicas, 1) << s.port;
+    ASSERT_EQ(s.replica_addrs.size(), 1u);
+    // --cluster create paired 37101..37103 with replicas among 37104..37106.
+    EXPECT_GE(s.replica_addrs[0], "127.0.0.1:37104");
+    EXPECT_LE(s.replica_addrs[0], "127.0.0.1:37106");
   }
 }
 
@@ -120,6 +124,9 @@ TEST(ClusterTopology, DecodesClusterSlotsToTheSameMapAsClusterShards) {
   for (int s = 0; s < 16384; ++s) ASSERT_EQ(slots.Describe(s), shards.Describe(s)) << "slot " << s;
   for (const ClusterShard& s : slots.shards) {
     EXPECT_EQ(s.online_replicas, 1);
+    bool same_replica = false;
+    for (const ClusterShard& o : shards.shards) same_replica |= o.replica_addrs == s.replica_addrs && o.port == s.port;
+    EXPECT_TRUE(same_replica) << s.port;
     bool same_id = false;
     for (const ClusterShard& o : shards.shards) same_id |= o.id == s.id && o.port == s.port;
     EXPECT_TRUE(same_id) << s.id;
@@ -218,7 +225,7 @@ TEST(ClusterTopology, RejectsMalformedClusterShardsReplies) {
   };
   for (const Malformed& c : cases) {
     ClusterTopology t;
-    t.shards.push_back({"untouched", "h", 1, 0});
+    t.shards.push_back({"untouched", "h", 1, 0, {}});
     std::string error;
     ReplyPtr r = Decode(c.bytes);
     ASSERT_TRUE(r) << c.what << ": the test's RESP does not decode";

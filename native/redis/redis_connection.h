@@ -52,6 +52,8 @@ enum class CommandError {
   kUnavailable,  // not connected, or the connection dropped with the command in flight
   kClosed,       // Close() was called
   kAborted,      // Abort(): the environment is going away; release `data`, touch nothing else
+  kUnconfirmed,  // ClusterClient::CommandDurable only: fewer replicas than asked for confirmed
+                 // the write within the deadline (RedisConnection never reports it)
 };
 
 class RedisConnection final : private UvAdapterHooks {

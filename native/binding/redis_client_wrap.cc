@@ -144,7 +144,9 @@ Napi::Function RedisClientWrap::Define(Napi::Env env) {
                       InstanceMethod<&RedisClientWrap::PSubscribe>("psubscribe"),
                       InstanceMethod<&RedisClientWrap::PUnsubscribe>("punsubscribe"),
                       InstanceMethod<&RedisClientWrap::Close>("close"),
-                      InstanceAccessor<&RedisClientWrap::Status>("status")});
+                      InstanceMethod<&RedisClientWrap::Retarget>("retarget"),
+                      InstanceAccessor<&RedisClientWrap::Status>("status"),
+                      InstanceAccessor<&RedisClientWrap::Replicas>("replicas")});
 }
 
 RedisClientWrap::RedisClientWrap(const Napi::CallbackInfo& info)
@@ -191,6 +193,30 @@ RedisClientWrap::RedisClientWrap(const Napi::CallbackInfo& info)
   }
   subscriber_ = v.IsBoolean() && v.As<Napi::Boolean>().Value();
   options.subscriber = subscriber_;
+  v = o.Get("expectMaster");
+  if (!v.IsUndefined() && !v.IsBoolean()) {
+    Napi::TypeError::New(env, "RedisClient: the \"expectMaster\" option must be a boolean")
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  options.expect_master = v.IsBoolean() && v.As<Napi::Boolean>().Value();
+  v = o.Get("preload");
+  if (!v.IsUndefined()) {
+    bool ok = v.IsArray();
+    if (ok) {
+      Napi::Array scripts = v.As<Napi::Array>();
+      for (uint32_t i = 0; ok && i < scripts.Length(); ++i) {
+        Napi::Value script = scripts.Get(i);
+        ok = script.IsString();
+        if (ok) options.preload.push_back(script.As<Napi::String>().Utf8Value());
+      }
+    }
+    if (!ok) {
+      Napi::TypeError::New(env, "RedisClient: the \"preload\" option must be an array of script texts")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+  }
   v = o.Get("tls");
   if (!v.IsUndefined()) {
     e.tls = ReadTls(env, v);
@@ -330,6 +356,35 @@ void RedisClientWrap::OnClosed() {
 
 Napi::Value RedisClientWrap::Status(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), conn_ ? StateName(conn_->state()) : "closed");
+}
+
+Napi::Value RedisClientWrap::Replicas(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int n = conn_ ? conn_->connected_replicas() : -1;
+  return n < 0 ? env.Null() : Napi::Number::New(env, n);
+}
+
+Napi::Value RedisClientWrap::Retarget(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object target = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>()
+                                                               : Napi::Object();
+  Napi::Value host = target.IsEmpty() ? env.Undefined() : target.Get("host");
+  Napi::Value port = target.IsEmpty() ? env.Undefined() : target.Get("port");
+  double p = port.IsNumber() ? port.As<Napi::Number>().DoubleValue() : 0;
+  if (!host.IsString() || host.As<Napi::String>().Utf8Value().empty() || !(p >= 1 && p <= 65535) ||
+      p != static_cast<int>(p)) {
+    Napi::TypeError::New(env, "retarget() expects { host: string, port: 1..65535 }")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (!conn_) return env.Undefined();  // closed: nothing to move
+  // Credentials, db and the TLS context carry over: the new server is the same deployment's.
+  RedisEndpoint e = conn_->endpoint();
+  e.host = host.As<Napi::String>().Utf8Value();
+  e.port = static_cast<int>(p);
+  e.path.clear();
+  conn_->Retarget(e);
+  return env.Undefined();
 }
 
 Napi::Value RedisClientWrap::Close(const Napi::CallbackInfo& info) {

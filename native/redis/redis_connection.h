@@ -141,8 +141,9 @@ class RedisConnection final : private UvAdapterHooks {
   State state() const { return state_; }
   bool subscriber() const { return options_.subscriber; }
   const RedisEndpoint& endpoint() const { return options_.endpoint; }
-  // expect_master only: the replicas ROLE listed in the last handshake (how many a WAIT can ask
-  // for); -1 before the first ROLE answer or without expect_master.
+  // expect_master only: the replicas ROLE listed in the last handshake, i.e. those whose initial
+  // sync had completed (how many a WAIT can ask for); -1 before the first ROLE answer or without
+  // expect_master. Not updated between handshakes.
   int connected_replicas() const { return connected_replicas_; }
 
  private:

@@ -119,7 +119,8 @@ class RedisConnection final : private UvAdapterHooks {
   void PubSub(PubSubOp op, std::string_view name, Callback cb, void* data);
   // Moves the connection to `endpoint` (the whole endpoint: copy endpoint() and change host and
   // port to keep credentials, db and the TLS context). Commands in flight on the current
-  // connection fail with kUnavailable (each callback once, synchronously from this call); an
+  // connection fail with kUnavailable (each callback once: synchronously from this call, or
+  // right after the reply callback returns when called from inside one); an
   // attempt to the new endpoint starts on the next loop turn, and commands issued meanwhile, or
   // queued already, wait for it within their own timeouts as during any attempt. A subscriber
   // subscribes its channels and patterns on the new server as part of that handshake. A ready

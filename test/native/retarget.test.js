@@ -5,6 +5,7 @@
 const crypto = require('crypto');
 const { RedisClient } = require('../../lib/binding');
 const { startRedis } = require('../helpers/redis');
+const { certDir, pem } = require('../helpers/tls-certs');
 
 /** A client whose events are recorded, with a promise for the next event of each type. */
 function makeClient(options) {
@@ -92,6 +93,26 @@ describe('RedisClient.retarget()', () => {
     await until(() => messages().length === 2);
     for (const e of messages()) received.push(e.type);
     expect(received.sort()).toEqual(['message', 'pmessage']);
+  });
+
+  it('keeps the TLS settings, the password and the db on the new server', async () => {
+    const options = { tls: { dir: certDir(), authClients: 'yes' }, password: 'pw' };
+    const [ta, tb] = await Promise.all([startRedis(options), startRedis(options)]);
+    try {
+      await tb.client({ db: 2 }).set('where', 'tls b');
+      const client = track(makeClient({
+        port: ta.port, password: 'pw', db: 2,
+        tls: { ca: pem('ca.crt'), cert: pem('client.crt'), key: pem('client.key'), passphrase: '',
+          servername: '', rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+      }));
+      await client.ready();
+      expect(await client.command(['GET', 'where'])).toBeNull();
+      client.retarget({ host: '127.0.0.1', port: tb.port });
+      expect(await client.command(['GET', 'where'])).toEqual(Buffer.from('tls b'));
+      expect(client.events.filter((e) => e.type === 'error')).toEqual([]);
+    } finally {
+      await Promise.all([ta.close(), tb.close()]);
+    }
   });
 
   it('rejects a target that is not { host, port }', () => {

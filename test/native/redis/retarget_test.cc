@@ -93,6 +93,44 @@ TEST(Retarget, FailsCommandsInFlightOnceAndServesNewOnesFromTheNewServer) {
   EXPECT_EQ(queued->calls, 1);
 }
 
+TEST(Retarget, FromInsideAReplyCallbackFailsTheCommandsBehindItOnce) {
+  FakeRedisServer a, b;
+  a.On(0, [](FakeConnection& c) {
+    if (!c.Expect(2)) return;  // GET first, GET second: only the first is answered
+    c.Write("$-1\r\n");
+    c.Hang();
+  });
+  TestLoop loop;
+  AlsoWatch watch(loop, a, b);
+  Client client(loop, Client::Tcp(a.port(), 5000));
+  ASSERT_TRUE(client.WaitReady());
+  struct Mover {
+    RedisConnection* conn;
+    RedisEndpoint to;
+    int calls = 0;
+    CommandError error = CommandError::kNone;
+  } mover{&client.conn(), At(b.port())};
+  const char* argv[] = {"GET", "first"};
+  const size_t lens[] = {3, 5};
+  client.conn().Command(2, argv, lens, 0, [](void* data, redisReply*, CommandError error, const char*) {
+    auto* m = static_cast<Mover*>(data);
+    ++m->calls;
+    m->error = error;
+    m->conn->Retarget(m->to);
+  }, &mover);
+  auto second = client.Issue({"GET", "second"});
+  ASSERT_TRUE(loop.RunUntil([&] { return second->done(); }));
+  EXPECT_EQ(mover.calls, 1);
+  EXPECT_EQ(mover.error, CommandError::kNone);
+  EXPECT_EQ(second->error, CommandError::kUnavailable);
+  auto third = client.Issue({"GET", "third"});
+  ASSERT_TRUE(loop.RunUntil([&] { return third->done(); }));
+  EXPECT_EQ(third->error, CommandError::kNone);
+  EXPECT_EQ(b.Received(0), (std::vector<Command>{{"GET", "third"}}));
+  EXPECT_EQ(second->calls, 1);
+  EXPECT_EQ(third->calls, 1);
+}
+
 TEST(Retarget, CommandsQueuedForTheAttemptWaitWithinTheirOwnTimeouts) {
   FakeRedisServer a, b;
   // B holds its ROLE answer until the test says so: the attempt is under way meanwhile.

@@ -4,7 +4,7 @@
 // retarget({ host, port }), expectMaster (ROLE in every handshake, READONLY backstop) and preload.
 const crypto = require('crypto');
 const { RedisClient } = require('../../lib/binding');
-const { startRedis } = require('../helpers/redis');
+const { startRedis, tempDir } = require('../helpers/redis');
 const { certDir, pem } = require('../helpers/tls-certs');
 
 /** A client whose events are recorded, with a promise for the next event of each type. */
@@ -133,8 +133,10 @@ describe('RedisClient with expectMaster', () => {
 
   beforeAll(async () => {
     // No diskless-sync delay (5 s by default): ROLE lists a replica only once its sync is done.
-    master = await startRedis({ args: ['--repl-diskless-sync-delay', '0'] });
-    replica = await startRedis({ args: ['--repl-diskless-sync-delay', '0'] });
+    // Each its own --dir: a replica writes the RDB it receives to dump.rdb there.
+    const args = () => ['--repl-diskless-sync-delay', '0', '--dir', tempDir('respcache-retarget-')];
+    master = await startRedis({ args: args() });
+    replica = await startRedis({ args: args() });
     await replica.client().replicaof('127.0.0.1', master.port);
     await until(async () => /state=online/.test(await master.client().info('replication')));
   });

@@ -226,6 +226,22 @@ TEST(Retarget, DoesNothingOnceClosed) {
   EXPECT_EQ(b.Accepted(), 0);
 }
 
+TEST(Retarget, ACloseBeforeTheNewAttemptFailsWhatWaitedForItAndConnectsNowhere) {
+  FakeRedisServer a, b;
+  TestLoop loop;
+  AlsoWatch watch(loop, a, b);
+  Client client(loop, Client::Tcp(a.port()));
+  ASSERT_TRUE(client.WaitReady());
+  client.conn().Retarget(At(b.port()));
+  auto queued = client.Issue({"GET", "k"});
+  client.conn().Close();
+  ASSERT_TRUE(queued->done());
+  EXPECT_EQ(queued->error, CommandError::kClosed);
+  ASSERT_TRUE(loop.RunUntil([&] { return client.listener().closed == 1; }));
+  EXPECT_EQ(b.Accepted(), 0);
+  EXPECT_EQ(queued->calls, 1);
+}
+
 // --- expect_master -----------------------------------------------------------------------------
 
 TEST(ExpectMaster, ARepliesSlaveAttemptFailsAndIsRetriedUntilAMasterAnswers) {

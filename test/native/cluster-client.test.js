@@ -154,6 +154,15 @@ describe('RedisClusterClient', () => {
       await expect(client.commandOnNode(other.addr, ['GET', key])).rejects.toMatchObject({
         code: 'ERR_RESPCACHE_REDIS_REPLY', message: expect.stringMatching(/^MOVED /),
       });
+      // A keyless command goes where its route says: CLUSTER MYID names the node that answered.
+      for (const m of await cluster.masters()) {
+        const [first, last] = m.slots[m.slots.length - 1];
+        for (const slot of [first, last]) {
+          expect(await client.command(['CLUSTER', 'MYID'], undefined, false, slot)).toEqual(Buffer.from(m.id));
+        }
+        expect(await client.command(['CLUSTER', 'MYID'], undefined, false, `127.0.0.1:${m.port}`)).toEqual(Buffer.from(m.id));
+        expect(await client.commandOnNode(`127.0.0.1:${m.port}`, ['CLUSTER', 'MYID'])).toEqual(Buffer.from(m.id));
+      }
       expect(() => client.command(['GET', key], undefined, false, 16384)).toThrow(/integer 0\.\.16383/);
       expect(() => client.command(['GET', key], undefined, false, 1.5)).toThrow(/integer 0\.\.16383/);
       expect(() => client.command(['GET', key], undefined, false, {})).toThrow(/slot number or a "host:port"/);
@@ -254,6 +263,8 @@ describe('RedisClusterClient', () => {
       expect(gets.filter((r) => !r.ok)).toEqual([]);
       expect(gets.every((r, i) => r.value.toString() === valueOf(i))).toBe(true);
       expect(client.topologyEpoch).toBeGreaterThan(epoch);
+      const topology = client.events.filter((e) => e.type === 'topology');
+      expect(topology[topology.length - 1]).toMatchObject({ error: null, epoch: client.topologyEpoch });
       const layout = await clusterLayout();
       await waitFor(async () => {
         await client.refresh();
@@ -298,10 +309,12 @@ describe('RedisClusterClient', () => {
       }
       const inWindow = samples.filter((s) => s.started >= kill.killedAt && s.started + s.ms <= kill.notPromotedAt);
       const failed = samples.filter((s) => !s.ok && s.started >= kill.killedAt);
-      expect(failed.length).toBeGreaterThan(0);
-      // Fast and coded: not the 1000 ms timeout. One command may have been in flight at the kill.
-      expect(failed.filter((s) => s.code !== 'ERR_RESPCACHE_REDIS_UNAVAILABLE')).toEqual([]);
-      expect(failed.filter((s) => s.ms > 200)).toEqual([]);
+      // Fast and coded (not the 1000 ms timeout) while no node serves the slots; once the
+      // promoted node does, Redis may still answer CLUSTERDOWN for a moment (retried within the
+      // deadline, then passed on as a reply error). Nothing else.
+      const fast = failed.filter((s) => s.code === 'ERR_RESPCACHE_REDIS_UNAVAILABLE' && s.ms <= 200);
+      expect(fast.length).toBeGreaterThan(0);
+      expect(failed.filter((s) => !fast.includes(s) && !/^CLUSTERDOWN/.test(s.message))).toEqual([]);
       expect(inWindow.filter((s) => s.ok)).toEqual([]);
       // Other masters' keys: Redis itself answers CLUSTERDOWN while the cluster is in the fail
       // state (cluster-require-full-coverage); the client retries that within the deadline and
@@ -310,7 +323,8 @@ describe('RedisClusterClient', () => {
       expect(otherFailed.filter((s) => !/^CLUSTERDOWN/.test(s.other.message))).toEqual([]);
       const last = samples[samples.length - 1];
       expect(last.value.toString()).toBe(valueOf(probe));
-      console.log(`killed master: ${failed.length} fast failures (max ${Math.max(...failed.map((s) => s.ms)).toFixed(1)} ms), `
+      console.log(`killed master: ${fast.length} fast failures (max ${Math.max(...fast.map((s) => s.ms)).toFixed(1)} ms), `
+        + `${failed.length - fast.length} CLUSTERDOWN, `
         + `promoted ${kill.promotedMs.toFixed(0)} ms after the kill, served again `
         + `${(last.started - kill.killedAt).toFixed(0)} ms after it; other masters' keys: ${otherFailed.length} CLUSTERDOWN`);
       // Then every key is served, and the client says so.

@@ -101,6 +101,7 @@ describe('RedisClusterClient', () => {
         return client.masters.every((m) => m.replicas === 1);
       }, { timeout: 10000, interval: 50, what: 'every master counts one online replica' });
       const masters = client.masters;
+      expect(await client.refresh()).toBe(client.topologyEpoch);
       expect(masters.map((m) => m.replicas)).toEqual([1, 1, 1]);
       expect(masters.every((m) => m.ready)).toBe(true);
       const covered = masters.reduce((sum, m) => sum + m.slots.reduce((s, [a, b]) => s + b - a + 1, 0), 0);
@@ -225,10 +226,15 @@ describe('RedisClusterClient', () => {
         message: expect.stringMatching(/^WAIT: 0 of 1 replicas|^WAIT failed: Redis did not answer/) });
       // The master did run it. A WAIT that outlived the command's deadline leaves the master's
       // connection waiting for its late answer (commands fail fast until it arrives): poll.
+      const resumed = performance.now();
+      let refused = 0;
       expect(await waitFor(async () => {
         const r = await outcome(client.command(['GET', key]));
+        if (!r.ok) refused++;
         return r.ok && r.value;
-      }, { timeout: 2000, what: 'the master answers again' })).toEqual(Buffer.from('u'));
+      }, { timeout: 2000, interval: 5, what: 'the master answers again' })).toEqual(Buffer.from('u'));
+      console.log(`unconfirmed: ${result.message}; then ${refused} GETs refused over `
+        + `${(performance.now() - resumed).toFixed(0)} ms`);
     });
   });
 

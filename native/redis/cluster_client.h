@@ -98,8 +98,8 @@ class ClusterClient {
   void Command(int argc, const char* const* argv, const size_t* lens, uint32_t timeout_ms,
                Callback cb, void* data, int slot = kAutoSlot, bool flush_now = false);
   // Command() for writes that must survive a failover: `WAIT n <ms left>` is pipelined right
-  // behind the command on the same connection, n = the online replicas the last refresh counted
-  // for that master (0: no WAIT, as Command()). The callback gets the command's reply once WAIT
+  // behind the command on the same connection, n = the replicas the last refresh counted (every
+  // one not "fail", loading ones included) for that master (0: no WAIT, as Command()). The callback gets the command's reply once WAIT
   // answered >= n, else kUnconfirmed (the write happened on the master, but may be lost with it).
   // A redirect resends the pair together. A master not seen in a refresh yet (learnt from a
   // MOVED) waits for the next refresh, within the deadline (else kUnconfirmed).

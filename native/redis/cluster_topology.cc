@@ -122,6 +122,12 @@ bool ParseClusterShards(const redisReply* reply, ClusterTopology* out, std::stri
       const redisReply* health = node.count("health") ? node["health"] : nullptr;
       if (!IsString(role) || !IsString(health)) return Fail(error, where + "a node has no role or health");
       const bool online = View(health) == "online";
+      // Redis 7.0 says "fail" (FAIL flag), "loading" (a replica whose replication offset is 0:
+      // after --cluster create until the master's first write, or during a full sync) or
+      // "online". A loading replica counts for WAIT: a connected one acknowledges (and WAIT is
+      // then confirmed), one still syncing makes WAIT come up short, which is kUnconfirmed, a
+      // visible error. Leaving it out would skip WAIT and report a write durable that is not.
+      const bool counted_replica = View(health) != "fail";
       if (View(role) == "master") {
         if (have_master) return Fail(error, where + "two masters");
         const redisReply* id = node.count("id") ? node["id"] : nullptr;
@@ -142,7 +148,7 @@ bool ParseClusterShards(const redisReply* reply, ClusterTopology* out, std::stri
         master.id = std::string(View(id));
         have_master = true;
         master_online = online;
-      } else if (online) {
+      } else if (counted_replica) {
         ++online_replicas;
         // Optional: a replica without a usable address still counts for WAIT.
         const redisReply* ip = node.count("ip") ? node["ip"] : nullptr;

@@ -17,7 +17,9 @@ struct ClusterShard {
   std::string id;    // the master's node id (CLUSTER SLOTS without ids: "host:port")
   std::string host;  // where to reach the master: its endpoint, else its ip
   int port = 0;
-  int online_replicas = 0;  // replicas whose health is "online": the n of a durable WAIT
+  // Replicas whose health is not "fail" ("online" or "loading"): the n of a durable WAIT. The
+  // name predates counting "loading" ones (the binding reads it).
+  int online_replicas = 0;
   // Their addresses ("host:port"), where they were well-formed: a refresh may ask them when every
   // master is unreachable.
   std::vector<std::string> replica_addrs;

@@ -143,18 +143,22 @@ TEST(ClusterTopology, ClusterSlotsStillListsAFailedMaster) {
   EXPECT_EQ(t.Describe(0), "127.0.0.1:37101");
 }
 
-TEST(ClusterTopology, DecodesAHandMadeReplyAndCountsOnlyOnlineReplicas) {
+TEST(ClusterTopology, DecodesAHandMadeReplyAndCountsEveryReplicaThatHasNotFailed) {
   ClusterTopology t;
   std::string error;
+  // Redis 7.0 reports every replica of a fresh cluster as "loading" until the first write: they
+  // are connected and acknowledge WAIT, so they count (else no WAIT, and no durability).
   std::string bytes = A(1) + Shard(I(0) + I(16383), 2,
                                    Node(kId1, 7000, "master", "online", "db-1.example") +
                                        Node(kId2, 7001, "replica", "online") +
-                                       Node(kId3, 7002, "replica", "loading"),
-                                   3);
+                                       Node(kId3, 7002, "replica", "loading") +
+                                       Node(std::string(40, 'd'), 7003, "replica", "fail"),
+                                   4);
   ASSERT_TRUE(ParseShards(bytes, &t, &error)) << error;
   EXPECT_TRUE(t.complete);
   EXPECT_EQ(t.Describe(42), "db-1.example:7000");  // the endpoint wins over the ip
-  EXPECT_EQ(t.shards[0].online_replicas, 1);
+  EXPECT_EQ(t.shards[0].online_replicas, 2) << "online + loading; not the failed one";
+  EXPECT_EQ(t.shards[0].replica_addrs, (std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}));
 }
 
 TEST(ClusterTopology, UsesTheIpWhenTheEndpointIsUnknown) {

@@ -20,6 +20,14 @@ constexpr uint64_t kClusterDownDelayMs = 100;
 constexpr uint64_t kMinRefreshGapMs = 100;
 constexpr uint64_t kDegradedRefreshMs = 250;
 constexpr uint64_t kUnknownReplicasDelayMs = 50;
+// Redis checks blocked clients' timeouts when its event loop wakes, at least every 1000/hz ms
+// (100 at the default hz 10): a timed-out WAIT is answered up to that late. WAIT's own timeout
+// ends this much (at most half the time left) before the op's deadline...
+constexpr uint32_t kWaitMarginMs = 100;
+// ...and its link timeout is this much after the deadline (hz >= 1), so a late answer never
+// times out on the link, which would refuse every command until that answer came. The op
+// itself still settles at its deadline (durable_).
+constexpr uint32_t kWaitLateMs = 1000;
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
@@ -116,7 +124,7 @@ struct ClusterClient::DurableSend {
     DurableSend* send;
     bool done = false;
   };
-  Op* op;
+  Op* op;  // null once settled (at its deadline) while a part is still out
   int replicas;  // the n of WAIT
   int outstanding = 2;
   Part command{this};
@@ -126,6 +134,9 @@ struct ClusterClient::DurableSend {
   std::string message;
   long long acked = -1;  // WAIT's answer
   std::string wait_error;
+  std::multimap<uint64_t, DurableSend*>::iterator timed;  // in durable_, when sent
+  bool in_durable = false;
+  bool finishing = false;  // FinishDurable runs: a nested OnDurablePart must not delete
 
   DurableSend(Op* o, int n) : op(o), replicas(n) {}
   ~DurableSend() {
@@ -336,16 +347,23 @@ void ClusterClient::Send(Op* op, Link* link, bool asking) {
     link->conn->Command(static_cast<int>(argc), ptrs.data(), lens.data(), remaining, OnDurablePart,
                         &ds->command, op->flush_now);
     if (ds->command.done) {
-      // Refused at once (not sent): no WAIT behind it.
-      if (--ds->outstanding == 0) FinishDurable(ds);
+      // Refused at once (not sent): no WAIT behind it. OnDurablePart settled the op.
+      if (--ds->outstanding == 0) delete ds;
       return;
     }
-    // WAIT's own timeout must end before the connection's, and 0 would mean "forever".
-    const uint32_t wait_ms = remaining > 20 ? remaining - 10 : std::max<uint32_t>(1, remaining / 2);
+    // WAIT's own timeout ends inside the deadline with room for Redis's late answer; 0 would
+    // mean "forever".
+    const uint32_t wait_ms = std::max<uint32_t>(1, remaining - std::min(kWaitMarginMs, remaining / 2));
     const std::string n = std::to_string(replicas), ms = std::to_string(wait_ms);
     const char* wait[] = {"WAIT", n.c_str(), ms.c_str()};
     const size_t wait_lens[] = {4, n.size(), ms.size()};
-    link->conn->Command(3, wait, wait_lens, remaining, OnDurablePart, &ds->wait, op->flush_now);
+    link->conn->Command(3, wait, wait_lens, remaining + kWaitLateMs, OnDurablePart, &ds->wait,
+                        op->flush_now);
+    if (ds->op) {
+      ds->timed = durable_.emplace(op->deadline_ms, ds);
+      ds->in_durable = true;
+      if (op->deadline_ms < retry_wake_) ArmRetryTimer();
+    }
     return;
   }
   // May settle synchronously (OnOpReply deletes op): op is not touched after this.
@@ -369,15 +387,36 @@ void ClusterClient::OnDurablePart(void* data, redisReply* reply, CommandError er
   } else {
     ds->wait_error = reply->str ? std::string(reply->str, reply->len) : "not an integer";
   }
-  if (--ds->outstanding == 0) ds->op->client->FinishDurable(ds);
+  --ds->outstanding;
+  if (Op* op = ds->op) {
+    ClusterClient* self = op->client;
+    // The command failed (nothing to confirm), or it answered at or past the deadline: settle
+    // now, without waiting for WAIT.
+    if (ds->outstanding == 0 ||
+        (part == &ds->command && (error != CommandError::kNone || uv_now(self->loop_) >= op->deadline_ms))) {
+      if (!ds->wait.done && ds->wait_error.empty()) {
+        ds->wait_error = "no answer within " + std::to_string(op->timeout_ms) + " ms";
+      }
+      ds->finishing = true;  // the callback may Abort(), which answers the other part here
+      self->FinishDurable(ds);
+      ds->finishing = false;
+    }
+  }
+  if (ds->outstanding == 0 && !ds->finishing) delete ds;
 }
 
+// Settles the op from what the send has so far and detaches it; the caller deletes ds once both
+// parts are in.
 void ClusterClient::FinishDurable(DurableSend* ds) {
   Op* op = ds->op;
+  ds->op = nullptr;
+  if (ds->in_durable) {
+    durable_.erase(ds->timed);
+    ds->in_durable = false;
+  }
   if (ds->error != CommandError::kNone) {
     CommandError error = ds->error;
     std::string message = ds->message;
-    delete ds;
     OpFailed(op, error, message.c_str());
     return;
   }
@@ -393,7 +432,6 @@ void ClusterClient::FinishDurable(DurableSend* ds) {
                           : "WAIT failed: " + ds->wait_error;
     Settle(op, nullptr, CommandError::kUnconfirmed, why.c_str());
   }
-  delete ds;
 }
 
 void ClusterClient::OnOpReply(void* data, redisReply* reply, CommandError error,
@@ -477,23 +515,40 @@ void ClusterClient::Wait(Op* op, uint64_t resend_at) {
 }
 
 void ClusterClient::ArmRetryTimer() {
-  if (closing_ || waiting_.empty()) {
+  if (finished_ || aborted_) return;
+  // Durable sends still settle at their deadlines while closing (they are in flight).
+  if (waiting_.empty() && durable_.empty()) {
     uv_timer_stop(&retry_timer_);
+    retry_wake_ = UINT64_MAX;
     return;
   }
-  uint64_t wake = UINT64_MAX;
+  uint64_t wake = durable_.empty() ? UINT64_MAX : durable_.begin()->first;
   for (Op* op : waiting_) {
     wake = std::min(wake, op->deadline_ms);
     if (have_topology_ || !op->node_host.empty()) wake = std::min(wake, op->resend_at);
   }
   uint64_t now = uv_now(loop_);
   uv_timer_start(&retry_timer_, OnRetryTimer, wake > now ? wake - now : 0, 0);
+  retry_wake_ = wake;
 }
 
 void ClusterClient::OnRetryTimer(uv_timer_t* timer) {
   auto* self = static_cast<ClusterClient*>(timer->data);
   self->Enter();
   uint64_t now = uv_now(self->loop_);
+  self->retry_wake_ = UINT64_MAX;
+  // Durable sends whose WAIT is still out at the deadline: the op settles now (kUnconfirmed, or
+  // the command's error), the late WAIT answer is dropped when it comes. A command part not in
+  // yet times out on its link at this same deadline.
+  while (!self->durable_.empty() && self->durable_.begin()->first <= now) {
+    DurableSend* ds = self->durable_.begin()->second;
+    self->durable_.erase(self->durable_.begin());
+    ds->in_durable = false;
+    if (ds->command.done && ds->op) {
+      ds->wait_error = "no answer within " + std::to_string(ds->op->timeout_ms) + " ms";
+      self->FinishDurable(ds);
+    }
+  }
   std::vector<Op*> due;
   auto& w = self->waiting_;
   for (auto it = w.begin(); it != w.end();) {
@@ -849,6 +904,8 @@ void ClusterClient::Close() {
   std::vector<Op*> waiting;
   waiting.swap(waiting_);
   for (Op* op : waiting) Settle(op, nullptr, CommandError::kClosed, "the Redis client was closed");
+  retry_wake_ = UINT64_MAX;
+  ArmRetryTimer();  // for durable sends in flight, if any
   std::vector<Link*> links;
   for (auto& [addr, link] : links_) links.push_back(link);
   for (Link* link : links) Retire(link);
@@ -873,6 +930,7 @@ void ClusterClient::Abort() {
   uv_timer_stop(&retry_timer_);
   std::vector<Op*> waiting;
   waiting.swap(waiting_);
+  retry_wake_ = UINT64_MAX;
   for (Op* op : waiting) Settle(op, nullptr, CommandError::kAborted, "aborted");
   for (auto& [addr, link] : links_) retired_.insert(link);
   links_.clear();

@@ -101,7 +101,10 @@ class ClusterClient {
   // behind the command on the same connection, n = the replicas the last refresh counted (every
   // one not "fail", loading ones included) for that master (0: no WAIT, as Command()). The callback gets the command's reply once WAIT
   // answered >= n, else kUnconfirmed (the write happened on the master, but may be lost with it).
-  // A redirect resends the pair together. A master not seen in a refresh yet (learnt from a
+  // WAIT's own timeout is the time left less min(100 ms, half of it): Redis answers a timed-out
+  // WAIT up to 1000/hz ms late. WAIT's link timeout is 1 s past the deadline, so that late
+  // answer never stalls the connection; the op itself settles at its deadline (kUnconfirmed
+  // when the command was answered and WAIT was not). A redirect resends the pair together. A master not seen in a refresh yet (learnt from a
   // MOVED) waits for the next refresh, within the deadline (else kUnconfirmed).
   void CommandDurable(int argc, const char* const* argv, const size_t* lens, uint32_t timeout_ms,
                       Callback cb, void* data, int slot = kAutoSlot);
@@ -188,6 +191,9 @@ class ClusterClient {
 
   // Ops waiting for a resend time or for the first topology (not in any connection).
   std::vector<Op*> waiting_;
+  // Durable sends in flight, by their op's deadline (the retry timer settles them there).
+  std::multimap<uint64_t, DurableSend*> durable_;
+  uint64_t retry_wake_ = UINT64_MAX;  // when the armed retry timer fires
 
   bool refresh_in_flight_ = false;
   bool refresh_again_ = false;

@@ -222,20 +222,12 @@ describe('RedisClusterClient', () => {
         process.kill(replica.server.pid, 'SIGCONT');
       }
       // Either WAIT answered 0 in time, or (Redis checks blocked clients' timeouts at its hz, up
-      // to 100 ms late) WAIT itself was not answered within the command's deadline.
+      // to 100 ms late) its answer had not come by the command's deadline.
       expect(result).toMatchObject({ ok: false, code: 'ERR_RESPCACHE_REDIS_UNCONFIRMED',
-        message: expect.stringMatching(/^WAIT: 0 of 1 replicas|^WAIT failed: Redis did not answer/) });
-      // The master did run it. A WAIT that outlived the command's deadline leaves the master's
-      // connection waiting for its late answer (commands fail fast until it arrives): poll.
-      const resumed = performance.now();
-      let refused = 0;
-      expect(await waitFor(async () => {
-        const r = await outcome(client.command(['GET', key]));
-        if (!r.ok) refused++;
-        return r.ok && r.value;
-      }, { timeout: 2000, interval: 5, what: 'the master answers again' })).toEqual(Buffer.from('u'));
-      console.log(`unconfirmed: ${result.message}; then ${refused} GETs refused over `
-        + `${(performance.now() - resumed).toFixed(0)} ms`);
+        message: expect.stringMatching(/^WAIT: 0 of 1 replicas|^WAIT failed: no answer within 300 ms/) });
+      // The master did run it, and its connection is not stalled by a late WAIT answer: the very
+      // next GET is served (behind that answer, if it is still to come).
+      expect(await client.command(['GET', key], 1000)).toEqual(Buffer.from('u'));
     });
   });
 

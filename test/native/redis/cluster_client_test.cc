@@ -685,6 +685,42 @@ TEST(ClusterClient, ADurableCommandTooFewReplicasConfirmedIsUnconfirmed) {
   EXPECT_EQ(cluster.Count(2, "SET"), 1) << "not resent: the master has it";
 }
 
+// Redis answers a timed-out WAIT at its next event-loop wake-up, up to 1000/hz ms late (100 at
+// hz 10). The op must still end at its deadline, as kUnconfirmed, and the late answer must not
+// time out on the link, which would then refuse every command until it came.
+TEST(ClusterClient, AWaitAnsweredLateEndsUnconfirmedAtTheDeadlineAndLeavesTheLinkUsable) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  cluster.SetReplicas(2, 1);
+  std::atomic<int> wait_ms{-1};
+  cluster.SetHandler([&](int, const Command& cmd, const Command&) -> std::string {
+    if (!Is(cmd[0], "WAIT")) return "";
+    wait_ms = std::stoi(cmd[2]);
+    // A server-side timeout, then a wake-up 150 ms later: this node is slow.
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms + 150));
+    return ":0\r\n";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(0)}));
+  ASSERT_TRUE(h.WaitReady());
+  const uint64_t start = loop.now();
+  auto r = h.IssueDurable({"SET", "foo", "v"}, 300);
+  ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(r->calls, 1);
+  EXPECT_EQ(r->error, CommandError::kUnconfirmed) << r->message;
+  EXPECT_GE(r->at_ms - start, 300u - 20u);
+  EXPECT_LE(r->at_ms - start, 300u + 50u) << "settled at its deadline, not at WAIT's late answer";
+  EXPECT_GT(wait_ms.load(), 0);
+  EXPECT_LE(wait_ms.load(), 300 - 100) << "WAIT's own timeout leaves Redis room to answer late";
+  // The link still serves: a GET queues behind the late WAIT answer and is answered.
+  auto g = h.Issue({"GET", "foo"}, 1000);
+  ASSERT_TRUE(h.Wait(g));
+  EXPECT_EQ(g->calls, 1);
+  EXPECT_EQ(g->error, CommandError::kNone) << g->message;
+  EXPECT_EQ(g->str, "n2");
+  EXPECT_EQ(cluster.Count(2, "SET"), 1) << "not resent: the master has it";
+}
+
 TEST(ClusterClient, ARedirectedDurableCommandResendsTheCommandAndItsWait) {
   FakeCluster cluster(3);
   cluster.ThreeMasters();

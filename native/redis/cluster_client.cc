@@ -504,6 +504,11 @@ void ClusterClient::HandleReply(Op* op, redisReply* reply) {
       Wait(op, now + kClusterDownDelayMs);
       return;
     }
+    // Still down at the deadline: the cluster cannot serve the slot now, as with a lost master
+    // (the store bypasses Redis); not a reply to the command.
+    const std::string why(e);
+    Settle(op, nullptr, CommandError::kUnavailable, why.c_str());
+    return;
   }
   Settle(op, reply, CommandError::kNone, nullptr);
 }

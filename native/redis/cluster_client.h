@@ -17,8 +17,9 @@
 //   scheduled. ASK: ASKING and the command are written back to back on the target's connection
 //   (adjacent in its pipeline), the map is left alone. TRYAGAIN: resent after 20 ms.
 //   CLUSTERDOWN: refresh, resent after 100 ms. Each of these while the deadline allows; else the
-//   command settles with the last reply (an error reply). More than max_redirections MOVED/ASK
-//   settle with the last redirect reply.
+//   command settles with the last reply (an error reply), except CLUSTERDOWN, which settles
+//   kUnavailable with Redis's text (the cluster cannot serve the slot: bypass, as for a lost
+//   master). More than max_redirections MOVED/ASK settle with the last redirect reply.
 // - A command whose connection drops while it is in flight fails with kUnavailable and is never
 //   resent (it may have run). A slot whose master is unreachable fails fast (kUnavailable) until
 //   a refresh maps it elsewhere: refreshes run every 250 ms while any slot is unserved, every

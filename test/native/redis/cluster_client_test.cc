@@ -574,6 +574,27 @@ TEST(ClusterClient, ClusterDownRefreshesAndRetriesWithinTheDeadline) {
   EXPECT_EQ(h.client().topology_epoch(), 2u);
 }
 
+TEST(ClusterClient, ClusterDownUntilTheDeadlineIsUnavailable) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  cluster.SetHandler([&](int node, const Command& cmd, const Command&) -> std::string {
+    if (node == 2 && Is(cmd[0], "GET")) return "-CLUSTERDOWN The cluster is down\r\n";
+    return "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(0)}));
+  ASSERT_TRUE(h.WaitReady());
+  const uint64_t start = loop.now();
+  auto r = h.Issue({"GET", "foo"}, 350);
+  ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(r->calls, 1);
+  // Not a reply error: the store treats kUnavailable as "bypass Redis".
+  EXPECT_EQ(r->error, CommandError::kUnavailable) << r->str;
+  EXPECT_EQ(r->message, "CLUSTERDOWN The cluster is down");
+  EXPECT_GE(cluster.Count(2, "GET"), 3) << "retried every 100 ms first";
+  EXPECT_LE(r->at_ms - start, 350u + 50u);
+}
+
 TEST(ClusterClient, AMastersSlotsFailFastWhileItIsDownAndMoveWithTheMap) {
   FakeCluster cluster(3);
   cluster.ThreeMasters();

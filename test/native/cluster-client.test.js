@@ -92,15 +92,22 @@ describe('RedisClusterClient', () => {
       expect(client.topologyEpoch).toBeGreaterThanOrEqual(1);
       expect(clientLayout(client)).toEqual(await clusterLayout());
       expect(client.masters).toHaveLength(3);
-      // Nothing written yet: Redis 7.0's CLUSTER SHARDS calls every replica 'loading' (its
-      // replication offset is 0) until its master's first write. They count all the same (else
-      // commandDurable would send no WAIT). Refresh until each replica has been seen.
-      await waitFor(async () => {
-        await client.refresh();
-        return client.masters.every((m) => m.replicas === 1);
-      }, { timeout: 10000, interval: 50, what: 'every master counts its replica before any write' });
+      // Nothing written yet: Redis 7.0's CLUSTER SHARDS calls a replica 'loading' while its
+      // replication offset is 0, until its master's first write (or its first replica ping,
+      // every 10 s). They count all the same: the fixture saw every replica's link up.
       const dbsizes = await Promise.all(client.masters.map((m) => client.commandOnNode(m.addr, ['DBSIZE'])));
       expect(dbsizes).toEqual([0, 0, 0]);
+      await client.refresh();
+      const shards = await client.commandOnNode(client.masters[0].addr, ['CLUSTER', 'SHARDS']);
+      const health = shards.flatMap((sh) => sh[3].map((n) => n.map(String)).map((f) => f[f.indexOf('health') + 1]));
+      expect(client.masters.map((m) => m.replicas)).toEqual([1, 1, 1]);
+      // So the first durable write is confirmed by WAIT 1, not sent without a WAIT.
+      const first = 'cc:durable:first';
+      const owner = client.masters.find((m) => m.slots.some(([a, b]) => client.keySlot(first) >= a && client.keySlot(first) <= b));
+      expect(await client.commandDurable(['SET', first, '1'], 2000)).toBe('OK');
+      const stats = (await client.commandOnNode(owner.addr, ['INFO', 'commandstats'])).toString();
+      expect(stats).toMatch(/^cmdstat_wait:calls=1,/m);
+      console.log(`fresh cluster: node health in CLUSTER SHARDS before the first write: ${health.join(', ')}`);
       const masters = client.masters;
       expect(await client.refresh()).toBe(client.topologyEpoch);
       expect(masters.map((m) => m.replicas)).toEqual([1, 1, 1]);
@@ -135,7 +142,7 @@ describe('RedisClusterClient', () => {
       expect(gets.every((r, i) => r.value.toString() === valueOf(i))).toBe(true);
       // Each key on its slot's master only: the masters hold exactly the 10,000 keys.
       const sizes = await Promise.all(client.masters.map((m) => client.commandOnNode(m.addr, ['DBSIZE'])));
-      expect(sizes.reduce((a, b) => a + b, 0)).toBe(KEYS.length);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(KEYS.length + 1); // + cc:durable:first
       expect(sizes.every((n) => n > 3000)).toBe(true);
       // No MOVED was needed: our slots agreed with Redis's.
       expect(client.topologyEpoch).toBe(epoch);

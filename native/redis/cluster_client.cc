@@ -134,6 +134,7 @@ struct ClusterClient::DurableSend {
   std::string message;
   long long acked = -1;  // WAIT's answer
   std::string wait_error;
+  CommandError wait_code = CommandError::kNone;
   std::multimap<uint64_t, DurableSend*>::iterator timed;  // in durable_, when sent
   bool in_durable = false;
   bool finishing = false;  // FinishDurable runs: a nested OnDurablePart must not delete
@@ -381,6 +382,7 @@ void ClusterClient::OnDurablePart(void* data, redisReply* reply, CommandError er
     if (message) ds->message = message;
     if (reply) ds->reply = CopyReply(reply);
   } else if (error != CommandError::kNone) {
+    ds->wait_code = error;
     ds->wait_error = message ? message : "no reply";
   } else if (reply->type == REDIS_REPLY_INTEGER) {
     ds->acked = reply->integer;
@@ -418,6 +420,11 @@ void ClusterClient::FinishDurable(DurableSend* ds) {
     CommandError error = ds->error;
     std::string message = ds->message;
     OpFailed(op, error, message.c_str());
+    return;
+  }
+  if (ds->wait_code == CommandError::kAborted) {
+    // Abort() after the command's reply: it settles kAborted like every other op.
+    OpFailed(op, CommandError::kAborted, ds->wait_error.c_str());
     return;
   }
   redisReply* reply = ds->reply;

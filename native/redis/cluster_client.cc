@@ -558,7 +558,10 @@ void ClusterClient::OnRetryTimer(uv_timer_t* timer) {
     ds->in_durable = false;
     if (ds->command.done && ds->op) {
       ds->wait_error = "no answer within " + std::to_string(ds->op->timeout_ms) + " ms";
-      self->FinishDurable(ds);
+      ds->finishing = true;  // an Abort() in the callback answers WAIT here: ds (and the
+      self->FinishDurable(ds);  // reply the callback got) must live until it returns
+      ds->finishing = false;
+      if (ds->outstanding == 0) delete ds;
     }
   }
   std::vector<Op*> due;

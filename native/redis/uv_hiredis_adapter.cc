@@ -89,11 +89,11 @@ void Cleanup(void* p) {
   uv_close(reinterpret_cast<uv_handle_t*>(&a->poll), OnClosed);
 }
 
-// Reads everything the socket holds into the reply reader, then dispatches the replies once.
-// EOF and hard errors are left to redisAsyncHandleRead, which reads again, sees them and runs
-// hiredis's own disconnect path (callbacks fire with NULL, then the disconnect callback).
 void ReadTls(UvAdapter* a);
 
+// Reads everything the socket holds into the reply reader, dispatching per chunk (over TLS:
+// ReadTls). EOF and hard errors are left to redisAsyncHandleRead, which reads again, sees them
+// and runs hiredis's own disconnect path (callbacks fire with NULL, then the disconnect callback).
 void ReadAvailable(UvAdapter* a) {
   if (a->tls) {
     ReadTls(a);

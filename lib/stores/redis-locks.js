@@ -15,6 +15,13 @@ const newToken = () => `${TOKEN_BASE}:${++tokenSeq}`;
 /** The Redis name of the lock `name` ('e:<key>', 'v:<key>', 'r:<key>'). */
 const lockName = (store, name) => store.names.lock(store.names.lockBucket(name), name);
 
+/**
+ * Where a fill notice of `name` is published: the connection of its lock and entry (one master of
+ * a cluster), so the notice follows the entry's store and precedes the unlock (contract.js: FIFO
+ * per key).
+ */
+const noticeRoute = (store, name) => store.routeOf(store.names.lockBucket(name));
+
 function tryLock(store, name, ttlMs) {
   const token = newToken();
   return store.client.command(['SET', lockName(store, name), token, 'NX', 'PX', String(ttlMs)])
@@ -74,7 +81,9 @@ async function acquire(store, name, read, { coalesceTimeout, lockTtl }) {
 /** Tells the waiters how the fill ended, then releases the lock if it is still ours. */
 function release(store, name, token, filled) {
   if (filled !== null) {
-    store.command(['PUBLISH', store.channel.fill, `${filled ? 'ok' : 'fail'}:${name}`], undefined, true).catch(store.report);
+    // On the connection of the name's bucket (Cluster: its master's), behind the entry's store.
+    store.command(['PUBLISH', store.channel.fill, `${filled ? 'ok' : 'fail'}:${name}`], undefined, true, noticeRoute(store, name))
+      .catch(store.report);
   }
   unlock(store, name, token);
 }
@@ -85,7 +94,7 @@ function release(store, name, token, filled) {
  */
 function giveBack(store, name, token) {
   unlock(store, name, token);
-  store.command(['PUBLISH', store.channel.fill, `free:${name}`], undefined, true).catch(store.report);
+  store.command(['PUBLISH', store.channel.fill, `free:${name}`], undefined, true, noticeRoute(store, name)).catch(store.report);
 }
 
 module.exports = { newToken, tryLock, unlock, acquire, release, giveBack };

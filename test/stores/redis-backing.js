@@ -4,12 +4,14 @@
 // share: a real redis-server for the file (test/helpers/redis.js), one key prefix per store opened,
 // raw planting and inspection through a separate client, announcements published as another
 // process would. Names are the store's own (lib/stores/redis-keys.js), in B buckets (1 unless
-// `buckets` says otherwise: the test-only `_buckets` store option).
+// `buckets` says otherwise: the test-only `_buckets` store option). With `cluster`, a real 3+3
+// Redis Cluster (test/helpers/cluster.js) and the store on it, 64 buckets.
 const { startRedis } = require('../helpers/redis');
+const { startCluster } = require('../helpers/cluster');
 const { certDir, pem } = require('../helpers/tls-certs');
 const { once } = require('../helpers/wait');
 const { RedisStore } = require('../../lib/stores/redis');
-const { layout } = require('../../lib/stores/redis-keys');
+const { layout, BUCKETS_CLUSTER } = require('../../lib/stores/redis-keys');
 const { tlsOptions } = require('../../lib/tls-options');
 
 /**
@@ -21,22 +23,28 @@ const { tlsOptions } = require('../../lib/tls-options');
  *   connects with the test CA and the client certificate
  * @param {number} [buckets] the store's bucket count (the test-only `_buckets` option); 1: as
  *   every store on one Redis has
+ * @param {boolean} [cluster] the store on a Redis Cluster of 3 masters and 3 replicas
  * @returns {object} the adapter's setup/teardown/open, `redis()` (the running server) and
  *   `names(prefix)` (the store's layout under that prefix)
  */
-function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false, tls = false, buckets = 1 } = {}) {
-  let redis = null;
+function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false, tls = false, buckets = 1, cluster = false } = {}) {
+  let redis = null; // the redis-server, or the Cluster
   let seq = 0;
+  if (cluster) buckets = BUCKETS_CLUSTER;
 
   function make(prefix, report, options) {
-    const endpoint = { host: '127.0.0.1', port: redis.port, path: '', username: '', password: '', db: 0 };
+    const endpoint = { host: cluster ? '' : '127.0.0.1', port: cluster ? 0 : redis.port, path: '', username: '', password: '', db: 0 };
     if (tls) {
       endpoint.tls = tlsOptions({ ca: pem('ca.crt'), cert: pem('client.crt'), key: pem('client.key') }, 'tls');
     }
+    const topology = cluster
+      ? { topology: 'cluster', cluster: { nodes: [{ host: '127.0.0.1', port: redis.nodes()[0].port }], slotsRefreshInterval: 5000, maxRedirections: 16 } }
+      : {};
     const shared = new RedisStore({
       endpoint,
+      ...topology,
       keyPrefix: prefix, connectTimeout: 2000, commandTimeout: 2000,
-      ...(buckets === 1 ? {} : { _buckets: buckets }),
+      ...(buckets === 1 || cluster ? {} : { _buckets: buckets }),
     }, report);
     return wrap(shared, options);
   }
@@ -68,7 +76,10 @@ function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false, t
 
   return {
     shared: true,
-    async setup() { redis = await startRedis(tls ? { tls: { dir: certDir(), authClients: 'yes' } } : {}); },
+    async setup() {
+      const serverTls = tls ? { tls: { dir: certDir(), authClients: 'yes' } } : {};
+      redis = cluster ? await startCluster(serverTls) : await startRedis(serverTls);
+    },
     async teardown() { await redis.close(); },
     open: ({ report, prefix = `s${++seq}`, ...options }) => opened(prefix, report, options),
     redis: () => redis,

@@ -1,0 +1,73 @@
+'use strict';
+
+// The shared store suite on a real Redis Cluster (3 masters, 3 replicas, test/helpers/cluster.js):
+// the Redis store with its names in 64 buckets, each command routed to its bucket's master.
+// Then what only a cluster store has: entries on every master, fill notices on the master of
+// their key, key-pattern invalidation over every master, writes confirmed by the replicas.
+const { runStoreSuite, entry, fill, HOUR } = require('./store-suite');
+const { redisBacking } = require('./redis-backing');
+
+runStoreSuite('Redis Cluster', { ...redisBacking({ cluster: true }), tier: 'redis' });
+
+describe('the Redis store on a cluster', () => {
+  const backing = redisBacking({ cluster: true });
+  const stores = [];
+  let cluster;
+
+  async function open(options = {}) {
+    const handle = await backing.open({ report: () => {}, ...options });
+    stores.push(handle.store);
+    return handle;
+  }
+
+  beforeAll(async () => {
+    await backing.setup();
+    cluster = backing.redis();
+  });
+  afterAll(() => backing.teardown());
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+
+  it('spreads entries over every master, and each is on the master of its slot', async () => {
+    const { store } = await open({ prefix: 'spread' });
+    const names = backing.names('spread');
+    await Promise.all(Array.from({ length: 300 }, (_, i) => store.putEntry(`k${i}`, entry(), HOUR, fill(`/k${i}`))));
+    const counts = [];
+    for (const master of await cluster.masters()) {
+      const client = await cluster.nodeClient(master.node);
+      counts.push(await client.dbsize());
+    }
+    expect(counts).toHaveLength(3);
+    // Each master holds a share of 300 entries (plus their indexes): none is left out.
+    for (const n of counts) expect(n).toBeGreaterThan(50);
+    expect(await cluster.client().exists(names.nameOf('e:k7'))).toBe(1);
+  });
+
+  it('removes entries matching a key pattern on every master', async () => {
+    const { store, holds } = await open({ prefix: 'pattern' });
+    await Promise.all(Array.from({ length: 200 }, (_, i) => store.putEntry(`user:${i}`, entry(), HOUR, fill(`/u/${i}`))));
+    await store.putEntry('other', entry(), HOUR, fill('/other'));
+    expect(await store.invalidateKeys('user:*')).toBe(200);
+    for (let i = 0; i < 200; i += 17) expect(await holds(`e:user:${i}`)).toBe(false);
+    expect(await holds('e:other')).toBe(true);
+  });
+
+  it('confirms each invalidation write with the replicas (WAIT)', async () => {
+    const { store } = await open({ prefix: 'wait' });
+    await store.putEntry('a', entry(), HOUR, fill('/a', ['t']));
+    const waits = async () => {
+      let calls = 0;
+      for (const master of await cluster.masters()) {
+        const info = await (await cluster.nodeClient(master.node)).info('commandstats');
+        const m = /cmdstat_wait:calls=(\d+)/.exec(info);
+        if (m) calls += Number(m[1]);
+      }
+      return calls;
+    };
+    const before = await waits();
+    await store.invalidate(['t:t']);
+    // One WAIT per bucket step at least: 64 buckets.
+    expect((await waits()) - before).toBeGreaterThanOrEqual(64);
+  });
+});

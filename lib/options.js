@@ -216,7 +216,7 @@ function nodeUrl(url, name, list) {
   if (scheme === 'unix' || scheme === 'redis+unix') {
     throw new TypeError(`${shape}: ${list.what} are reached over TCP, not a unix socket`);
   }
-  const rest = url.slice(sep + 3);
+  const rest = sep > 0 ? url.slice(sep + 3) : '';
   // Before parsing, so that the reason points to the right options rather than to the URL's syntax.
   if ((scheme === 'redis' || scheme === 'rediss') && rest.includes('@')) {
     throw new TypeError(`${shape}, without credentials: ${list.credentials}`);
@@ -239,9 +239,9 @@ function nodeUrl(url, name, list) {
  * "cluster.nodes" or "sentinel.nodes": the frozen [{ host, port }], and whether its URLs are
  * rediss:// (every URL must have the same scheme; objects have none and follow the "tls" options).
  * @param {unknown} nodes as given
- * @param {{ where: string, what: string, port: number, credentials: string, db: string }} list
- *   the option's name, what the nodes are and their default port, and where credentials and the
- *   database go instead
+ * @param {{ where: string, what: string, port: number, credentials: string, db: string, tls: string }} list
+ *   the option's name, what the nodes are and their default port, and where credentials, the
+ *   database and TLS settings go instead
  * @returns {{ nodes: ReadonlyArray<Readonly<{ host: string, port: number }>>, rediss: boolean }}
  */
 function nodeList(nodes, list) {
@@ -438,7 +438,7 @@ function topologyOptions(options) {
       'options: a cache uses a single Redis server ("redis"), a Redis Cluster ("cluster") or a master found ' +
       'through Sentinels ("sentinel")');
   }
-  const topology = given.length === 0 ? 'single' : given[0] === 'redis' ? 'single' : given[0];
+  const topology = given[0] === 'cluster' || given[0] === 'sentinel' ? given[0] : 'single';
   const parts = topology === 'cluster' ? clusterOptions(options.cluster, options.tls)
     : topology === 'sentinel' ? sentinelOptions(options.sentinel, options.tls)
       : singleOptions(options.redis, options.tls);
@@ -578,4 +578,4 @@ function wrapOptions(options = {}) {
 }
 
 module.exports = { cacheOptions, wrapOptions, timing, isPlainObject, rejectUnknown, checkMs, checkPrefix, CACHE_DEFAULTS,
-  ROUTE_DEFAULTS, COMPRESS_DEFAULTS, MAX_TTL_SECONDS };
+  CLUSTER_DEFAULTS, ROUTE_DEFAULTS, COMPRESS_DEFAULTS, MAX_TTL_SECONDS };

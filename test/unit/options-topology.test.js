@@ -299,7 +299,7 @@ describe.each([
   });
 
   it('holds holes in an array to be missing nodes', () => {
-    thrown(() => withNodes(['redis://h:1', , 'redis://h:2']), TypeError, `${where}[1]`); // eslint-disable-line no-sparse-arrays
+    thrown(() => withNodes(['redis://h:1', , 'redis://h:2']), TypeError, `${where}[1]`); // a hole at [1]
   });
 
   it('refuses unknown fields of a node object with a suggestion', () => {

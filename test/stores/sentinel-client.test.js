@@ -313,7 +313,7 @@ describe('SentinelClient backstops, when +switch-master is missed', () => {
     return client;
   }
 
-  it('a demoted master (READONLY, then ROLE says replica) sends it back to the Sentinels', async () => {
+  it('a demoted master (Redis drops the connection, then ROLE says replica) sends it back to the Sentinels at once', async () => {
     const client = await deafClient();
     const result = await setup.failover();
     // The old master stays a master until a Sentinel's next INFO demotes it; writes find out.
@@ -322,13 +322,16 @@ describe('SentinelClient backstops, when +switch-master is missed', () => {
       await client.command(['SET', 'sentinel:probe', '1']).catch(() => {});
       return client.master.port === result.to;
     }, { timeout: 5000, interval: 20, what: 'the client on the promoted replica' });
+    // Redis 7 drops the clients of a master it demotes; the next attempt's ROLE check refuses it.
+    const dropped = client.events.find((e) => e.type === 'reconnecting');
     const noticed = client.events.find((e) => e.type === 'error' && /is a replica, not a master|answered READONLY/.test(e.err.message));
     expect(noticed).toBeDefined();
     const moved = client.masters[1];
     console.log(`missed forced failover: on the new master ${(performance.now() - started).toFixed(0)} ms after every ` +
-      `Sentinel agreed (the old one is demoted only then), onMaster ${(moved.at - noticed.at).toFixed(0)} ms after ` +
-      `the first error saying it was a replica ("${noticed.err.message}")`);
-    expect(moved.at - noticed.at).toBeLessThan(1000);
+      `Sentinel agreed (the old one is demoted only then); onMaster ${(moved.at - dropped.at).toFixed(0)} ms after ` +
+      `the connection dropped, ${(moved.at - noticed.at).toFixed(0)} ms after "${noticed.err.message}"`);
+    // Asked at that error, not when the 200 ms "reconnecting" check comes due.
+    expect(moved.at - dropped.at).toBeLessThan(190);
     expect(client.masters.map((m) => m.port)).toEqual([result.from, result.to]);
     expect(await client.command(['SET', 'sentinel:backstop', '1'])).toBe('OK');
     expect(await setup.byPort(result.to).client().get('sentinel:backstop')).toBe('1');

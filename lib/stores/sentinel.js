@@ -398,8 +398,7 @@ class SentinelClient {
         continue;
       }
       // The one that answered is asked first next time.
-      this._sentinels.splice(this._sentinels.indexOf(sentinel), 1);
-      this._sentinels.unshift(sentinel);
+      this._toFront(this._sentinels.indexOf(sentinel));
       this._addSentinels(answer.others);
       return answer.master;
     }
@@ -418,7 +417,9 @@ class SentinelClient {
         probe.command(['SENTINEL', 'sentinels', this._name], timeout, true).catch(() => []),
       ]);
       if (!Array.isArray(addr) || addr.length !== 2) throw new Error(`it does not know "${this._name}"`);
-      return { master: { host: String(addr[0]), port: Number(String(addr[1])) }, others: parseSentinels(others) };
+      const master = validAddress(String(addr[0]), String(addr[1]));
+      if (master === null) throw new Error(`it answered no address: ${addr.join(' ')}`);
+      return { master, others: parseSentinels(others) };
     } finally {
       this._probes.delete(probe);
       probe.close().catch(() => {});
@@ -443,7 +444,7 @@ class SentinelClient {
       ...sentinel,
       subscriber: true,
       onEvent: (type, err, channel, payload) => {
-        if (type === 'message') this._onSwitch(payload.toString());
+        if (type === 'message') this._onSwitch(payload.toString(), key);
         // A Sentinel that is down is one of several: its errors are not the data connection's.
       },
     });
@@ -457,13 +458,20 @@ class SentinelClient {
     }
   }
 
-  /** "<name> <old ip> <old port> <new ip> <new port>" */
-  _onSwitch(message) {
+  /** "<name> <old ip> <old port> <new ip> <new port>", published by the Sentinel at `from` */
+  _onSwitch(message, from) {
     const [name, , , host, port] = message.split(' ');
     if (name !== this._name || this._closing) return;
-    const to = { host, port: Number(port) };
-    if (!host || !Number.isInteger(to.port) || to.port < 1 || to.port > 65535) return;
+    const to = validAddress(host, port);
+    if (to === null) return;
+    // It knows the new master: asked first from now on. (Another may still name the old one
+    // for a while: Sentinels learn a switch from each other's hellos.)
+    this._toFront(this._sentinels.findIndex((s) => addrKey(s) === from));
     this._setMaster(to);
+  }
+
+  _toFront(index) {
+    if (index > 0) this._sentinels.unshift(...this._sentinels.splice(index, 1));
   }
 
   /** Points the data connection at `addr` (created on the first call) and tells onMaster. */
@@ -521,10 +529,17 @@ function parseSentinels(reply) {
     if (!Array.isArray(flat)) continue;
     const fields = {};
     for (let i = 0; i + 1 < flat.length; i += 2) fields[String(flat[i])] = String(flat[i + 1]);
-    const port = Number(fields.port);
-    if (fields.ip && Number.isInteger(port) && port > 0 && port < 65536) out.push({ host: fields.ip, port });
+    const addr = validAddress(fields.ip, fields.port);
+    if (addr !== null) out.push(addr);
   }
   return out;
+}
+
+/** { host, port } from a Sentinel's strings, or null when they are not an address. */
+function validAddress(host, port) {
+  const number = Number(port);
+  if (!host || !/^\d+$/.test(port) || number < 1 || number > 65535) return null;
+  return { host, port: number };
 }
 
 module.exports = { SentinelClient };

@@ -5,30 +5,17 @@
 // Then what only a cluster store has: entries on every master, fill notices on the master of
 // their key, key-pattern invalidation over every master, writes confirmed by the replicas.
 const { runStoreSuite, entry, fill, HOUR } = require('./store-suite');
-const { redisBacking } = require('./redis-backing');
+const { redisBacking, storesOn } = require('./redis-backing');
 const { once } = require('../helpers/wait');
 
 runStoreSuite('Redis Cluster', { ...redisBacking({ cluster: true }), tier: 'redis' });
 
 describe('the Redis store on a cluster', () => {
   const backing = redisBacking({ cluster: true });
-  const stores = [];
+  const { open } = storesOn(backing);
   let cluster;
 
-  async function open(options = {}) {
-    const handle = await backing.open({ report: () => {}, ...options });
-    stores.push(handle.store);
-    return handle;
-  }
-
-  beforeAll(async () => {
-    await backing.setup();
-    cluster = backing.redis();
-  });
-  afterAll(() => backing.teardown());
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-  });
+  beforeAll(() => { cluster = backing.redis(); });
 
   it('spreads entries over every master, and each is on the master of its slot', async () => {
     const { store } = await open({ prefix: 'spread' });

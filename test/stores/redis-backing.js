@@ -102,4 +102,27 @@ function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false, t
   };
 }
 
-module.exports = { redisBacking };
+/**
+ * For a describe block of store-only tests on one backing: registers its setup and teardown, and
+ * closes every store opened by `open` after each test.
+ * @returns {{ open(options?: object): Promise<object>, backing: object }} open: the backing's
+ *   open with reports ignored (the tests look at results)
+ */
+function storesOn(backing) {
+  const stores = [];
+  beforeAll(() => backing.setup());
+  afterAll(() => backing.teardown());
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+  return {
+    backing,
+    async open(options = {}) {
+      const handle = await backing.open({ report: () => {}, ...options });
+      stores.push(handle.store);
+      return handle;
+    },
+  };
+}
+
+module.exports = { redisBacking, storesOn };

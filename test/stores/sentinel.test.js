@@ -6,30 +6,17 @@
 // Sentinel store has: invalidation writes confirmed by the replica (WAIT), and a failover
 // followed by the store and its subscriber.
 const { runStoreSuite, entry, fill, HOUR } = require('./store-suite');
-const { redisBacking } = require('./redis-backing');
+const { redisBacking, storesOn } = require('./redis-backing');
 const { once } = require('../helpers/wait');
 
 runStoreSuite('Redis Sentinel', { ...redisBacking({ sentinel: true }), tier: 'redis' });
 
 describe('the Redis store on Sentinel', () => {
   const backing = redisBacking({ sentinel: true });
-  const stores = [];
+  const { open } = storesOn(backing);
   let sentinels;
 
-  async function open(options = {}) {
-    const handle = await backing.open({ report: () => {}, ...options });
-    stores.push(handle.store);
-    return handle;
-  }
-
-  beforeAll(async () => {
-    await backing.setup();
-    sentinels = backing.redis();
-  });
-  afterAll(() => backing.teardown());
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-  });
+  beforeAll(() => { sentinels = backing.redis(); });
 
   it('confirms each invalidation write with the replica (WAIT)', async () => {
     const { store } = await open({ prefix: 'wait' });

@@ -37,11 +37,13 @@
 //                  cluster (createCache({ cluster: { nodes } })), in alternating rounds of their
 //                  own. Both are loaded over the same 256 URLs (/data/0 ... /data/255), whose keys
 //                  spread over every master; redis µs/req is summed over the cluster's nodes.
-//   cold MISS      200 requests for URLs never asked before, one at a time, to each server in
-//                  turn: the commands per MISS, from INFO commandstats before and after (summed
-//                  over the masters; the measurement's INFO and the clients' background commands,
-//                  PING, CLUSTER, CONFIG, CLIENT, SCRIPT, HELLO and (P)SUBSCRIBE, are left out and
-//                  listed apart), and the p50 and p99 latency the runner saw.
+//   cold MISS      requests for URLs never asked before, one at a time, to each server in turn,
+//                  counted over all the nodes behind it: the commands the clients sent per MISS
+//                  (MONITOR, 50 MISSes; the target: no more on the cluster than on one node), the
+//                  commands Redis ran per MISS (INFO commandstats deltas, 200 MISSes: scripts'
+//                  own calls included) and the p50 and p99 latency of those 200 (without MONITOR).
+//                  The measurement's INFO and MONITOR and the clients' background commands (PING,
+//                  CLUSTER, CONFIG, CLIENT, SCRIPT, HELLO, (P)SUBSCRIBE) are left out.
 //   client         GET ops/s over 1000 keys spread over all slots, 100 in flight: respcache's
 //                  native cluster client against ioredis's Redis.Cluster (auto-pipelining).
 // It ends with a ready-to-paste Markdown summary for docs/benchmarks.md ("Cluster").

@@ -651,7 +651,7 @@ function retryable(err) {
     case 'ERR_RESPCACHE_REDIS_TIMEOUT':
       return true;
     case 'ERR_RESPCACHE_REDIS_REPLY':
-      return /^(TRYAGAIN|CLUSTERDOWN|READONLY|LOADING|MASTERDOWN|MOVED|ASK)\b/.test(err.message);
+      return /^(TRYAGAIN|CLUSTERDOWN|READONLY|LOADING|MASTERDOWN|NOREPLICAS|MOVED|ASK)\b/.test(err.message);
     default:
       return false;
   }

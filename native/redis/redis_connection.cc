@@ -115,6 +115,8 @@ void RedisConnection::StartAttempt() {
     return;
   }
   ac->data = this;
+  reply_limits_ = ReplyLimitState();
+  UseCappedReplies(ac->c.reader, &reply_limits_);
   if (!AttachUvAdapter(ac, loop_, this)) {
     redisAsyncFree(ac);
     AttemptFailed("could not watch the Redis socket");
@@ -353,8 +355,8 @@ void RedisConnection::OnDisconnect(const redisAsyncContext* cac, int status) {
     return;
   }
   std::string why = status == REDIS_OK ? "Redis closed the connection"
-                                       : std::string("lost the connection to Redis: ") +
-                                             (ac->errstr ? ac->errstr : "unknown error");
+                                       : "lost the connection to Redis: " +
+                                             ReaderFailure(ac->errstr, self->reply_limits_);
   self->ConnectionLost(why);
 }
 
@@ -493,7 +495,7 @@ void RedisConnection::ProcessReplies(redisAsyncContext* ac) {
   for (;;) {
     void* r = nullptr;
     if (redisReaderGetReply(c->reader, &r) != REDIS_OK) {
-      std::string why = c->reader->errstr;
+      std::string why = ReaderFailure(c->reader->errstr, reply_limits_);
       DropContext();
       ConnectionLost("lost the connection to Redis: " + why);
       return;

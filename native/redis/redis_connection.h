@@ -42,6 +42,7 @@
 #include "redis/failure_kind.h"
 #include "redis/pubsub_message.h"
 #include "redis/redis_endpoint.h"
+#include "redis/reply_limits.h"
 #include "redis/uv_hiredis_adapter.h"
 
 struct redisAsyncContext;
@@ -206,6 +207,7 @@ class RedisConnection final : private UvAdapterHooks {
   // The TLS failure the adapter reported for the current context (kUnavailable: none).
   FailureKind link_failure_kind_ = FailureKind::kUnavailable;
   std::string link_failure_;
+  ReplyLimitState reply_limits_;  // what this connection's reader refused (native/redis/reply_limits.h)
   int open_handles_ = 0;  // our timers and every adapter's poll handle not yet closed
   void (*finished_fn_)(void*) = nullptr;
   void* finished_arg_ = nullptr;

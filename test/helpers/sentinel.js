@@ -13,7 +13,7 @@ const fs = require('fs');
 const path = require('path');
 const { performance } = require('perf_hooks');
 const Redis = require('ioredis');
-const { startRedis, onCloseAll, disconnectClient, tempDir } = require('./redis');
+const { startRedis, onCloseAll, disconnectClient, tempDir, rawTls } = require('./redis');
 
 const POLL_MS = 20;
 const SENTINEL_READY = /Sentinel ID is/;
@@ -51,8 +51,9 @@ class Sentinels {
    * @param {{ name: string, dataNodes: import('./redis').RedisServer[],
    *   sentinels: import('./redis').RedisServer[], dir: string, quorum: number }} parts
    */
-  constructor({ name, dataNodes, sentinels, dir, quorum, periods }) {
+  constructor({ name, dataNodes, sentinels, dir, quorum, periods, tls }) {
     this.name = name;
+    this.tls = tls || null;
     this.periods = periods;
     this.dataNodes = dataNodes;
     this.sentinelNodes = sentinels;
@@ -75,12 +76,15 @@ class Sentinels {
 
   byPort(port) { return this.dataNodes.find((n) => n.port === Number(port)) || null; }
 
+  /** ioredis options for a node of this setup (TLS with the test certificates when it has TLS). */
+  _connection(port, more) {
+    return { host: '127.0.0.1', port, maxRetriesPerRequest: 0, retryStrategy: () => null,
+      ...(this.tls && { tls: rawTls(this.tls.dir) }), ...more };
+  }
+
   /** Runs `fn(client)` on a fresh connection to `server`, always disconnecting it. */
   async _on(server, fn) {
-    const client = new Redis({
-      host: '127.0.0.1', port: server.port, lazyConnect: false, maxRetriesPerRequest: 0,
-      retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 2000,
-    });
+    const client = new Redis(this._connection(server.port, { lazyConnect: false, connectTimeout: 1000, commandTimeout: 2000 }));
     client.on('error', () => { /* results are what counts */ });
     try {
       return await fn(client);
@@ -200,7 +204,7 @@ class Sentinels {
    */
   async subscribe(fn) {
     const clients = await Promise.all(this.sentinelNodes.filter((s) => s.running).map(async (s) => {
-      const client = new Redis({ host: '127.0.0.1', port: s.port, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const client = new Redis(this._connection(s.port));
       client.on('error', () => { /* a killed Sentinel ends its subscription */ });
       this.subscribers.add(client);
       client.on('message', (channel, message) => {
@@ -295,11 +299,15 @@ class Sentinels {
  *   Sentinel sends INFO to the nodes and hellos to the others (SENTINEL DEBUG info-period /
  *   publish-period); Sentinel's own 10 s / 2 s when null. The test default (1 s / 0.5 s) makes
  *   Sentinels notice a demoted or restarted node in about a second instead of up to ten.
+ *   tls: { dir } (test/helpers/tls-certs.js certDir()) makes every node and Sentinel listen with
+ *   TLS only (startRedis's tls), replicas and Sentinels reach the nodes with TLS
+ *   (tls-replication yes: a Sentinel then also announces its TLS port to the others), and this
+ *   fixture's own clients use TLS.
  * @returns {Promise<Sentinels & { startedMs: number }>}
  */
 async function startSentinels({
   replicas = 1, sentinels = 3, downAfterMs = 1000, failoverTimeoutMs = 5000, name = 'mymaster',
-  quorum = Math.floor(sentinels / 2) + 1, infoPeriodMs = 1000, helloPeriodMs = 500,
+  quorum = Math.floor(sentinels / 2) + 1, infoPeriodMs = 1000, helloPeriodMs = 500, tls = null,
 } = {}) {
   const started = performance.now();
   const dir = tempDir('respcache-sentinel-');
@@ -315,12 +323,13 @@ async function startSentinels({
     const dataArgs = (port) => {
       const own = path.join(dir, `data-${port}`);
       fs.mkdirSync(own, { recursive: true });
-      return ['--dir', own, '--repl-diskless-sync-delay', '0'];
+      return ['--dir', own, '--repl-diskless-sync-delay', '0', ...tlsArgs];
     };
-    const master = await startRedis({ args: dataArgs });
+    const tlsArgs = tls ? ['--tls-replication', 'yes'] : [];
+    const master = await startRedis({ args: dataArgs, tls });
     dataNodes.push(master);
     for (let i = 0; i < replicas; i++) {
-      dataNodes.push(await startRedis({ args: (port) => [...dataArgs(port), '--replicaof', '127.0.0.1', String(master.port)] }));
+      dataNodes.push(await startRedis({ args: (port) => [...dataArgs(port), '--replicaof', '127.0.0.1', String(master.port)], tls }));
     }
     const sentinelConf = (port) => {
       const conf = path.join(dir, `sentinel-${port}.conf`);
@@ -333,12 +342,12 @@ async function startSentinels({
       return conf;
     };
     for (let i = 0; i < sentinels; i++) {
-      sentinelNodes.push(await startRedis({ configFile: sentinelConf, args: ['--sentinel'], readyPattern: SENTINEL_READY }));
+      sentinelNodes.push(await startRedis({ configFile: sentinelConf, args: ['--sentinel', ...tlsArgs], readyPattern: SENTINEL_READY, tls }));
     }
     unregister();
     const periods = [...(infoPeriodMs ? ['info-period', String(infoPeriodMs)] : []),
       ...(helloPeriodMs ? ['publish-period', String(helloPeriodMs)] : [])];
-    setup = new Sentinels({ name, dataNodes, sentinels: sentinelNodes, dir, quorum, periods });
+    setup = new Sentinels({ name, dataNodes, sentinels: sentinelNodes, dir, quorum, periods, tls });
     await Promise.all(sentinelNodes.map((n) => setup._tune(n)));
     await setup.waitReady();
     setup.startedMs = performance.now() - started;

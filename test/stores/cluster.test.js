@@ -5,29 +5,17 @@
 // Then what only a cluster store has: entries on every master, fill notices on the master of
 // their key, key-pattern invalidation over every master, writes confirmed by the replicas.
 const { runStoreSuite, entry, fill, HOUR } = require('./store-suite');
-const { redisBacking } = require('./redis-backing');
+const { redisBacking, storesOn } = require('./redis-backing');
+const { once } = require('../helpers/wait');
 
 runStoreSuite('Redis Cluster', { ...redisBacking({ cluster: true }), tier: 'redis' });
 
 describe('the Redis store on a cluster', () => {
   const backing = redisBacking({ cluster: true });
-  const stores = [];
+  const { open } = storesOn(backing);
   let cluster;
 
-  async function open(options = {}) {
-    const handle = await backing.open({ report: () => {}, ...options });
-    stores.push(handle.store);
-    return handle;
-  }
-
-  beforeAll(async () => {
-    await backing.setup();
-    cluster = backing.redis();
-  });
-  afterAll(() => backing.teardown());
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-  });
+  beforeAll(() => { cluster = backing.redis(); });
 
   it('spreads entries over every master, and each is on the master of its slot', async () => {
     const { store } = await open({ prefix: 'spread' });
@@ -69,5 +57,28 @@ describe('the Redis store on a cluster', () => {
     await store.invalidate(['t:t']);
     // One WAIT per bucket step at least: 64 buckets.
     expect((await waits()) - before).toBeGreaterThanOrEqual(64);
+  });
+
+  // Last: it kills a node (and restarts it).
+  it('moves its subscriber to another node when its node dies, and hears events again', async () => {
+    const { store } = await open({ prefix: 'moving' });
+    const { store: peer } = await open({ prefix: 'moving' });
+    await store.listenForEvents();
+    const port = store._bus.endpoint.port;
+    const node = cluster.nodes().find((n) => n.port === port);
+    const wasMaster = (await cluster.masters()).some((m) => m.node === node);
+    const index = (await cluster.masters()).findIndex((m) => m.node === node);
+    const resubscribed = once(store, 'resubscribed');
+    if (wasMaster) await cluster.killMaster(index);
+    else await node.server.stop('SIGKILL');
+    await resubscribed; // on another node: its 'ready' after the first
+    const heard = once(store, 'event');
+    await peer.publish('"after"');
+    expect((await heard).toString()).toBe('"after"');
+    expect(store._bus.endpoint.port).not.toBe(port);
+    await cluster.restart(node);
+    const again = once(store, 'event');
+    await peer.publish('"restarted"');
+    expect((await again).toString()).toBe('"restarted"');
   });
 });

@@ -8,6 +8,7 @@
 // Redis Cluster (test/helpers/cluster.js) and the store on it, 64 buckets.
 const { startRedis } = require('../helpers/redis');
 const { startCluster } = require('../helpers/cluster');
+const { startSentinels } = require('../helpers/sentinel');
 const { certDir, pem } = require('../helpers/tls-certs');
 const { once } = require('../helpers/wait');
 const { RedisStore } = require('../../lib/stores/redis');
@@ -24,22 +25,27 @@ const { tlsOptions } = require('../../lib/tls-options');
  * @param {number} [buckets] the store's bucket count (the test-only `_buckets` option); 1: as
  *   every store on one Redis has
  * @param {boolean} [cluster] the store on a Redis Cluster of 3 masters and 3 replicas
+ * @param {boolean} [sentinel] the store on a master and a replica watched by 3 Sentinels
  * @returns {object} the adapter's setup/teardown/open, `redis()` (the running server) and
  *   `names(prefix)` (the store's layout under that prefix)
  */
-function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false, tls = false, buckets = 1, cluster = false } = {}) {
-  let redis = null; // the redis-server, or the Cluster
+function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false, tls = false, buckets = 1, cluster = false, sentinel = false } = {}) {
+  let redis = null; // the redis-server, the Cluster, or the Sentinels
   let seq = 0;
   if (cluster) buckets = BUCKETS_CLUSTER;
 
   function make(prefix, report, options) {
-    const endpoint = { host: cluster ? '' : '127.0.0.1', port: cluster ? 0 : redis.port, path: '', username: '', password: '', db: 0 };
+    const template = cluster || sentinel;
+    const endpoint = { host: template ? '' : '127.0.0.1', port: template ? 0 : redis.port, path: '', username: '', password: '', db: 0 };
     if (tls) {
       endpoint.tls = tlsOptions({ ca: pem('ca.crt'), cert: pem('client.crt'), key: pem('client.key') }, 'tls');
     }
-    const topology = cluster
-      ? { topology: 'cluster', cluster: { nodes: [{ host: '127.0.0.1', port: redis.nodes()[0].port }], slotsRefreshInterval: 5000, maxRedirections: 16 } }
-      : {};
+    let topology = {};
+    if (cluster) {
+      topology = { topology: 'cluster', cluster: { nodes: [{ host: '127.0.0.1', port: redis.nodes()[0].port }], slotsRefreshInterval: 5000, maxRedirections: 16 } };
+    } else if (sentinel) {
+      topology = { topology: 'sentinel', sentinel: { nodes: redis.sentinelAddrs(), name: redis.name, auth: { username: '', password: '' }, tls: null } };
+    }
     const shared = new RedisStore({
       endpoint,
       ...topology,
@@ -54,7 +60,8 @@ function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false, t
     // Connection faults ('error') are the cache facade's to forward; the tests look at results.
     store.on('error', () => {});
     await once(store, 'ready');
-    const client = redis.client();
+    // Sentinel: the master's own client (the fixture's master() asks the Sentinels).
+    const client = sentinel ? (await redis.master()).server.client() : redis.client();
     const names = layout(prefix, buckets);
     return {
       store,
@@ -78,7 +85,9 @@ function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false, t
     shared: true,
     async setup() {
       const serverTls = tls ? { tls: { dir: certDir(), authClients: 'yes' } } : {};
-      redis = cluster ? await startCluster(serverTls) : await startRedis(serverTls);
+      if (cluster) redis = await startCluster(serverTls);
+      else if (sentinel) redis = await startSentinels(tls ? { tls: { dir: certDir() } } : {});
+      else redis = await startRedis(serverTls);
     },
     async teardown() { await redis.close(); },
     open: ({ report, prefix = `s${++seq}`, ...options }) => opened(prefix, report, options),
@@ -93,4 +102,27 @@ function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false, t
   };
 }
 
-module.exports = { redisBacking };
+/**
+ * For a describe block of store-only tests on one backing: registers its setup and teardown, and
+ * closes every store opened by `open` after each test.
+ * @returns {{ open(options?: object): Promise<object>, backing: object }} open: the backing's
+ *   open with reports ignored (the tests look at results)
+ */
+function storesOn(backing) {
+  const stores = [];
+  beforeAll(() => backing.setup());
+  afterAll(() => backing.teardown());
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+  return {
+    backing,
+    async open(options = {}) {
+      const handle = await backing.open({ report: () => {}, ...options });
+      stores.push(handle.store);
+      return handle;
+    },
+  };
+}
+
+module.exports = { redisBacking, storesOn };

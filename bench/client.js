@@ -16,8 +16,8 @@
 //            seeds). 1000 keys spread over all slots each get a value of valueBytes; the GETs
 //            go round them. native: RedisClusterClient without a route (the slot is computed in
 //            C++, as ioredis computes it in JavaScript); ioredis: Redis.Cluster with
-//            enableAutoPipelining and getBuffer(). Not run by bench/run.js yet: by hand, e.g.
-//            node bench/client.js native-cluster 1024 3 7000,7001,7002
+//            enableAutoPipelining and getBuffer(). bench/run.js runs them in its cluster
+//            section; by hand, e.g. node bench/client.js native-cluster 1024 3 7000,7001,7002
 const WARMUP_MS = 500;
 
 const [kind, sizeArg, secondsArg, portArg, inFlightArg] = process.argv.slice(2);

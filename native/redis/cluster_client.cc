@@ -430,7 +430,7 @@ void ClusterClient::FinishDurable(DurableSend* ds) {
   redisReply* reply = ds->reply;
   if (reply->type == REDIS_REPLY_ERROR) {
     HandleReply(op, reply);  // a redirect resends the command and a new WAIT
-  } else if (reply->type == REDIS_REPLY_ERROR || ds->acked >= ds->replicas) {
+  } else if (ds->acked >= ds->replicas) {
     Settle(op, reply, CommandError::kNone, nullptr);
   } else {
     std::string why = ds->wait_error.empty()

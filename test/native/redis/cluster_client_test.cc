@@ -945,11 +945,10 @@ TEST(ClusterClient, TimesOutWaitingForATopologyNoSeedGives) {
 TEST(ClusterClient, EveryNodeConnectionLoadsThePreloadedScriptsBeforeItsFirstCommand) {
   FakeCluster cluster(4);
   cluster.ThreeMasters();
-  bool moved = false;
+  std::atomic<bool> moved{false};  // set on a server thread
   cluster.SetHandler([&](int node, const Command& cmd, const Command&) -> std::string {
     if (Is(cmd[0], "SCRIPT")) return Bulk(std::string(40, 'f'));
-    if (node == 2 && Is(cmd[0], "GET") && cmd[1] == "foo" && !moved) {
-      moved = true;
+    if (node == 2 && Is(cmd[0], "GET") && cmd[1] == "foo" && !moved.exchange(true)) {
       cluster.Assign(kFooSlot, kFooSlot, 3);  // to n3, a node no link has reached yet
       return "-MOVED " + std::to_string(kFooSlot) + " " + cluster.addr(3) + "\r\n";
     }
@@ -1036,10 +1035,7 @@ TEST(ClusterClient, ARefreshAskedForDuringOneRunsAgainWithTheNextGeneration) {
   cluster.ThreeMasters();
   std::atomic<bool> hold{false};
   cluster.SetHandler([&](int node, const Command& cmd, const Command&) -> std::string {
-    if (cmd.size() >= 2 && Is(cmd[0], "CLUSTER") && hold.exchange(false)) {
-      (void)node;
-      cluster.node(node).Await("shards");
-    }
+    if (cmd.size() >= 2 && Is(cmd[0], "CLUSTER") && hold.exchange(false)) cluster.node(node).Await("shards");
     return "";
   });
   TestLoop loop;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "binding/redis_options.h"
 
 namespace respcache {
 
@@ -67,65 +68,6 @@ napi_value ReplyToJs(Napi::Env env, redisReply* r) {
     }
   }
   return env.Undefined();
-}
-
-const char* FailureCode(FailureKind kind) {
-  switch (kind) {
-    case FailureKind::kUnavailable: return kCodeUnavailable;
-    case FailureKind::kTlsHandshake: return kCodeTlsHandshake;
-    case FailureKind::kTlsUnknownCa: return kCodeTlsUnknownCa;
-    case FailureKind::kTlsNameMismatch: return kCodeTlsNameMismatch;
-    case FailureKind::kTlsCertExpired: return kCodeTlsCertExpired;
-    case FailureKind::kTlsClientCertRejected: return kCodeTlsClientCertRejected;
-  }
-  return kCodeUnavailable;
-}
-
-// Reads the normalised `tls` object the JavaScript layer builds (lib/ validates the user's
-// options; a wrong shape here is a bug there, hence a TypeError) and returns its shared context.
-// Throws (returns null with an exception pending) on a bad shape, unusable PEMs or no OpenSSL.
-std::shared_ptr<const TlsContext> ReadTls(Napi::Env env, Napi::Value value) {
-  auto type_error = [&](const std::string& what) {
-    Napi::TypeError::New(env, "RedisClient: " + what).ThrowAsJavaScriptException();
-    return nullptr;
-  };
-  if (!value.IsObject()) return type_error("the \"tls\" option must be an object");
-  Napi::Object o = value.As<Napi::Object>();
-  TlsConfig config;
-  struct Field {
-    const char* name;
-    std::string* out;
-  } fields[] = {{"ca", &config.ca_pem},           {"cert", &config.cert_pem},
-                {"key", &config.key_pem},         {"passphrase", &config.passphrase},
-                {"servername", &config.servername}};
-  for (const Field& f : fields) {
-    Napi::Value v = o.Get(f.name);
-    if (!v.IsString()) return type_error(std::string("tls.") + f.name + " must be a string");
-    *f.out = v.As<Napi::String>().Utf8Value();
-  }
-  if (config.ca_pem.empty()) return type_error("tls.ca must not be empty");
-  Napi::Value v = o.Get("rejectUnauthorized");
-  if (!v.IsBoolean()) return type_error("tls.rejectUnauthorized must be a boolean");
-  config.verify = v.As<Napi::Boolean>().Value();
-  v = o.Get("minVersion");
-  std::string min = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-  if (min == "TLSv1.2") {
-    config.min_version = TlsConfig::MinVersion::kTls12;
-  } else if (min == "TLSv1.3") {
-    config.min_version = TlsConfig::MinVersion::kTls13;
-  } else {
-    return type_error("tls.minVersion must be 'TLSv1.2' or 'TLSv1.3'");
-  }
-  TlsContext::Error error;
-  std::string message;
-  std::shared_ptr<const TlsContext> context = TlsContext::Get(config, &error, &message);
-  if (!context) {
-    const bool unavailable = error == TlsContext::Error::kUnavailable;
-    MakeCodedError(env, unavailable ? kCodeTlsUnavailable : kCodeTlsBadOptions,
-                   "RedisClient: " + message)
-        .ThrowAsJavaScriptException();
-  }
-  return context;
 }
 
 }  // namespace
@@ -200,26 +142,10 @@ RedisClientWrap::RedisClientWrap(const Napi::CallbackInfo& info)
     return;
   }
   options.expect_master = v.IsBoolean() && v.As<Napi::Boolean>().Value();
-  v = o.Get("preload");
-  if (!v.IsUndefined()) {
-    bool ok = v.IsArray();
-    if (ok) {
-      Napi::Array scripts = v.As<Napi::Array>();
-      for (uint32_t i = 0; ok && i < scripts.Length(); ++i) {
-        Napi::Value script = scripts.Get(i);
-        ok = script.IsString();
-        if (ok) options.preload.push_back(script.As<Napi::String>().Utf8Value());
-      }
-    }
-    if (!ok) {
-      Napi::TypeError::New(env, "RedisClient: the \"preload\" option must be an array of script texts")
-          .ThrowAsJavaScriptException();
-      return;
-    }
-  }
+  if (!ReadPreload(env, o.Get("preload"), "RedisClient", &options.preload)) return;  // thrown
   v = o.Get("tls");
   if (!v.IsUndefined()) {
-    e.tls = ReadTls(env, v);
+    e.tls = ReadTls(env, v, "RedisClient");
     if (!e.tls) return;  // thrown
   }
 

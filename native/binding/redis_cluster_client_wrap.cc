@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "binding/redis_options.h"
 #include "core/cluster_slot.h"
 
 namespace respcache {
@@ -238,10 +239,15 @@ RedisClusterClientWrap::RedisClusterClientWrap(const Napi::CallbackInfo& info)
     seed.password = password;
     options.seeds.push_back(std::move(seed));
   }
-  if (!o.Get("tls").IsUndefined()) {
-    type_error("the \"tls\" option is not supported for a cluster yet");
-    return;
+  v = o.Get("tls");
+  if (!v.IsUndefined()) {
+    // One context for every connection: seeds, masters, probes, MOVED targets (NewLink copies
+    // the first seed's endpoint).
+    std::shared_ptr<const TlsContext> tls = ReadTls(env, v, "RedisClusterClient");
+    if (!tls) return;  // thrown
+    for (RedisEndpoint& seed : options.seeds) seed.tls = tls;
   }
+  if (!ReadPreload(env, o.Get("preload"), "RedisClusterClient", &options.preload)) return;  // thrown
   options.connect_timeout_ms = OptionalMs(o, "connectTimeout", 1000);
   options.command_timeout_ms = OptionalMs(o, "commandTimeout", 100);
   options.refresh_interval_ms = OptionalMs(o, "slotsRefreshInterval", 5000);
@@ -352,13 +358,14 @@ void RedisClusterClientWrap::Emit(const char* type, size_t argc, const napi_valu
   }
 }
 
-void RedisClusterClientWrap::OnStateChange(RedisConnection::State state, const std::string& error) {
+void RedisClusterClientWrap::OnStateChange(RedisConnection::State state, const std::string& error,
+                                           FailureKind kind) {
   if (env_gone_) return;
   Napi::Env env = Env();
   // kConnecting with an error: the first topology could not be read from any seed (the client
-  // keeps trying); kReconnecting: a slot has no reachable master.
+  // keeps trying); kReconnecting: a slot has no reachable master. A TLS failure has its own code.
   if (!error.empty() && state != RedisConnection::State::kReady) {
-    napi_value err = MakeCodedError(env, kCodeUnavailable, error).Value();
+    napi_value err = MakeCodedError(env, FailureCode(kind), error).Value();
     Emit("error", 1, &err);
   }
   if (state == RedisConnection::State::kReady) {
@@ -375,18 +382,24 @@ void RedisClusterClientWrap::OnTopologyChange(uint64_t epoch) {
   Emit("topology", 2, args);
 }
 
-void RedisClusterClientWrap::OnRefreshed(bool ok, const std::string& error) {
+void RedisClusterClientWrap::OnRefreshed(uint64_t generation, bool ok, const std::string& error) {
   if (env_gone_) return;
-  SettleRefreshWaiters(ok, kCodeUnavailable,
+  SettleRefreshWaiters(generation, ok, kCodeUnavailable,
                        "could not read the cluster's topology from any node (last: " + error + ")");
 }
 
-void RedisClusterClientWrap::SettleRefreshWaiters(bool ok, const char* code,
+void RedisClusterClientWrap::SettleRefreshWaiters(uint64_t generation, bool ok, const char* code,
                                                   const std::string& error) {
   if (refresh_waiters_.empty()) return;
   Napi::Env env = Env();
+  // A refresh that was already under way when refresh() was called may have read the topology
+  // before the change the caller wants to see: only a later one settles that call.
   std::vector<napi_deferred> waiters;
-  waiters.swap(refresh_waiters_);
+  auto kept = refresh_waiters_.begin();
+  for (auto& [d, first] : refresh_waiters_) {
+    if (generation >= first) waiters.push_back(d); else *kept++ = {d, first};
+  }
+  refresh_waiters_.erase(kept, refresh_waiters_.end());
   for (napi_deferred d : waiters) {
     if (ok) {
       napi_resolve_deferred(env, d,
@@ -472,7 +485,7 @@ Napi::Value RedisClusterClientWrap::Close(const Napi::CallbackInfo& info) {
   }
   close_waiters_.push_back(deferred);
   // A refresh under way is dropped by Close(): its waiters would never hear of it.
-  SettleRefreshWaiters(false, kCodeClosed, "the Redis client was closed");
+  SettleRefreshWaiters(UINT64_MAX, false, kCodeClosed, "the Redis client was closed");
   client_->Close();  // commands waiting for a resend settle now; OnClosed settles the waiters
   return Napi::Value(env, promise);
 }
@@ -487,7 +500,7 @@ Napi::Value RedisClusterClientWrap::Refresh(const Napi::CallbackInfo& info) {
                          MakeCodedError(env, kCodeClosed, "the Redis client is closed").Value());
     return Napi::Value(env, promise);
   }
-  refresh_waiters_.push_back(deferred);
+  refresh_waiters_.emplace_back(deferred, client_->refreshes_started() + 1);
   client_->Refresh();
   return Napi::Value(env, promise);
 }

@@ -1,7 +1,8 @@
 // The JavaScript face of ClusterClient: `new RedisClusterClient(options)` with the surface of
 // RedisClient (command(), close(), status, onEvent) plus what a cluster needs: commandDurable(),
 // commandOnNode(), masters, topologyEpoch, refresh() and keySlot(). The contract is in
-// lib/binding.js. Converts arguments and replies like RedisClientWrap, and turns the client's
+// lib/binding.js. The `tls` and `preload` options are read by the same code as RedisClient's
+// (binding/redis_options.h) and apply to every connection of the client. Converts arguments and replies like RedisClientWrap, and turns the client's
 // callbacks into promise settlements inside one HandleScope + CallbackScope per libuv event (so
 // microtasks and nextTicks run).
 //
@@ -55,13 +56,15 @@ class RedisClusterClientWrap : public Napi::ObjectWrap<RedisClusterClientWrap>,
 
   void EnterLoopEvent() override;
   void ExitLoopEvent() override;
-  void OnStateChange(RedisConnection::State state, const std::string& error) override;
+  void OnStateChange(RedisConnection::State state, const std::string& error,
+                     FailureKind kind) override;
   void OnTopologyChange(uint64_t epoch) override;
-  void OnRefreshed(bool ok, const std::string& error) override;
+  void OnRefreshed(uint64_t generation, bool ok, const std::string& error) override;
   void OnClosed() override;
 
   void Emit(const char* type, size_t argc, const napi_value* args);
-  void SettleRefreshWaiters(bool ok, const char* code, const std::string& error);
+  // Settles the waiters that a refresh of `generation` satisfies (UINT64_MAX: all of them).
+  void SettleRefreshWaiters(uint64_t generation, bool ok, const char* code, const std::string& error);
   static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg);
   static void RemoveCleanupHook(void* handle);
   void ReleaseHook();
@@ -70,7 +73,9 @@ class RedisClusterClientWrap : public Napi::ObjectWrap<RedisClusterClientWrap>,
   Napi::FunctionReference on_event_;
   std::unique_ptr<Napi::AsyncContext> async_context_;
   std::vector<napi_deferred> close_waiters_;
-  std::vector<napi_deferred> refresh_waiters_;
+  // refresh() promises, each with the first refresh generation that may settle it: one that
+  // started after the call.
+  std::vector<std::pair<napi_deferred, uint64_t>> refresh_waiters_;
   napi_async_cleanup_hook_handle cleanup_hook_ = nullptr;
   bool env_gone_ = false;
   int scope_depth_ = 0;

@@ -85,9 +85,9 @@ struct ClusterClient::Link final : RedisConnection::Listener {
 
   void EnterLoopEvent() override { owner->Enter(); }
   void ExitLoopEvent() override { owner->Exit(); }
-  void OnStateChange(RedisConnection::State s, const std::string& error, FailureKind) override {
+  void OnStateChange(RedisConnection::State s, const std::string& error, FailureKind kind) override {
     state = s;
-    if (!closing) owner->LinkStateChanged(this, s, error);
+    if (!closing) owner->LinkStateChanged(this, s, error, kind);
   }
   void OnClosed() override {}
 };
@@ -428,9 +428,9 @@ void ClusterClient::FinishDurable(DurableSend* ds) {
     return;
   }
   redisReply* reply = ds->reply;
-  if (reply->type == REDIS_REPLY_ERROR && !closing_) {
+  if (reply->type == REDIS_REPLY_ERROR) {
     HandleReply(op, reply);  // a redirect resends the command and a new WAIT
-  } else if (reply->type == REDIS_REPLY_ERROR || ds->acked >= ds->replicas) {
+  } else if (ds->acked >= ds->replicas) {
     Settle(op, reply, CommandError::kNone, nullptr);
   } else {
     std::string why = ds->wait_error.empty()
@@ -446,7 +446,7 @@ void ClusterClient::OnOpReply(void* data, redisReply* reply, CommandError error,
   auto* op = static_cast<Op*>(data);
   ClusterClient* self = op->client;
   if (error == CommandError::kNone) {
-    if (reply->type == REDIS_REPLY_ERROR && !self->closing_) {
+    if (reply->type == REDIS_REPLY_ERROR) {
       self->HandleReply(op, reply);
       return;
     }
@@ -474,6 +474,17 @@ void ClusterClient::OpFailed(Op* op, CommandError error, const char* message) {
 
 void ClusterClient::HandleReply(Op* op, redisReply* reply) {
   std::string_view e(reply->str, reply->len);
+  if (closing_) {
+    // Nothing is resent after Close(), but CLUSTERDOWN still means what it means below: the
+    // cluster cannot serve the slot, not an answer to the command.
+    if (StartsWith(e, "CLUSTERDOWN")) {
+      const std::string why(e);
+      Settle(op, nullptr, CommandError::kUnavailable, why.c_str());
+    } else {
+      Settle(op, reply, CommandError::kNone, nullptr);
+    }
+    return;
+  }
   const bool moved = StartsWith(e, "MOVED ");
   const bool ask = StartsWith(e, "ASK ");
   if (moved || ask) {
@@ -594,12 +605,20 @@ ClusterClient::Link* ClusterClient::LinkFor(const std::string& host, int port) {
   std::string addr = host + ":" + std::to_string(port);
   auto found = links_.find(addr);
   if (found != links_.end()) return found->second;
+  Link* link = NewLink(host, port, false);
+  links_.emplace(addr, link);
+  return link;
+}
+
+ClusterClient::Link* ClusterClient::NewLink(const std::string& host, int port, bool probe) {
   auto* link = new Link();
   link->owner = this;
   link->host = host;
   link->port = port;
-  link->addr = addr;
+  link->addr = host + ":" + std::to_string(port);
+  link->probe = probe;
   RedisConnection::Options o;
+  // Credentials and the TLS context of the first seed: every node is the same deployment's.
   if (!options_.seeds.empty()) o.endpoint = options_.seeds.front();
   o.endpoint.host = host;
   o.endpoint.port = port;
@@ -607,10 +626,11 @@ ClusterClient::Link* ClusterClient::LinkFor(const std::string& host, int port) {
   o.endpoint.db = 0;
   o.connect_timeout_ms = options_.connect_timeout_ms;
   o.command_timeout_ms = options_.command_timeout_ms;
+  // A probe carries one CLUSTER SHARDS: loading scripts there would only slow the refresh.
+  if (!probe) o.preload = options_.preload;
   link->conn = new RedisConnection(loop_, std::move(o), link);
   link->conn->SetFinishedCallback(OnLinkFinished, link);
   link->conn->Connect();
-  links_.emplace(addr, link);
   return link;
 }
 
@@ -673,10 +693,12 @@ void ClusterClient::StartRefresh() {
   refresh_in_flight_ = true;
   refresh_again_ = false;
   refreshed_once_ = true;
+  ++refresh_generation_;
   last_refresh_start_ms_ = uv_now(loop_);
   refresh_candidates_.clear();
   refresh_next_ = 0;
   refresh_error_.clear();
+  refresh_error_kind_ = FailureKind::kUnavailable;
   auto add = [this](const std::string& host, int port) {
     for (auto& c : refresh_candidates_) {
       if (c.first == host && c.second == port) return;
@@ -709,23 +731,7 @@ void ClusterClient::TryRefreshCandidate() {
     attempt->link = found->second;
   } else {
     // A temporary connection, so a down node's reconnect backoff never delays the refresh.
-    auto* link = new Link();
-    link->owner = this;
-    link->host = host;
-    link->port = port;
-    link->addr = host + ":" + std::to_string(port);
-    link->probe = true;
-    RedisConnection::Options o;
-    if (!options_.seeds.empty()) o.endpoint = options_.seeds.front();
-    o.endpoint.host = host;
-    o.endpoint.port = port;
-    o.endpoint.path.clear();
-    o.endpoint.db = 0;
-    o.connect_timeout_ms = options_.connect_timeout_ms;
-    o.command_timeout_ms = options_.command_timeout_ms;
-    link->conn = new RedisConnection(loop_, std::move(o), link);
-    link->conn->SetFinishedCallback(OnLinkFinished, link);
-    link->conn->Connect();
+    Link* link = NewLink(host, port, true);
     retired_.insert(link);
     attempt->link = link;
     attempt->probe = true;
@@ -747,10 +753,18 @@ void ClusterClient::OnRefreshReply(void* data, redisReply* reply, CommandError e
     return;
   }
   std::string why;
+  FailureKind kind = FailureKind::kUnavailable;
   ClusterTopology topology;
   bool ok = false;
   if (error != CommandError::kNone) {
     why = message ? message : "no reply";
+    // A probe's command only hears "could not connect": the attempt knows why (a TLS failure
+    // names its cause and has its own kind, which the 'error' event reports).
+    if (attempt->probe && error == CommandError::kUnavailable &&
+        !link->conn->last_attempt_error().empty()) {
+      why = link->conn->last_attempt_error();
+      kind = link->conn->last_attempt_kind();
+    }
   } else if (reply->type == REDIS_REPLY_ERROR) {
     std::string_view e(reply->str, reply->len);
     if (!attempt->slots && (e.find("nknown subcommand") != std::string_view::npos)) {
@@ -764,8 +778,9 @@ void ClusterClient::OnRefreshReply(void* data, redisReply* reply, CommandError e
     }
     why = std::string(e);
   } else {
+    const bool tls = !self->options_.seeds.empty() && self->options_.seeds.front().tls;
     ok = attempt->slots ? ParseClusterSlots(reply, &topology, &why)
-                        : ParseClusterShards(reply, &topology, &why);
+                        : ParseClusterShards(reply, &topology, &why, tls);
     if (ok && topology.shards.empty()) {
       ok = false;
       why = "the cluster has no master serving slots";
@@ -780,20 +795,22 @@ void ClusterClient::OnRefreshReply(void* data, redisReply* reply, CommandError e
     self->ApplyTopology(std::move(topology));
     self->RefreshDone(true);
   } else {
-    self->refresh_error_ = link->addr + ": " + why;
+    // A TLS message already names the node.
+    self->refresh_error_ = kind == FailureKind::kUnavailable ? link->addr + ": " + why : why;
+    self->refresh_error_kind_ = kind;
     self->TryRefreshCandidate();
   }
 }
 
 void ClusterClient::RefreshDone(bool ok) {
   refresh_in_flight_ = false;
-  if (listener_) listener_->OnRefreshed(ok, ok ? std::string() : refresh_error_);
+  if (listener_) listener_->OnRefreshed(refresh_generation_, ok, ok ? std::string() : refresh_error_);
   if (!ok && listener_) {
     std::string why = "could not read the cluster's topology from any node (last: " + refresh_error_ + ")";
     if (!have_topology_) {
-      listener_->OnStateChange(state_, why);
+      listener_->OnStateChange(state_, why, refresh_error_kind_);
     } else {
-      UpdateState(why);
+      UpdateState(why, refresh_error_kind_);
     }
   }
   uint64_t next = refresh_again_ ? 0 : Degraded() ? kDegradedRefreshMs : options_.refresh_interval_ms;
@@ -847,13 +864,16 @@ void ClusterClient::ApplyTopology(ClusterTopology topology) {
   ArmRetryTimer();
 }
 
-void ClusterClient::LinkStateChanged(Link* link, RedisConnection::State state, const std::string& error) {
+void ClusterClient::LinkStateChanged(Link* link, RedisConnection::State state, const std::string& error,
+                                     FailureKind kind) {
   if (link->probe || closing_) return;
   if (state == RedisConnection::State::kReconnecting && link->master) ScheduleRefresh(0);
-  UpdateState(error.empty() ? "" : link->addr + ": " + error);
+  // A TLS message already names the node.
+  UpdateState(error.empty() || kind != FailureKind::kUnavailable ? error : link->addr + ": " + error,
+              kind);
 }
 
-void ClusterClient::UpdateState(const std::string& why) {
+void ClusterClient::UpdateState(const std::string& why, FailureKind kind) {
   if (closing_ || !have_topology_) return;
   bool all_ready = true;
   int unserved = 0;
@@ -872,6 +892,7 @@ void ClusterClient::UpdateState(const std::string& why) {
   if (unserved > 0 || down) {
     next = RedisConnection::State::kReconnecting;
     if (error.empty()) {
+      kind = FailureKind::kUnavailable;
       error = unserved > 0 ? std::to_string(unserved) + " slots have no reachable master"
                            : "lost the connection to the master at " + down->addr;
     }
@@ -881,7 +902,7 @@ void ClusterClient::UpdateState(const std::string& why) {
   }
   if (next == state_) return;
   state_ = next;
-  if (listener_) listener_->OnStateChange(state_, error);
+  if (listener_) listener_->OnStateChange(state_, error, kind);
 }
 
 std::vector<ClusterClient::Master> ClusterClient::Masters() const {

@@ -50,12 +50,19 @@ class ClusterClient {
  public:
   struct Options {
     // Where to ask for the topology first, in order. The first seed's username, password and TLS
-    // settings are used for every node (db must be 0 in a cluster).
+    // context are used for every connection the client opens (seeds, probes, masters, MOVED/ASK
+    // targets, CommandOnNode nodes; db must be 0 in a cluster). With TLS, a node is reached on
+    // the "tls-port" CLUSTER SHARDS gives, and its certificate is verified against the address
+    // the cluster announces (an IP: see TlsSession) unless the context sets a servername.
     std::vector<RedisEndpoint> seeds;
     uint32_t connect_timeout_ms = 1000;
     uint32_t command_timeout_ms = 100;
     uint32_t refresh_interval_ms = 5000;
     int max_redirections = 16;
+    // Script texts every node connection (not the refresh probes) SCRIPT LOADs in its handshake
+    // (RedisConnection::Options::preload): a master promoted by a failover, or one a MOVED names,
+    // has them before its first command, so EVALSHA needs no NOSCRIPT round trip.
+    std::vector<std::string> preload;
   };
 
   class Listener {
@@ -64,13 +71,17 @@ class ClusterClient {
     virtual void EnterLoopEvent() = 0;
     virtual void ExitLoopEvent() = 0;
     // kConnecting until the first topology is served, kReady while every slot's master connection
-    // is ready, kReconnecting (with what is wrong) otherwise, kClosed after Close().
-    virtual void OnStateChange(RedisConnection::State state, const std::string& error) = 0;
+    // is ready, kReconnecting (with what is wrong) otherwise, kClosed after Close(). `kind` says
+    // what sort of failure `error` is (kUnavailable unless a connection failed in TLS).
+    virtual void OnStateChange(RedisConnection::State state, const std::string& error,
+                               FailureKind kind) = 0;
     // The slot map changed (a refresh or a MOVED); `epoch` counts the changes.
     virtual void OnTopologyChange(uint64_t epoch) { (void)epoch; }
-    // A refresh finished: ok with the topology applied, or every candidate failed (`error`).
-    // The binding's refresh() promise settles here.
-    virtual void OnRefreshed(bool ok, const std::string& error) {
+    // Refresh number `generation` (refreshes_started() when it began) finished: ok with the
+    // topology applied, or every candidate failed (`error`). The binding's refresh() promise
+    // settles here once a refresh that started after its call has finished.
+    virtual void OnRefreshed(uint64_t generation, bool ok, const std::string& error) {
+      (void)generation;
       (void)ok;
       (void)error;
     }
@@ -112,7 +123,8 @@ class ClusterClient {
   // Sends argv to the node at "host:port" (a link opens if there is none); no redirect followed.
   void CommandOnNode(const std::string& addr, int argc, const char* const* argv, const size_t* lens,
                      uint32_t timeout_ms, Callback cb, void* data);
-  // Asks for a refresh now (coalesced with one in flight; at most every 100 ms).
+  // Asks for a refresh now (coalesced with one in flight; at most every 100 ms). One that starts
+  // after this call follows: its generation is above refreshes_started() as read now.
   void Refresh();
   void Close();
   // Environment teardown: callbacks fire with kAborted now, none after this call.
@@ -126,6 +138,8 @@ class ClusterClient {
 
   RedisConnection::State state() const { return state_; }
   uint64_t topology_epoch() const { return epoch_; }
+  // How many refreshes have started (each one's generation is this count once it started).
+  uint64_t refreshes_started() const { return refresh_generation_; }
   std::vector<Master> Masters() const;
   // The slot a command is routed to without an explicit slot (-1: keyless).
   static int RouteSlot(int argc, const char* const* argv, const size_t* lens);
@@ -163,8 +177,10 @@ class ClusterClient {
   void TryRefreshCandidate();
   void RefreshDone(bool ok);
   void ApplyTopology(ClusterTopology topology);
-  void UpdateState(const std::string& why = "");
-  void LinkStateChanged(Link* link, RedisConnection::State state, const std::string& error);
+  void UpdateState(const std::string& why = "", FailureKind kind = FailureKind::kUnavailable);
+  void LinkStateChanged(Link* link, RedisConnection::State state, const std::string& error,
+                        FailureKind kind);
+  Link* NewLink(const std::string& host, int port, bool probe);
   bool Degraded() const;
   void MaybeFinish();
 
@@ -204,6 +220,8 @@ class ClusterClient {
   std::vector<std::pair<std::string, int>> refresh_candidates_;
   size_t refresh_next_ = 0;
   std::string refresh_error_;
+  FailureKind refresh_error_kind_ = FailureKind::kUnavailable;
+  uint64_t refresh_generation_ = 0;
 
   uv_timer_t refresh_timer_;
   uv_timer_t retry_timer_;

@@ -59,6 +59,13 @@ bool Fields(const redisReply* r, std::map<std::string_view, const redisReply*>* 
   return true;
 }
 
+// The port a node of CLUSTER SHARDS is reached on: "tls-port" for a TLS client when the node has
+// one (Redis lists "port" only for a plaintext port, "tls-port" only for a TLS one), else "port".
+const redisReply* NodePort(std::map<std::string_view, const redisReply*>& node, bool tls) {
+  if (tls && node.count("tls-port")) return node["tls-port"];
+  return node.count("port") ? node["port"] : nullptr;
+}
+
 // Gives the slots start..end to `shard`. A slot listed twice is an error even for the same shard:
 // real replies never overlap, and refusing it bounds the work at 16384 slots per reply (a reply of
 // a million copies of [0, 16383] would otherwise cost 16 billion steps).
@@ -93,7 +100,8 @@ std::string ClusterTopology::Describe(int slot) const {
   return s.host + ":" + std::to_string(s.port);
 }
 
-bool ParseClusterShards(const redisReply* reply, ClusterTopology* out, std::string* error) {
+bool ParseClusterShards(const redisReply* reply, ClusterTopology* out, std::string* error,
+                        bool tls) {
   ClusterTopology t;
   if (!reply || reply->type != REDIS_REPLY_ARRAY) {
     return Fail(error, "CLUSTER SHARDS: expected an array of shards");
@@ -133,7 +141,7 @@ bool ParseClusterShards(const redisReply* reply, ClusterTopology* out, std::stri
         const redisReply* id = node.count("id") ? node["id"] : nullptr;
         const redisReply* ip = node.count("ip") ? node["ip"] : nullptr;
         const redisReply* endpoint = node.count("endpoint") ? node["endpoint"] : nullptr;
-        const redisReply* port = node.count("port") ? node["port"] : nullptr;
+        const redisReply* port = NodePort(node, tls);
         if (!IsString(id) || id->len == 0 || id->len > 64) return Fail(error, where + "the master has no id");
         if (!PortNumber(port, &master.port)) return Fail(error, where + "the master has no valid port");
         // "endpoint" is what cluster-preferred-endpoint-type says clients should use ("?" when
@@ -153,7 +161,7 @@ bool ParseClusterShards(const redisReply* reply, ClusterTopology* out, std::stri
         // Optional: a replica without a usable address still counts for WAIT.
         const redisReply* ip = node.count("ip") ? node["ip"] : nullptr;
         const redisReply* endpoint = node.count("endpoint") ? node["endpoint"] : nullptr;
-        const redisReply* port = node.count("port") ? node["port"] : nullptr;
+        const redisReply* port = NodePort(node, tls);
         int p = 0;
         const redisReply* host = IsString(endpoint) && PlausibleHost(View(endpoint)) ? endpoint
                                  : IsString(ip) && PlausibleHost(View(ip))       ? ip

@@ -42,8 +42,10 @@ struct ClusterTopology {
 // number of integers, start and end of each range) and "nodes" (each a field/value list with
 // id, ip, endpoint, port, role, health...). Unknown fields are ignored, so later versions parse.
 // A shard with no slots (a failed master after its replica took over) is skipped; one whose
-// master is not "online" leaves its slots unserved.
-bool ParseClusterShards(const redisReply* reply, ClusterTopology* out, std::string* error);
+// master is not "online" leaves its slots unserved. `tls`: the client talks TLS, so a node's
+// "tls-port" is used where it has one (a TLS-only node lists no "port"), else its "port".
+bool ParseClusterShards(const redisReply* reply, ClusterTopology* out, std::string* error,
+                        bool tls = false);
 
 // CLUSTER SLOTS: an array of [start, end, [host, port, id?, ...], replica...].
 bool ParseClusterSlots(const redisReply* reply, ClusterTopology* out, std::string* error);

@@ -288,6 +288,8 @@ void RedisConnection::AttemptFailed(const std::string& error, FailureKind kind) 
   attempt_in_progress_ = false;
   handshake_done_ = false;
   uv_timer_stop(&connect_timer_);
+  last_attempt_error_ = error;
+  last_attempt_kind_ = kind;
   FailQueued(aborted_ ? CommandError::kAborted : CommandError::kUnavailable,
              "could not connect to Redis");
   if (closing_) return;

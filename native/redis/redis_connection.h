@@ -147,6 +147,11 @@ class RedisConnection final : private UvAdapterHooks {
   // sync had completed (how many a WAIT can ask for); -1 before the first ROLE answer or without
   // expect_master. Not updated between handshakes.
   int connected_replicas() const { return connected_replicas_; }
+  // Why the last connection attempt failed (empty, kUnavailable: none has failed), set before
+  // the commands queued for it fail with only "could not connect to Redis": a caller that needs
+  // the cause (a TLS failure's kind) reads it from their callbacks.
+  const std::string& last_attempt_error() const { return last_attempt_error_; }
+  FailureKind last_attempt_kind() const { return last_attempt_kind_; }
 
  private:
   struct Pending;
@@ -208,6 +213,8 @@ class RedisConnection final : private UvAdapterHooks {
   FailureKind link_failure_kind_ = FailureKind::kUnavailable;
   std::string link_failure_;
   ReplyLimitState reply_limits_;  // what this connection's reader refused (native/redis/reply_limits.h)
+  std::string last_attempt_error_;
+  FailureKind last_attempt_kind_ = FailureKind::kUnavailable;
   int open_handles_ = 0;  // our timers and every adapter's poll handle not yet closed
   void (*finished_fn_)(void*) = nullptr;
   void* finished_arg_ = nullptr;

@@ -7,6 +7,7 @@ const { spawn } = require('child_process');
 const path = require('path');
 const { performance } = require('perf_hooks');
 const { RedisClusterClient } = require('../../lib/binding');
+const { recordingClusterClient, outcome } = require('../helpers/cluster-client');
 const { startCluster, SLOTS } = require('../helpers/cluster');
 const { freePort } = require('../helpers/redis');
 const { waitFor } = require('../helpers/wait');
@@ -16,32 +17,11 @@ jest.setTimeout(60000);
 let cluster;
 const clients = new Set();
 
-/** A client of the cluster whose events are recorded, with a promise for the next of a type. */
+/** A recorded client of the cluster (test/helpers/cluster-client.js), closed after the tests. */
 function makeClient(options = {}) {
-  const events = [];
-  const waiters = [];
-  const client = new RedisClusterClient({
-    nodes: cluster.live().map((n) => ({ host: '127.0.0.1', port: n.port })),
-    commandTimeout: 2000,
-    ...options,
-    onEvent(type, error, epoch) {
-      events.push({ type, error, epoch, at: performance.now() });
-      for (const w of waiters.splice(0)) {
-        if (w.type === type) w.resolve(error); else waiters.push(w);
-      }
-    },
-  });
-  client.events = events;
-  client.next = (type) => new Promise((resolve) => waiters.push({ type, resolve }));
-  client.ready = () => (client.status === 'ready' ? Promise.resolve() : client.next('ready'));
+  const client = recordingClusterClient(cluster, options);
   clients.add(client);
   return client;
-}
-
-/** The outcome of a promise: { ok, value } or { ok: false, code, message }. */
-function outcome(promise) {
-  return promise.then((value) => ({ ok: true, value }),
-    (err) => ({ ok: false, code: err.code, message: err.message }));
 }
 
 /** Slot ranges of each master as the cluster itself says, keyed by port. */
@@ -235,6 +215,37 @@ describe('RedisClusterClient', () => {
       // The master did run it, and its connection is not stalled by a late WAIT answer: the very
       // next GET is served (behind that answer, if it is still to come).
       expect(await client.command(['GET', key], 1000)).toEqual(Buffer.from('u'));
+    });
+  });
+
+  describe('refresh()', () => {
+    it('resolves only after a refresh that started after the call', async () => {
+      const c = makeClient({ slotsRefreshInterval: 86400000 });
+      await c.ready();
+      await c.refresh();
+      const shardsCalls = async () => {
+        let calls = 0;
+        for (const n of cluster.live()) {
+          const stats = await (await cluster.nodeClient(n)).info('commandstats');
+          const m = /^cmdstat_cluster\|shards:calls=(\d+),/m.exec(stats);
+          calls += m ? Number(m[1]) : 0;
+        }
+        return calls;
+      };
+      const before = await shardsCalls();
+      // Every node holds its clients' commands for 400 ms: the next CLUSTER SHARDS stays out.
+      await Promise.all(cluster.live().map(async (n) => (await cluster.nodeClient(n)).client('PAUSE', '400', 'ALL')));
+      const first = c.refresh();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      // The first refresh is under way (started within 100 ms), so it may have read the map
+      // before whatever this caller wants to see: this call waits for the next one.
+      let secondDone = false;
+      const second = c.refresh().then((epoch) => { secondDone = true; return epoch; });
+      await first;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(secondDone).toBe(false);
+      await second;
+      expect(await shardsCalls() - before).toBe(2);
     });
   });
 

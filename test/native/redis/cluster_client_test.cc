@@ -272,13 +272,15 @@ class Harness : public ClusterClient::Listener {
 
   void EnterLoopEvent() override { ++depth; }
   void ExitLoopEvent() override { --depth; }
-  void OnStateChange(State state, const std::string& error) override {
+  void OnStateChange(State state, const std::string& error, FailureKind kind) override {
     states.push_back(state);
     errors.push_back(error);
+    kinds.push_back(kind);
   }
   void OnTopologyChange(uint64_t epoch) override { epochs.push_back(epoch); }
-  void OnRefreshed(bool ok, const std::string& error) override {
+  void OnRefreshed(uint64_t generation, bool ok, const std::string& error) override {
     ++refreshes;
+    generations.push_back(generation);
     if (!ok) refresh_errors.push_back(error);
   }
   void OnClosed() override { ++closed; }
@@ -287,7 +289,9 @@ class Harness : public ClusterClient::Listener {
   int closed = 0;
   std::vector<State> states;
   std::vector<std::string> errors;
+  std::vector<FailureKind> kinds;
   std::vector<uint64_t> epochs;
+  std::vector<uint64_t> generations;  // of each finished refresh
   int refreshes = 0;
   std::vector<std::string> refresh_errors;
 
@@ -936,6 +940,125 @@ TEST(ClusterClient, TimesOutWaitingForATopologyNoSeedGives) {
   EXPECT_NE(h.errors.back().find("could not read the cluster's topology"), std::string::npos) << h.errors.back();
   ASSERT_FALSE(h.refresh_errors.empty());
   EXPECT_NE(h.refresh_errors.back().find("no master serving slots"), std::string::npos) << h.refresh_errors.back();
+}
+
+TEST(ClusterClient, EveryNodeConnectionLoadsThePreloadedScriptsBeforeItsFirstCommand) {
+  FakeCluster cluster(4);
+  cluster.ThreeMasters();
+  std::atomic<bool> moved{false};  // set on a server thread
+  cluster.SetHandler([&](int node, const Command& cmd, const Command&) -> std::string {
+    if (Is(cmd[0], "SCRIPT")) return Bulk(std::string(40, 'f'));
+    if (node == 2 && Is(cmd[0], "GET") && cmd[1] == "foo" && !moved.exchange(true)) {
+      cluster.Assign(kFooSlot, kFooSlot, 3);  // to n3, a node no link has reached yet
+      return "-MOVED " + std::to_string(kFooSlot) + " " + cluster.addr(3) + "\r\n";
+    }
+    return "";
+  });
+  TestLoop loop;
+  auto options = Harness::Seeds({cluster.port(0)});
+  options.preload = {"return 1", "return 2"};
+  Harness h(loop, cluster, std::move(options));
+  ASSERT_TRUE(h.WaitReady());
+  // Each connection's commands, in order, as the node received them.
+  auto connections = [&](int node) {
+    std::vector<std::vector<std::string>> out;
+    for (int c = 0; c < cluster.node(node).Accepted(); ++c) {
+      std::vector<std::string> names;
+      for (const Command& cmd : cluster.node(node).Received(c)) {
+        names.push_back(cmd[0] + (cmd.size() > 2 && Is(cmd[0], "SCRIPT") ? " " + cmd[1] + " " + cmd[2] : ""));
+      }
+      out.push_back(names);
+    }
+    return out;
+  };
+  auto loaded = [](const std::vector<std::string>& names) {
+    return names.size() >= 2 && names[0] == "SCRIPT LOAD return 1" && names[1] == "SCRIPT LOAD return 2";
+  };
+  for (int n = 0; n < 3; ++n) {
+    auto r = h.Issue({"GET", "x"}, 2000, n == 0 ? 0 : n == 1 ? 5461 : 10923);
+    ASSERT_TRUE(h.Wait(r));
+    EXPECT_EQ(r->str, "n" + std::to_string(n));
+  }
+  // n0 was the seed: its probe connection asked for the topology only, its master link loaded
+  // both scripts first.
+  auto n0 = connections(0);
+  ASSERT_EQ(n0.size(), 2u);
+  EXPECT_EQ(n0[0], (std::vector<std::string>{"CLUSTER"}));
+  EXPECT_TRUE(loaded(n0[1])) << n0[1].size();
+  for (int n = 1; n < 3; ++n) {
+    auto links = connections(n);
+    ASSERT_EQ(links.size(), 1u);
+    EXPECT_TRUE(loaded(links[0]));
+    EXPECT_EQ(links[0].back(), "GET");
+  }
+  // The link a MOVED opens loads them too, before the resent command.
+  auto r = h.Issue({"GET", "foo"}, 2000);
+  ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(r->str, "n3");
+  auto n3 = connections(3);
+  ASSERT_EQ(n3.size(), 1u);
+  ASSERT_EQ(n3[0].size(), 3u);
+  EXPECT_TRUE(loaded(n3[0]));
+  EXPECT_EQ(n3[0][2], "GET");
+}
+
+TEST(ClusterClient, AClusterDownAnsweredWhileClosingIsStillUnavailable) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  cluster.SetHandler([&](int node, const Command& cmd, const Command&) -> std::string {
+    if (node == 2 && (Is(cmd[0], "GET") || Is(cmd[0], "SET"))) {
+      cluster.node(2).Await("answer");
+      return "-CLUSTERDOWN The cluster is down\r\n";
+    }
+    return "";
+  });
+  TestLoop loop;
+  auto options = Harness::Seeds({cluster.port(0)});
+  Harness h(loop, cluster, std::move(options));
+  ASSERT_TRUE(h.WaitReady());
+  auto r = h.Issue({"GET", "foo"}, 3000);
+  ASSERT_TRUE(loop.RunUntil([&] { return cluster.Count(2, "GET") == 1; }));
+  h.Close();
+  EXPECT_FALSE(r->done());
+  cluster.node(2).Signal("answer");
+  ASSERT_TRUE(h.Wait(r));
+  EXPECT_EQ(r->calls, 1);
+  // As when the cluster is still down at the deadline: not a reply to the command, and not resent.
+  EXPECT_EQ(r->error, CommandError::kUnavailable) << r->str;
+  EXPECT_EQ(r->message, "CLUSTERDOWN The cluster is down");
+  ASSERT_TRUE(h.WaitFinished());
+  EXPECT_EQ(cluster.Count(2, "GET"), 1);
+}
+
+TEST(ClusterClient, ARefreshAskedForDuringOneRunsAgainWithTheNextGeneration) {
+  FakeCluster cluster(3);
+  cluster.ThreeMasters();
+  std::atomic<bool> hold{false};
+  cluster.SetHandler([&](int node, const Command& cmd, const Command&) -> std::string {
+    if (cmd.size() >= 2 && Is(cmd[0], "CLUSTER") && hold.exchange(false)) cluster.node(node).Await("shards");
+    return "";
+  });
+  TestLoop loop;
+  Harness h(loop, cluster, Harness::Seeds({cluster.port(0)}));
+  ASSERT_TRUE(h.WaitReady());
+  ASSERT_TRUE(loop.RunUntil([&] { return h.refreshes == 1; }));
+  EXPECT_EQ(h.client().refreshes_started(), 1u);
+  const int asked = cluster.CountAll("CLUSTER");
+  hold = true;
+  h.client().Refresh();
+  ASSERT_TRUE(loop.RunUntil([&] { return cluster.CountAll("CLUSTER") == asked + 1; }));
+  EXPECT_EQ(h.client().refreshes_started(), 2u);
+  // Asked for while refresh 2 is out: refresh 2 may have read the map before what the caller
+  // wants to see, so a refresh 3 follows it.
+  const uint64_t seen_at_call = h.client().refreshes_started();
+  h.client().Refresh();
+  cluster.Assign(0, 100, 1);
+  for (int n = 0; n < 3; ++n) cluster.node(n).Signal("shards");
+  ASSERT_TRUE(loop.RunUntil([&] { return h.refreshes == 3; }));
+  EXPECT_EQ(h.generations, (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_GT(h.generations.back(), seen_at_call);
+  EXPECT_EQ(cluster.CountAll("CLUSTER"), asked + 2);
+  EXPECT_TRUE(h.refresh_errors.empty());
 }
 
 // ---------------------------------------------------------------------------------------------

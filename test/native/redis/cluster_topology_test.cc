@@ -169,6 +169,45 @@ TEST(ClusterTopology, UsesTheIpWhenTheEndpointIsUnknown) {
   EXPECT_EQ(t.Describe(1), "127.0.0.1:7000");
 }
 
+// A node with `ports` as its port fields ("port" and/or "tls-port", Redis lists only those that
+// are not 0): what CLUSTER SHARDS says on a cluster with --tls-cluster yes.
+std::string TlsNode(const std::string& id, const std::string& ports, size_t port_fields,
+                    const std::string& role) {
+  return A(12 + 2 * port_fields) + B("id") + B(id) + ports + B("ip") + B("127.0.0.1") +
+         B("endpoint") + B("127.0.0.1") + B("role") + B(role) + B("replication-offset") + I(14) +
+         B("health") + B("online");
+}
+
+TEST(ClusterTopology, ATlsClientUsesTheTlsPortAndAPlainOneThePort) {
+  // A TLS-only node (--port 0) lists only "tls-port"; one with both ports lists both.
+  std::string bytes =
+      A(2) +
+      Shard(I(0) + I(8191), 2,
+            TlsNode(kId1, B("tls-port") + I(7100), 1, "master") +
+                TlsNode(kId2, B("tls-port") + I(7101), 1, "replica"),
+            2) +
+      Shard(I(8192) + I(16383), 2,
+            TlsNode(kId3, B("port") + I(6200) + B("tls-port") + I(7200), 2, "master"), 1);
+  ClusterTopology tls;
+  std::string error;
+  ReplyPtr r = Decode(bytes);
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(ParseClusterShards(r.get(), &tls, &error, /*tls=*/true)) << error;
+  EXPECT_EQ(tls.Describe(0), "127.0.0.1:7100");
+  EXPECT_EQ(tls.Describe(16383), "127.0.0.1:7200");
+  EXPECT_EQ(tls.shards[0].online_replicas, 1);
+  EXPECT_EQ(tls.shards[0].replica_addrs, (std::vector<std::string>{"127.0.0.1:7101"}));
+  // A plaintext client cannot use a TLS-only node: no port for it.
+  ClusterTopology plain;
+  EXPECT_FALSE(ParseClusterShards(r.get(), &plain, &error, /*tls=*/false));
+  EXPECT_EQ(error, "CLUSTER SHARDS: shard 0: the master has no valid port");
+  const std::string both = A(1) + Shard(I(0) + I(16383), 2,
+                                        TlsNode(kId3, B("port") + I(6200) + B("tls-port") + I(7200), 2, "master"), 1);
+  r = Decode(both);
+  ASSERT_TRUE(ParseClusterShards(r.get(), &plain, &error, /*tls=*/false)) << error;
+  EXPECT_EQ(plain.Describe(5), "127.0.0.1:6200");
+}
+
 TEST(ClusterTopology, LeavesSlotsNoShardListsUnserved) {
   ClusterTopology t;
   std::string error;

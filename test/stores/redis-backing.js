@@ -44,7 +44,7 @@ function redisBacking({ wrap = (shared) => shared, holdsLocally = () => false, t
     if (cluster) {
       topology = { topology: 'cluster', cluster: { nodes: [{ host: '127.0.0.1', port: redis.nodes()[0].port }], slotsRefreshInterval: 5000, maxRedirections: 16 } };
     } else if (sentinel) {
-      topology = { topology: 'sentinel', sentinel: { nodes: redis.sentinelAddrs(), name: redis.name, auth: { username: '', password: '' }, tls: null } };
+      topology = { topology: 'sentinel', sentinel: { nodes: redis.sentinelAddrs(), name: redis.name, auth: { username: '', password: '' }, tls: endpoint.tls || null } };
     }
     const shared = new RedisStore({
       endpoint,

@@ -74,15 +74,19 @@ class RedisStore extends EventEmitter {
     this._bus = null;
     this.master = null; // Sentinel: the master's { host, port } once found
     this.nextNode = 0; // Cluster: the node the subscriber tries next
-    this.client = this.connect();
+    this.client = this.connect((type, err) => this.onConnection(type, err), (master) => this.onMaster(master));
+    this.admin = null; // the client of confirmed writes (Sentinel, Cluster), opened on first use
     this.sweeper = setInterval(() => this.sweep().catch(report), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
   }
 
-  /** The command client of the topology. */
-  connect() {
+  /**
+   * A command client of the topology.
+   * @param {(type: string, err?: Error) => void} onEvent
+   * @param {(master: { host: string, port: number }) => void} onMaster Sentinel: the master moved
+   */
+  connect(onEvent, onMaster) {
     const { endpoint, connectTimeout, commandTimeout } = this.options;
-    const onEvent = (type, err) => this.onConnection(type, err);
     if (this.topology === 'cluster') {
       const { nodes, slotsRefreshInterval, maxRedirections } = this.options.cluster;
       return new binding.RedisClusterClient({
@@ -104,8 +108,7 @@ class RedisStore extends EventEmitter {
         sentinelAuth: { username: auth.username, password: auth.password },
         sentinelTls: tls || undefined,
         preload: [scripts.LOOKUP_SCRIPT],
-        connectTimeout, commandTimeout, onEvent,
-        onMaster: (master) => this.onMaster(master),
+        connectTimeout, commandTimeout, onEvent, onMaster,
       });
     }
     return new binding.RedisClient({ ...endpoint, connectTimeout, commandTimeout, onEvent });
@@ -180,10 +183,22 @@ class RedisStore extends EventEmitter {
   async durable(argv, b) {
     if (this.closing) throw new CacheClosedError();
     if (this.topology === 'single') return this.client.command(argv, this.adminTimeout, true);
+    const admin = this.adminClient();
     const send = this.topology === 'cluster'
-      ? () => this.client.commandDurable(argv, this.adminTimeout, this.names.slotOf(b))
-      : () => this.client.commandDurable(argv, this.adminTimeout);
+      ? () => admin.commandDurable(argv, this.adminTimeout, this.names.slotOf(b))
+      : () => admin.commandDurable(argv, this.adminTimeout);
     return this.retrying(send);
+  }
+
+  /**
+   * Sentinel and Cluster: the client confirmed writes go through, apart from the lookups'. Redis
+   * holds a connection that sent WAIT until the replicas answer (up to a second when one is slow
+   * or gone): on the lookups' connection every lookup behind it would wait as long. Its
+   * connection faults are the command client's to report.
+   */
+  adminClient() {
+    if (this.admin === null) this.admin = this.connect(() => {}, () => {});
+    return this.admin;
   }
 
   /** A command of an invalidation that needs no confirmation (PUBLISH), retried as durable() is. */
@@ -203,15 +218,24 @@ class RedisStore extends EventEmitter {
         if (this.closing || !retryable(err) || performance.now() + pause >= deadline) throw err;
         debug('retrying an invalidation step in %d ms: %s', pause, err.message);
         await new Promise((resolve) => setTimeout(resolve, pause));
-        if (this.topology === 'cluster' && !this.closing) await this.client.refresh().catch(() => {});
+        if (this.topology === 'cluster' && !this.closing) await this.refreshTopology();
       }
     }
   }
 
-  /** The nodes that hold entries, each with command(argv, timeoutMs): one Redis, or every master. */
-  nodes() {
+  /** Cluster: both clients read the slot map again (a step failed while it moved). */
+  refreshTopology() {
+    return Promise.all([this.client, this.admin].map((c) => (c === null ? null : c.refresh().catch(() => {}))));
+  }
+
+  /**
+   * The nodes that hold entries, each with command(argv, timeoutMs): one Redis, or every master
+   * (through the admin client when `admin`: a SCAN pass must not hold up lookups).
+   */
+  nodes(admin = true) {
     if (this.topology !== 'cluster') return [{ addr: 'redis', command: (argv, timeoutMs) => this.client.command(argv, timeoutMs) }];
-    return this.client.masters.map(({ addr }) => ({ addr, command: (argv, timeoutMs) => this.client.commandOnNode(addr, argv, timeoutMs) }));
+    const via = admin ? this.adminClient() : this.client;
+    return this.client.masters.map(({ addr }) => ({ addr, command: (argv, timeoutMs) => via.commandOnNode(addr, argv, timeoutMs) }));
   }
 
   /** The route of a keyless command that must share the connection of bucket b's names (Cluster). */
@@ -469,7 +493,7 @@ class RedisStore extends EventEmitter {
         throw failure || new StoreError(`invalidateKeys(${JSON.stringify(pattern)}): slots kept moving between masters for ${ADMIN_RETRY_MS} ms`);
       }
       await new Promise((resolve) => setTimeout(resolve, pause));
-      await this.client.refresh().catch(() => {});
+      await this.refreshTopology();
     }
   }
 
@@ -606,7 +630,7 @@ class RedisStore extends EventEmitter {
    * connection. (Index keys have no TTL, so volatile-* policies never evict them.)
    */
   checkEvictionPolicy() {
-    for (const node of this.nodes()) this.checkNodeEvictionPolicy(node);
+    for (const node of this.nodes(false)) this.checkNodeEvictionPolicy(node);
   }
 
   checkNodeEvictionPolicy(node) {
@@ -636,7 +660,8 @@ class RedisStore extends EventEmitter {
   close() {
     if (!this.closing) {
       clearInterval(this.sweeper);
-      this.closing = Promise.all([this.client.close(), this._bus === null ? null : this._bus.close()]).then(() => undefined);
+      this.closing = Promise.all([this.client.close(), this.admin === null ? null : this.admin.close(),
+        this._bus === null ? null : this._bus.close()]).then(() => undefined);
     }
     return this.closing;
   }

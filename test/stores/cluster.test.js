@@ -6,7 +6,7 @@
 // their key, key-pattern invalidation over every master, writes confirmed by the replicas.
 const { runStoreSuite, entry, fill, HOUR } = require('./store-suite');
 const { redisBacking, storesOn } = require('./redis-backing');
-const { once } = require('../helpers/wait');
+const { once, waitFor } = require('../helpers/wait');
 
 runStoreSuite('Redis Cluster', { ...redisBacking({ cluster: true }), tier: 'redis' });
 
@@ -57,6 +57,35 @@ describe('the Redis store on a cluster', () => {
     await store.invalidate(['t:t']);
     // One WAIT per bucket step at least: 64 buckets.
     expect((await waits()) - before).toBeGreaterThanOrEqual(64);
+  });
+
+  it('answers lookups at once while a frozen replica holds up an invalidation\'s confirmation', async () => {
+    const { store } = await open({ prefix: 'frozen' });
+    const names = backing.names('frozen');
+    // A key of bucket 0: among the first buckets an invalidation works on.
+    let key = 'a';
+    for (let i = 0; names.bucketOf(key) !== 0; i++) key = `a${i}`;
+    await store.putEntry(key, entry(), HOUR, fill(`/${key}`, ['t']));
+    const slot = names.slotOf(0);
+    const master = (await cluster.masters()).find((m) => m.slots.some(([lo, hi]) => slot >= lo && slot <= hi));
+    const [replica] = await cluster.replicasOf(master);
+    const masterClient = await cluster.nodeClient(master.node);
+    replica.server.freeze();
+    try {
+      const invalidating = store.invalidate(['t:t']).catch((err) => err);
+      // Redis holds the connection that sent WAIT (a blocked client) until the replica answers.
+      await waitFor(async () => /blocked_clients:[1-9]/.test(await masterClient.info('clients')), { timeout: 5000, what: 'a blocked WAIT' });
+      const started = performance.now();
+      const found = await store.lookup(key, fill(`/${key}`), { record: null, accept: null, lockTtl: 0 });
+      const ms = performance.now() - started;
+      expect(found.entry === null || found.entry.status === 200).toBe(true);
+      // Behind WAIT, on the same connection, it would take until WAIT's timeout (about a second).
+      expect(ms).toBeLessThan(500);
+      replica.server.thaw();
+      expect(await invalidating).toBe(1);
+    } finally {
+      replica.server.thaw();
+    }
   });
 
   // Last: it kills a node (and restarts it).

@@ -415,6 +415,11 @@ export declare class RedisUnavailableError extends RespcacheError {
   constructor(message: string, options?: { cause?: unknown });
   code: 'ERR_RESPCACHE_REDIS_UNAVAILABLE';
 }
+/** Sentinel, Cluster: the replicas did not all confirm an invalidation's write in time (WAIT). */
+export declare class RedisUnconfirmedError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_REDIS_UNCONFIRMED';
+}
 /** The cache was closed. */
 export declare class CacheClosedError extends RespcacheError {
   constructor(message?: string, options?: { cause?: unknown });

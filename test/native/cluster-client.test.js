@@ -7,6 +7,7 @@ const { spawn } = require('child_process');
 const path = require('path');
 const { performance } = require('perf_hooks');
 const { RedisClusterClient } = require('../../lib/binding');
+const { RedisUnconfirmedError } = require('../../lib/errors');
 const { recordingClusterClient, outcome } = require('../helpers/cluster-client');
 const { startCluster, SLOTS } = require('../helpers/cluster');
 const { freePort } = require('../helpers/redis');
@@ -204,13 +205,14 @@ describe('RedisClusterClient', () => {
       process.kill(replica.server.pid, 'SIGSTOP');
       let result;
       try {
-        result = await outcome(client.commandDurable(['SET', key, 'u'], 300));
+        result = await client.commandDurable(['SET', key, 'u'], 300).then(() => null, (err) => err);
       } finally {
         process.kill(replica.server.pid, 'SIGCONT');
       }
       // Either WAIT answered 0 in time, or (Redis checks blocked clients' timeouts at its hz, up
       // to 100 ms late) its answer had not come by the command's deadline.
-      expect(result).toMatchObject({ ok: false, code: 'ERR_RESPCACHE_REDIS_UNCONFIRMED',
+      expect(result).toBeInstanceOf(RedisUnconfirmedError);
+      expect(result).toMatchObject({ code: 'ERR_RESPCACHE_REDIS_UNCONFIRMED',
         message: expect.stringMatching(/^WAIT: 0 of 1 replicas|^WAIT failed: no answer within 300 ms/) });
       // The master did run it, and its connection is not stalled by a late WAIT answer: the very
       // next GET is served (behind that answer, if it is still to come).

@@ -3,7 +3,7 @@
 // wrong usage that must stay an error (tsc reports an unused one as TS2578).
 import {
   Cache, createCache, cacheResponse, getDefaultCache, hashKey, keys, defaultKeyBuilder, unstorableReason,
-  RespcacheError, RedisReplyError, RedisTimeoutError, RedisUnavailableError, CacheClosedError, KeyBuilderError,
+  RespcacheError, RedisReplyError, RedisTimeoutError, RedisUnavailableError, RedisUnconfirmedError, CacheClosedError, KeyBuilderError,
   ConditionError, CorruptEntryError, CorruptIndexError, StoreError, InvalidArgumentError, EvictionPolicyError,
   InvalidationError, EventHandlerError, RefreshError, HandlerFailedError, TlsError, TlsBadOptionsError,
   TlsUnavailableError, TlsUnknownCaError, TlsNameMismatchError, TlsCertExpiredError, TlsClientCertRejectedError,
@@ -165,7 +165,7 @@ const listeners: number = cache.listenerCount('error');
 
 const errors: RespcacheError[] = [new CacheClosedError(), new KeyBuilderError('bad key', { cause: new Error('x') })];
 const invalid: TypeError = new InvalidArgumentError('bad tag');
-const coded: Array<{ code: string }> = [RedisReplyError, RedisUnavailableError, ConditionError, CorruptEntryError,
+const coded: Array<{ code: string }> = [RedisReplyError, RedisUnavailableError, RedisUnconfirmedError, ConditionError, CorruptEntryError,
   CorruptIndexError, StoreError, EvictionPolicyError, InvalidationError, EventHandlerError, RefreshError,
   HandlerFailedError, TlsBadOptionsError, TlsUnavailableError, TlsUnknownCaError, TlsNameMismatchError,
   TlsCertExpiredError, TlsClientCertRejectedError, TlsHandshakeError].map((Class) => new Class('x'));

@@ -407,7 +407,14 @@ class SentinelClient {
 
   /** get-master-addr-by-name and the other Sentinels, over a short-lived connection. */
   async _askOne(sentinel) {
-    const probe = new binding.RedisClient({ ...this._sentinelNode, ...sentinel });
+    // The connection's own error says why (refused, WRONGPASS, a TLS failure); the commands
+    // queued for it only fail "could not connect".
+    let failure = null;
+    const probe = new binding.RedisClient({
+      ...this._sentinelNode,
+      ...sentinel,
+      onEvent: (type, err) => { if (type === 'error' && failure === null) failure = err; },
+    });
     this._probes.add(probe);
     // The commands wait for the connection within their timeout; a refused one fails them at once.
     const timeout = this._connectTimeout + this._commandTimeout;
@@ -415,7 +422,9 @@ class SentinelClient {
       const [addr, others] = await Promise.all([
         probe.command(['SENTINEL', 'get-master-addr-by-name', this._name], timeout),
         probe.command(['SENTINEL', 'sentinels', this._name], timeout, true).catch(() => []),
-      ]);
+      ]).catch((err) => {
+        throw failure || err;
+      });
       if (!Array.isArray(addr) || addr.length !== 2) throw new Error(`it does not know "${this._name}"`);
       const master = validAddress(String(addr[0]), String(addr[1]));
       if (master === null) throw new Error(`it answered no address: ${addr.join(' ')}`);

@@ -229,7 +229,8 @@ describe('SentinelClient following failovers', () => {
 
   it('SENTINEL FAILOVER: onMaster names the new master within 1 s of +switch-master, and writes land there', async () => {
     const client = makeClient(setup);
-    expect(await client.command(['SET', 'sentinel:before', '1'])).toBe('OK');
+    // Durable: a forced failover promotes the replica at once, losing what it has not received.
+    expect(await client.commandDurable(['SET', 'sentinel:before', '1'], 1000)).toBe('OK');
     const result = await setup.failover();
     await waitFor(() => client.masters.length === 2, { what: 'onMaster after the failover' });
     const moved = client.masters[1];
@@ -363,7 +364,7 @@ describe('SentinelClient over TLS, to the Sentinels and to the data nodes', () =
 
   it('finds the master, serves commands and follows a failover, all over TLS', async () => {
     const client = makeClient(setup, { sentinelTls: tls, endpoint: { tls, db: 1 } });
-    expect(await client.command(['SET', 'sentinel:tls', '1'])).toBe('OK');
+    expect(await client.commandDurable(['SET', 'sentinel:tls', '1'], 1000)).toBe('OK');
     const { server } = await setup.master();
     expect(await server.client({ db: 1 }).get('sentinel:tls')).toBe('1');
     const result = await setup.failover();
@@ -378,6 +379,32 @@ describe('SentinelClient over TLS, to the Sentinels and to the data nodes', () =
     await waitFor(() => client.errors().length >= 1, { what: 'an error' });
     expect(client.errors()[0].code).toBe('ERR_RESPCACHE_REDIS_UNAVAILABLE');
     expect(client.master).toBeNull();
+  });
+});
+
+describe('SentinelClient with passwords on the data nodes and on the Sentinels', () => {
+  let setup;
+
+  beforeAll(async () => {
+    setup = await startSentinels({ replicas: 1, sentinels: 3, password: 'data-pw', sentinelPassword: 'sentinel-pw' });
+  });
+  afterAll(() => setup.close());
+
+  it('authenticates to each with its own password, across a failover', async () => {
+    const client = makeClient(setup, { endpoint: { password: 'data-pw' }, sentinelAuth: { password: 'sentinel-pw' } });
+    expect(await client.commandDurable(['SET', 'sentinel:auth', '1'], 1000)).toBe('OK');
+    const result = await setup.failover();
+    await waitFor(() => client.master.port === result.to, { what: 'onMaster after the failover' });
+    expect(await client.command(['GET', 'sentinel:auth'])).toEqual(Buffer.from('1'));
+    expect(client.errors()).toEqual([]);
+  });
+
+  it('names the Sentinels\' refusal of a wrong password', async () => {
+    const client = makeClient(setup, { endpoint: { password: 'data-pw' }, sentinelAuth: { password: 'wrong' } });
+    await waitFor(() => client.errors().length >= 1, { what: 'an error' });
+    const [err] = client.errors();
+    expect(err.code).toBe('ERR_RESPCACHE_REDIS_UNAVAILABLE');
+    for (const s of setup.sentinelAddrs()) expect(err.message).toMatch(new RegExp(`127\\.0\\.0\\.1:${s.port} \\([^)]*WRONGPASS`));
   });
 });
 

@@ -416,6 +416,21 @@ describe('SentinelClient over TLS, to the Sentinels and to the data nodes', () =
     expect(client.errors()).toEqual([]);
   });
 
+  it('throws from the constructor when the addon refuses sentinelTls (a key that is not the certificate\'s)', () => {
+    const bad = tlsOptions({ ca: pem('ca.crt'), cert: pem('client.crt'), key: pem('other-client.key') });
+    expect(() => new SentinelClient({ sentinels: setup.sentinelAddrs(), name: setup.name, sentinelTls: bad }))
+      .toThrow(expect.objectContaining({ code: 'ERR_RESPCACHE_TLS_BAD_OPTIONS' }));
+  });
+
+  it('reports a data-node tls the addon refuses as an "error", and rejects commands with it', async () => {
+    const bad = tlsOptions({ ca: pem('ca.crt'), cert: pem('client.crt'), key: pem('other-client.key') });
+    const client = makeClient(setup, { sentinelTls: tls, endpoint: { tls: bad } });
+    await expect(client.command(['PING'])).rejects.toMatchObject({ code: 'ERR_RESPCACHE_TLS_BAD_OPTIONS' });
+    expect(client.errors().map((e) => e.code)).toEqual(['ERR_RESPCACHE_TLS_BAD_OPTIONS']);
+    await expect(client.command(['PING'])).rejects.toMatchObject({ code: 'ERR_RESPCACHE_TLS_BAD_OPTIONS' });
+    expect(client.status).toBe('connecting');
+  });
+
   it('without sentinelTls no Sentinel answers', async () => {
     const client = makeClient(setup, { endpoint: { tls }, connectTimeout: 300 });
     await waitFor(() => client.errors().length >= 1, { what: 'an error' });

@@ -217,6 +217,30 @@ describe('SentinelClient on a master, a replica and three Sentinels', () => {
     await setup.waitReady();
   });
 
+  it('commandDurable settles at its deadline even when Redis answers WAIT late, and the connection goes on', async () => {
+    const { server } = await setup.master();
+    const replica = setup.nodes().find((n) => n !== server);
+    const client = makeClient(setup);
+    await client.command(['PING']);
+    replica.freeze();
+    try {
+      const outcomes = [];
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        const err = await client.commandDurable(['SET', 'sentinel:short', String(i)], 20).then(() => null, (e) => e);
+        outcomes.push({ ms: performance.now() - started, message: err && err.message });
+        expect(err).toMatchObject({ code: 'ERR_RESPCACHE_REDIS_UNCONFIRMED' });
+        // WAIT's late answer (if any) is still taken by the connection: nothing is refused.
+        expect(await client.command(['GET', 'sentinel:short'])).toEqual(Buffer.from(String(i)));
+      }
+      console.log(`durable steps of 20 ms with the replica frozen: ${outcomes.map((o) => `${o.ms.toFixed(0)} ms (${o.message})`).join('; ')}`);
+      for (const { ms } of outcomes) expect(ms).toBeLessThan(60);
+    } finally {
+      replica.thaw();
+    }
+    await setup.waitReady();
+  });
+
   it('with every Sentinel down: UNAVAILABLE errors naming them, then the master once they are back', async () => {
     const { port } = await setup.master();
     await Promise.all(setup.sentinelNodes.map((s) => s.stop('SIGKILL')));

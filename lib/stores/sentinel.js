@@ -173,6 +173,7 @@ class SentinelClient {
     this._timerAt = Infinity;
     this._backoff = 0;
     this._waiters = new Set();      // commands waiting for the first master
+    this._readyWaiters = new Set(); // durable commands waiting for a handshake's replica count
     this._closing = null;
     this._lastError = null;         // the last round's failure
     this._fatal = null;             // the data connection could not be made (its options are wrong)
@@ -224,7 +225,9 @@ class SentinelClient {
 
   /**
    * The command with `WAIT n <ms>` pipelined behind it, n = the replicas of the master's last
-   * handshake (a plain command when 0 or unknown). Resolves with the command's reply once WAIT
+   * handshake (a plain command when 0). While the data connection is not ready (before its first
+   * handshake, or moving to a new master) it waits for 'ready' within timeoutMs, so that n is
+   * the replica count of the master that runs the command. Resolves with the command's reply once WAIT
    * counted n; rejects ERR_RESPCACHE_REDIS_UNCONFIRMED when it counted fewer, failed, or had not
    * answered at the deadline (the master ran the command: a failover may lose it).
    * @param {Array<string|Buffer>} argv
@@ -237,6 +240,11 @@ class SentinelClient {
       return this._firstClient(timeoutMs).then(({ left }) => this.commandDurable(argv, left));
     }
     const client = this._client;
+    // n comes from the handshake of the connection the command will go on: before the first one
+    // it is unknown, and after a move it may be the old master's.
+    if (client.status !== 'ready') {
+      return this._nextReady(timeoutMs).then((left) => this.commandDurable(argv, left));
+    }
     const n = client.replicas;
     if (!n) return client.command(argv, timeoutMs);
     const ms = timeoutMs === undefined ? this._commandTimeout : checkMs(timeoutMs, 'timeoutMs');
@@ -280,8 +288,8 @@ class SentinelClient {
     clearInterval(this._keepalive);
     this._clearTimer();
     const closed = new CacheClosedError('the Redis client is closed');
-    for (const waiter of this._waiters) waiter.reject(closed);
-    this._waiters.clear();
+    this._settle(this._waiters, 'reject', closed);
+    this._settle(this._readyWaiters, 'reject', closed);
     const clients = [this._client, ...this._subscribers.values(), ...this._probes].filter(Boolean);
     const hadClient = this._client !== null;
     this._closing = Promise.all(clients.map((c) => c.close())).then(() => {
@@ -296,18 +304,31 @@ class SentinelClient {
   /** Resolves with the data client and the time left once one exists, within timeoutMs. */
   _firstClient(timeoutMs) {
     const ms = timeoutMs === undefined ? this._commandTimeout : checkMs(timeoutMs, 'timeoutMs');
-    // Between failed rounds nothing is under way to wait for, as a native client in its back-off.
     if (this._fatal) return Promise.reject(this._fatal);
+    // Between failed rounds nothing is under way to wait for, as a native client in its back-off.
     if (this._round === null) {
       return Promise.reject(this._lastError ||
         new RedisUnavailableError(`no master of "${this._name}" is known yet`));
     }
+    return this._wait(this._waiters, ms, `timed out waiting for the Sentinels to name the master of "${this._name}"`)
+      .then(({ value, left }) => ({ client: value, left }));
+  }
+
+  /** Resolves with the time left at the data connection's next 'ready', within timeoutMs. */
+  _nextReady(timeoutMs) {
+    const ms = timeoutMs === undefined ? this._commandTimeout : checkMs(timeoutMs, 'timeoutMs');
+    return this._wait(this._readyWaiters, ms, 'timed out waiting for the connection to Redis')
+      .then(({ left }) => left);
+  }
+
+  /** A waiter in `set` for `ms`: resolves with { value, left } when settled, else TIMEOUT. */
+  _wait(set, ms, timeoutMessage) {
     const started = performance.now();
     return new Promise((resolve, reject) => {
       const waiter = {
-        resolve: (client) => {
+        resolve: (value) => {
           clearTimeout(waiter.timer);
-          resolve({ client, left: Math.max(1, Math.round(ms - (performance.now() - started))) });
+          resolve({ value, left: Math.max(1, Math.round(ms - (performance.now() - started))) });
         },
         reject: (err) => {
           clearTimeout(waiter.timer);
@@ -315,16 +336,16 @@ class SentinelClient {
         },
       };
       waiter.timer = setTimeout(() => {
-        this._waiters.delete(waiter);
-        reject(new RedisTimeoutError(`timed out waiting for the Sentinels to name the master of "${this._name}"`));
+        set.delete(waiter);
+        reject(new RedisTimeoutError(timeoutMessage));
       }, ms);
-      this._waiters.add(waiter);
+      set.add(waiter);
     });
   }
 
-  _settleWaiters(how, value) {
-    const waiters = [...this._waiters];
-    this._waiters.clear();
+  _settle(set, how, value) {
+    const waiters = [...set];
+    set.clear();
     for (const waiter of waiters) waiter[how](value);
   }
 
@@ -345,7 +366,7 @@ class SentinelClient {
       this._round = null;
       if (this._closing) return;
       this._lastError = err;
-      this._settleWaiters('reject', err);
+      this._settle(this._waiters, 'reject', err);
       this._onEvent('error', err);
       this._afterRound();
     });
@@ -407,7 +428,14 @@ class SentinelClient {
 
   /** get-master-addr-by-name and the other Sentinels, over a short-lived connection. */
   async _askOne(sentinel) {
-    const probe = new binding.RedisClient({ ...this._sentinelNode, ...sentinel });
+    // The connection's own error says why (refused, WRONGPASS, a TLS failure); the commands
+    // queued for it only fail "could not connect".
+    let failure = null;
+    const probe = new binding.RedisClient({
+      ...this._sentinelNode,
+      ...sentinel,
+      onEvent: (type, err) => { if (type === 'error' && failure === null) failure = err; },
+    });
     this._probes.add(probe);
     // The commands wait for the connection within their timeout; a refused one fails them at once.
     const timeout = this._connectTimeout + this._commandTimeout;
@@ -415,7 +443,9 @@ class SentinelClient {
       const [addr, others] = await Promise.all([
         probe.command(['SENTINEL', 'get-master-addr-by-name', this._name], timeout),
         probe.command(['SENTINEL', 'sentinels', this._name], timeout, true).catch(() => []),
-      ]);
+      ]).catch((err) => {
+        throw failure || err;
+      });
       if (!Array.isArray(addr) || addr.length !== 2) throw new Error(`it does not know "${this._name}"`);
       const master = validAddress(String(addr[0]), String(addr[1]));
       if (master === null) throw new Error(`it answered no address: ${addr.join(' ')}`);
@@ -493,11 +523,11 @@ class SentinelClient {
         // the same way: no more rounds; commands reject with this error.
         this._fatal = err;
         this._clearTimer();
-        this._settleWaiters('reject', err);
+        this._settle(this._waiters, 'reject', err);
         this._onEvent('error', err);
         return;
       }
-      this._settleWaiters('resolve', this._client);
+      this._settle(this._waiters, 'resolve', this._client);
     } else {
       this._client.retarget(addr);
     }
@@ -512,6 +542,7 @@ class SentinelClient {
     if (type === 'ready') {
       this._clearTimer();
       this._backoff = 0;
+      this._settle(this._readyWaiters, 'resolve');
     } else if (type === 'error' && NOT_MASTER.test(err.message)) {
       this._schedule(0);
     } else if (type === 'reconnecting') {

@@ -76,15 +76,18 @@ class Sentinels {
 
   byPort(port) { return this.dataNodes.find((n) => n.port === Number(port)) || null; }
 
-  /** ioredis options for a node of this setup (TLS with the test certificates when it has TLS). */
-  _connection(port, more) {
-    return { host: '127.0.0.1', port, maxRetriesPerRequest: 0, retryStrategy: () => null,
-      ...(this.tls && { tls: rawTls(this.tls.dir) }), ...more };
+  /**
+   * ioredis options for a node of this setup: its password, and TLS with the test certificates
+   * when the setup has TLS.
+   */
+  _connection(server, more) {
+    return { host: '127.0.0.1', port: server.port, password: server.password, maxRetriesPerRequest: 0,
+      retryStrategy: () => null, ...(this.tls && { tls: rawTls(this.tls.dir) }), ...more };
   }
 
   /** Runs `fn(client)` on a fresh connection to `server`, always disconnecting it. */
   async _on(server, fn) {
-    const client = new Redis(this._connection(server.port, { lazyConnect: false, connectTimeout: 1000, commandTimeout: 2000 }));
+    const client = new Redis(this._connection(server, { lazyConnect: false, connectTimeout: 1000, commandTimeout: 2000 }));
     client.on('error', () => { /* results are what counts */ });
     try {
       return await fn(client);
@@ -143,7 +146,7 @@ class Sentinels {
       if (absent.length) return `sentinel ${s.port} does not list ${absent[0]} as a replica of ${masterPort}`;
     }
     for (const port of replicaPorts) {
-      const info = parseInfo(await this._on({ port }, (c) => c.info('replication')));
+      const info = parseInfo(await this._on(this.byPort(port), (c) => c.info('replication')));
       if (info.role !== 'slave' || Number(info.master_port) !== masterPort || info.master_link_status !== 'up') {
         return `${port} is ${info.role} of ${info.master_port}, link ${info.master_link_status}`;
       }
@@ -166,7 +169,7 @@ class Sentinels {
       const addrs = await this._addrs();
       const behind = addrs.find((a) => a.port !== port);
       if (behind) return `sentinel ${behind.sentinel} says ${behind.port}`;
-      const role = await this._on({ port }, (c) => c.role());
+      const role = await this._on(this.byPort(port), (c) => c.role());
       return role[0] === 'master' || `${port} says role ${role[0]}`;
     }, { timeout, what: `every Sentinel naming ${port} the master` });
   }
@@ -204,7 +207,7 @@ class Sentinels {
    */
   async subscribe(fn) {
     const clients = await Promise.all(this.sentinelNodes.filter((s) => s.running).map(async (s) => {
-      const client = new Redis(this._connection(s.port));
+      const client = new Redis(this._connection(s));
       client.on('error', () => { /* a killed Sentinel ends its subscription */ });
       this.subscribers.add(client);
       client.on('message', (channel, message) => {
@@ -303,11 +306,15 @@ class Sentinels {
  *   TLS only (startRedis's tls), replicas and Sentinels reach the nodes with TLS
  *   (tls-replication yes: a Sentinel then also announces its TLS port to the others), and this
  *   fixture's own clients use TLS.
+ *   password: every data node's requirepass (and masterauth; the Sentinels' auth-pass);
+ *   sentinelPassword: the Sentinels' own requirepass (and sentinel-pass between them). The
+ *   fixture's clients use them (RedisServer.password).
  * @returns {Promise<Sentinels & { startedMs: number }>}
  */
 async function startSentinels({
   replicas = 1, sentinels = 3, downAfterMs = 1000, failoverTimeoutMs = 5000, name = 'mymaster',
   quorum = Math.floor(sentinels / 2) + 1, infoPeriodMs = 1000, helloPeriodMs = 500, tls = null,
+  password, sentinelPassword,
 } = {}) {
   const started = performance.now();
   const dir = tempDir('respcache-sentinel-');
@@ -323,13 +330,13 @@ async function startSentinels({
     const dataArgs = (port) => {
       const own = path.join(dir, `data-${port}`);
       fs.mkdirSync(own, { recursive: true });
-      return ['--dir', own, '--repl-diskless-sync-delay', '0', ...tlsArgs];
+      return ['--dir', own, '--repl-diskless-sync-delay', '0', ...tlsArgs, ...(password ? ['--masterauth', password] : [])];
     };
     const tlsArgs = tls ? ['--tls-replication', 'yes'] : [];
-    const master = await startRedis({ args: dataArgs, tls });
+    const master = await startRedis({ args: dataArgs, tls, password });
     dataNodes.push(master);
     for (let i = 0; i < replicas; i++) {
-      dataNodes.push(await startRedis({ args: (port) => [...dataArgs(port), '--replicaof', '127.0.0.1', String(master.port)], tls }));
+      dataNodes.push(await startRedis({ args: (port) => [...dataArgs(port), '--replicaof', '127.0.0.1', String(master.port)], tls, password }));
     }
     const sentinelConf = (port) => {
       const conf = path.join(dir, `sentinel-${port}.conf`);
@@ -337,12 +344,14 @@ async function startSentinels({
         `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, 'sentinel resolve-hostnames no',
         `sentinel monitor ${name} 127.0.0.1 ${master.port} ${quorum}`,
         `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
-        `sentinel failover-timeout ${name} ${failoverTimeoutMs}`, '',
+        `sentinel failover-timeout ${name} ${failoverTimeoutMs}`,
+        ...(password ? [`sentinel auth-pass ${name} ${password}`] : []),
+        ...(sentinelPassword ? [`sentinel sentinel-pass ${sentinelPassword}`] : []), '',
       ].join('\n'));
       return conf;
     };
     for (let i = 0; i < sentinels; i++) {
-      sentinelNodes.push(await startRedis({ configFile: sentinelConf, args: ['--sentinel', ...tlsArgs], readyPattern: SENTINEL_READY, tls }));
+      sentinelNodes.push(await startRedis({ configFile: sentinelConf, args: ['--sentinel', ...tlsArgs], readyPattern: SENTINEL_READY, tls, password: sentinelPassword }));
     }
     unregister();
     const periods = [...(infoPeriodMs ? ['info-period', String(infoPeriodMs)] : []),

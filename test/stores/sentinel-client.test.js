@@ -5,6 +5,7 @@
 // +switch-master, the backstops of a client that missed the message, TLS, and teardown.
 // Timings are printed for the record.
 const { spawn } = require('child_process');
+const crypto = require('crypto');
 const path = require('path');
 const { performance } = require('perf_hooks');
 const { SentinelClient } = require('../../lib/stores/sentinel');
@@ -32,7 +33,10 @@ function makeClient(setup, options = {}) {
     sentinels: setup.sentinelAddrs(), name: setup.name, connectTimeout: 1000, commandTimeout: 1000,
     ...options,
     onEvent(type, err) { events.push({ type, err, at: performance.now() }); },
-    onMaster(addr) { masters.push({ ...addr, at: performance.now() }); },
+    onMaster(addr) {
+      masters.push({ ...addr, at: performance.now() });
+      if (options.onMaster) options.onMaster(addr);
+    },
   });
   clients.add(client);
   client.events = events;
@@ -109,6 +113,22 @@ describe('SentinelClient on a master, a replica and three Sentinels', () => {
     expect(client.events.map((e) => e.type)).toEqual(['ready']);
   });
 
+  it('loads the preload scripts on the master before "ready"', async () => {
+    const script = "return 'preloaded'";
+    const sha = crypto.createHash('sha1').update(script).digest('hex');
+    const { server } = await setup.master();
+    expect(await server.client().script('EXISTS', sha)).toEqual([0]);
+    const client = makeClient(setup, { preload: [script] });
+    expect(await client.command(['EVALSHA', sha, '0'])).toEqual(Buffer.from('preloaded'));
+  });
+
+  it('reports an onMaster that throws as an "error" event and goes on', async () => {
+    const thrown = new Error('onMaster failed');
+    const client = makeClient(setup, { onMaster() { throw thrown; } });
+    expect(await client.command(['PING'])).toBe('PONG');
+    expect(client.errors()).toEqual([thrown]);
+  });
+
   it('uses the second Sentinel when the first is down, and asks that one first from then on', async () => {
     const down = { host: '127.0.0.1', port: await freePort() };
     const [first, second] = setup.sentinelAddrs();
@@ -165,6 +185,14 @@ describe('SentinelClient on a master, a replica and three Sentinels', () => {
     expect(await replica.client().get('sentinel:durable')).toBe('yes');
   });
 
+  it('commandDurable issued before the first handshake still sends WAIT (with the count that handshake read)', async () => {
+    const { server } = await setup.master();
+    const waits = await calls(server, 'wait');
+    const client = makeClient(setup);
+    expect(await client.commandDurable(['SET', 'sentinel:early', '1'], 1000)).toBe('OK');
+    expect(await calls(server, 'wait')).toBe(waits + 1);
+  });
+
   it('commandDurable rejects UNCONFIRMED at its deadline when the replica does not acknowledge', async () => {
     const { server } = await setup.master();
     const replica = setup.nodes().find((n) => n !== server);
@@ -183,6 +211,30 @@ describe('SentinelClient on a master, a replica and three Sentinels', () => {
       // The master ran it.
       expect(await server.client().get('sentinel:unconfirmed')).toBe('1');
       expect(await client.command(['GET', 'sentinel:unconfirmed'])).toEqual(Buffer.from('1'));
+    } finally {
+      replica.thaw();
+    }
+    await setup.waitReady();
+  });
+
+  it('commandDurable settles at its deadline even when Redis answers WAIT late, and the connection goes on', async () => {
+    const { server } = await setup.master();
+    const replica = setup.nodes().find((n) => n !== server);
+    const client = makeClient(setup);
+    await client.command(['PING']);
+    replica.freeze();
+    try {
+      const outcomes = [];
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        const err = await client.commandDurable(['SET', 'sentinel:short', String(i)], 20).then(() => null, (e) => e);
+        outcomes.push({ ms: performance.now() - started, message: err && err.message });
+        expect(err).toMatchObject({ code: 'ERR_RESPCACHE_REDIS_UNCONFIRMED' });
+        // WAIT's late answer (if any) is still taken by the connection: nothing is refused.
+        expect(await client.command(['GET', 'sentinel:short'])).toEqual(Buffer.from(String(i)));
+      }
+      console.log(`durable steps of 20 ms with the replica frozen: ${outcomes.map((o) => `${o.ms.toFixed(0)} ms (${o.message})`).join('; ')}`);
+      for (const { ms } of outcomes) expect(ms).toBeLessThan(60);
     } finally {
       replica.thaw();
     }
@@ -228,8 +280,13 @@ describe('SentinelClient following failovers', () => {
   });
 
   it('SENTINEL FAILOVER: onMaster names the new master within 1 s of +switch-master, and writes land there', async () => {
-    const client = makeClient(setup);
-    expect(await client.command(['SET', 'sentinel:before', '1'])).toBe('OK');
+    const script = "return 'on every master'";
+    const sha = crypto.createHash('sha1').update(script).digest('hex');
+    const client = makeClient(setup, { preload: [script] });
+    // Durable: a forced failover promotes the replica at once, losing what it has not received.
+    expect(await client.commandDurable(['SET', 'sentinel:before', '1'], 1000)).toBe('OK');
+    const replica = setup.nodes().find((n) => n.port !== client.master.port);
+    expect(await replica.client().script('EXISTS', sha)).toEqual([0]);  // SCRIPT LOAD is not replicated
     const result = await setup.failover();
     await waitFor(() => client.masters.length === 2, { what: 'onMaster after the failover' });
     const moved = client.masters[1];
@@ -239,6 +296,7 @@ describe('SentinelClient following failovers', () => {
     expect(moved.at - heard.at).toBeLessThan(1000);
     expect(client.master).toEqual({ host: '127.0.0.1', port: result.to });
     expect(await client.command(['SET', 'sentinel:after', '2'])).toBe('OK');
+    expect(await client.command(['EVALSHA', sha, '0'])).toEqual(Buffer.from('on every master'));
     const promoted = setup.byPort(result.to);
     expect((await promoted.client().role())[0]).toBe('master');
     expect(await promoted.client().mget('sentinel:before', 'sentinel:after')).toEqual(['1', '2']);
@@ -283,12 +341,21 @@ describe('SentinelClient following failovers', () => {
       }
     })();
     const old = setup.byPort(killed.from);
-    const { ms } = await setup.restart(old);
+    // A node first started as a replica would come back as one: start it as an empty master.
+    const replicaof = old.extraArgs.indexOf('--replicaof');
+    if (replicaof >= 0) old.extraArgs.splice(replicaof, 3);
+    const started = performance.now();
+    await old.start();
+    expect((await old.client().role())[0]).toBe('master');
+    await waitFor(async () => /role:slave[^]*master_link_status:up/.test(await old.client().info('replication')),
+      { timeout: 15000, interval: 50, what: 'the restarted node a linked replica' });
+    const demotedMs = performance.now() - started;
+    await setup.waitReady();
     stop = true;
     await writer;
-    console.log(`restart of the killed master: a linked replica ${ms.toFixed(0)} ms later; ${acked.length} writes acknowledged meanwhile`);
-    expect(acked.length).toBeGreaterThan(10);
-    expect((await old.client().role())[0]).toBe('slave');
+    console.log(`killed master restarted empty: a master for ${demotedMs.toFixed(0)} ms until a linked replica; ` +
+      `${acked.length} writes acknowledged meanwhile`);
+    expect(acked.length).toBeGreaterThan(50);
     expect(client.masters.map((m) => m.port)).toEqual([killed.to]);
     // A write acknowledged by the restarted node would have been lost at its resync.
     const current = setup.byPort(killed.to).client();
@@ -363,7 +430,7 @@ describe('SentinelClient over TLS, to the Sentinels and to the data nodes', () =
 
   it('finds the master, serves commands and follows a failover, all over TLS', async () => {
     const client = makeClient(setup, { sentinelTls: tls, endpoint: { tls, db: 1 } });
-    expect(await client.command(['SET', 'sentinel:tls', '1'])).toBe('OK');
+    expect(await client.commandDurable(['SET', 'sentinel:tls', '1'], 1000)).toBe('OK');
     const { server } = await setup.master();
     expect(await server.client({ db: 1 }).get('sentinel:tls')).toBe('1');
     const result = await setup.failover();
@@ -373,11 +440,52 @@ describe('SentinelClient over TLS, to the Sentinels and to the data nodes', () =
     expect(client.errors()).toEqual([]);
   });
 
+  it('throws from the constructor when the addon refuses sentinelTls (a key that is not the certificate\'s)', () => {
+    const bad = tlsOptions({ ca: pem('ca.crt'), cert: pem('client.crt'), key: pem('other-client.key') });
+    expect(() => new SentinelClient({ sentinels: setup.sentinelAddrs(), name: setup.name, sentinelTls: bad }))
+      .toThrow(expect.objectContaining({ code: 'ERR_RESPCACHE_TLS_BAD_OPTIONS' }));
+  });
+
+  it('reports a data-node tls the addon refuses as an "error", and rejects commands with it', async () => {
+    const bad = tlsOptions({ ca: pem('ca.crt'), cert: pem('client.crt'), key: pem('other-client.key') });
+    const client = makeClient(setup, { sentinelTls: tls, endpoint: { tls: bad } });
+    await expect(client.command(['PING'])).rejects.toMatchObject({ code: 'ERR_RESPCACHE_TLS_BAD_OPTIONS' });
+    expect(client.errors().map((e) => e.code)).toEqual(['ERR_RESPCACHE_TLS_BAD_OPTIONS']);
+    await expect(client.command(['PING'])).rejects.toMatchObject({ code: 'ERR_RESPCACHE_TLS_BAD_OPTIONS' });
+    expect(client.status).toBe('connecting');
+  });
+
   it('without sentinelTls no Sentinel answers', async () => {
     const client = makeClient(setup, { endpoint: { tls }, connectTimeout: 300 });
     await waitFor(() => client.errors().length >= 1, { what: 'an error' });
     expect(client.errors()[0].code).toBe('ERR_RESPCACHE_REDIS_UNAVAILABLE');
     expect(client.master).toBeNull();
+  });
+});
+
+describe('SentinelClient with passwords on the data nodes and on the Sentinels', () => {
+  let setup;
+
+  beforeAll(async () => {
+    setup = await startSentinels({ replicas: 1, sentinels: 3, password: 'data-pw', sentinelPassword: 'sentinel-pw' });
+  });
+  afterAll(() => setup.close());
+
+  it('authenticates to each with its own password, across a failover', async () => {
+    const client = makeClient(setup, { endpoint: { password: 'data-pw' }, sentinelAuth: { password: 'sentinel-pw' } });
+    expect(await client.commandDurable(['SET', 'sentinel:auth', '1'], 1000)).toBe('OK');
+    const result = await setup.failover();
+    await waitFor(() => client.master.port === result.to, { what: 'onMaster after the failover' });
+    expect(await client.command(['GET', 'sentinel:auth'])).toEqual(Buffer.from('1'));
+    expect(client.errors()).toEqual([]);
+  });
+
+  it('names the Sentinels\' refusal of a wrong password', async () => {
+    const client = makeClient(setup, { endpoint: { password: 'data-pw' }, sentinelAuth: { password: 'wrong' } });
+    await waitFor(() => client.errors().length >= 1, { what: 'an error' });
+    const [err] = client.errors();
+    expect(err.code).toBe('ERR_RESPCACHE_REDIS_UNAVAILABLE');
+    for (const s of setup.sentinelAddrs()) expect(err.message).toMatch(new RegExp(`127\\.0\\.0\\.1:${s.port} \\([^)]*WRONGPASS`));
   });
 });
 

@@ -42,7 +42,7 @@
 // discovery is between failed rounds they reject ERR_RESPCACHE_REDIS_UNAVAILABLE at once.
 const { performance } = require('perf_hooks');
 const binding = require('../binding');
-const { RespcacheError, RedisTimeoutError, RedisUnavailableError, CacheClosedError } = require('../errors');
+const { RedisTimeoutError, RedisUnavailableError, RedisUnconfirmedError, CacheClosedError } = require('../errors');
 
 const SWITCH_CHANNEL = '+switch-master';
 const FIRST_BACKOFF_MS = 100;
@@ -60,18 +60,18 @@ const WAIT_MARGIN_MS = 100;
 // itself settles at the deadline.
 const WAIT_LINK_GRACE_MS = 1000;
 const MAX_TIMEOUT_MS = 86400000;
+// How often the master is asked (ROLE) how many replicas it has in sync: the n of WAIT follows a
+// replica that went away or came back between handshakes.
+const REPLICAS_CHECK_MS = 5000;
 // The errors that mean the data connection reached a replica: the master moved.
 const NOT_MASTER = /is a replica, not a master|answered READONLY/;
 
 /** "host:port", the key addresses are compared and deduplicated by. */
 const addrKey = ({ host, port }) => `${host}:${port}`;
 
-/**
- * ERR_RESPCACHE_REDIS_UNCONFIRMED, as lib/errors.js's factory builds a code it has no class for
- * (the cluster client's native rejections of that code are the same).
- */
+/** ERR_RESPCACHE_REDIS_UNCONFIRMED, as the cluster client's native rejections of that code. */
 function unconfirmedError(message) {
-  return new RespcacheError(message, 'ERR_RESPCACHE_REDIS_UNCONFIRMED');
+  return new RedisUnconfirmedError(message);
 }
 
 function checkAddress(value, name) {
@@ -186,6 +186,9 @@ class SentinelClient {
     }
     this._keepalive = setInterval(() => this._pingSentinels(), KEEPALIVE_MS);
     this._keepalive.unref();
+    this._replicasSeen = null; // ROLE's count since the last handshake (null: the handshake's)
+    this._replicasCheck = setInterval(() => this._checkReplicas(), REPLICAS_CHECK_MS);
+    this._replicasCheck.unref();
     this._startRound();
   }
 
@@ -200,9 +203,13 @@ class SentinelClient {
     return this._master && { ...this._master };
   }
 
-  /** @returns {number|null} the replicas ROLE listed at the data connection's last handshake */
+  /**
+   * @returns {number|null} the replicas in sync with the master: as ROLE listed them at the data
+   *   connection's last handshake, or since (every REPLICAS_CHECK_MS, and after WAIT fell short)
+   */
   get replicas() {
-    return this._client === null ? null : this._client.replicas;
+    if (this._client === null) return null;
+    return this._replicasSeen !== null ? this._replicasSeen : this._client.replicas;
   }
 
   /** @returns {Array<{ host: string, port: number }>} the Sentinels known, in the order they are asked */
@@ -245,7 +252,7 @@ class SentinelClient {
     if (client.status !== 'ready') {
       return this._nextReady(timeoutMs).then((left) => this.commandDurable(argv, left));
     }
-    const n = client.replicas;
+    const n = this.replicas;
     if (!n) return client.command(argv, timeoutMs);
     const ms = timeoutMs === undefined ? this._commandTimeout : checkMs(timeoutMs, 'timeoutMs');
     const waitMs = Math.max(1, ms - Math.min(WAIT_MARGIN_MS, Math.floor(ms / 2)));
@@ -269,8 +276,13 @@ class SentinelClient {
       }, (err) => finish(reject, err));
       wait.then((acked) => {
         if (!answered) return; // the command failed: already rejected with its error
-        if (acked >= n) finish(resolve, value);
-        else finish(reject, unconfirmedError(`WAIT ${n} counted ${acked} replica(s) within ${waitMs} ms`));
+        if (acked >= n) {
+          finish(resolve, value);
+          return;
+        }
+        // A replica may have gone: ask the master how many it has now (a retry then waits for those).
+        this._checkReplicas();
+        finish(reject, unconfirmedError(`WAIT ${n} counted ${acked} replica(s) within ${waitMs} ms`));
       }, (err) => {
         if (answered) finish(reject, unconfirmedError(`WAIT ${n} failed: ${err.message}`));
       });
@@ -286,6 +298,7 @@ class SentinelClient {
   close() {
     if (this._closing) return this._closing;
     clearInterval(this._keepalive);
+    clearInterval(this._replicasCheck);
     this._clearTimer();
     const closed = new CacheClosedError('the Redis client is closed');
     this._settle(this._waiters, 'reject', closed);
@@ -482,6 +495,17 @@ class SentinelClient {
     subscriber.subscribe(SWITCH_CHANNEL).catch(() => { /* subscribed again on every reconnect */ });
   }
 
+  /** Asks the master (ROLE) how many replicas are in sync with it now. */
+  _checkReplicas() {
+    const client = this._client;
+    if (client === null || client.status !== 'ready' || this._closing) return;
+    client.command(['ROLE']).then((role) => {
+      if (client === this._client && Array.isArray(role) && String(role[0]) === 'master' && Array.isArray(role[2])) {
+        this._replicasSeen = role[2].length;
+      }
+    }, () => { /* the connection's own fault, reported by it */ });
+  }
+
   _pingSentinels() {
     for (const subscriber of this._subscribers.values()) {
       if (subscriber.status === 'ready') subscriber.command(['PING']).catch(() => {});
@@ -542,6 +566,7 @@ class SentinelClient {
     if (type === 'ready') {
       this._clearTimer();
       this._backoff = 0;
+      this._replicasSeen = null; // the handshake's count is the newest
       this._settle(this._readyWaiters, 'resolve');
     } else if (type === 'error' && NOT_MASTER.test(err.message)) {
       this._schedule(0);

@@ -46,4 +46,17 @@ describe('the Redis store on Sentinel', () => {
     expect((await heard).toString()).toBe('"moved"');
     expect(await store.invalidate(['p:/after'])).toBe(1);
   });
+
+  // Last: it stops the replica (and starts it again).
+  it('confirms invalidations again once a replica that went away is no longer waited for', async () => {
+    const { store } = await open({ prefix: 'gone' });
+    await store.putEntry('a', entry(), HOUR, fill('/a', ['t']));
+    await store.invalidate(['t:other']); // confirmed by the replica, on a connection that counted it
+    const { port } = await sentinels.master();
+    const replica = sentinels.nodes().find((n) => n.port !== port);
+    await replica.stop('SIGKILL');
+    // WAIT 1 falls short once; the master is asked again and the retry waits for none.
+    await expect(store.invalidate(['t:t'])).resolves.toBe(1);
+    await sentinels.restart(replica);
+  });
 });

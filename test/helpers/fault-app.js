@@ -112,6 +112,12 @@ async function commonChecks(app, { healthyAt, label, nodes, entryName }) {
   console.log(`${label}: ${load.records.length} responses, ${load.invalidations.length} invalidations `
     + `(${failed.length} failed), every key HIT by ${firstHit.toFixed(0)} ms after healthy, HIT ratio from healthy + 2 s: `
     + `${(after.ratio * 100).toFixed(1)} % of ${after.total}`);
+  if (firstHit > RECOVERY_MS) {
+    // What the responses were, half a second at a time from healthy on, and what was reported.
+    const windows = Array.from({ length: 10 }, (_, i) => load.outcomesDuring({ from: healthyAt + i * 500, to: healthyAt + (i + 1) * 500 }).counts);
+    console.log(`${label}: outcomes per 500 ms from healthy: ${JSON.stringify(windows)}; errors: `
+      + `${app.errors.map((e) => `${e.code} ${e.message}`).slice(-5).join(' | ')}`);
+  }
   expect(failed.map((inv) => `${inv.key}: ${inv.error}`)).toEqual([]);
   expect(load.wrongBodies()).toEqual([]);
   expect(load.count5xx()).toBe(0);

@@ -30,7 +30,7 @@ function tryLock(store, name, ttlMs) {
 
 function unlock(store, name, token) {
   if (token === '') return;
-  store.command(['EVAL', scripts.RELEASE_LOCK, '1', lockName(store, name), token], undefined, true).catch(store.report);
+  store.releaseLock(['EVAL', scripts.RELEASE_LOCK, '1', lockName(store, name), token]);
 }
 
 /**

@@ -197,6 +197,10 @@ class RedisStore extends EventEmitter {
    * connection faults are the command client's to report.
    */
   adminClient() {
+    // Sentinel: the SentinelClient keeps a connection of its own for them, always to the master
+    // its data connection points at (two SentinelClients could follow a failover at different
+    // moments).
+    if (this.topology === 'sentinel') return this.client;
     if (this.admin === null) this.admin = this.connect(() => {}, () => {});
     return this.admin;
   }
@@ -236,6 +240,19 @@ class RedisStore extends EventEmitter {
     if (this.topology !== 'cluster') return [{ addr: 'redis', command: (argv, timeoutMs) => this.client.command(argv, timeoutMs) }];
     const via = admin ? this.adminClient() : this.client;
     return this.client.masters.map(({ addr }) => ({ addr, command: (argv, timeoutMs) => via.commandOnNode(addr, argv, timeoutMs) }));
+  }
+
+  /**
+   * Sends a lock's release (RELEASE_LOCK). On Sentinel and Cluster a release that fails while the
+   * topology moves is sent again, as invalidation steps are: the lock was replicated, and left in
+   * place it would hold every later fill of its key up to lockTtl.
+   */
+  releaseLock(argv) {
+    if (this.closing) return;
+    const send = () => this.command(argv, undefined, true);
+    (this.topology === 'single' ? send() : this.retrying(send)).catch((err) => {
+      if (!(err && err.code === 'ERR_RESPCACHE_REDIS_CLOSED')) this.report(err);
+    });
   }
 
   /** The route of a keyless command that must share the connection of bucket b's names (Cluster). */

@@ -166,6 +166,8 @@ class SentinelClient {
     this._subscribers = new Map();  // addrKey -> subscriber RedisClient on that Sentinel
     this._probes = new Set();       // short-lived discovery clients
     this._client = null;            // the data connection, once a master is known
+    this._durable = null;           // the connection of commandDurable (opened on first use), same master
+    this._durableWaiters = new Set(); // durable commands waiting for its handshake
     this._master = null;
     this._epoch = 0;                // counts master changes: a round started before one is stale
     this._round = null;             // the discovery round under way (a promise), or null
@@ -173,7 +175,6 @@ class SentinelClient {
     this._timerAt = Infinity;
     this._backoff = 0;
     this._waiters = new Set();      // commands waiting for the first master
-    this._readyWaiters = new Set(); // durable commands waiting for a handshake's replica count
     this._closing = null;
     this._lastError = null;         // the last round's failure
     this._fatal = null;             // the data connection could not be made (its options are wrong)
@@ -186,7 +187,8 @@ class SentinelClient {
     }
     this._keepalive = setInterval(() => this._pingSentinels(), KEEPALIVE_MS);
     this._keepalive.unref();
-    this._replicasSeen = null; // ROLE's count since the last handshake (null: the handshake's)
+    this._replicasSeen = null; // the master's healthy replicas as the Sentinels see them (null: unknown)
+    this._checking = false;
     this._replicasCheck = setInterval(() => this._checkReplicas(), REPLICAS_CHECK_MS);
     this._replicasCheck.unref();
     this._startRound();
@@ -204,12 +206,17 @@ class SentinelClient {
   }
 
   /**
-   * @returns {number|null} the replicas in sync with the master: as ROLE listed them at the data
-   *   connection's last handshake, or since (every REPLICAS_CHECK_MS, and after WAIT fell short)
+   * @returns {number|null} the replicas WAIT waits for: those the Sentinels list for the master
+   *   without a down or disconnected flag (asked with every discovery, every REPLICAS_CHECK_MS and
+   *   after a WAIT fell short), or, before they answered, those ROLE listed at the handshake.
+   *   Not the master's own ROLE later: during a failover the replica being promoted leaves the
+   *   old master's list before the switch is announced, and a count that followed it would let
+   *   invalidations on the old master go unconfirmed, and be lost.
    */
   get replicas() {
-    if (this._client === null) return null;
-    return this._replicasSeen !== null ? this._replicasSeen : this._client.replicas;
+    const client = this._durable || this._client;
+    if (client === null) return null;
+    return this._replicasSeen !== null ? this._replicasSeen : client.replicas;
   }
 
   /** @returns {Array<{ host: string, port: number }>} the Sentinels known, in the order they are asked */
@@ -246,11 +253,15 @@ class SentinelClient {
     if (this._client === null) {
       return this._firstClient(timeoutMs).then(({ left }) => this.commandDurable(argv, left));
     }
-    const client = this._client;
+    // A connection of its own, to the same master: Redis holds a connection that sent WAIT until
+    // the replicas answer, and the data connection's commands would wait behind it.
+    const client = this._durableClient();
     // n comes from the handshake of the connection the command will go on: before the first one
     // it is unknown, and after a move it may be the old master's.
     if (client.status !== 'ready') {
-      return this._nextReady(timeoutMs).then((left) => this.commandDurable(argv, left));
+      const ms = timeoutMs === undefined ? this._commandTimeout : checkMs(timeoutMs, 'timeoutMs');
+      return this._wait(this._durableWaiters, ms, 'timed out waiting for the connection to Redis')
+        .then(({ left }) => this.commandDurable(argv, left));
     }
     const n = this.replicas;
     if (!n) return client.command(argv, timeoutMs);
@@ -302,8 +313,8 @@ class SentinelClient {
     this._clearTimer();
     const closed = new CacheClosedError('the Redis client is closed');
     this._settle(this._waiters, 'reject', closed);
-    this._settle(this._readyWaiters, 'reject', closed);
-    const clients = [this._client, ...this._subscribers.values(), ...this._probes].filter(Boolean);
+    this._settle(this._durableWaiters, 'reject', closed);
+    const clients = [this._client, this._durable, ...this._subscribers.values(), ...this._probes].filter(Boolean);
     const hadClient = this._client !== null;
     this._closing = Promise.all(clients.map((c) => c.close())).then(() => {
       // The data connection's own 'end' has been forwarded; without one, say it here.
@@ -325,13 +336,6 @@ class SentinelClient {
     }
     return this._wait(this._waiters, ms, `timed out waiting for the Sentinels to name the master of "${this._name}"`)
       .then(({ value, left }) => ({ client: value, left }));
-  }
-
-  /** Resolves with the time left at the data connection's next 'ready', within timeoutMs. */
-  _nextReady(timeoutMs) {
-    const ms = timeoutMs === undefined ? this._commandTimeout : checkMs(timeoutMs, 'timeoutMs');
-    return this._wait(this._readyWaiters, ms, 'timed out waiting for the connection to Redis')
-      .then(({ left }) => left);
   }
 
   /** A waiter in `set` for `ms`: resolves with { value, left } when settled, else TIMEOUT. */
@@ -369,11 +373,14 @@ class SentinelClient {
     if (this._round !== null || this._closing || this._fatal) return;
     this._clearTimer();
     const epoch = this._epoch;
-    this._round = this._ask().then((addr) => {
+    this._round = this._ask().then((answer) => {
       this._round = null;
       if (this._closing) return;
       // A switch applied meanwhile is newer than this answer.
-      if (this._epoch === epoch) this._setMaster(addr);
+      if (this._epoch === epoch) {
+        this._setMaster(answer.master);
+        if (answer.replicas !== null) this._replicasSeen = answer.replicas;
+      }
       if (!this._fatal) this._afterRound();
     }, (err) => {
       this._round = null;
@@ -434,7 +441,7 @@ class SentinelClient {
       // The one that answered is asked first next time.
       this._toFront(this._sentinels.indexOf(sentinel));
       this._addSentinels(answer.others);
-      return answer.master;
+      return answer;
     }
     throw new RedisUnavailableError(`no Sentinel named the master of "${this._name}"; tried ${tried.join(', ')}`);
   }
@@ -453,16 +460,17 @@ class SentinelClient {
     // The commands wait for the connection within their timeout; a refused one fails them at once.
     const timeout = this._connectTimeout + this._commandTimeout;
     try {
-      const [addr, others] = await Promise.all([
+      const [addr, others, replicas] = await Promise.all([
         probe.command(['SENTINEL', 'get-master-addr-by-name', this._name], timeout),
-        probe.command(['SENTINEL', 'sentinels', this._name], timeout, true).catch(() => []),
+        probe.command(['SENTINEL', 'sentinels', this._name], timeout).catch(() => []),
+        probe.command(['SENTINEL', 'replicas', this._name], timeout, true).catch(() => null),
       ]).catch((err) => {
         throw failure || err;
       });
       if (!Array.isArray(addr) || addr.length !== 2) throw new Error(`it does not know "${this._name}"`);
       const master = validAddress(String(addr[0]), String(addr[1]));
       if (master === null) throw new Error(`it answered no address: ${addr.join(' ')}`);
-      return { master, others: parseSentinels(others) };
+      return { master, others: parseSentinels(others), replicas: healthyReplicas(replicas) };
     } finally {
       this._probes.delete(probe);
       probe.close().catch(() => {});
@@ -495,21 +503,41 @@ class SentinelClient {
     subscriber.subscribe(SWITCH_CHANNEL).catch(() => { /* subscribed again on every reconnect */ });
   }
 
-  /** Asks the master (ROLE) how many replicas are in sync with it now. */
+  /** Asks the first Sentinel how many healthy replicas the master has now. */
   _checkReplicas() {
-    const client = this._client;
-    if (client === null || client.status !== 'ready' || this._closing) return;
-    client.command(['ROLE']).then((role) => {
-      if (client === this._client && Array.isArray(role) && String(role[0]) === 'master' && Array.isArray(role[2])) {
-        this._replicasSeen = role[2].length;
-      }
-    }, () => { /* the connection's own fault, reported by it */ });
+    if (this._master === null || this._closing || this._checking) return;
+    const epoch = this._epoch;
+    this._checking = true;
+    this._askOne(this._sentinels[0]).then((answer) => {
+      // Only while it still names the master the connections point at.
+      if (epoch === this._epoch && addrKey(answer.master) === addrKey(this._master)) this._replicasSeen = answer.replicas;
+    }, () => { /* the next check, or the next round */ }).then(() => { this._checking = false; });
   }
 
   _pingSentinels() {
     for (const subscriber of this._subscribers.values()) {
       if (subscriber.status === 'ready') subscriber.command(['PING']).catch(() => {});
     }
+  }
+
+  /** The connection of confirmed writes, opened at the first one, to the data connection's master. */
+  _durableClient() {
+    if (this._durable === null) {
+      this._durable = new binding.RedisClient({
+        ...this._dataNode,
+        ...this._master,
+        expectMaster: true,
+        onEvent: (type, err) => {
+          if (type === 'ready') {
+            this._settle(this._durableWaiters, 'resolve');
+          } else if (type === 'error' && NOT_MASTER.test(err.message)) {
+            this._schedule(0);
+          }
+          // Its faults are the data connection's too, which reports them.
+        },
+      });
+    }
+    return this._durable;
   }
 
   /** "<name> <old ip> <old port> <new ip> <new port>", published by the Sentinel at `from` */
@@ -555,6 +583,11 @@ class SentinelClient {
     } else {
       this._client.retarget(addr);
     }
+    // Confirmed writes follow in the same step: both connections always point at one master.
+    if (this._durable !== null) this._durable.retarget(addr);
+    // The old master's count is not the new one's: the Sentinels are asked again.
+    this._replicasSeen = null;
+    this._checkReplicas();
     try {
       this._onMaster({ ...addr });
     } catch (err) {
@@ -566,8 +599,6 @@ class SentinelClient {
     if (type === 'ready') {
       this._clearTimer();
       this._backoff = 0;
-      this._replicasSeen = null; // the handshake's count is the newest
-      this._settle(this._readyWaiters, 'resolve');
     } else if (type === 'error' && NOT_MASTER.test(err.message)) {
       this._schedule(0);
     } else if (type === 'reconnecting') {
@@ -575,6 +606,23 @@ class SentinelClient {
     }
     this._onEvent(type, err);
   }
+}
+
+/**
+ * How many replicas SENTINEL replicas lists without a down or disconnected flag (null: no list).
+ * The promoted one of a failover under way still counts for the old master, so that WAIT there
+ * falls short until the switch.
+ */
+function healthyReplicas(reply) {
+  if (!Array.isArray(reply)) return null;
+  let count = 0;
+  for (const flat of reply) {
+    if (!Array.isArray(flat)) continue;
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      if (String(flat[i]) === 'flags' && !/s_down|o_down|disconnected/.test(String(flat[i + 1]))) count++;
+    }
+  }
+  return count;
 }
 
 /** SENTINEL sentinels' reply (one flat [field, value, ...] array per Sentinel) as addresses. */

@@ -19,6 +19,8 @@ const { now } = require('../helpers/load');
 const { startFaultApp, commonChecks, KEYS, RECOVERY_MS, cacheKey } = require('../helpers/fault-app');
 
 const ROUNDS = Number(process.env.RESPCACHE_FAULT_ROUNDS || 1);
+// A node that rejoins can take the cluster a while to agree on under load (harness timings).
+jest.setTimeout(90000);
 
 let cluster;
 let round = 0;
@@ -37,6 +39,7 @@ afterAll(async () => {
 
 /** The app of one round: its own key prefix, database and cache on the cluster. */
 async function startApp() {
+  await cluster.waitHealthy({ timeout: 30000 }); // whatever the previous round left
   const keyPrefix = `fault${++round}`;
   app = await startFaultApp({
     cluster: { nodes: cluster.live().slice(0, 2).map((n) => `redis://127.0.0.1:${n.port}`) },
@@ -82,7 +85,7 @@ for (let r = 1; r <= ROUNDS; r++) {
     const countDuring = await app.invalidateUntil(killing);
     const fault = await killing;
     await app.more(100);
-    const rejoined = await cluster.restart(fault.killed, { timeout: 30000 });
+    const rejoined = await cluster.restart(fault.killed, { timeout: 60000 });
     expect(rejoined.role).toBe('slave');
     await waitFor(() => now() >= fault.healthyAt + RECOVERY_MS, { timeout: 2 * RECOVERY_MS, what: 'the recovery window' });
     // Served while no node served the killed master's slots: those cannot be HITs.

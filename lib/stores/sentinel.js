@@ -503,15 +503,22 @@ class SentinelClient {
     subscriber.subscribe(SWITCH_CHANNEL).catch(() => { /* subscribed again on every reconnect */ });
   }
 
-  /** Asks the first Sentinel how many healthy replicas the master has now. */
+  /** Asks the Sentinels, in order, how many healthy replicas the master has now. */
   _checkReplicas() {
     if (this._master === null || this._closing || this._checking) return;
     const epoch = this._epoch;
     this._checking = true;
-    this._askOne(this._sentinels[0]).then((answer) => {
-      // Only while it still names the master the connections point at.
-      if (epoch === this._epoch && addrKey(answer.master) === addrKey(this._master)) this._replicasSeen = answer.replicas;
-    }, () => { /* the next check, or the next round */ }).then(() => { this._checking = false; });
+    (async () => {
+      for (const sentinel of [...this._sentinels]) {
+        const answer = await this._askOne(sentinel).catch(() => null);
+        if (answer === null || this._closing) continue;
+        // Only one that names the master the connections point at (another may lag behind).
+        if (epoch === this._epoch && addrKey(answer.master) === addrKey(this._master)) {
+          this._replicasSeen = answer.replicas;
+          return;
+        }
+      }
+    })().finally(() => { this._checking = false; });
   }
 
   _pingSentinels() {

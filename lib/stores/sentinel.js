@@ -448,6 +448,7 @@ class SentinelClient {
 
   /** get-master-addr-by-name and the other Sentinels, over a short-lived connection. */
   async _askOne(sentinel) {
+    if (this._closing) throw new CacheClosedError('the Redis client is closed');
     // The connection's own error says why (refused, WRONGPASS, a TLS failure); the commands
     // queued for it only fail "could not connect".
     let failure = null;
@@ -510,8 +511,9 @@ class SentinelClient {
     this._checking = true;
     (async () => {
       for (const sentinel of [...this._sentinels]) {
+        if (this._closing) return; // close() ends every probe: none may start after it
         const answer = await this._askOne(sentinel).catch(() => null);
-        if (answer === null || this._closing) continue;
+        if (answer === null) continue;
         // Only one that names the master the connections point at (another may lag behind).
         if (epoch === this._epoch && addrKey(answer.master) === addrKey(this._master)) {
           this._replicasSeen = answer.replicas;

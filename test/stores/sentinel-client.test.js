@@ -205,7 +205,10 @@ describe('SentinelClient on a master, a replica and three Sentinels', () => {
       const err = await client.commandDurable(['SET', 'sentinel:unconfirmed', '1'], 300).then(() => null, (e) => e);
       const ms = performance.now() - started;
       expect(err).toBeInstanceOf(RespcacheError);
-      expect(err).toMatchObject({ code: 'ERR_RESPCACHE_REDIS_UNCONFIRMED', message: 'WAIT 1 counted 0 replica(s) within 200 ms' });
+      // WAIT answered 0 in time, or (Redis checks blocked clients' timeouts at its hz, up to 100 ms
+      // late) not by the step's deadline.
+      expect(err).toMatchObject({ code: 'ERR_RESPCACHE_REDIS_UNCONFIRMED',
+        message: expect.stringMatching(/^WAIT 1 (counted 0 replica\(s\) within 200 ms|had not answered within 300 ms)$/) });
       expect(ms).toBeGreaterThanOrEqual(195);
       expect(ms).toBeLessThan(600);
       // The master ran it.
@@ -356,6 +359,16 @@ describe('SentinelClient following failovers', () => {
     console.log(`killed master restarted empty: a master for ${demotedMs.toFixed(0)} ms until a linked replica; ` +
       `${acked.length} writes acknowledged meanwhile`);
     expect(acked.length).toBeGreaterThan(50);
+    // Now and then (about 1 run in 3 here) the Sentinels fail over once more, to the restarted
+    // node, a few seconds after it came back: then the client must follow them there, and the
+    // writes the other master acknowledged are lost by that failover, not by the client.
+    const again = switches.filter((e) => e.at >= started && e.from.port === killed.to);
+    if (again.length > 0) {
+      console.log(`the Sentinels failed over again, to ${again[0].to.port}, ${(again[0].at - started).toFixed(0)} ms after the restart`);
+      const { port } = await setup.master();
+      expect(client.masters[client.masters.length - 1].port).toBe(port);
+      return;
+    }
     expect(client.masters.map((m) => m.port)).toEqual([killed.to]);
     // A write acknowledged by the restarted node would have been lost at its resync.
     const current = setup.byPort(killed.to).client();

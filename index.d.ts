@@ -79,6 +79,57 @@ export interface RedisEndpoint {
   db?: number;
 }
 
+/** A node of a cluster, or a Sentinel: `host` defaults to '127.0.0.1', `port` to 6379 (26379 for a Sentinel). */
+export interface NodeAddress {
+  host?: string;
+  port?: number;
+}
+
+/**
+ * A node as a URL, `redis://host[:port]` or `rediss://host[:port]` (TLS), with no credentials and
+ * no database (those are options of their own), or as an object.
+ */
+export type NodeSeed = string | NodeAddress;
+
+/** Redis Cluster: the `cluster` option. */
+export interface ClusterOptions {
+  /** At least one node to discover the cluster from; the others are found by asking it. */
+  nodes: readonly NodeSeed[];
+  /** ACL user of every node; needs `password`. */
+  username?: string;
+  /** Password of every node. */
+  password?: string;
+  /** Milliseconds between reads of the slot map; default 5000. */
+  slotsRefreshInterval?: number;
+  /** MOVED/ASK redirections a command may follow, 0 to 1000; default 16. */
+  maxRedirections?: number;
+  /** A cluster has database 0 only. */
+  db?: never;
+}
+
+/** Redis Sentinel: the `sentinel` option. */
+export interface SentinelOptions {
+  /** At least one Sentinel to ask where the master is. */
+  nodes: readonly NodeSeed[];
+  /** The master group's name, as in `sentinel monitor <name> ...`: letters, digits, '.', '-' and '_'. */
+  name: string;
+  /** ACL user of the data nodes (master and replicas); needs `password`. */
+  username?: string;
+  /** Password of the data nodes. */
+  password?: string;
+  /** Database of the data nodes; default 0. */
+  db?: number;
+  /** ACL user of the Sentinels; needs `sentinelPassword`. */
+  sentinelUsername?: string;
+  /** Password of the Sentinels. */
+  sentinelPassword?: string;
+  /**
+   * TLS to the Sentinels, when it differs from the data nodes' (the cache's `tls` option, which
+   * applies to both by default). false: plain TCP to the Sentinels.
+   */
+  tls?: boolean | TlsOptions;
+}
+
 /** A PEM, as node:tls takes it: text, the bytes of a PEM file (a Buffer), or several of them. */
 export type TlsPem = string | Uint8Array | ReadonlyArray<string | Uint8Array>;
 
@@ -102,13 +153,19 @@ export interface TlsOptions {
 
 export interface CacheOptions {
   /**
-   * redis://[[username]:password@]host[:port][/db], rediss://… (TLS), unix:///path[?db=N], or an
-   * object. Default: REDIS_URL, else none (embedded mode: in-process only).
+   * A single Redis server: redis://[[username]:password@]host[:port][/db], rediss://… (TLS),
+   * unix:///path[?db=N], or an object. Default: REDIS_URL, else none (embedded mode: in-process
+   * only). At most one of `redis`, `cluster` and `sentinel`.
    */
   redis?: string | RedisEndpoint;
+  /** A Redis Cluster, found from its seed nodes. keyPrefix may then hold no '{' or '}'. */
+  cluster?: ClusterOptions;
+  /** A master and its replicas monitored by Redis Sentinel, found by asking the Sentinels. */
+  sentinel?: SentinelOptions;
   /**
-   * TLS to Redis: true (verified against Node's roots) or settings. Default: TLS for rediss://,
-   * none otherwise. Not with a unix socket or without Redis.
+   * TLS to Redis (every node, and the Sentinels unless `sentinel.tls` says otherwise): true
+   * (verified against Node's roots) or settings. Default: TLS for rediss://, none otherwise. Not
+   * with a unix socket or without Redis.
    */
   tls?: boolean | TlsOptions;
   /** Default 'respcache'. Default keys start with it. */
@@ -357,6 +414,11 @@ export declare class RedisTimeoutError extends RespcacheError {
 export declare class RedisUnavailableError extends RespcacheError {
   constructor(message: string, options?: { cause?: unknown });
   code: 'ERR_RESPCACHE_REDIS_UNAVAILABLE';
+}
+/** Sentinel, Cluster: the replicas did not all confirm an invalidation's write in time (WAIT). */
+export declare class RedisUnconfirmedError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_REDIS_UNCONFIRMED';
 }
 /** The cache was closed. */
 export declare class CacheClosedError extends RespcacheError {

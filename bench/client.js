@@ -11,19 +11,28 @@
 //            the same over TLS: <port> is a TLS port, trusted through the CA certificate file
 //            named by RESPCACHE_BENCH_CA (ioredis through node:tls, respcache through Node's
 //            OpenSSL on its own loop)
+//   native-cluster, ioredis-cluster
+//            a Redis Cluster: <port> is a comma-separated list of node ports on 127.0.0.1 (the
+//            seeds). 1000 keys spread over all slots each get a value of valueBytes; the GETs
+//            go round them. native: RedisClusterClient without a route (the slot is computed in
+//            C++, as ioredis computes it in JavaScript); ioredis: Redis.Cluster with
+//            enableAutoPipelining and getBuffer(). bench/run.js runs them in its cluster
+//            section; by hand, e.g. node bench/client.js native-cluster 1024 3 7000,7001,7002
 const WARMUP_MS = 500;
 
 const [kind, sizeArg, secondsArg, portArg, inFlightArg] = process.argv.slice(2);
 const size = Number(sizeArg);
 const seconds = Number(secondsArg);
-const port = Number(portArg);
 const inFlight = Number(inFlightArg || 100);
-const KINDS = ['native', 'ioredis', 'native-tls', 'ioredis-tls'];
+const KINDS = ['native', 'ioredis', 'native-tls', 'ioredis-tls', 'native-cluster', 'ioredis-cluster'];
 const overTls = kind && kind.endsWith('-tls');
-if (!KINDS.includes(kind) || !(size > 0) || !(seconds > 0) || !(port > 0)
-    || (overTls && !process.env.RESPCACHE_BENCH_CA)) {
+const cluster = kind && kind.endsWith('-cluster');
+const ports = String(portArg).split(',').map(Number);
+const port = ports[0];
+if (!KINDS.includes(kind) || !(size > 0) || !(seconds > 0) || !ports.every((p) => p > 0 && p < 65536)
+    || (!cluster && ports.length !== 1) || (overTls && !process.env.RESPCACHE_BENCH_CA)) {
   console.error(`usage: node bench/client.js <${KINDS.join('|')}> <valueBytes> <seconds> <port> [inFlight]`
-    + ' (the -tls kinds need RESPCACHE_BENCH_CA)');
+    + ' (the -tls kinds need RESPCACHE_BENCH_CA; the -cluster kinds take port,port,...)');
   process.exit(2);
 }
 const ca = overTls ? require('fs').readFileSync(process.env.RESPCACHE_BENCH_CA, 'utf8') : null;
@@ -38,9 +47,12 @@ if (stdinStat.isFIFO() || stdinStat.isSocket()) {
 
 const key = `respcache-bench:value:${size}`;
 const value = Buffer.alloc(size, 'v');
+// The cluster kinds' keys: 1000 names hash to slots all over the 16384 (and so to every master).
+const CLUSTER_KEYS = Array.from({ length: 1000 }, (_, i) => `respcache-bench:cluster:${size}:${i}`);
 
 /** @returns {Promise<{ get: () => Promise<Buffer|null>, set: () => Promise<unknown>, close: () => Promise<void> }>} */
 async function open() {
+  if (cluster) return openCluster();
   if (kind.startsWith('native')) {
     const { RedisClient } = require('../lib/binding');
     let client;
@@ -67,6 +79,43 @@ async function open() {
   return {
     get: () => client.getBuffer(key),
     set: () => client.set(key, value),
+    close: async () => { await client.quit(); },
+  };
+}
+
+/** A cluster client whose get() goes round CLUSTER_KEYS and whose set() stores all of them. */
+async function openCluster() {
+  const nodes = ports.map((p) => ({ host: '127.0.0.1', port: p }));
+  let next = 0;
+  const nextKey = () => {
+    const k = CLUSTER_KEYS[next];
+    next = next + 1 === CLUSTER_KEYS.length ? 0 : next + 1;
+    return k;
+  };
+  if (kind === 'native-cluster') {
+    const { RedisClusterClient } = require('../lib/binding');
+    let client;
+    await new Promise((resolve, reject) => {
+      client = new RedisClusterClient({
+        nodes, connectTimeout: 1000, commandTimeout: 10000,
+        onEvent(type, err) {
+          if (type === 'ready') resolve();
+          else if (type === 'error') reject(err);
+        },
+      });
+    });
+    return {
+      get: () => client.command(['GET', nextKey()]),
+      set: () => Promise.all(CLUSTER_KEYS.map((k) => client.command(['SET', k, value]))),
+      close: () => client.close(),
+    };
+  }
+  const Redis = require('ioredis');
+  const client = new Redis.Cluster(nodes, { enableAutoPipelining: true, lazyConnect: true });
+  await client.connect();
+  return {
+    get: () => client.getBuffer(nextKey()),
+    set: () => Promise.all(CLUSTER_KEYS.map((k) => client.set(k, value))),
     close: async () => { await client.quit(); },
   };
 }

@@ -84,7 +84,7 @@ async function measure(cache, name, run) {
   const ms = performance.now() - started;
   clearInterval(sampler);
   const log = await slowlog(cache);
-  const left = await rawCommand(cache, ['EVAL', "return #redis.call('KEYS', ARGV[1])", '0', 'bench:e:*'], 10000);
+  const left = await rawCommand(cache, ['EVAL', "return #redis.call('KEYS', ARGV[1])", '0', 'bench:{??}:e:*'], 10000);
   return { name, entries: ENTRIES, keysBefore: dbsize, removed, left, ms: Math.round(ms),
     longestCommandMicros: log.longest.micros, longestCommand: log.longest.command, commands: log.commands,
     heapGrowthMB: Number(((heapPeak - heapBefore) / 1048576).toFixed(1)) };

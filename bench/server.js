@@ -1,8 +1,10 @@
 'use strict';
 
 // One benchmark server, started by bench/run.js (pinned to a core of its own):
-//   node bench/server.js <bare|hit|local|embedded|front-local|front-embedded|nocache> <bodyBytes> [redisUrl]
-// GET /data answers the same JSON-ish bytes in every mode:
+//   node bench/server.js <bare|hit|hit-tls|local|embedded|front-hit|front-local|front-embedded|cluster|nocache>
+//     <bodyBytes> [redisUrl]
+// GET /data and GET /data/<anything> (a route of its own, so a load can go round many cache keys)
+// answer the same JSON-ish bytes in every mode:
 //   bare      plain Express 5, default settings, res.send(buffer)
 //   hit       the same handler behind cache.middleware() on Redis; once warmed every request is a
 //             HIT read from Redis
@@ -15,6 +17,9 @@
 //   front-hit, front-local, front-embedded
 //             hit, local and embedded with the route's `front: true` and the server listening with
 //             http.createServer(cache.front(app)): HITs answered before Express runs
+//   cluster   hit on a Redis Cluster: redisUrl is a comma-separated list of its nodes' redis://
+//             URLs, given as createCache({ cluster: { nodes } }); the runner requests many URLs,
+//             whose keys spread over every master
 //   nocache   the same handler after a simulated 20 ms data source, no cache (what a MISS costs)
 // GET /__stats reports how often the handler ran and how many cache errors were seen, so the
 // runner can tell a run of HITs from a run that silently bypassed (and, with a cache, how many
@@ -29,11 +34,12 @@ const { makeBody } = require('./body');
 
 const [mode, sizeArg, redisUrl] = process.argv.slice(2);
 const size = Number(sizeArg);
-const MODES = ['bare', 'hit', 'hit-tls', 'local', 'embedded', 'front-hit', 'front-local', 'front-embedded', 'nocache'];
-const REDIS_MODES = ['hit', 'hit-tls', 'local', 'front-hit', 'front-local'];
+const MODES = ['bare', 'hit', 'hit-tls', 'local', 'embedded', 'front-hit', 'front-local', 'front-embedded', 'cluster',
+  'nocache'];
+const REDIS_MODES = ['hit', 'hit-tls', 'local', 'front-hit', 'front-local', 'cluster'];
 if (!MODES.includes(mode) || !Number.isInteger(size) || size <= 0 || REDIS_MODES.includes(mode) !== Boolean(redisUrl)) {
   console.error(`usage: node bench/server.js <${MODES.join('|')}> <bodyBytes> [redisUrl]\n`
-    + `  (a redisUrl for ${REDIS_MODES.join(', ')}, and for them only)`);
+    + `  (a redisUrl for ${REDIS_MODES.join(', ')}, and for them only; for cluster, url,url,...)`);
   process.exit(2);
 }
 
@@ -66,10 +72,16 @@ async function main() {
     res.json({ handlerCalls, cacheErrors, firstCacheError, hits: counters.hits, localHits: counters.localHits });
   });
 
+  // /data/:n after /data: a request for /data matches the first route it tries, as before the
+  // second route existed.
+  const route = (...handlers) => {
+    app.get('/data', ...handlers);
+    app.get('/data/:n', ...handlers);
+  };
   if (mode === 'bare') {
-    app.get('/data', handler);
+    route(handler);
   } else if (mode === 'nocache') {
-    app.get('/data', async (req, res) => {
+    route(async (req, res) => {
       await sleep(20);
       handler(req, res);
     });
@@ -81,6 +93,8 @@ async function main() {
       // not quietly become a near cache because the caller's shell has one set.
       delete process.env.REDIS_URL;
       cache = createCache({ keyPrefix: 'bench', local: { maxBytes } });
+    } else if (mode === 'cluster') {
+      cache = createCache({ cluster: { nodes: redisUrl.split(',') }, keyPrefix: 'bench' });
     } else {
       cache = createCache({ redis: redisUrl, keyPrefix: 'bench',
         ...(mode === 'hit-tls' ? { tls: { ca: require('fs').readFileSync(process.env.RESPCACHE_BENCH_CA) } } : {}),
@@ -94,7 +108,7 @@ async function main() {
       const timer = setTimeout(() => reject(new Error(`cache not ready: ${firstCacheError}`)), 5000);
       cache.once('ready', () => { clearTimeout(timer); resolve(); });
     });
-    app.get('/data', cache.middleware({ ttl: 3600, maxBodySize: Math.max(1 << 20, size),
+    route(cache.middleware({ ttl: 3600, maxBodySize: Math.max(1 << 20, size),
       front: mode.startsWith('front-') }), handler);
   }
 

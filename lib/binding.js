@@ -65,6 +65,66 @@
 //      then; a PING left unanswered for max(1 s, 10 * commandTimeout) makes it reconnect.
 //   .close() unsubscribes nothing: it rejects what awaits a confirmation (CLOSED) and closes.
 //
+// new RedisClusterClient({ nodes: Array<{ host, port }>, username?, password?, connectTimeout?
+//                          (1000), commandTimeout? (100), slotsRefreshInterval? (5000 ms),
+//                          maxRedirections? (16), tls?, preload?: string[],
+//                          onEvent(type: 'ready'|'error'|'reconnecting'|'topology'|'end',
+//                                  error?: Error, epoch?: number) })
+//   A Redis Cluster client (native/redis/cluster_client.h): one pipelined connection per master,
+//   commands routed by key slot, MOVED/ASK/TRYAGAIN/CLUSTERDOWN followed within each command's
+//   one timeout (redirects never stretch it). nodes are seeds: the topology is read from the
+//   first that answers (CLUSTER SHARDS, or CLUSTER SLOTS before Redis 7). Reads go to masters
+//   only. username, password and tls apply to every connection the client opens (seeds, masters,
+//   nodes a MOVED/ASK or commandOnNode names).
+//   tls: the same normalised object as RedisClient's (lib/tls-options.js; the same native
+//      reading, so the same TypeError / ERR_RESPCACHE_TLS_BAD_OPTIONS / _UNAVAILABLE throws).
+//      Nodes are reached on the "tls-port" CLUSTER SHARDS lists. The cluster announces nodes by
+//      IP address, so each node's certificate is verified against that IP (a SAN IP entry)
+//      unless tls.servername is set, which is then used for SNI and verification on every node.
+//      A TLS failure reaches onEvent('error') with its ERR_RESPCACHE_TLS_* code (UNKNOWN_CA,
+//      NAME_MISMATCH, CERT_EXPIRED, CLIENT_CERT_REJECTED, HANDSHAKE); while no seed can be read
+//      the status stays 'connecting' and commands reject (TIMEOUT at their timeout).
+//   preload: script texts that every node connection (each master, and a master reached after
+//      a failover or a MOVED) SCRIPT LOADs in its handshake before it serves a command: EVALSHA
+//      by their SHA1 works on a newly promoted master with no NOSCRIPT round trip. Not an array
+//      of strings: a TypeError naming "preload".
+//   .command(argv, timeoutMs?, flush?, route?): Promise<reply>  as RedisClient's, and:
+//      route undefined: the slot of argv[1] (argv[3] for EVAL/EVALSHA/FCALL with numkeys > 0);
+//      keyless commands (PING, PUBLISH, SCAN, INFO, CONFIG, CLUSTER, WAIT, SCRIPT ...) go to any
+//      ready master. route = slot (integer 0..16383): that slot's master (the store passes its
+//      bucket's slot: no hashing). route = "host:port": that node only, as commandOnNode().
+//      Rejects with ERR_RESPCACHE_REDIS_UNAVAILABLE at once while the slot's master is
+//      unreachable (until a refresh maps the slot to a promoted replica), or when the connection
+//      dropped with the command in flight (never resent: it may have run). After
+//      maxRedirections MOVED/ASK it rejects with ERR_RESPCACHE_REDIS_REPLY "MOVED ...".
+//      Commands issued before the first topology wait for it within their timeout.
+//   .commandDurable(argv, timeoutMs?, slot?): Promise<reply>  the command with `WAIT n <ms left>`
+//      pipelined behind it, n = the replicas of that master the last refresh did not see failed
+//      (online or loading); resolves
+//      with the command's reply once WAIT >= n, else rejects ERR_RESPCACHE_REDIS_UNCONFIRMED (the
+//      master ran it; a failover may lose it). n = 0: as command().
+//   .commandOnNode("host:port", argv, timeoutMs?): Promise<reply>  that node (a connection opens
+//      if needed), no redirect followed (SCAN, CONFIG, CLUSTER NODES on each node).
+//   .status: 'connecting' (no topology yet) | 'ready' (every slot's master connected) |
+//      'reconnecting' (a slot unserved or its master unreachable) | 'closed' (from close() on)
+//   .masters: Array<{ addr: 'host:port', slots: Array<[first, last]>, replicas: number (not
+//      failed, from the last refresh), ready: boolean }>  a fresh snapshot per read (walks 16384
+//      slots)
+//   .topologyEpoch: number  counts slot map changes (0 before the first topology); each change
+//      is also onEvent('topology', null, epoch)
+//   .refresh(): Promise<number>  asks for a topology refresh now and resolves with the epoch
+//      once a refresh that started after the call has finished (one already under way when
+//      called does not count: it may have read the map before the change the caller expects);
+//      rejects UNAVAILABLE when no node answered, CLOSED on close().
+//   .keySlot(key: string|Buffer): number  CLUSTER KEYSLOT (CRC16 with hash tags); also
+//      RedisClusterClient.keySlot(key).
+//   .close(): Promise<void>  as RedisClient's: commands waiting for a resend reject CLOSED at
+//      once, commands in flight settle (answered or timed out), then every connection closes.
+//   onEvent('error') carries ERR_RESPCACHE_REDIS_UNAVAILABLE (or, when a connection failed in
+//      TLS, its ERR_RESPCACHE_TLS_* code): no seed gave a topology (still 'connecting', retried
+//      every 250 ms), or a master was lost (then 'reconnecting').
+//   A CLUSTERDOWN answer rejects UNAVAILABLE (not REPLY), also when it arrives after close().
+//
 // new SingleFlight(): .join(key, timeoutMs): null (the caller leads) | Promise<{ kind: 'value',
 //   payload: Buffer } | { kind: 'failed' } | { kind: 'timeout' }> (never rejects);
 //   .complete(key, payload: Buffer): number of followers served; .fail(key): number; .size
@@ -256,6 +316,7 @@ module.exports = {
   encodeEntry: native.encodeEntry,
   decodeEntry,
   RedisClient: native.RedisClient,
+  RedisClusterClient: native.RedisClusterClient,
   SingleFlight: native.SingleFlight,
   LocalStore: native.LocalStore,
 };

@@ -33,6 +33,15 @@ class RedisUnavailableError extends RespcacheError {
   constructor(message, options) { super(message, 'ERR_RESPCACHE_REDIS_UNAVAILABLE', options); }
 }
 
+/**
+ * Sentinel, Cluster: a master ran an invalidation's write, but its replicas did not all confirm
+ * it in time (WAIT): a failover could still lose it. Retried for a while before it is the
+ * rejection of the invalidation.
+ */
+class RedisUnconfirmedError extends RespcacheError {
+  constructor(message, options) { super(message, 'ERR_RESPCACHE_REDIS_UNCONFIRMED', options); }
+}
+
 /** The cache (and its Redis connection) was closed. */
 class CacheClosedError extends RespcacheError {
   constructor(message = 'the cache is closed', options) { super(message, 'ERR_RESPCACHE_REDIS_CLOSED', options); }
@@ -147,6 +156,7 @@ const byCode = {
   ERR_RESPCACHE_REDIS_REPLY: RedisReplyError,
   ERR_RESPCACHE_REDIS_TIMEOUT: RedisTimeoutError,
   ERR_RESPCACHE_REDIS_UNAVAILABLE: RedisUnavailableError,
+  ERR_RESPCACHE_REDIS_UNCONFIRMED: RedisUnconfirmedError,
   ERR_RESPCACHE_REDIS_CLOSED: CacheClosedError,
   ERR_RESPCACHE_TLS_BAD_OPTIONS: TlsBadOptionsError,
   ERR_RESPCACHE_TLS_UNAVAILABLE: TlsUnavailableError,
@@ -169,6 +179,7 @@ module.exports = {
   RedisReplyError,
   RedisTimeoutError,
   RedisUnavailableError,
+  RedisUnconfirmedError,
   CacheClosedError,
   KeyBuilderError,
   ConditionError,

@@ -4,7 +4,8 @@
 #   bash scripts/fuzz.sh                       every target for 30 s (FUZZ_SECONDS overrides)
 #   bash scripts/fuzz.sh --seconds 300         every target for 300 s
 #   bash scripts/fuzz.sh --runs 10000000 entry_codec   one target for ten million executions
-# Targets: entry_codec, request_key (the Redis URL is parsed in JS now: test/unit/redis-url.test.js). Each starts from its seeds in test/fuzz/corpus/
+# Targets: entry_codec, request_key, cluster_topology (CLUSTER SHARDS/SLOTS replies; its seeds
+# are the replies captured in test/native/redis/fixtures/) (the Redis URL is parsed in JS now: test/unit/redis-url.test.js). Each starts from its seeds in test/fuzz/corpus/
 # plus what earlier runs here found, kept in build-fuzz/corpus/ so the repository stays clean.
 # A finding is saved as build-fuzz/findings/<target>-crash-<sha1>; replay it with
 #   build-fuzz/<target>_fuzz <file>
@@ -18,11 +19,11 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
-    entry_codec|request_key) targets+=("$1"); shift ;;
-    *) echo "usage: scripts/fuzz.sh [--seconds N | --runs N] [entry_codec|request_key]..." >&2; exit 2 ;;
+    entry_codec|request_key|cluster_topology) targets+=("$1"); shift ;;
+    *) echo "usage: scripts/fuzz.sh [--seconds N | --runs N] [entry_codec|request_key|cluster_topology]..." >&2; exit 2 ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(entry_codec request_key)
+[ ${#targets[@]} -gt 0 ] || targets=(entry_codec request_key cluster_topology)
 
 if ! command -v clang++-14 >/dev/null; then
   echo "fuzz: clang++-14 not found (Debian: apt-get install clang-14 libclang-rt-14-dev, or npm run setup)" >&2

@@ -53,12 +53,19 @@ class FillWait {
 
 class RedisBus {
   /**
-   * @param {object} options the cache options (endpoint, connectTimeout, commandTimeout, keyPrefix)
-   * @param {{ invalidation(payload: Buffer): void, event(payload: Buffer): void, resubscribed(): void }} on
+   * @param {object} options the cache options (connectTimeout, commandTimeout, keyPrefix)
+   * @param {object|null} endpoint where the subscriber connects (null: not known yet; it starts at
+   *   the first moveTo())
+   * @param {{ invalidation(payload: Buffer): void, event(payload: Buffer): void, resubscribed(): void,
+   *   away?: number, moved?(): object }} on  with `away` > 0, a subscriber that stayed away from its
+   *   node that many ms moves to moved()'s endpoint (Cluster: any node hears every message)
    */
-  constructor(options, on) {
+  constructor(options, endpoint, on) {
     this.options = options;
+    this.endpoint = endpoint;
     this.on = on;
+    this.awayTimer = null;
+    this.started = false;
     this.fillChannel = `${options.keyPrefix}:fill`;
     this.invalChannel = Buffer.from(`${options.keyPrefix}:inval`);
     this.eventsChannel = Buffer.from(`${options.keyPrefix}:events`);
@@ -75,10 +82,11 @@ class RedisBus {
 
   /** Opens the subscriber connection (once, at setup: a waiter must never miss a notice). */
   start() {
-    if (this.subscriber || this.closed) return;
-    const { endpoint, connectTimeout, commandTimeout } = this.options;
+    this.started = true;
+    if (this.subscriber || this.closed || this.endpoint === null) return;
+    const { connectTimeout, commandTimeout } = this.options;
     this.subscriber = new binding.RedisClient({
-      ...endpoint,
+      ...this.endpoint,
       connectTimeout,
       commandTimeout,
       subscriber: true,
@@ -88,6 +96,7 @@ class RedisBus {
           else if (channel.equals(this.eventsChannel)) this.on.event(payload);
           else this.onFill(payload);
         } else if (type === 'ready') {
+          this.stopAwayTimer();
           this.subscribed = true;
           if (this.everReady) this.on.resubscribed();
           this.everReady = true;
@@ -95,6 +104,7 @@ class RedisBus {
           for (const resolve of this.readyWaiters.splice(0)) resolve();
         } else if (type === 'reconnecting' || type === 'end') {
           this.subscribed = false;
+          if (type === 'reconnecting') this.startAwayTimer();
         }
         // Connection errors of the subscriber are the same outage the command connection reports.
       },
@@ -107,12 +117,42 @@ class RedisBus {
       if (this.subscribed) this.subscriber.command(['PING']).catch(() => {});
     }, KEEPALIVE_MS);
     this.keepalive.unref();
+    this.startAwayTimer(); // a first node that does not answer is left as one that went away
+  }
+
+  /** Connects the subscriber to `endpoint` from now on (Sentinel: the new master; Cluster: another node). */
+  moveTo(endpoint) {
+    if (this.closed || endpoint === null) return;
+    this.endpoint = endpoint;
+    if (this.subscriber === null) {
+      if (this.started) this.start();
+      return;
+    }
+    this.subscriber.retarget({ host: endpoint.host, port: endpoint.port });
+    this.startAwayTimer();
+  }
+
+  startAwayTimer() {
+    if (!(this.on.away > 0) || this.closed) return;
+    this.stopAwayTimer();
+    this.awayTimer = setTimeout(() => {
+      this.awayTimer = null;
+      if (!this.subscribed && !this.closed) this.moveTo(this.on.moved());
+    }, this.on.away);
+    this.awayTimer.unref();
+  }
+
+  stopAwayTimer() {
+    if (this.awayTimer !== null) clearTimeout(this.awayTimer);
+    this.awayTimer = null;
   }
 
   /** Subscribes to application events, once; resolves once Redis confirmed it. */
   listenForEvents() {
     if (this.eventsReady === null) {
-      this.eventsReady = Promise.resolve();
+      // Started without a node yet (Sentinel before a master was found): subscribed with the
+      // others at the subscriber's first 'ready'.
+      this.eventsReady = this.started && !this.closed && !this.subscriber ? this.nextReady() : Promise.resolve();
       if (this.subscriber) this.subscribeEvents();
     }
     return this.eventsReady;
@@ -162,6 +202,7 @@ class RedisBus {
 
   close() {
     this.closed = true;
+    this.stopAwayTimer();
     clearInterval(this.keepalive);
     for (const set of this.waits.values()) for (const wait of set) wait.notify('fail');
     for (const resolve of this.readyWaiters.splice(0)) resolve();

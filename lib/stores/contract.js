@@ -7,18 +7,28 @@
 // only) and NearStore (lib/stores/near.js: an in-process tier in front of a RedisStore). The
 // facade holds exactly one store and never asks which kind it is.
 //
+// Test-only option of the Redis store: `_buckets` (an integer from 1 to 64; default 1) spreads its
+// names over that many buckets on a single Redis, as a cluster's are spread over 64, so the store
+// suite runs the multi-bucket paths without a cluster (test/stores/redis.test.js). Not validated,
+// not documented for users; lib/options.js does not pass it through.
+//
 // Names. A store keeps four families apart, so no key a keyBuilder returns can name anything but
 // an entry: entries 'e:<key>', values 'v:<key>' (cache.set/wrap), vary records 'vr:<base key>',
 // locks 'l:<name>'. Invalidation indexes are named by suffix: 'p:<normal path>', 's:<directory>/',
-// 't:<tag>' (lib/http/paths.js builds them).
+// 't:<tag>' (lib/http/paths.js builds them). These are the contract's names; how a store spells
+// them is its own (the Redis store: lib/stores/redis-keys.js, `<keyPrefix>:{<tag>}:<name>`, every
+// key in one of B buckets, with an index, fence, sequence and namespace copy per bucket).
 //
 // Common rules.
 // - Every operation returns a Promise unless marked (sync); none throws synchronously for I/O.
 // - After close(), every I/O operation rejects with CacheClosedError (ERR_RESPCACHE_REDIS_CLOSED).
 // - Transport faults reject with RedisTimeoutError / RedisUnavailableError, error replies with
 //   RedisReplyError; the caller decides (a request BYPASSes, an admin call rejects).
-// - FIFO: an operation issued before another on the same store takes effect before it. The fill
-//   protocol relies on it: entry write, then the fill notice, then the unlock.
+// - FIFO: an operation issued before another on the same store, about the same key, takes effect
+//   before it (a key's entry, its lock, its fill notice and its namespace copy share a bucket and
+//   a connection). The fill protocol relies on it: entry write, then the fill notice, then the
+//   unlock. Between operations on different keys there is no order (on a cluster they go to
+//   different masters).
 // - Request-path operations (getEntry, getRecord, putEntry, putRecord, tryLock, acquire) time out
 //   after commandTimeout; admin operations (deleteEntry, invalidate*, bumpNamespace, publish)
 //   after max(commandTimeout, 1 s).

@@ -1,6 +1,7 @@
 'use strict';
 
-// Fill locks of the Redis store (`<prefix>:l:<name>`, SET NX PX, compare-and-delete), and the
+// Fill locks of the Redis store (`l:<name>` in the bucket of the name's key, SET NX PX,
+// compare-and-delete; lib/stores/redis-keys.js), and the
 // cross-process fill protocol on them (RedisStore.acquire/release; the contract is in
 // lib/stores/contract.js).
 const crypto = require('crypto');
@@ -11,15 +12,25 @@ const TOKEN_BASE = crypto.randomBytes(9).toString('base64');
 let tokenSeq = 0;
 const newToken = () => `${TOKEN_BASE}:${++tokenSeq}`;
 
+/** The Redis name of the lock `name` ('e:<key>', 'v:<key>', 'r:<key>'). */
+const lockName = (store, name) => store.names.lock(store.names.lockBucket(name), name);
+
+/**
+ * Where a fill notice of `name` is published: the connection of its lock and entry (one master of
+ * a cluster), so the notice follows the entry's store and precedes the unlock (contract.js: FIFO
+ * per key).
+ */
+const noticeRoute = (store, name) => store.routeOf(store.names.lockBucket(name));
+
 function tryLock(store, name, ttlMs) {
   const token = newToken();
-  return store.client.command(['SET', `${store.prefix}l:${name}`, token, 'NX', 'PX', String(ttlMs)])
+  return store.client.command(['SET', lockName(store, name), token, 'NX', 'PX', String(ttlMs)])
     .then((taken) => (taken === 'OK' ? token : null));
 }
 
 function unlock(store, name, token) {
   if (token === '') return;
-  store.command(['EVAL', scripts.RELEASE_LOCK, '1', `${store.prefix}l:${name}`, token], undefined, true).catch(store.report);
+  store.releaseLock(['EVAL', scripts.RELEASE_LOCK, '1', lockName(store, name), token]);
 }
 
 /**
@@ -39,7 +50,7 @@ async function acquire(store, name, read, { coalesceTimeout, lockTtl }) {
     for (;;) {
       const token = newToken();
       const [taken, entry] = await Promise.all([
-        store.command(['SET', `${store.prefix}l:${name}`, token, 'NX', 'PX', String(lockTtl)]),
+        store.command(['SET', lockName(store, name), token, 'NX', 'PX', String(lockTtl)]),
         read(),
       ]);
       if (entry !== null) {
@@ -70,7 +81,9 @@ async function acquire(store, name, read, { coalesceTimeout, lockTtl }) {
 /** Tells the waiters how the fill ended, then releases the lock if it is still ours. */
 function release(store, name, token, filled) {
   if (filled !== null) {
-    store.command(['PUBLISH', `${store.prefix}fill`, `${filled ? 'ok' : 'fail'}:${name}`], undefined, true).catch(store.report);
+    // On the connection of the name's bucket (Cluster: its master's), behind the entry's store.
+    store.command(['PUBLISH', store.channel.fill, `${filled ? 'ok' : 'fail'}:${name}`], undefined, true, noticeRoute(store, name))
+      .catch(store.report);
   }
   unlock(store, name, token);
 }
@@ -81,7 +94,7 @@ function release(store, name, token, filled) {
  */
 function giveBack(store, name, token) {
   unlock(store, name, token);
-  store.command(['PUBLISH', `${store.prefix}fill`, `free:${name}`], undefined, true).catch(store.report);
+  store.command(['PUBLISH', store.channel.fill, `free:${name}`], undefined, true, noticeRoute(store, name)).catch(store.report);
 }
 
 module.exports = { newToken, tryLock, unlock, acquire, release, giveBack };

@@ -2,7 +2,7 @@
 
 // The lookup of a request in the Redis store (RedisStore.lookup; the contract is in
 // lib/stores/contract.js): one round trip for a cold MISS, a GET alone for a key this process
-// holds fresh.
+// holds fresh. Everything a lookup reads is in the bucket of its key (lib/stores/redis-keys.js).
 const scripts = require('./redis-scripts');
 const { newToken } = require('./redis-locks');
 
@@ -15,9 +15,10 @@ const { newToken } = require('./redis-locks');
  */
 function lookup(store, key, fill, want) {
   const ns = fill && fill.ns ? fill.ns : null;
-  const name = `${store.prefix}e:${key}`;
+  const b = store.names.bucketOf(key);
+  const name = store.names.entry(b, key);
   const until = ns === null ? store.held.get(key) : undefined;
-  if (until === undefined || until <= store.clock.now()) return lookupAll(store, name, key, fill, want);
+  if (until === undefined || until <= store.clock.now()) return lookupAll(store, b, name, key, fill, want);
   return store.client.command(['GET', name]).then((bytes) => {
     const entry = bytes === null ? null : store.usable(name, 'e:', bytes, undefined, null);
     if (entry !== null && entry.expiresAt > store.clock.now()) {
@@ -25,41 +26,51 @@ function lookup(store, key, fill, want) {
       return { entry, record: null, token: undefined };
     }
     store.held.delete(key);
-    return lookupAll(store, name, key, fill, want);
+    return lookupAll(store, b, name, key, fill, want);
   }, (err) => {
     store.held.delete(key);
     if (!(err && err.code === 'ERR_RESPCACHE_REDIS_REPLY' && /^WRONGTYPE/.test(err.message))) throw err;
-    return lookupAll(store, name, key, fill, want);
+    return lookupAll(store, b, name, key, fill, want);
   });
 }
 
-/** The full lookup: the entry's GET and the script, in one round trip. */
-function lookupAll(store, name, key, fill, want) {
+/**
+ * The full lookup: the entry's GET and the script, in one round trip. The vary record is read by
+ * the script when it is in the key's bucket (the middleware asks for it with the base key itself);
+ * a record of another bucket is read first, on its own.
+ */
+function lookupAll(store, b, name, key, fill, want) {
+  const names = store.names;
+  if (want.record !== null && names.bucketOf(want.record) !== b) {
+    return store.getRecord('vr:', want.record, want.accept).then((record) => {
+      if (record !== null) return { entry: null, record, token: undefined };
+      return lookupAll(store, b, name, key, fill, { ...want, record: null });
+    });
+  }
   const ns = fill && fill.ns ? fill.ns : null;
-  const p = store.prefix;
-  const keys = [name, `${p}iv:seq`];
-  if (ns !== null) keys.push(`${p}n:${ns}`);
-  if (want.record !== null) keys.push(`${p}vr:${want.record}`);
+  const keys = [name, names.seq(b)];
+  if (ns !== null) keys.push(names.ns(b, ns));
+  if (want.record !== null) keys.push(names.record(b, 'vr:', want.record));
   const token = want.lockTtl > 0 ? newToken() : null;
-  if (token !== null) keys.push(`${p}l:e:${key}`);
+  if (token !== null) keys.push(names.lock(b, `e:${key}`));
   const args = [ns !== null ? '1' : '0', want.record !== null ? '1' : '0', token !== null ? '1' : '0',
     token || '', String(want.lockTtl)];
   const getting = store.client.command(['GET', name]);
   const rest = store.script(scripts.LOOKUP_SCRIPT, keys, args);
-  return getting.then((bytes) => rest.then((reply) => looked(store, name, key, fill, want, token, bytes, reply)), (err) => {
+  return getting.then((bytes) => rest.then((reply) => looked(store, b, name, key, fill, want, token, bytes, reply)), (err) => {
     if (!(err && err.code === 'ERR_RESPCACHE_REDIS_REPLY' && /^WRONGTYPE/.test(err.message))) {
       rest.catch(() => {}); // fails alike (the connection's fault), reported once through err
       throw err;
     }
     store.discard(name, 'wrong type');
-    return rest.then((reply) => looked(store, name, key, fill, want, token, null, reply));
+    return rest.then((reply) => looked(store, b, name, key, fill, want, token, null, reply));
   });
 }
 
 /** What lookup() found, from the GET's bytes and the script's reply. */
-function looked(store, name, key, fill, want, token, bytes, [seq, version, record, locked]) {
-  // A fill that follows this lookup began after every invalidation numbered up to seq.
-  if (fill) fill.seq = seq.toString('utf8');
+function looked(store, b, name, key, fill, want, token, bytes, [seq, version, record, locked]) {
+  // A fill that follows this lookup began after every invalidation of bucket b numbered up to seq.
+  if (fill) fill.seq = `${b}:${seq.toString('utf8')}`;
   const ns = fill && fill.ns ? fill.ns : null;
   if (ns !== null) {
     fill.nsVersion = version == null ? '0' : version.toString('utf8');
@@ -76,7 +87,7 @@ function looked(store, name, key, fill, want, token, bytes, [seq, version, recor
       found.token = undefined;
     }
   } else if (record != null) {
-    found.record = store.usable(`${store.prefix}vr:${want.record}`, 'vr:', record, undefined, want.accept);
+    found.record = store.usable(store.names.record(b, 'vr:', want.record), 'vr:', record, undefined, want.accept);
   }
   return found;
 }

@@ -1,35 +1,38 @@
-'use strict';
-
 // The Lua scripts of the Redis store (lib/stores/redis.js). Each runs atomically in Redis; each
 // that writes checks the type of every key it writes first (see CHECK_TYPES), since Redis does
-// not undo a script's earlier writes when a later command fails.
+// not undo a script's earlier writes when a later command fails. Every script touches the names
+// of one bucket only (lib/stores/redis-keys.js spells them; B buckets, 1 on a single node), so
+// that on a cluster all its keys are in one slot; the names below are those of one bucket.
 //
-// Indexes: every entry is listed, in the same script that stores it, under
-//   `${prefix}:p:${path}`    the request path it was stored for, in normal form,
-//   `${prefix}:s:${dir}`     every directory prefix of that path ('/', '/api/', '/api/users/'),
-//   `${prefix}:t:${tag}`     each of its tags,
-// each a sorted set of entry keys scored by the time the entry leaves Redis. An invalidation pops
-// an index in batches (ZPOPMIN + UNLINK in one script: no command holds Redis for long, and no
-// more than one batch is in JS memory), so a tag or prefix with any number of entries is removed
-// exactly, without KEYS and without scanning the keyspace.
+// Indexes: every entry is listed, in the same script that stores it, in its bucket's
+//   p:<path>      the request path it was stored for, in normal form,
+//   s:<dir>       every directory prefix of that path ('/', '/api/', '/api/users/'),
+//   t:<tag>       each of its tags,
+// each a sorted set of entry keys scored by the time the entry leaves Redis. An invalidation
+// drains an index in batches (INVAL_BEGIN lists a batch, INVAL_DRAIN removes it with its entries
+// and lists the next: no command holds Redis for long, and no more than one batch is in JS
+// memory), in every bucket, so a tag or prefix with any number of entries is removed exactly,
+// without KEYS and without scanning the keyspace.
 //
 // Growth: each store prunes the members of the indexes it touches whose entries have expired;
-// `${prefix}:ix` scores every index by the expiry of its longest-lived member, and a periodic
-// sweep deletes indexes whose members have all expired. Index keys carry no TTL, so a volatile-*
-// maxmemory policy never evicts them (allkeys-* could: checked at connect, reported on 'error').
+// the bucket's registry `ix` scores every index by the expiry of its longest-lived member, and a
+// periodic sweep deletes indexes whose members have all expired. Index keys carry no TTL, so a
+// volatile-* maxmemory policy never evicts them (allkeys-* could: checked at connect, reported on
+// 'error').
 //
-// Races: every invalidation takes the next number of one sequence, `${prefix}:iv:seq` (INCR), and
-// records it with its time (Redis clock) in `${prefix}:iv:${index}` ("<seq> <ms>"). A fill reads
-// the sequence with its lookup (LOOKUP_SCRIPT), before its handler runs;
-// its store is refused when any fence it checks holds a later number: the invalidation came after
-// the fill began, and the response may predate the write that caused it. Sequence numbers are
-// exact whatever the network and queueing delays. A fill that made no lookup (a request that asked
-// for a fresh answer, a background refresh) has no number, and is compared by time instead: the
-// script subtracts the fill's duration, as measured by the client, from its own TIME (a store that
-// waits in Redis's queue then looks younger than it is). cache.delete(key) fences
-// `${prefix}:iv:k:${key}` alike, and cache.invalidateKeys(pattern) fences `${prefix}:iv:keys`,
-// which every store checks: a store script cannot cheaply match a key against a glob, so a
-// pattern fences every fill under way.
+// Races: every invalidation takes the next number of its bucket's sequence, `iv:seq` (INCR), and
+// records it with its time (Redis clock) in the index's fence `iv:<index>` ("<seq> <ms>"). A fill
+// reads the sequence of its key's bucket with its lookup (LOOKUP_SCRIPT), before its handler
+// runs; its store is refused when any fence it checks holds a later number: the invalidation came
+// after the fill began, and the response may predate the write that caused it. Sequence numbers
+// are exact whatever the network and queueing delays; they are compared only within a bucket (a
+// fill whose store goes to another bucket than its lookup's, a newly learnt Vary, has none). A
+// fill that has no number (no lookup: a request that asked for a fresh answer, a background
+// refresh) is compared by time instead: the script subtracts the fill's duration, as measured by
+// the client, from its own TIME (a store that waits in Redis's queue then looks younger than it
+// is). cache.delete(key) fences `iv:k:<key>` alike, and cache.invalidateKeys(pattern) fences
+// `iv:keys` in every bucket, which every store checks: a store script cannot cheaply match a key
+// against a glob, so a pattern fences every fill under way.
 
 const NOW_MS = "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n";
 
@@ -118,23 +121,55 @@ const SET_FENCE = `local function fence(key, seqKey, ms)
 end
 `;
 
-// KEYS: index, fence, registry, sequence; ARGV: entry prefix, batch, index suffix, fence ms, '1' to set the fence
-// Returns {entries removed, members popped, bad}.
-const POP_SCRIPT = `${CHECK_TYPES}${SET_FENCE}
-if ARGV[5] == '1' then fence(KEYS[2], KEYS[4], ARGV[4]) end
-expect_type(KEYS[1], 'zset', '${INDEX}')
-expect_type(KEYS[3], 'zset', '${REGISTRY}')
-local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[2])
-local members = {}
-local names = {}
-for i = 1, #popped, 2 do
-  members[#members + 1] = popped[i]
-  names[#names + 1] = ARGV[1] .. popped[i]
+// The first step of an invalidation in one bucket. KEYS: sequence, registry, n indexes, their n
+// fences; ARGV: fence ms, batch, n suffixes. Sets every fence (one sequence number each), then
+// lists the first `batch` members of each index (not removed: INVAL_DRAIN removes them with their
+// entries, which it declares). Returns {{members of index 1}, …, {members of index n}, bad}.
+const INVAL_BEGIN = `${CHECK_TYPES}${SET_FENCE}
+local n = (#KEYS - 2) / 2
+local batch = tonumber(ARGV[2])
+expect_type(KEYS[2], 'zset', '${REGISTRY}')
+local lists = {}
+for i = 1, n do
+  fence(KEYS[2 + n + i], KEYS[1], ARGV[1])
+  local members = {}
+  if expect_type(KEYS[2 + i], 'zset', '${INDEX}') == 'zset' then
+    members = redis.call('ZRANGE', KEYS[2 + i], 0, batch - 1)
+  else
+    redis.call('ZREM', KEYS[2], ARGV[2 + i])
+  end
+  lists[i] = members
 end
+lists[n + 1] = bad
+return lists`;
+
+// One batch of an invalidation in one bucket: the members INVAL_BEGIN or the previous batch
+// listed leave their index, and their entries (declared, so that during a slot migration Redis
+// refuses the whole script up front instead of failing halfway) are deleted. KEYS: index,
+// registry, the entries of the members; ARGV: batch, index suffix, the members (in the order of
+// their entries). Returns {entries deleted, the next batch of members, bad}; the index leaves the
+// registry once it is empty.
+const INVAL_DRAIN = `${CHECK_TYPES}
 local removed = 0
-if #names > 0 then removed = redis.call('UNLINK', unpack(names)) end
-if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
-return {removed, members, bad}`;
+if expect_type(KEYS[1], 'zset', '${INDEX}') == 'zset' and #ARGV > 2 then
+  redis.call('ZREM', KEYS[1], unpack(ARGV, 3))
+end
+expect_type(KEYS[2], 'zset', '${REGISTRY}')
+if #KEYS > 2 then removed = redis.call('UNLINK', unpack(KEYS, 3)) end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  return {removed, {}, bad}
+end
+return {removed, redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1), bad}`;
+
+// Raises bucket's copy of a namespace version to at least ARGV[1] (the bump INCRs the copy in the
+// namespace's own bucket, then raises the others: concurrent bumps leave every copy at the
+// highest). KEYS: the copy. Something else than a number there is replaced.
+const NS_RAISE = `local v = tonumber(ARGV[1])
+local held = redis.pcall('GET', KEYS[1])
+if type(held) == 'string' and tonumber(held) ~= nil and tonumber(held) >= v then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1`;
 
 // KEYS: fence, sequence, then any entries to delete; ARGV: fence ms. Returns the number of entries deleted.
 const FENCE_SCRIPT = `${SET_FENCE}
@@ -142,15 +177,20 @@ fence(KEYS[1], KEYS[2], ARGV[1])
 if #KEYS == 2 then return 0 end
 return redis.call('UNLINK', unpack(KEYS, 3))`;
 
-// KEYS: registry; ARGV: key prefix with its colon, batch. Returns {indexes deleted, bad}.
+// KEYS: registry; ARGV: the bucket's name prefix ('<prefix>:{<tag>}:'), batch. Returns {indexes
+// deleted, bad}. The indexes are not declared (the script learns them from the registry): an
+// UNLINK Redis refuses (its slot is being migrated) stops the sweep of this bucket until the next.
 const SWEEP_SCRIPT = `${NOW_MS}${CHECK_TYPES}
 expect_type(KEYS[1], 'zset', '${REGISTRY}')
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+local swept = 0
 for _, suffix in ipairs(dead) do
-  redis.call('UNLINK', ARGV[1] .. suffix)
+  local done = redis.pcall('UNLINK', ARGV[1] .. suffix)
+  if type(done) == 'table' and done.err then break end
   redis.call('ZREM', KEYS[1], suffix)
+  swept = swept + 1
 end
-return {#dead, bad}`;
+return {swept, bad}`;
 
 // The rest of a request's lookup, sent right behind a GET of the entry (one round trip for both):
 // the invalidation sequence number, which a fill that follows this lookup began after (see Races
@@ -204,9 +244,5 @@ function misplacedKeys(bad) {
   return sentences;
 }
 
-/** Glob (Redis MATCH syntax) metacharacters escaped, so a literal prefix matches only itself. */
-function escapeGlob(text) {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
-}
-
-module.exports = { LOOKUP_SCRIPT, STORE_SCRIPT, POP_SCRIPT, FENCE_SCRIPT, SWEEP_SCRIPT, RELEASE_LOCK, misplacedKeys, escapeGlob };
+module.exports = { LOOKUP_SCRIPT, STORE_SCRIPT, INVAL_BEGIN, INVAL_DRAIN, NS_RAISE, FENCE_SCRIPT, SWEEP_SCRIPT, RELEASE_LOCK,
+  misplacedKeys };

@@ -8,6 +8,7 @@
 #include "binding/key_functions.h"
 #include "binding/local_store_wrap.h"
 #include "binding/redis_client_wrap.h"
+#include "binding/redis_cluster_client_wrap.h"
 #include "binding/single_flight_wrap.h"
 
 namespace respcache {
@@ -26,6 +27,7 @@ Napi::Value SetErrorFactoryJs(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactoryJs, "setErrorFactory"));
   exports.Set("RedisClient", RedisClientWrap::Define(env));
+  exports.Set("RedisClusterClient", RedisClusterClientWrap::Define(env));
   exports.Set("SingleFlight", SingleFlightWrap::Define(env));
   exports.Set("LocalStore", LocalStoreWrap::Define(env));
   exports.Set("hashKey", Napi::Function::New(env, HashKey, "hashKey"));

@@ -11,6 +11,9 @@ constexpr const char* kCodeReply = "ERR_RESPCACHE_REDIS_REPLY";
 constexpr const char* kCodeTimeout = "ERR_RESPCACHE_REDIS_TIMEOUT";
 constexpr const char* kCodeUnavailable = "ERR_RESPCACHE_REDIS_UNAVAILABLE";
 constexpr const char* kCodeClosed = "ERR_RESPCACHE_REDIS_CLOSED";
+// RedisClusterClient.commandDurable(): the master ran the write, but fewer of its replicas than
+// the last topology counted confirmed it (WAIT) within the deadline; it may be lost in a failover.
+constexpr const char* kCodeUnconfirmed = "ERR_RESPCACHE_REDIS_UNCONFIRMED";
 // TLS to Redis. Thrown by `new RedisClient()` (configuration):
 constexpr const char* kCodeTlsBadOptions = "ERR_RESPCACHE_TLS_BAD_OPTIONS";
 constexpr const char* kCodeTlsUnavailable = "ERR_RESPCACHE_TLS_UNAVAILABLE";

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "binding/redis_options.h"
 
 namespace respcache {
 
@@ -69,65 +70,6 @@ napi_value ReplyToJs(Napi::Env env, redisReply* r) {
   return env.Undefined();
 }
 
-const char* FailureCode(FailureKind kind) {
-  switch (kind) {
-    case FailureKind::kUnavailable: return kCodeUnavailable;
-    case FailureKind::kTlsHandshake: return kCodeTlsHandshake;
-    case FailureKind::kTlsUnknownCa: return kCodeTlsUnknownCa;
-    case FailureKind::kTlsNameMismatch: return kCodeTlsNameMismatch;
-    case FailureKind::kTlsCertExpired: return kCodeTlsCertExpired;
-    case FailureKind::kTlsClientCertRejected: return kCodeTlsClientCertRejected;
-  }
-  return kCodeUnavailable;
-}
-
-// Reads the normalised `tls` object the JavaScript layer builds (lib/ validates the user's
-// options; a wrong shape here is a bug there, hence a TypeError) and returns its shared context.
-// Throws (returns null with an exception pending) on a bad shape, unusable PEMs or no OpenSSL.
-std::shared_ptr<const TlsContext> ReadTls(Napi::Env env, Napi::Value value) {
-  auto type_error = [&](const std::string& what) {
-    Napi::TypeError::New(env, "RedisClient: " + what).ThrowAsJavaScriptException();
-    return nullptr;
-  };
-  if (!value.IsObject()) return type_error("the \"tls\" option must be an object");
-  Napi::Object o = value.As<Napi::Object>();
-  TlsConfig config;
-  struct Field {
-    const char* name;
-    std::string* out;
-  } fields[] = {{"ca", &config.ca_pem},           {"cert", &config.cert_pem},
-                {"key", &config.key_pem},         {"passphrase", &config.passphrase},
-                {"servername", &config.servername}};
-  for (const Field& f : fields) {
-    Napi::Value v = o.Get(f.name);
-    if (!v.IsString()) return type_error(std::string("tls.") + f.name + " must be a string");
-    *f.out = v.As<Napi::String>().Utf8Value();
-  }
-  if (config.ca_pem.empty()) return type_error("tls.ca must not be empty");
-  Napi::Value v = o.Get("rejectUnauthorized");
-  if (!v.IsBoolean()) return type_error("tls.rejectUnauthorized must be a boolean");
-  config.verify = v.As<Napi::Boolean>().Value();
-  v = o.Get("minVersion");
-  std::string min = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-  if (min == "TLSv1.2") {
-    config.min_version = TlsConfig::MinVersion::kTls12;
-  } else if (min == "TLSv1.3") {
-    config.min_version = TlsConfig::MinVersion::kTls13;
-  } else {
-    return type_error("tls.minVersion must be 'TLSv1.2' or 'TLSv1.3'");
-  }
-  TlsContext::Error error;
-  std::string message;
-  std::shared_ptr<const TlsContext> context = TlsContext::Get(config, &error, &message);
-  if (!context) {
-    const bool unavailable = error == TlsContext::Error::kUnavailable;
-    MakeCodedError(env, unavailable ? kCodeTlsUnavailable : kCodeTlsBadOptions,
-                   "RedisClient: " + message)
-        .ThrowAsJavaScriptException();
-  }
-  return context;
-}
-
 }  // namespace
 
 struct RedisClientWrap::CommandBaton {
@@ -144,7 +86,9 @@ Napi::Function RedisClientWrap::Define(Napi::Env env) {
                       InstanceMethod<&RedisClientWrap::PSubscribe>("psubscribe"),
                       InstanceMethod<&RedisClientWrap::PUnsubscribe>("punsubscribe"),
                       InstanceMethod<&RedisClientWrap::Close>("close"),
-                      InstanceAccessor<&RedisClientWrap::Status>("status")});
+                      InstanceMethod<&RedisClientWrap::Retarget>("retarget"),
+                      InstanceAccessor<&RedisClientWrap::Status>("status"),
+                      InstanceAccessor<&RedisClientWrap::Replicas>("replicas")});
 }
 
 RedisClientWrap::RedisClientWrap(const Napi::CallbackInfo& info)
@@ -191,9 +135,17 @@ RedisClientWrap::RedisClientWrap(const Napi::CallbackInfo& info)
   }
   subscriber_ = v.IsBoolean() && v.As<Napi::Boolean>().Value();
   options.subscriber = subscriber_;
+  v = o.Get("expectMaster");
+  if (!v.IsUndefined() && !v.IsBoolean()) {
+    Napi::TypeError::New(env, "RedisClient: the \"expectMaster\" option must be a boolean")
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  options.expect_master = v.IsBoolean() && v.As<Napi::Boolean>().Value();
+  if (!ReadPreload(env, o.Get("preload"), "RedisClient", &options.preload)) return;  // thrown
   v = o.Get("tls");
   if (!v.IsUndefined()) {
-    e.tls = ReadTls(env, v);
+    e.tls = ReadTls(env, v, "RedisClient");
     if (!e.tls) return;  // thrown
   }
 
@@ -330,6 +282,35 @@ void RedisClientWrap::OnClosed() {
 
 Napi::Value RedisClientWrap::Status(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), conn_ ? StateName(conn_->state()) : "closed");
+}
+
+Napi::Value RedisClientWrap::Replicas(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int n = conn_ ? conn_->connected_replicas() : -1;
+  return n < 0 ? env.Null() : Napi::Number::New(env, n);
+}
+
+Napi::Value RedisClientWrap::Retarget(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object target = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>()
+                                                               : Napi::Object();
+  Napi::Value host = target.IsEmpty() ? env.Undefined() : target.Get("host");
+  Napi::Value port = target.IsEmpty() ? env.Undefined() : target.Get("port");
+  double p = port.IsNumber() ? port.As<Napi::Number>().DoubleValue() : 0;
+  if (!host.IsString() || host.As<Napi::String>().Utf8Value().empty() || !(p >= 1 && p <= 65535) ||
+      p != static_cast<int>(p)) {
+    Napi::TypeError::New(env, "retarget() expects { host: string, port: 1..65535 }")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (!conn_) return env.Undefined();  // closed: nothing to move
+  // Credentials, db and the TLS context carry over: the new server is the same deployment's.
+  RedisEndpoint e = conn_->endpoint();
+  e.host = host.As<Napi::String>().Utf8Value();
+  e.port = static_cast<int>(p);
+  e.path.clear();
+  conn_->Retarget(e);
+  return env.Undefined();
 }
 
 Napi::Value RedisClientWrap::Close(const Napi::CallbackInfo& info) {

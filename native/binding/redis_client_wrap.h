@@ -1,5 +1,5 @@
 // The JavaScript face of RedisConnection: `new RedisClient(options)` with command(), close() and
-// status; with `subscriber: true`, subscribe()/unsubscribe()/psubscribe()/punsubscribe() and
+// status, retarget({ host, port }) and replicas (options expectMaster, preload); with `subscriber: true`, subscribe()/unsubscribe()/psubscribe()/punsubscribe() and
 // messages through onEvent. Converts arguments and replies, and turns connection callbacks into promise settlements
 // inside one HandleScope + CallbackScope per libuv event (so microtasks and nextTicks run).
 // With the normalised `tls` option (lib/binding.js) the connection runs TLS with a TlsContext
@@ -41,6 +41,10 @@ class RedisClientWrap : public Napi::ObjectWrap<RedisClientWrap>,
   Napi::Value PUnsubscribe(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);    // () -> Promise<void>
   Napi::Value Status(const Napi::CallbackInfo& info);   // getter
+  // ({ host, port }) -> undefined: RedisConnection::Retarget, keeping credentials, db and TLS.
+  Napi::Value Retarget(const Napi::CallbackInfo& info);
+  // getter: replicas ROLE listed in the last handshake (expectMaster), else null.
+  Napi::Value Replicas(const Napi::CallbackInfo& info);
 
  private:
   struct CommandBaton;

@@ -115,6 +115,8 @@ void RedisConnection::StartAttempt() {
     return;
   }
   ac->data = this;
+  reply_limits_ = ReplyLimitState();
+  UseCappedReplies(ac->c.reader, &reply_limits_);
   if (!AttachUvAdapter(ac, loop_, this)) {
     redisAsyncFree(ac);
     AttemptFailed("could not watch the Redis socket");
@@ -160,14 +162,15 @@ void RedisConnection::LinkFailed(FailureKind kind, const std::string& cause) {
 void RedisConnection::StartHandshake() {
   if (ac_->c.reader) ac_->c.reader->maxbuf = kReaderMaxBuf;
   const RedisEndpoint& e = options_.endpoint;
-  auto send = [this](std::vector<std::string> args, int sub_op = -1) {
+  auto send = [this](std::vector<std::string> args, int sub_op = -1,
+                     Callback cb = OnHandshakeReply) {
     std::vector<const char*> argv;
     std::vector<size_t> lens;
     for (const std::string& a : args) {
       argv.push_back(a.data());
       lens.push_back(a.size());
     }
-    auto* p = new Pending(this, OnHandshakeReply, this, uv_now(loop_) + options_.connect_timeout_ms,
+    auto* p = new Pending(this, cb, this, uv_now(loop_) + options_.connect_timeout_ms,
                           options_.connect_timeout_ms);
     if (sub_op >= 0) {
       p->sub_op = sub_op;
@@ -187,6 +190,11 @@ void RedisConnection::StartHandshake() {
     ok = e.username.empty() ? send({"AUTH", e.password}) : send({"AUTH", e.username, e.password});
   }
   if (ok && e.db != 0) ok = send({"SELECT", std::to_string(e.db)});
+  if (ok && options_.expect_master) ok = send({"ROLE"}, -1, OnRoleReply);
+  for (const std::string& script : options_.preload) {
+    if (!ok) break;
+    ok = send({"SCRIPT", "LOAD", script});
+  }
   // One command per name: each has exactly one confirmation to wait for.
   for (const std::string& c : channels_) {
     if (!ok) break;
@@ -221,6 +229,36 @@ void RedisConnection::OnHandshakeReply(void* data, redisReply* reply, CommandErr
   if (--self->handshake_left_ == 0) self->BecomeReady();
 }
 
+void RedisConnection::OnRoleReply(void* data, redisReply* reply, CommandError error,
+                                  const char* message) {
+  auto* self = static_cast<RedisConnection*>(data);
+  if (error != CommandError::kNone || self->closing_ || reply->type == REDIS_REPLY_ERROR) {
+    OnHandshakeReply(data, reply, error, message);
+    return;
+  }
+  // ROLE: ["master", offset, [[ip, port, offset]...]] | ["slave", ip, port, state, offset] |
+  // ["sentinel", [names]].
+  std::string role;
+  if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+      (reply->element[0]->type == REDIS_REPLY_STRING ||
+       reply->element[0]->type == REDIS_REPLY_STATUS)) {
+    role.assign(reply->element[0]->str, reply->element[0]->len);
+  }
+  if (role != "master") {
+    std::string what = role == "slave" ? "a replica"
+                       : role.empty()  ? "not a Redis that answers ROLE"
+                                       : "a " + role;
+    self->DropContext();
+    self->AttemptFailed("Redis at " + Describe(self->options_.endpoint) + " is " + what +
+                        ", not a master");
+    return;
+  }
+  const redisReply* replicas = reply->elements >= 3 ? reply->element[2] : nullptr;
+  self->connected_replicas_ =
+      replicas && replicas->type == REDIS_REPLY_ARRAY ? static_cast<int>(replicas->elements) : 0;
+  OnHandshakeReply(data, reply, error, message);
+}
+
 void RedisConnection::BecomeReady() {
   attempt_in_progress_ = false;
   handshake_done_ = true;
@@ -250,6 +288,8 @@ void RedisConnection::AttemptFailed(const std::string& error, FailureKind kind) 
   attempt_in_progress_ = false;
   handshake_done_ = false;
   uv_timer_stop(&connect_timer_);
+  last_attempt_error_ = error;
+  last_attempt_kind_ = kind;
   FailQueued(aborted_ ? CommandError::kAborted : CommandError::kUnavailable,
              "could not connect to Redis");
   if (closing_) return;
@@ -317,8 +357,8 @@ void RedisConnection::OnDisconnect(const redisAsyncContext* cac, int status) {
     return;
   }
   std::string why = status == REDIS_OK ? "Redis closed the connection"
-                                       : std::string("lost the connection to Redis: ") +
-                                             (ac->errstr ? ac->errstr : "unknown error");
+                                       : "lost the connection to Redis: " +
+                                             ReaderFailure(ac->errstr, self->reply_limits_);
   self->ConnectionLost(why);
 }
 
@@ -424,7 +464,20 @@ void RedisConnection::OnReply(redisAsyncContext*, void* r, void* privdata) {
   p->in_hiredis = false;
   if (p->timed_out && --self->timed_out_in_flight_ == 0) self->stall_since_ms_ = 0;
   if (r) {
-    self->Settle(p, static_cast<redisReply*>(r), CommandError::kNone, nullptr);
+    auto* reply = static_cast<redisReply*>(r);
+    self->Settle(p, reply, CommandError::kNone, nullptr);
+    // A master demoted under us (a failover the Sentinels finished while we stayed connected)
+    // refuses writes: reconnect, so the attempt's ROLE check makes us find the new master.
+    if (self->options_.expect_master && reply->type == REDIS_REPLY_ERROR && reply->len >= 8 &&
+        std::memcmp(reply->str, "READONLY", 8) == 0 && self->ac_ && self->handshake_done_ &&
+        !self->closing_) {
+      std::string why = "Redis at " + Describe(self->options_.endpoint) +
+                        " answered READONLY: it is a replica now; reconnecting";
+      // Inside hiredis's callback: the context is only marked here and freed once it returns;
+      // the commands behind this one then fail with kUnavailable.
+      self->DropContext();
+      self->ConnectionLost(why);
+    }
   } else if (self->aborted_) {
     self->Settle(p, nullptr, CommandError::kAborted, "aborted");
   } else if (self->closing_) {
@@ -444,7 +497,7 @@ void RedisConnection::ProcessReplies(redisAsyncContext* ac) {
   for (;;) {
     void* r = nullptr;
     if (redisReaderGetReply(c->reader, &r) != REDIS_OK) {
-      std::string why = c->reader->errstr;
+      std::string why = ReaderFailure(c->reader->errstr, reply_limits_);
       DropContext();
       ConnectionLost("lost the connection to Redis: " + why);
       return;
@@ -597,6 +650,24 @@ void RedisConnection::FailQueued(CommandError error, const char* message) {
     Settle(p, nullptr, error, message);
     delete p;
   }
+}
+
+void RedisConnection::Retarget(const RedisEndpoint& endpoint) {
+  if (closing_) return;
+  options_.endpoint = endpoint;
+  uv_timer_stop(&connect_timer_);
+  uv_timer_stop(&retry_timer_);
+  const bool was_ready = state_ == State::kReady;
+  handshake_done_ = false;
+  // Set before the context goes, so that nothing issued from a callback below fails as "not
+  // connected": it queues for the new attempt.
+  attempt_in_progress_ = true;
+  retries_ = 0;
+  DropContext();
+  if (closing_) return;  // a callback above closed the connection
+  if (was_ready && state_ == State::kReady) SetState(State::kReconnecting, "", FailureKind::kUnavailable);
+  if (closing_) return;
+  uv_timer_start(&retry_timer_, OnRetryTimer, 0, 0);
 }
 
 void RedisConnection::Close() {

@@ -15,6 +15,9 @@
 // - After Close() (or Abort()) the object owns itself and deletes itself once its handles are
 //   closed; Listener::OnClosed is the last call it makes.
 //
+// Retarget() moves the connection to another server (a Sentinel's new master): see there.
+// Options::expect_master makes every handshake check ROLE; Options::preload loads scripts in it.
+//
 // Subscriber connections (Options::subscriber): a dedicated pub/sub connection. It keeps the set
 // of channels and patterns it was asked to follow, and every connection (the first and each
 // reconnection) subscribes them all, confirmed by Redis, as part of its handshake: kReady means
@@ -39,6 +42,7 @@
 #include "redis/failure_kind.h"
 #include "redis/pubsub_message.h"
 #include "redis/redis_endpoint.h"
+#include "redis/reply_limits.h"
 #include "redis/uv_hiredis_adapter.h"
 
 struct redisAsyncContext;
@@ -52,6 +56,8 @@ enum class CommandError {
   kUnavailable,  // not connected, or the connection dropped with the command in flight
   kClosed,       // Close() was called
   kAborted,      // Abort(): the environment is going away; release `data`, touch nothing else
+  kUnconfirmed,  // ClusterClient::CommandDurable only: fewer replicas than asked for confirmed
+                 // the write within the deadline (RedisConnection never reports it)
 };
 
 class RedisConnection final : private UvAdapterHooks {
@@ -63,6 +69,13 @@ class RedisConnection final : private UvAdapterHooks {
     uint32_t connect_timeout_ms = 1000;
     uint32_t command_timeout_ms = 100;
     bool subscriber = false;  // a dedicated pub/sub connection (see above)
+    // Every handshake sends ROLE and fails the attempt (retried like any failed attempt) unless the
+    // server says "master"; the replicas it lists are kept (connected_replicas()). A READONLY error
+    // reply to any command then also drops the connection and reconnects: the master was demoted.
+    bool expect_master = false;
+    // Script texts SCRIPT LOADed by every handshake: each new connection (a new master after a
+    // failover or Retarget) has them before kReady, so EVALSHA needs no NOSCRIPT round trip.
+    std::vector<std::string> preload;
   };
 
   enum class PubSubOp { kSubscribe, kUnsubscribe, kPSubscribe, kPUnsubscribe };
@@ -105,6 +118,15 @@ class RedisConnection final : private UvAdapterHooks {
   // is what the next connection subscribes; a refusal by Redis removes the name again), then
   // sends the command like Command(): `cb` gets Redis's confirmation (an array) or an error.
   void PubSub(PubSubOp op, std::string_view name, Callback cb, void* data);
+  // Moves the connection to `endpoint` (the whole endpoint: copy endpoint() and change host and
+  // port to keep credentials, db and the TLS context). Commands in flight on the current
+  // connection fail with kUnavailable (each callback once: synchronously from this call, or
+  // right after the reply callback returns when called from inside one); an
+  // attempt to the new endpoint starts on the next loop turn, and commands issued meanwhile, or
+  // queued already, wait for it within their own timeouts as during any attempt. A subscriber
+  // subscribes its channels and patterns on the new server as part of that handshake. A ready
+  // connection reports kReconnecting (with no error) synchronously. No effect once closed.
+  void Retarget(const RedisEndpoint& endpoint);
   // Fails queued commands, lets commands in flight finish within their timeouts, then disconnects.
   void Close();
   // Environment teardown: frees everything now; callbacks fire with kClosed, none after this call.
@@ -120,6 +142,16 @@ class RedisConnection final : private UvAdapterHooks {
 
   State state() const { return state_; }
   bool subscriber() const { return options_.subscriber; }
+  const RedisEndpoint& endpoint() const { return options_.endpoint; }
+  // expect_master only: the replicas ROLE listed in the last handshake, i.e. those whose initial
+  // sync had completed (how many a WAIT can ask for); -1 before the first ROLE answer or without
+  // expect_master. Not updated between handshakes.
+  int connected_replicas() const { return connected_replicas_; }
+  // Why the last connection attempt failed (empty, kUnavailable: none has failed), set before
+  // the commands queued for it fail with only "could not connect to Redis": a caller that needs
+  // the cause (a TLS failure's kind) reads it from their callbacks.
+  const std::string& last_attempt_error() const { return last_attempt_error_; }
+  FailureKind last_attempt_kind() const { return last_attempt_kind_; }
 
  private:
   struct Pending;
@@ -129,6 +161,7 @@ class RedisConnection final : private UvAdapterHooks {
   static void OnDisconnect(const redisAsyncContext* ac, int status);
   static void OnReply(redisAsyncContext* ac, void* reply, void* privdata);
   static void OnHandshakeReply(void* data, redisReply* reply, CommandError error, const char* message);
+  static void OnRoleReply(void* data, redisReply* reply, CommandError error, const char* message);
   static void OnDeadlineTimer(uv_timer_t* timer);
   static void OnConnectTimer(uv_timer_t* timer);
   static void OnRetryTimer(uv_timer_t* timer);
@@ -175,9 +208,13 @@ class RedisConnection final : private UvAdapterHooks {
   bool aborted_ = false;
   uint64_t stall_since_ms_ = 0;
   uint32_t retries_ = 0;
+  int connected_replicas_ = -1;
   // The TLS failure the adapter reported for the current context (kUnavailable: none).
   FailureKind link_failure_kind_ = FailureKind::kUnavailable;
   std::string link_failure_;
+  ReplyLimitState reply_limits_;  // what this connection's reader refused (native/redis/reply_limits.h)
+  std::string last_attempt_error_;
+  FailureKind last_attempt_kind_ = FailureKind::kUnavailable;
   int open_handles_ = 0;  // our timers and every adapter's poll handle not yet closed
   void (*finished_fn_)(void*) = nullptr;
   void* finished_arg_ = nullptr;

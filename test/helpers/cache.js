@@ -5,6 +5,7 @@
 // re-exported here.
 const respcache = require('../../lib');
 const { once, waitFor, tick, gate } = require('./wait');
+const { redisName } = require('./layout');
 
 const opened = new Set();
 
@@ -29,9 +30,9 @@ async function closeCaches() {
   await Promise.all(caches.map((c) => Promise.resolve().then(() => c.close()).catch(() => {})));
 }
 
-/** The Redis key under which the cache stores the entry for `key`. */
+/** The Redis key under which the cache stores the entry for `key` (one Redis: one bucket). */
 function entryKey(key, cachePrefix = 'respcache') {
-  return `${cachePrefix}:e:${key}`;
+  return redisName(`e:${key}`, cachePrefix);
 }
 
 module.exports = { respcache, once, openCache, closeCaches, waitFor, entryKey,

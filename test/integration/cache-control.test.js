@@ -5,6 +5,7 @@ const express = require('express');
 const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches, entryKey } = require('../helpers/cache');
+const { redisName, familyPattern } = require('../helpers/layout');
 
 let redis;
 let cache;
@@ -97,7 +98,7 @@ describe('ttl: "http"', () => {
   it('does not store a response whose lifetime is 0', async () => {
     await route({ ttl: 'http' }, (req, res) => res.set('Cache-Control', 'max-age=0').send('x'));
     await http.get('/r');
-    expect(await redis.keys('respcache:e:*')).toEqual([]);
+    expect(await redis.keys(familyPattern('e:*'))).toEqual([]);
   });
 
   it('falls back to 300 s without any lifetime in the response', async () => {
@@ -149,7 +150,7 @@ describe('a response with Cache-Control: no-cache', () => {
   it('is stored but used only after revalidation: every request runs the handler', async () => {
     await route({}, (req, res) => res.set('Cache-Control', 'no-cache').send(`v${calls}`));
     await http.get('/r');
-    expect(await redis.keys('respcache:e:*')).toEqual(['respcache:e:k']);
+    expect(await redis.keys(familyPattern('e:*'))).toEqual([redisName('e:k')]);
     const second = await http.get('/r');
     expect([second.headers['x-cache'], second.text]).toEqual(['MISS', 'v2']);
     expect(calls).toBe(2);

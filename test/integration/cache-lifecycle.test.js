@@ -8,6 +8,7 @@ const express = require('express');
 const { startRedis, freePort } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches, entryKey } = require('../helpers/cache');
+const { familyPattern } = require('../helpers/layout');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'child-app.js');
 const EXIT_DEADLINE_MS = 5000;
@@ -193,6 +194,6 @@ describe('cacheResponse(options)', () => {
     expect(real.map((r) => r.xCache)).toEqual(['MISS', 'HIT']);
     expect(real.every((r) => r.status === 200 && r.body === 'shared default cache')).toBe(true);
     expect(real[0].key).toMatch(/^respcache:[0-9a-f]{64}$/);
-    expect(await redis.keys('respcache:e:*')).toEqual([entryKey(real[0].key)]);
+    expect(await redis.keys(familyPattern('e:*'))).toEqual([entryKey(real[0].key)]);
   });
 });

@@ -10,6 +10,7 @@ const express = require('express');
 const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches, once, entryKey } = require('../helpers/cache');
+const { redisName, familyPattern } = require('../helpers/layout');
 
 let redis; // with a password, an ACL user and a unix socket
 let tmpDir;
@@ -78,7 +79,7 @@ describe('redis', () => {
       const { cache } = await openCache({ redis: `redis://alice:wonder%40land@127.0.0.1:${redis.port}` });
       await appFor(cache);
       await expectMissThenHit();
-      expect(await keysIn(0, 'respcache:e:*')).toHaveLength(1);
+      expect(await keysIn(0, familyPattern('e:*'))).toHaveLength(1);
     });
   });
 
@@ -162,7 +163,7 @@ describe('keyPrefix', () => {
     await appFor(cache);
     const miss = await expectMissThenHit();
     expect(miss.headers['x-cache-key']).toMatch(/^api:[0-9a-f]{64}$/);
-    expect(await keysIn(0, '*:e:*')).toEqual([`api:e:${miss.headers['x-cache-key']}`]);
+    expect(await keysIn(0, '*:e:*')).toEqual([redisName(`e:${miss.headers['x-cache-key']}`, 'api')]);
   });
 
   it('keeps the cache family when a route sets its own keyPrefix', async () => {
@@ -170,14 +171,14 @@ describe('keyPrefix', () => {
     await appFor(cache, { keyPrefix: 'route', exposeKey: true });
     const miss = await expectMissThenHit();
     expect(miss.headers['x-cache-key']).toMatch(/^route:[0-9a-f]{64}$/);
-    expect(await keysIn(0, '*:e:*')).toEqual([`api:e:${miss.headers['x-cache-key']}`]);
+    expect(await keysIn(0, '*:e:*')).toEqual([redisName(`e:${miss.headers['x-cache-key']}`, 'api')]);
   });
 
   it('stores a builder key under the cache family', async () => {
     const { cache } = await openCache({ redis: `redis://:s3cret@127.0.0.1:${redis.port}`, keyPrefix: 'api' });
     await appFor(cache, { keyBuilder: () => 'k1' });
     await expectMissThenHit();
-    expect(await keysIn(0, '*:e:*')).toEqual(['api:e:k1']);
+    expect(await keysIn(0, '*:e:*')).toEqual([redisName('e:k1', 'api')]);
   });
 });
 

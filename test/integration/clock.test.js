@@ -12,6 +12,7 @@ const { serve } = require('../helpers/http');
 const { openCache, closeCaches, entryKey } = require('../helpers/cache');
 const { fakeClock, withClock } = require('../helpers/clock');
 const { lookup } = require('../helpers/internals');
+const { redisName } = require('../helpers/layout');
 
 const HOUR = 3600e3;
 
@@ -122,7 +123,7 @@ describe('cache-aside values', () => {
     // wrap stores in the background; the cache's next command comes after it.
     expect(await cache.get('w')).toBe('filled');
     const stamps = async (name) => {
-      const { storedAt, expiresAt } = binding.decodeEntry(await redis.client().getBuffer(`respcache:v:${name}`));
+      const { storedAt, expiresAt } = binding.decodeEntry(await redis.client().getBuffer(redisName(`v:${name}`)));
       return [storedAt, expiresAt];
     };
     expect(await stamps('v')).toEqual([clock.now(), clock.now() + 60000]);

@@ -10,6 +10,7 @@ const { startRedis, freePort } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches, waitFor, gate } = require('../helpers/cache');
 const { busReady, inFlight, onFlightJoin } = require('../helpers/internals');
+const { redisName, familyPattern } = require('../helpers/layout');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'coalesce-child.js');
 
@@ -90,7 +91,7 @@ describe.each([
     expect(new Set(numbers).size).toBe(10);
     const cookies = replies.map((r) => r.headers['set-cookie']).filter(Boolean).map((c) => c[0]);
     expect(new Set(cookies).size).toBe(cookies.length);
-    expect(await redis.keys('respcache:e:*')).toEqual([]);
+    expect(await redis.keys(familyPattern('e:*'))).toEqual([]);
   });
 });
 
@@ -160,7 +161,7 @@ describe('when the client of a leader waiting for another process\'s lock goes a
       // Like res.sendFile or a stream pipeline, this handler does not end a closed response.
       if (!res.destroyed) res.send('page');
     }, 0);
-    await redis.client().set('respcache:l:e:page', 'another process', 'PX', '1000');
+    await redis.client().set(redisName('l:e:page'), 'another process', 'PX', '1000');
     const gone = nodeHttp.get({ host: '127.0.0.1', port: http.port, path: '/r', agent: false });
     gone.on('error', () => {});
     await waitFor(() => inFlight(cache).leading === 1, { what: 'the request leading, waiting for the lock' });
@@ -229,7 +230,7 @@ describe('across processes', () => {
       if ((JSON.parse((await get(dying.port, '/calls')).text)[p] || 0) === 1) break;
       await new Promise((r) => setTimeout(r, 10));
     }
-    expect(await redis.keys('respcache:l:*')).toHaveLength(1);
+    expect(await redis.keys(familyPattern('l:*'))).toHaveLength(1);
     const started = Date.now();
     const waiting = get(other.port, p);
     dying.child.kill('SIGKILL');
@@ -293,7 +294,7 @@ describe('cache.wrap(key, fn)', () => {
   it('keeps values apart from HTTP entries under the same key', async () => {
     await cache.set('same', 'value');
     const entries = await redis.keys('respcache:*');
-    expect(entries).toEqual(['respcache:v:same']);
+    expect(entries).toEqual([redisName('v:same')]);
   });
 
   it('runs fn once across processes sharing Redis', async () => {

@@ -15,6 +15,7 @@ const frameworks = [
   ['Express 5', require('express')],
 ];
 const express = require('express');
+const { familyPattern } = require('../helpers/layout');
 
 /** A JSON document of exactly `size` bytes (ASCII), repetitive as real API output is. */
 function jsonOfSize(size) {
@@ -482,7 +483,7 @@ describe.each(frameworks)('with the compression middleware (%s)', (_name, expres
         expectCorrect(browserHit, BROWSER);
         expect(calls).toBe(1);
         // The stored entry holds the uncompressed body (compress off) or the cache's own gzip.
-        const [key] = await redis.keys('respcache:e:*');
+        const [key] = await redis.keys(familyPattern('e:*'));
         const stored = await redis.client().strlen(key);
         if (cacheOptions.compress) expect(stored).toBeLessThan(BODY.length / 3);
         else expect(stored).toBeGreaterThan(BODY.length);
@@ -519,7 +520,7 @@ describe.each(frameworks)('with the compression middleware (%s)', (_name, expres
       const brMiss = await http.get('/r', { headers: BROWSER });
       expect(brMiss.headers['x-cache']).toBe('MISS');
       expect(expectCorrect(brMiss, BROWSER)).toBe('br');
-      expect(await redis.keys('respcache:e:*')).toEqual([]);
+      expect(await redis.keys(familyPattern('e:*'))).toEqual([]);
       expect(calls).toBe(2);
       // An identity response is stored; from then on every client hits it.
       const plainMiss = await http.get('/r', { headers: IDENTITY });

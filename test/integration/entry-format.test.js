@@ -9,6 +9,7 @@ const { serve } = require('../helpers/http');
 const { openCache, closeCaches, entryKey } = require('../helpers/cache');
 const { rawCommand } = require('../helpers/internals');
 const binding = require('../../lib/binding');
+const { redisName } = require('../helpers/layout');
 
 let redis;
 let cache;
@@ -118,17 +119,17 @@ describe('a record of another kind under an entry name', () => {
 
   it('is not a value: a response entry under a value name reads as undefined', async () => {
     const now = Date.now();
-    await redis.client().set('respcache:v:planted', binding.encodeEntry(200, ['content-type', 'text/plain'],
+    await redis.client().set(redisName('v:planted'), binding.encodeEntry(200, ['content-type', 'text/plain'],
       Buffer.from('"json-looking"'), now, now + 60000));
     await expect(cache.get('planted')).resolves.toBeUndefined();
     // Deleted (its report may be held back: corrupt entries are reported once a second). Asked on
     // the cache's own connection, so after the DEL it sent.
-    expect(await rawCommand(cache, ['EXISTS', 'respcache:v:planted'])).toBe(0);
+    expect(await rawCommand(cache, ['EXISTS', redisName('v:planted')])).toBe(0);
   });
 
   it('keeps what the cache stores in the metadata, not in headers a client could see', async () => {
     await cache.set('typed', { a: 1 });
-    const stored = binding.decodeEntry(await redis.client().getBuffer('respcache:v:typed'));
+    const stored = binding.decodeEntry(await redis.client().getBuffer(redisName('v:typed')));
     expect(stored.headers).toEqual([]);
     expect(stored.meta).toMatchObject({ kind: 'value', valueType: 'json' });
     const miss = await http.get('/ns');

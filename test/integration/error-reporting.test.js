@@ -111,7 +111,7 @@ describe('when many lookups find corrupt entries at once', () => {
     expect((await http.get('/c/d')).headers['x-cache']).toBe('MISS');
     const reported = codes(errors, 'ERR_RESPCACHE_CORRUPT_ENTRY');
     expect(reported).toHaveLength(2);
-    expect(reported[1].message).toContain('"respcache:e:corrupt:d"');
+    expect(reported[1].message).toContain(`"${entryKey('corrupt:d')}"`);
     expect(cache.stats().suppressedErrors).toBe(2);
   });
 

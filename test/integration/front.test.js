@@ -8,6 +8,7 @@ const { startRedis } = require('../helpers/redis');
 const { openCache, closeCaches } = require('../helpers/cache');
 const { rawRequest } = require('../helpers/raw-http');
 const { fakeClock } = require('../helpers/clock');
+const { familyPattern } = require('../helpers/layout');
 
 let redis;
 const servers = [];
@@ -302,7 +303,7 @@ describe('on a Redis store without an in-process tier', () => {
     expect(fromOther.headers['x-cache']).toBe('HIT'); // answered by the route, through the app
     expect(counts.seen).toBe(1);
     await request(port, '/front?g=1');
-    await redis.client().eval("for _, k in ipairs(redis.call('KEYS', 'respcache:e:*')) do redis.call('DEL', k) end", 0);
+    await redis.client().eval("for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end", 0, familyPattern('e:*'));
     const gone = await request(port, '/front?g=1');
     expect(gone.headers['x-cache']).toBe('MISS');
     expect(counts.seen).toBe(3);

@@ -15,6 +15,7 @@ const { refill } = require('../helpers/refill');
 const { openCache, closeCaches, once, waitFor, gate } = require('../helpers/cache');
 const { busReady, sweep, rawCommand } = require('../helpers/internals');
 const { normalisePath, pathIndexes, requestPath } = require('../../lib/http/paths');
+const { redisName, bucketName, familyPattern } = require('../helpers/layout');
 
 let redis;
 const servers = [];
@@ -185,13 +186,13 @@ describe('cache.invalidateTags(tags)', () => {
     servers.push(http);
     const client = redis.client();
     await fill(http, ['/short/1', '/short/2']);
-    expect(await client.pttl('respcache:t:t')).toBe(-1); // never evicted by a volatile-* policy
-    const entryExpiry = Date.now() + (await client.pttl((await client.keys('respcache:e:*'))[0]));
-    const indexScore = Number(await client.zscore('respcache:ix', 't:t'));
+    expect(await client.pttl(bucketName('t:t'))).toBe(-1); // never evicted by a volatile-* policy
+    const entryExpiry = Date.now() + (await client.pttl((await client.keys(familyPattern('e:*')))[0]));
+    const indexScore = Number(await client.zscore(bucketName('ix'), 't:t'));
     expect(indexScore).toBeGreaterThanOrEqual(entryExpiry - 50);
-    await waitFor(async () => (await client.keys('respcache:e:*')).length === 0, { timeout: 3000, what: 'entries expired' });
+    await waitFor(async () => (await client.keys(familyPattern('e:*'))).length === 0, { timeout: 3000, what: 'entries expired' });
     await fill(http, ['/long/1']);
-    expect(await client.zrange('respcache:t:t', 0, -1)).toHaveLength(1); // the two expired members pruned
+    expect(await client.zrange(bucketName('t:t'), 0, -1)).toHaveLength(1); // the two expired members pruned
   });
 
   it('deletes indexes whose entries have all expired when the registry is swept', async () => {
@@ -202,8 +203,8 @@ describe('cache.invalidateTags(tags)', () => {
     servers.push(http);
     await fill(http, ['/short/1']);
     const client = redis.client();
-    expect(await client.exists('respcache:t:gone', 'respcache:p:/short/1', 'respcache:s:/short/')).toBe(3);
-    await waitFor(async () => (await client.keys('respcache:e:*')).length === 0, { timeout: 3000, what: 'entry expired' });
+    expect(await client.exists(bucketName('t:gone'), bucketName('p:/short/1'), bucketName('s:/short/'))).toBe(3);
+    await waitFor(async () => (await client.keys(familyPattern('e:*'))).length === 0, { timeout: 3000, what: 'entry expired' });
     expect(await sweep(cache)).toBeGreaterThanOrEqual(4); // t:gone, p:/short/1, s:/, s:/short/
     expect(await client.keys('respcache:*')).toEqual([]);
   });
@@ -232,7 +233,7 @@ describe('cache.invalidateTags(tags)', () => {
     await waitFor(() => cache.stats().stores + cache.stats().storesFenced + cache.stats().storeFailures >= 12,
       { what: 'stores settled' });
     await cache.invalidateTags(['race']);
-    expect(await redis.client().keys('respcache:e:*')).toEqual([]);
+    expect(await redis.client().keys(familyPattern('e:*'))).toEqual([]);
   });
 });
 
@@ -262,7 +263,7 @@ describe('cache.invalidatePath(path)', () => {
     for (const kept of ['/api/user-groups', '/api', '/products/1']) expect(await xCache(http, kept)).toBe('HIT');
     // The three kept, and the refills of the four gone that were stored by now.
     expect(await cache.invalidatePath(['/*'])).toBeGreaterThanOrEqual(3);
-    expect(await redis.client().keys('respcache:e:*')).toEqual([]);
+    expect(await redis.client().keys(familyPattern('e:*'))).toEqual([]);
   });
 
   it('refuses the store of a fill that began before it, whatever the spelling of the path', async () => {
@@ -279,7 +280,7 @@ describe('cache.invalidatePath(path)', () => {
     servers.push(http);
     await fill(http, ['/me/profile', '/me/settings']);
     expect(await cache.invalidatePath('/me/profile')).toBe(1);
-    expect(await redis.client().keys('respcache:e:*')).toEqual(['respcache:e:respcache:me:settings']);
+    expect(await redis.client().keys(familyPattern('e:*'))).toEqual([redisName('e:respcache:me:settings')]);
   });
 });
 
@@ -334,7 +335,7 @@ describe('the spellings of a path', () => {
     const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const send = await usersApp(cache);
     await fillRaw(send, [...ALICE, '/users/alice2', '/users/bob']);
-    const stored = (await redis.client().keys('respcache:e:*')).length;
+    const stored = (await redis.client().keys(familyPattern('e:*'))).length;
     expect(await cache.invalidatePath(argument)).toBe(stored - 2);
     await expectMisses(send, ALICE, 'alice v1');
     expect(await xCaches(send, ['/users/alice2', '/users/bob'])).toEqual(['HIT', 'HIT']);
@@ -354,9 +355,9 @@ describe('the spellings of a path', () => {
     const { cache } = await openCache({ commandTimeout: 2000, redis: redis.url });
     const send = await usersApp(cache);
     await fillRaw(send, [...ALICE, '/users', '/users/', 'http://keys.test/users?page=2']);
-    const stored = (await redis.client().keys('respcache:e:*')).length;
+    const stored = (await redis.client().keys(familyPattern('e:*'))).length;
     expect(await cache.invalidatePath('/users/*')).toBe(stored);
-    expect(await redis.client().keys('respcache:e:*')).toEqual([]);
+    expect(await redis.client().keys(familyPattern('e:*'))).toEqual([]);
   });
 });
 
@@ -482,7 +483,7 @@ describe('cache.invalidateKeys(pattern)', () => {
     servers.push(http);
     await fill(http, ['/x', '/y']);
     expect(await cache.invalidateKeys('*')).toBe(1);
-    expect(await redis.client().keys('*:e:*')).toEqual(['ab:e:k']);
+    expect(await redis.client().keys('*:e:*')).toEqual([redisName('e:k', 'ab')]);
   });
 });
 
@@ -496,11 +497,11 @@ describe('namespaces', () => {
     const http = await serve(app);
     servers.push(http);
     await fill(http, ['/catalog/1', '/catalog/2', '/t/a/1', '/t/b/1']);
-    const before = (await redis.client().keys('respcache:e:*')).length;
+    const before = (await redis.client().keys(familyPattern('e:*'))).length;
     expect(await cache.bumpNamespace('catalog')).toBe(1);
     expect(await cache.bumpNamespace('tenant:a')).toBe(1);
     // O(1): the old entries are still in Redis (expiring by themselves), just never served.
-    expect((await redis.client().keys('respcache:e:*')).length).toBe(before);
+    expect((await redis.client().keys(familyPattern('e:*'))).length).toBe(before);
     expect(await xCache(http, '/catalog/1')).toBe('MISS');
     expect(await xCache(http, '/catalog/1')).toBe('HIT');
     expect(await xCache(http, '/catalog/2')).toBe('MISS');
@@ -547,7 +548,7 @@ describe('namespaces', () => {
     const heard = once(b, 'invalidated');
     await a.bumpNamespace('versions');
     await heard;
-    await redis.client().del('respcache:n:versions');
+    await redis.client().del(redisName('n:versions'));
     await http.get('/v/2'); // a local miss: its read reports version 0 again
     const old = await http.get('/v/1');
     expect([old.headers['x-cache'], old.headers['x-cache-tier']]).not.toEqual(['HIT', 'local']);

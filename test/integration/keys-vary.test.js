@@ -6,6 +6,7 @@ const { keys } = require('../../lib');
 const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches } = require('../helpers/cache');
+const { redisName, familyPattern } = require('../helpers/layout');
 
 let redis;
 let cache;
@@ -69,7 +70,7 @@ describe('when the handler sets Vary under the built-in key', () => {
     const fr2 = await http.get('/r', lang('fr'));
     expect([en, fr, en2, fr2].map((r) => `${r.headers['x-cache']} ${r.text}`))
       .toEqual(['MISS lang=en', 'MISS lang=fr', 'HIT lang=en', 'HIT lang=fr']);
-    expect(await redis.keys('respcache:e:*')).toHaveLength(2);
+    expect(await redis.keys(familyPattern('e:*'))).toHaveLength(2);
     expect(calls).toBe(2);
   });
 
@@ -83,10 +84,10 @@ describe('when the handler sets Vary under the built-in key', () => {
     await route({ ttl: 30, exposeKey: true }, greet);
     await http.get('/r', lang('en'));
     const hit = await http.get('/r', lang('en'));
-    const [record] = await redis.keys('respcache:vr:*');
-    expect(record).toMatch(/^respcache:vr:respcache:[0-9a-f]{64}$/);
-    expect(record).not.toBe(`respcache:vr:${hit.headers['x-cache-key']}`);
-    const [recordTtl, entryTtl] = await Promise.all([record, `respcache:e:${hit.headers['x-cache-key']}`]
+    const [record] = await redis.keys(familyPattern('vr:*'));
+    expect(record).toMatch(/^respcache:\{10\}:vr:respcache:[0-9a-f]{64}$/);
+    expect(record).not.toBe(redisName(`vr:${hit.headers['x-cache-key']}`));
+    const [recordTtl, entryTtl] = await Promise.all([record, redisName(`e:${hit.headers['x-cache-key']}`)]
       .map((k) => redis.client().pttl(k)));
     expect(Math.abs(recordTtl - entryTtl)).toBeLessThan(1000);
     expect(recordTtl).toBeGreaterThan(28000);
@@ -125,12 +126,12 @@ describe('when the handler sets Vary under the built-in key', () => {
       res.send(`lang=${req.get('accept-language')}`);
     });
     const plain = await http.get('/r', lang('en'));
-    const base = `respcache:e:${plain.headers['x-cache-key']}`;
-    expect(await redis.keys('respcache:e:*')).toEqual([base]);
+    const base = redisName(`e:${plain.headers['x-cache-key']}`);
+    expect(await redis.keys(familyPattern('e:*'))).toEqual([base]);
     // The handler says Vary from now on; a request for a fresh answer runs it on the base key.
     vary = true;
     await http.get('/r', { headers: { ...lang('en').headers, 'cache-control': 'no-cache' } });
-    const keys = await redis.keys('respcache:e:*');
+    const keys = await redis.keys(familyPattern('e:*'));
     expect(keys).toHaveLength(1);
     expect(keys).not.toContain(base);
   });
@@ -146,7 +147,7 @@ describe('when the handler sets Vary under the built-in key', () => {
     await route({ vary: ['accept-language'] }, greet);
     await http.get('/r', lang('en'));
     expect((await http.get('/r', lang('en'))).headers['x-cache']).toBe('HIT');
-    expect(await redis.keys('respcache:vr:*')).toEqual([]);
+    expect(await redis.keys(familyPattern('vr:*'))).toEqual([]);
   });
 });
 
@@ -180,14 +181,14 @@ describe('keys.perUser(req => id)', () => {
     const alice = await http.get('/r', { headers: { 'x-user': 'alice' } });
     const bob = await http.get('/r', { headers: { 'x-user': 'bob' } });
     expect([alice.headers['x-cache'], bob.headers['x-cache'], bob.text]).toEqual(['BYPASS', 'BYPASS', 'account of bob']);
-    expect(await redis.keys('respcache:e:*')).toEqual([]);
+    expect(await redis.keys(familyPattern('e:*'))).toEqual([]);
   });
 
   it('does not cache a request without a user id', async () => {
     await route({ keyBuilder: byUser }, (req, res) => res.send('anonymous'));
     const first = await http.get('/r');
     expect(first.headers['x-cache']).toBe('BYPASS');
-    expect(await redis.keys('respcache:e:*')).toEqual([]);
+    expect(await redis.keys(familyPattern('e:*'))).toEqual([]);
   });
 });
 

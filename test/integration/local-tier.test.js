@@ -8,6 +8,7 @@ const { serve } = require('../helpers/http');
 const { openCache, closeCaches, once, gate } = require('../helpers/cache');
 const { busReady, lookup, rawCommand } = require('../helpers/internals');
 const { fakeClock, withClock } = require('../helpers/clock');
+const { redisName, familyPattern } = require('../helpers/layout');
 
 let redis;
 const servers = [];
@@ -132,7 +133,7 @@ describe('with Redis and local (near cache)', () => {
     await http.get('/r');
     const hit = await http.get('/r');
     expect([hit.headers['x-cache'], hit.headers['x-cache-tier']]).toEqual(['HIT', 'local']);
-    expect(await redis.keys('respcache:e:*')).toEqual(['respcache:e:item']);
+    expect(await redis.keys(familyPattern('e:*'))).toEqual([redisName('e:item')]);
   });
 
   it('drops the copies of other instances when one deletes the key, within one event', async () => {

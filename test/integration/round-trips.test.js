@@ -11,6 +11,7 @@ const express = require('express');
 const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches } = require('../helpers/cache');
+const { familyPattern } = require('../helpers/layout');
 
 let redis;
 let cache;
@@ -115,8 +116,8 @@ describe('a cold MISS', () => {
     const names = all.map((c) => c.name);
     expect(names.slice(0, 2)).toEqual(['get', 'evalsha']);
     expect(names).toContain('eval'); // the store script, then the lock's compare-and-delete
-    expect(await redis.keys('respcache:l:*')).toEqual([]);
-    expect(await redis.keys('respcache:e:*')).toHaveLength(1);
+    expect(await redis.keys(familyPattern('l:*'))).toEqual([]);
+    expect(await redis.keys(familyPattern('e:*'))).toHaveLength(1);
   });
 });
 
@@ -135,7 +136,7 @@ describe('a HIT', () => {
     expect(hit.headers['x-cache']).toBe('HIT');
     expect(calls).toBe(1);
     expect(between(start + 1, end).map((c) => c.name)).toEqual(['get']);
-    expect(await redis.keys('respcache:l:*')).toEqual([]);
+    expect(await redis.keys(familyPattern('l:*'))).toEqual([]);
   });
 });
 
@@ -148,7 +149,7 @@ describe('a MISS of a key this process held, after another process invalidated i
     app.get('/gone', cache.middleware({ ttl: 60 }), (req, res) => { calls++; res.send(`body ${calls}`); });
     http = await serve(app);
     await http.get('/gone');
-    await redis.client().eval("for _, k in ipairs(redis.call('KEYS', 'respcache:e:*')) do redis.call('DEL', k) end", 0);
+    await redis.client().eval("for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end", 0, familyPattern('e:*'));
     const start = await mark(`start-${++markSeq}`);
     const miss = await http.get('/gone');
     const end = await mark(`end-${++markSeq}`);

@@ -5,6 +5,7 @@ const express = require('express');
 const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches, entryKey, waitFor } = require('../helpers/cache');
+const { redisName, familyPattern } = require('../helpers/layout');
 
 let redis;
 let cache;
@@ -42,7 +43,7 @@ async function route(options, handler = (req, res) => res.send('body'), { path =
   return http;
 }
 
-const entryKeys = () => redis.keys('respcache:e:*');
+const entryKeys = () => redis.keys(familyPattern('e:*'));
 
 describe('ttl', () => {
   it('expires the entry after the given number of seconds', async () => {
@@ -122,7 +123,7 @@ describe('keyBuilder', () => {
     const hit = await http.get('/users/7');
     expect(hit.headers['x-cache']).toBe('HIT');
     expect(hit.headers['x-cache-key']).toBe('respcache:user:7');
-    expect(await entryKeys()).toEqual(['respcache:e:respcache:user:7']);
+    expect(await entryKeys()).toEqual([redisName('e:respcache:user:7')]);
   });
 
   it('makes two requests share an entry when their keys are equal', async () => {
@@ -164,14 +165,14 @@ describe('keyBuilder', () => {
     await route({ keyBuilder: async () => 'async-fn' });
     await http.get('/r');
     expect((await http.get('/r')).headers['x-cache']).toBe('HIT');
-    expect(await entryKeys()).toEqual(['respcache:e:async-fn']);
+    expect(await entryKeys()).toEqual([redisName('e:async-fn')]);
   });
 
   describe('when a builder key looks like one of the cache\'s own keys', () => {
     it('cannot collide with the entry another key is stored under', async () => {
       const app = express();
       app.get('/a', cache.middleware({ keyBuilder: () => 'x' }), (req, res) => { calls++; res.send('A'); });
-      app.get('/b', cache.middleware({ keyBuilder: () => 'respcache:e:x' }), (req, res) => { calls++; res.send('B'); });
+      app.get('/b', cache.middleware({ keyBuilder: () => redisName('e:x') }), (req, res) => { calls++; res.send('B'); });
       http = await serve(app);
       expect((await http.get('/a')).text).toBe('A');
       const b = await http.get('/b');
@@ -182,7 +183,7 @@ describe('keyBuilder', () => {
       expect([a2.headers['x-cache'], a2.text]).toEqual(['HIT', 'A']);
       expect([b2.headers['x-cache'], b2.text]).toEqual(['HIT', 'B']);
       expect(calls).toBe(2);
-      expect(await entryKeys()).toEqual(['respcache:e:respcache:e:x', 'respcache:e:x']);
+      expect(await entryKeys()).toEqual([redisName(`e:${redisName('e:x')}`), redisName('e:x')]);
     });
   });
 });
@@ -310,7 +311,7 @@ describe('methods', () => {
       expect(other.headers['x-cache']).toBe('MISS');
       expect(other.text).toBe('{"results":["hats"]}');
       expect(calls).toBe(2);
-      expect(await entryKeys()).toEqual(['respcache:e:respcache:search:hats', 'respcache:e:respcache:search:shoes']);
+      expect(await entryKeys()).toEqual([redisName('e:respcache:search:hats'), redisName('e:respcache:search:shoes')]);
     });
 
     it('bypasses a method that is not listed', async () => {

@@ -9,6 +9,7 @@ const { openCache, closeCaches } = require('../helpers/cache');
 const { fakeClock, withClock } = require('../helpers/clock');
 const binding = require('../../lib/binding');
 const { keys } = require('../../lib');
+const { familyPattern } = require('../helpers/layout');
 
 let redis;
 let cache;
@@ -233,7 +234,7 @@ describe('when the request carries credentials and the route uses the default ke
     ])('stores "%s" for the response\'s own freshness, never the route ttl', async (cc, lifetimeMs) => {
       await route((req, res) => res.set('Cache-Control', cc).send('shared'), { ttl: 3600 });
       await http.get('/r', { headers: alice });
-      const [key] = await redis.keys('respcache:e:*');
+      const [key] = await redis.keys(familyPattern('e:*'));
       const entry = binding.decodeEntry(await redis.client().getBuffer(key));
       expect([entry.storedAt, entry.expiresAt]).toEqual([clock.now(), clock.now() + lifetimeMs]);
       expect(await redis.client().pttl(key)).toBeLessThanOrEqual(lifetimeMs);
@@ -248,7 +249,7 @@ describe('when the request carries credentials and the route uses the default ke
     ])('keeps "%s" (even public, less its Age) for its own freshness only', async (cc, lifetimeMs, extra = {}) => {
       await route((req, res) => res.set({ 'Cache-Control': cc, ...extra }).send('shared'), { ttl: 3600 });
       await http.get('/r', { headers: alice });
-      const [key] = await redis.keys('respcache:e:*');
+      const [key] = await redis.keys(familyPattern('e:*'));
       if (lifetimeMs === 0) {
         expect(key).toBeUndefined();
         return;
@@ -263,7 +264,7 @@ describe('when the request carries credentials and the route uses the default ke
     ])('keeps "%s" in Redis no longer than its freshness, whatever the stale windows', async (cc, options) => {
       await route((req, res) => res.set('Cache-Control', cc).send('shared'), { ttl: 3600, ...options });
       await http.get('/r', { headers: alice });
-      const [key] = await redis.keys('respcache:e:*');
+      const [key] = await redis.keys(familyPattern('e:*'));
       expect(await redis.client().pttl(key)).toBeLessThanOrEqual(30000);
     });
 
@@ -275,7 +276,7 @@ describe('when the request carries credentials and the route uses the default ke
       // Age the stored entry past its freshness without waiting: Redis keeps it (for 60 s of real
       // time), the clock says it is a millisecond past its max-age.
       clock.advance(60001);
-      expect(await redis.keys('respcache:e:*')).toHaveLength(1);
+      expect(await redis.keys(familyPattern('e:*'))).toHaveLength(1);
       const anonymous = await http.get('/r');
       expect([anonymous.headers['x-cache'], anonymous.text]).toEqual(['MISS', 'run 2']);
       expect(calls).toBe(2);

@@ -6,6 +6,7 @@ const express = require('express');
 const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches, gate, once } = require('../helpers/cache');
+const { redisName, bucketName } = require('../helpers/layout');
 
 let redis;
 let cache;
@@ -69,8 +70,8 @@ describe('a key of another type at a name the cache uses', () => {
     app.get('/a', cache.middleware({ ttl: 60, tags: ['a'] }), (req, res) => { calls++; res.send(`a ${calls}`); });
     app.get('/n', cache.middleware({ ttl: 60, namespace: 'planted' }), (req, res) => { calls++; res.send(`n ${calls}`); });
     http = await serve(app);
-    await redis.client().rpush('respcache:iv:seq', 'x');
-    await redis.client().hset('respcache:n:planted', 'x', '1');
+    await redis.client().rpush(bucketName('iv:seq'), 'x');
+    await redis.client().hset(redisName('n:planted'), 'x', '1');
     await http.get('/a');
     await http.get('/n');
     expect((await http.get('/a')).headers['x-cache']).toBe('HIT');
@@ -78,7 +79,7 @@ describe('a key of another type at a name the cache uses', () => {
     await expect(cache.invalidateTags(['a'])).resolves.toBe(1);
     await expect(cache.delete('nothing')).resolves.toBe(false);
     expect((await http.get('/a')).headers['x-cache']).toBe('MISS');
-    expect(await redis.client().type('respcache:iv:seq')).toBe('string');
+    expect(await redis.client().type(bucketName('iv:seq'))).toBe('string');
   });
 
   it('at a fill lock: a MISS does not wait for a lock nobody holds', async () => {
@@ -86,7 +87,7 @@ describe('a key of another type at a name the cache uses', () => {
     app.get('/p', cache.middleware({ ttl: 60, keyBuilder: () => 'faults:p', coalesceTimeout: 3000 }),
       (req, res) => { calls++; res.send(`p ${calls}`); });
     http = await serve(app);
-    await redis.client().hset('respcache:l:e:faults:p', 'x', '1');
+    await redis.client().hset(redisName('l:e:faults:p'), 'x', '1');
     const sent = performance.now();
     const miss = await http.get('/p');
     expect(miss.headers['x-cache']).toBe('MISS');
@@ -102,14 +103,14 @@ describe('a request that took the fill lock while another of this process leads'
       (req, res) => { calls++; res.send(`run ${calls}`); });
     http = await serve(app);
     await http.get('/r'); // this process now holds the key: its next lookup starts with a GET alone
-    await redis.client().del('respcache:e:faults:r'); // another process's invalidation removed it
+    await redis.client().del(redisName('e:faults:r')); // another process's invalidation removed it
     // The lookup script waits in Redis while plain GETs are answered: X's GET finds nothing and its
     // full lookup (which takes the lock) waits; Y's full lookup follows it in the same batch.
     const monitor = await redis.client().monitor();
     let gets = 0;
     const xQueued = new Promise((resolve) => {
       monitor.on('monitor', (time, args) => {
-        if (String(args[0]).toLowerCase() === 'get' && String(args[1]) === 'respcache:e:faults:r' && ++gets === 2) resolve();
+        if (String(args[0]).toLowerCase() === 'get' && String(args[1]) === redisName('e:faults:r') && ++gets === 2) resolve();
       });
     });
     await redis.client().call('CLIENT', 'PAUSE', '150', 'WRITE');

@@ -10,6 +10,7 @@ const { serve } = require('../helpers/http');
 const { refill } = require('../helpers/refill');
 const { respcache, openCache, closeCaches, once } = require('../helpers/cache');
 const { sweep } = require('../helpers/internals');
+const { bucketName, familyPattern } = require('../helpers/layout');
 
 let redis;
 let client;
@@ -29,13 +30,13 @@ afterEach(async () => {
   await closeCaches();
 });
 
-// What the route below writes for GET /items/1 (key layout in lib/invalidation.js).
-const TAG_INDEX = 'respcache:t:items';
-const PATH_INDEX = 'respcache:p:/items/1';
-const PREFIX_INDEX = 'respcache:s:/items/';
-const ROOT_INDEX = 'respcache:s:/';
-const REGISTRY = 'respcache:ix';
-const TAG_FENCE = 'respcache:iv:t:items';
+// What the route below writes for GET /items/1 (key layout in lib/stores/redis-keys.js).
+const TAG_INDEX = bucketName('t:items');
+const PATH_INDEX = bucketName('p:/items/1');
+const PREFIX_INDEX = bucketName('s:/items/');
+const ROOT_INDEX = bucketName('s:/');
+const REGISTRY = bucketName('ix');
+const TAG_FENCE = bucketName('iv:t:items');
 
 /** /items/:id tagged 'items' and 'item:<id>', /other/:id tagged 'other'; `runs` counts handler runs. */
 async function itemsApp(cache) {
@@ -63,7 +64,7 @@ async function fill(http, paths) {
   }
 }
 
-const entries = async () => client.keys('respcache:e:*');
+const entries = async () => client.keys(familyPattern('e:*'));
 
 describe('when a store finds a key of another type where it writes', () => {
   describe.each([
@@ -118,8 +119,8 @@ describe('when a store finds a key of another type where it writes', () => {
     const { http } = await itemsApp(cache);
     await fill(http, ['/items/1']);
     const [entry] = await entries();
-    const member = entry.slice('respcache:e:'.length);
-    for (const index of [TAG_INDEX, 'respcache:t:item:1', PATH_INDEX, PREFIX_INDEX, ROOT_INDEX]) {
+    const member = entry.slice(bucketName('e:').length);
+    for (const index of [TAG_INDEX, bucketName('t:item:1'), PATH_INDEX, PREFIX_INDEX, ROOT_INDEX]) {
       expect(await client.zscore(index, member)).not.toBeNull();
     }
   });
@@ -145,9 +146,9 @@ describe('when an invalidation finds a key of another type at an index name', ()
 
   it('invalidateTags removes the other tags\' entries, deletes the planted key, reports it once and resolves', async () => {
     // /items/1 loses the index of its own tag.
-    const { cache, errors, http } = await planted('respcache:t:item:1', ['/items/1', '/items/2', '/other/1']);
+    const { cache, errors, http } = await planted(bucketName('t:item:1'), ['/items/1', '/items/2', '/other/1']);
     expect(await cache.invalidateTags(['item:1', 'other', 'item:2'])).toBe(2);
-    await expectRepaired('respcache:t:item:1', errors);
+    await expectRepaired(bucketName('t:item:1'), errors);
     expect(await xCache(http, '/other/1')).toBe('MISS');
     expect(await xCache(http, '/items/2')).toBe('MISS');
     expect(await xCache(http, '/items/1')).toBe('HIT'); // still listed under 'items'

@@ -3,7 +3,7 @@
 // wrong usage that must stay an error (tsc reports an unused one as TS2578).
 import {
   Cache, createCache, cacheResponse, getDefaultCache, hashKey, keys, defaultKeyBuilder, unstorableReason,
-  RespcacheError, RedisReplyError, RedisTimeoutError, RedisUnavailableError, CacheClosedError, KeyBuilderError,
+  RespcacheError, RedisReplyError, RedisTimeoutError, RedisUnavailableError, RedisUnconfirmedError, CacheClosedError, KeyBuilderError,
   ConditionError, CorruptEntryError, CorruptIndexError, StoreError, InvalidArgumentError, EvictionPolicyError,
   InvalidationError, EventHandlerError, RefreshError, HandlerFailedError, TlsError, TlsBadOptionsError,
   TlsUnavailableError, TlsUnknownCaError, TlsNameMismatchError, TlsCertExpiredError, TlsClientCertRejectedError,
@@ -11,7 +11,8 @@ import {
 } from 'respcache';
 import type {
   CacheOptions, RouteOptions, CacheStats, CacheRequest, CacheResponse, Middleware, KeyBuilder, LocalStats,
-  MetricsRegistry, WarmResult, CacheEvents, ValueOptions, TlsOptions, TlsErrorCode,
+  MetricsRegistry, WarmResult, CacheEvents, ValueOptions, TlsOptions, TlsErrorCode, ClusterOptions, SentinelOptions,
+  NodeAddress, NodeSeed,
 } from 'respcache';
 
 // What an app's own middleware attaches to the request, added the documented way.
@@ -41,6 +42,20 @@ const tlsSettings: TlsOptions = {
 };
 createCache({ redis: { host: 'redis.internal', port: 6380 }, tls: tlsSettings });
 createCache({ redis: 'redis://127.0.0.1:6380', tls: { ca: ['a', new Uint8Array([1])] } });
+// Redis Cluster and Sentinel: seeds as URLs or objects, readonly lists accepted.
+const seeds: readonly NodeSeed[] = ['redis://10.0.0.1:7000', { host: '10.0.0.2', port: 7000 }];
+const clusterOptions: ClusterOptions = {
+  nodes: seeds, username: 'app', password: 'pw', slotsRefreshInterval: 5000, maxRedirections: 16,
+};
+createCache({ cluster: clusterOptions, tls: tlsSettings, keyPrefix: 'api' });
+createCache({ cluster: { nodes: ['rediss://cluster.internal:7000'] } });
+const sentinelAddress: NodeAddress = { host: 'sentinel-1' };
+const sentinelOptions: SentinelOptions = {
+  nodes: [sentinelAddress, 'redis://sentinel-2:26379'], name: 'mymaster', username: 'app', password: 'pw', db: 2,
+  sentinelUsername: 'watcher', sentinelPassword: 'spw', tls: false,
+};
+createCache({ sentinel: sentinelOptions, tls: true, local: true });
+createCache({ sentinel: { nodes: ['rediss://sentinel-1'], name: 'mymaster', tls: { ca: 'pem', servername: 'sentinel.internal' } } });
 const constructed = new Cache({ keyPrefix: 'direct' });
 const shared: Cache = getDefaultCache();
 
@@ -150,7 +165,7 @@ const listeners: number = cache.listenerCount('error');
 
 const errors: RespcacheError[] = [new CacheClosedError(), new KeyBuilderError('bad key', { cause: new Error('x') })];
 const invalid: TypeError = new InvalidArgumentError('bad tag');
-const coded: Array<{ code: string }> = [RedisReplyError, RedisUnavailableError, ConditionError, CorruptEntryError,
+const coded: Array<{ code: string }> = [RedisReplyError, RedisUnavailableError, RedisUnconfirmedError, ConditionError, CorruptEntryError,
   CorruptIndexError, StoreError, EvictionPolicyError, InvalidationError, EventHandlerError, RefreshError,
   HandlerFailedError, TlsBadOptionsError, TlsUnavailableError, TlsUnknownCaError, TlsNameMismatchError,
   TlsCertExpiredError, TlsClientCertRejectedError, TlsHandshakeError].map((Class) => new Class('x'));
@@ -187,6 +202,18 @@ createCache({ tls: { minVersion: 'TLSv1.1' } });
 createCache({ tls: { rejectUnauthorised: false } });
 // @ts-expect-error ca is PEM text or bytes
 createCache({ tls: { ca: 42 } });
+// @ts-expect-error a cluster has database 0 only
+createCache({ cluster: { nodes: ['redis://h:7000'], db: 1 } });
+// @ts-expect-error a cluster needs its seed nodes
+createCache({ cluster: { password: 'pw' } });
+// @ts-expect-error a seed is a URL or { host, port }
+createCache({ cluster: { nodes: [7000] } });
+// @ts-expect-error TLS of a cluster is the cache's tls option
+createCache({ cluster: { nodes: ['redis://h:7000'], tls: true } });
+// @ts-expect-error a Sentinel deployment needs the master's name
+createCache({ sentinel: { nodes: ['redis://h:26379'] } });
+// @ts-expect-error ioredis's "sentinels" is "nodes" here
+createCache({ sentinel: { sentinels: [{ host: 'h' }], name: 'mymaster' } });
 // @ts-expect-error no such event
 cache.on('connected', () => {});
 // @ts-expect-error 'invalidated' listeners take the name as a string

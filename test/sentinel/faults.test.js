@@ -18,6 +18,7 @@ const { startFaultApp, commonChecks } = require('../helpers/fault-app');
 
 const ROUNDS = Number(process.env.RESPCACHE_FAULT_ROUNDS || 1);
 const DOWN_AFTER_MS = 1000; // the Sentinels' down-after-milliseconds
+jest.setTimeout(90000);
 
 let sentinels;
 let round = 0;
@@ -78,7 +79,9 @@ for (let r = 1; r <= ROUNDS; r++) {
     // failover, which no client can prevent).
     const dir = killed.extraArgs[killed.extraArgs.indexOf('--dir') + 1];
     fs.rmSync(path.join(dir, 'dump.rdb'), { force: true });
-    const rejoined = sentinels.restart(killed);
+    // Resolves once it is a linked replica; when the Sentinels fail over to it instead (above),
+    // once they agree on it as the master.
+    const rejoined = sentinels.restart(killed).catch(() => sentinels.waitReady());
     await app.invalidateUntil(rejoined);
     // No master for at least down-after-milliseconds (1 s) after the kill: the Sentinels cannot
     // have promoted the replica before, so nothing then can be a HIT. (The store may follow the

@@ -103,12 +103,13 @@ describe('killMaster and restart', () => {
   });
 
   it('restart brings the killed master back as a replica of the promoted node', async () => {
-    const { role, ms } = await cluster.restart(outcome.killed);
+    // Now and then a node reports cluster_state:fail for many seconds after the rejoin under load.
+    const { role, ms } = await cluster.restart(outcome.killed, { timeout: 45000 });
     console.log(`restart of the killed master: healthy with it ${ms.toFixed(0)} ms later`);
     expect(role).toBe('slave');
     expect(await cluster.replicasOf(outcome.promoted.id)).toEqual([outcome.killed]);
     expect(cluster.live()).toHaveLength(6);
-  });
+  }, 60000);
 
   it('close() kills every node and removes the folder', async () => {
     const { dir } = cluster;

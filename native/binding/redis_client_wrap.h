@@ -1,7 +1,9 @@
 // The JavaScript face of RedisConnection: `new RedisClient(options)` with command(), close() and
 // status, retarget({ host, port }) and replicas (options expectMaster, preload); with `subscriber: true`, subscribe()/unsubscribe()/psubscribe()/punsubscribe() and
-// messages through onEvent. Converts arguments and replies, and turns connection callbacks into promise settlements
-// inside one HandleScope + CallbackScope per libuv event (so microtasks and nextTicks run).
+// messages through onEvent. Converts arguments and replies with the code RedisClusterClientWrap
+// shares (binding/redis_options.h, binding/redis_replies.h), and turns connection callbacks into
+// promise settlements inside one HandleScope + CallbackScope per libuv event (so microtasks and
+// nextTicks run).
 // With the normalised `tls` option (lib/binding.js) the connection runs TLS with a TlsContext
 // shared by every client configured alike; a bad shape throws a TypeError, unusable PEMs
 // ERR_RESPCACHE_TLS_BAD_OPTIONS, no usable OpenSSL ERR_RESPCACHE_TLS_UNAVAILABLE; TLS failures at

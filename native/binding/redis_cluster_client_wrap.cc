@@ -1,133 +1,28 @@
 #include "binding/redis_cluster_client_wrap.h"
 
-#include <hiredis/hiredis.h>
-
-#include <strings.h>
-
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 #include <string_view>
 
 #include "binding/redis_options.h"
+#include "binding/redis_replies.h"
 #include "core/cluster_slot.h"
 
 namespace respcache {
 
 namespace {
 
-// The helpers below repeat redis_client_wrap.cc's (argument and reply conversion must not differ
-// between the two clients). They move to one shared file once the RedisClient changes of issue 12
-// have landed in redis_client_wrap.cc.
-
-// Replies at least this large are handed to JavaScript without a copy: the Buffer takes over the
-// string hiredis allocated. Smaller ones are cheaper to copy than to track as external memory.
-constexpr size_t kStealThreshold = 16 * 1024;
-
-uint32_t OptionalMs(const Napi::Object& o, const char* name, uint32_t fallback) {
-  Napi::Value v = o.Get(name);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsNumber()) return 0;
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 1 && d <= 86400000)) return 0;
-  return static_cast<uint32_t>(d);
-}
-
-bool NameIs(const char* data, size_t len, const char* word) {
-  size_t n = std::strlen(word);
-  return len == n && strncasecmp(data, word, n) == 0;
-}
-
-// Commands that switch a connection into a mode where replies stop pairing one-to-one with
-// commands (every master link is shared and pipelined). READONLY would let a replica answer:
-// this client reads masters only, since replicas lag behind invalidations.
+// Beside the mode commands (every master link is shared and pipelined), READONLY: it would let a
+// replica answer, and this client reads masters only, since replicas lag behind invalidations.
 bool IsRefusedCommand(const char* data, size_t len) {
-  for (const char* word : {"SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE", "SSUBSCRIBE",
-                           "SUNSUBSCRIBE", "MONITOR", "READONLY"}) {
-    if (NameIs(data, len, word)) return true;
-  }
-  return false;
+  return IsModeCommand(data, len) || NameIs(data, len, "READONLY");
 }
 
-napi_value ReplyToJs(Napi::Env env, redisReply* r) {
-  switch (r->type) {
-    case REDIS_REPLY_STRING: {
-      if (r->len >= kStealThreshold) {
-        char* s = r->str;
-        r->str = nullptr;  // freeReplyObject frees r->str with free(); now the Buffer does
-        return Napi::Buffer<char>::New(env, s, r->len, [](Napi::Env, char* d) { std::free(d); });
-      }
-      return Napi::Buffer<char>::Copy(env, r->str, r->len);
-    }
-    case REDIS_REPLY_STATUS:
-      return Napi::String::New(env, r->str, r->len);
-    case REDIS_REPLY_INTEGER:
-      return Napi::Number::New(env, static_cast<double>(r->integer));
-    case REDIS_REPLY_NIL:
-      return env.Null();
-    case REDIS_REPLY_ERROR:
-      return MakeCodedError(env, kCodeReply, std::string(r->str, r->len)).Value();
-    case REDIS_REPLY_ARRAY: {
-      Napi::Array a = Napi::Array::New(env, r->elements);
-      for (size_t i = 0; i < r->elements; ++i) a.Set(i, ReplyToJs(env, r->element[i]));
-      return a;
-    }
-  }
-  return env.Undefined();
-}
-
-const char* ErrorCode(CommandError error) {
-  switch (error) {
-    case CommandError::kTimeout: return kCodeTimeout;
-    case CommandError::kClosed: return kCodeClosed;
-    case CommandError::kUnconfirmed: return kCodeUnconfirmed;
-    default: return kCodeUnavailable;
-  }
-}
-
-// The command's arguments as hiredis takes them. Buffers are used in place (they stay put during
-// the synchronous call, and the client copies argv before returning); strings and numbers are
-// UTF-8 copies owned here.
-struct Argv {
-  std::vector<const char*> ptrs;
-  std::vector<size_t> lens;
-  std::vector<std::string> strings;
-};
-
-// Fills `out` from a JavaScript array; throws (returns false) on a bad shape.
-bool ReadArgv(Napi::Env env, Napi::Value value, const char* what, Argv* out) {
-  if (!value.IsArray()) {
-    Napi::TypeError::New(env, std::string(what) + " expects an array of strings or Buffers")
-        .ThrowAsJavaScriptException();
+// The command's arguments; throws (returns false) on a bad shape or a refused command.
+bool ReadArgv(Napi::Env env, Napi::Value value, const char* what, CommandArgv* out) {
+  Napi::Array args;
+  if (!ReadCommandArray(env, value, what, &args) || !ReadCommandArgv(env, args, what, out)) {
     return false;
-  }
-  Napi::Array args = value.As<Napi::Array>();
-  uint32_t argc = args.Length();
-  if (argc == 0) {
-    Napi::TypeError::New(env, std::string(what) + " expects at least the command name")
-        .ThrowAsJavaScriptException();
-    return false;
-  }
-  out->ptrs.resize(argc);
-  out->lens.resize(argc);
-  out->strings.reserve(argc);  // no reallocation: ptrs point into these strings
-  for (uint32_t i = 0; i < argc; ++i) {
-    Napi::Value a = args.Get(i);
-    if (a.IsBuffer()) {
-      auto b = a.As<Napi::Buffer<char>>();
-      out->ptrs[i] = b.Length() ? b.Data() : "";
-      out->lens[i] = b.Length();
-    } else if (a.IsString() || a.IsNumber()) {
-      out->strings.push_back(a.ToString().Utf8Value());
-      out->ptrs[i] = out->strings.back().data();
-      out->lens[i] = out->strings.back().size();
-    } else {
-      Napi::TypeError::New(env, std::string(what) + ": argument " + std::to_string(i) +
-                                    " must be a string, a number or a Buffer")
-          .ThrowAsJavaScriptException();
-      return false;
-    }
   }
   if (IsRefusedCommand(out->ptrs[0], out->lens[0])) {
     Napi::TypeError::New(env, std::string(what) + ": " + std::string(out->ptrs[0], out->lens[0]) +
@@ -136,21 +31,6 @@ bool ReadArgv(Napi::Env env, Napi::Value value, const char* what, Argv* out) {
         .ThrowAsJavaScriptException();
     return false;
   }
-  return true;
-}
-
-// timeoutMs: undefined -> 0 (the client's commandTimeout), else 1..86400000; throws otherwise.
-bool ReadTimeout(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const char* what,
-                 uint32_t* out) {
-  *out = 0;
-  if (info.Length() <= i || info[i].IsUndefined()) return true;
-  double d = info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1;
-  if (!(d >= 1 && d <= 86400000)) {
-    Napi::RangeError::New(env, std::string(what) + ": timeoutMs must be 1..86400000")
-        .ThrowAsJavaScriptException();
-    return false;
-  }
-  *out = static_cast<uint32_t>(d);
   return true;
 }
 
@@ -538,7 +418,7 @@ Napi::Value RedisClusterClientWrap::Send(const Napi::CallbackInfo& info, Kind ki
       return env.Undefined();
     }
   }
-  Argv argv;
+  CommandArgv argv;
   if (!ReadArgv(env, info.Length() > first ? info[first] : env.Undefined(), what, &argv)) {
     return env.Undefined();
   }
@@ -592,25 +472,11 @@ void RedisClusterClientWrap::OnCommandDone(void* data, redisReply* reply, Comman
                                            const char* message) {
   auto* baton = static_cast<CommandBaton*>(data);
   RedisClusterClientWrap* self = baton->owner;
-  if (error == CommandError::kAborted || self->env_gone_) {
-    delete baton;  // the environment is going away: nothing may touch JavaScript now
-    return;
-  }
-  Napi::Env env = self->Env();
   napi_deferred deferred = baton->deferred;
   delete baton;
-  if (error == CommandError::kNone) {
-    if (reply->type == REDIS_REPLY_ERROR) {
-      napi_reject_deferred(
-          env, deferred,
-          MakeCodedError(env, kCodeReply, std::string(reply->str, reply->len)).Value());
-    } else {
-      napi_resolve_deferred(env, deferred, ReplyToJs(env, reply));
-    }
-    return;
-  }
-  napi_reject_deferred(env, deferred,
-                       MakeCodedError(env, ErrorCode(error), message ? message : "").Value());
+  // The environment is going away: nothing may touch JavaScript now.
+  if (error == CommandError::kAborted || self->env_gone_) return;
+  SettleCommand(self->Env(), deferred, reply, error, message);
 }
 
 }  // namespace respcache

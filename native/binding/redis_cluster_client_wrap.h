@@ -1,9 +1,10 @@
 // The JavaScript face of ClusterClient: `new RedisClusterClient(options)` with the surface of
 // RedisClient (command(), close(), status, onEvent) plus what a cluster needs: commandDurable(),
 // commandOnNode(), masters, topologyEpoch, refresh() and keySlot(). The contract is in
-// lib/binding.js. The `tls` and `preload` options are read by the same code as RedisClient's
-// (binding/redis_options.h) and apply to every connection of the client. Converts arguments and replies like RedisClientWrap, and turns the client's
-// callbacks into promise settlements inside one HandleScope + CallbackScope per libuv event (so
+// lib/binding.js. Options and command arguments are read by the same code as RedisClient's
+// (binding/redis_options.h), and `tls` and `preload` apply to every connection of the client.
+// Replies are converted by the same code too (binding/redis_replies.h); the client's callbacks
+// become promise settlements inside one HandleScope + CallbackScope per libuv event (so
 // microtasks and nextTicks run).
 //
 // Lifetime, as RedisClientWrap: the wrapper keeps itself alive (a strong reference) while its

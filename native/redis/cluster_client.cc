@@ -226,48 +226,44 @@ int ClusterClient::RouteSlot(int argc, const char* const* argv, const size_t* le
 
 void ClusterClient::Connect() { ScheduleRefresh(0); }
 
-void ClusterClient::Command(int argc, const char* const* argv, const size_t* lens,
-                            uint32_t timeout_ms, Callback cb, void* data, int slot, bool flush_now) {
+ClusterClient::Op* ClusterClient::NewOp(int argc, const char* const* argv, const size_t* lens,
+                                        uint32_t timeout_ms, Callback cb, void* data, int slot) {
   if (closing_) {
     cb(data, nullptr, CommandError::kClosed, "the Redis client is closed");
-    return;
+    return nullptr;
   }
   uint32_t timeout = timeout_ms ? timeout_ms : options_.command_timeout_ms;
-  auto* op = new Op(this, argc, argv, lens, cb, data, uv_now(loop_) + timeout, timeout,
-                    slot >= 0 && slot < kClusterSlots ? slot : RouteSlot(argc, argv, lens));
+  return new Op(this, argc, argv, lens, cb, data, uv_now(loop_) + timeout, timeout, slot);
+}
+
+int ClusterClient::CallerSlot(int slot, int argc, const char* const* argv, const size_t* lens) {
+  return slot >= 0 && slot < kClusterSlots ? slot : RouteSlot(argc, argv, lens);
+}
+
+void ClusterClient::Command(int argc, const char* const* argv, const size_t* lens,
+                            uint32_t timeout_ms, Callback cb, void* data, int slot, bool flush_now) {
+  Op* op = NewOp(argc, argv, lens, timeout_ms, cb, data, CallerSlot(slot, argc, argv, lens));
+  if (!op) return;
   op->flush_now = flush_now;
   Dispatch(op);
 }
 
 void ClusterClient::CommandDurable(int argc, const char* const* argv, const size_t* lens,
                                    uint32_t timeout_ms, Callback cb, void* data, int slot) {
-  if (closing_) {
-    cb(data, nullptr, CommandError::kClosed, "the Redis client is closed");
-    return;
-  }
-  uint32_t timeout = timeout_ms ? timeout_ms : options_.command_timeout_ms;
-  auto* op = new Op(this, argc, argv, lens, cb, data, uv_now(loop_) + timeout, timeout,
-                    slot >= 0 && slot < kClusterSlots ? slot : RouteSlot(argc, argv, lens));
+  Op* op = NewOp(argc, argv, lens, timeout_ms, cb, data, CallerSlot(slot, argc, argv, lens));
+  if (!op) return;
   op->durable = true;
   Dispatch(op);
 }
 
 void ClusterClient::CommandOnNode(const std::string& addr, int argc, const char* const* argv,
                                   const size_t* lens, uint32_t timeout_ms, Callback cb, void* data) {
-  if (closing_) {
-    cb(data, nullptr, CommandError::kClosed, "the Redis client is closed");
+  Op* op = NewOp(argc, argv, lens, timeout_ms, cb, data, -1);
+  if (!op) return;
+  if (!SplitAddr(addr, &op->node_host, &op->node_port) || op->node_host.empty()) {
+    Settle(op, nullptr, CommandError::kUnavailable, "not a host:port address");
     return;
   }
-  std::string host;
-  int port = 0;
-  if (!SplitAddr(addr, &host, &port) || host.empty()) {
-    cb(data, nullptr, CommandError::kUnavailable, "not a host:port address");
-    return;
-  }
-  uint32_t timeout = timeout_ms ? timeout_ms : options_.command_timeout_ms;
-  auto* op = new Op(this, argc, argv, lens, cb, data, uv_now(loop_) + timeout, timeout, -1);
-  op->node_host = std::move(host);
-  op->node_port = port;
   Dispatch(op);
 }
 

@@ -166,6 +166,12 @@ class ClusterClient {
   Link* LinkFor(const std::string& host, int port);
   Link* AnyReadyMaster();
   void Retire(Link* link);
+  // A caller's command as an op, its deadline `timeout_ms` (0: the default) from now; null once
+  // Close()d, the callback then told (kClosed).
+  Op* NewOp(int argc, const char* const* argv, const size_t* lens, uint32_t timeout_ms, Callback cb,
+            void* data, int slot);
+  // Where Command() and CommandDurable() send: the caller's slot if it names one, else RouteSlot.
+  static int CallerSlot(int slot, int argc, const char* const* argv, const size_t* lens);
   void Dispatch(Op* op);
   void Send(Op* op, Link* link, bool asking);
   void Settle(Op* op, redisReply* reply, CommandError error, const char* message);

@@ -22,17 +22,12 @@
 // .close() -> Promise<void>   // closes data client and every sentinel connection
 //
 // How the master is found and followed (Redis's "Sentinel client guidelines"):
-// - Discovery: the Sentinels are asked in order, each over a short-lived connection,
-//   `SENTINEL get-master-addr-by-name <name>` with `SENTINEL sentinels <name>` pipelined behind
-//   it. The first answer wins, that Sentinel moves to the front of the list, and the Sentinels it
-//   knows that the list lacks are appended. When none answers, onEvent('error') gets an
-//   ERR_RESPCACHE_REDIS_UNAVAILABLE naming each one tried, and discovery is retried after a
-//   back-off of 100 ms doubling to 1 s.
+// - Discovery rounds, the list of Sentinels, their `+switch-master` subscribers and the replica
+//   counts they give are in lib/stores/sentinel-discovery.js; it calls _setMaster() here when a
+//   round or a switch names a master. This file owns the connections to the master.
 // - The data connection is a RedisClient with expectMaster: its handshake checks ROLE, so a
-//   stale answer (a demoted master) is refused there, never written to.
-// - Each known Sentinel has a subscriber connection on `+switch-master`; a switch of our name
-//   retargets the data connection at once (RedisClient.retarget keeps credentials, db and TLS)
-//   and calls onMaster. Every Sentinel publishes the switch: duplicates are dropped by address.
+//   stale answer (a demoted master) is refused there, never written to. A switch retargets it
+//   at once (RedisClient.retarget keeps credentials, db and TLS) and calls onMaster.
 // - Backstops, for a switch message lost while a subscriber was disconnected: the data
 //   connection 'reconnecting' for more than 200 ms, or an error saying it reached a replica,
 //   starts discovery rounds (the same back-off) until it is ready again.
@@ -43,10 +38,9 @@
 const { performance } = require('perf_hooks');
 const binding = require('../binding');
 const { RedisTimeoutError, RedisUnavailableError, RedisUnconfirmedError, CacheClosedError } = require('../errors');
+const discovery = require('./sentinel-discovery');
+const { addrKey } = discovery;
 
-const SWITCH_CHANNEL = '+switch-master';
-const FIRST_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 1000;
 // How long the data connection may stay 'reconnecting' before the Sentinels are asked again
 // (a switch message normally moves it well before that).
 const RECONNECTING_CHECK_MS = 200;
@@ -65,9 +59,6 @@ const MAX_TIMEOUT_MS = 86400000;
 const REPLICAS_CHECK_MS = 5000;
 // The errors that mean the data connection reached a replica: the master moved.
 const NOT_MASTER = /is a replica, not a master|answered READONLY/;
-
-/** "host:port", the key addresses are compared and deduplicated by. */
-const addrKey = ({ host, port }) => `${host}:${port}`;
 
 /** ERR_RESPCACHE_REDIS_UNCONFIRMED, as the cluster client's native rejections of that code. */
 function unconfirmedError(message) {
@@ -180,18 +171,18 @@ class SentinelClient {
     this._fatal = null;             // the data connection could not be made (its options are wrong)
     try {
       // Subscribers first: a "sentinelTls" the addon refuses throws here, from the constructor.
-      this._addSentinels(o.sentinels);
+      discovery.addSentinels(this, o.sentinels);
     } catch (err) {
       for (const subscriber of this._subscribers.values()) subscriber.close().catch(() => {});
       throw err;
     }
-    this._keepalive = setInterval(() => this._pingSentinels(), KEEPALIVE_MS);
+    this._keepalive = setInterval(() => discovery.pingSentinels(this), KEEPALIVE_MS);
     this._keepalive.unref();
     this._replicasSeen = null; // the master's healthy replicas as the Sentinels see them (null: unknown)
     this._checking = false;
-    this._replicasCheck = setInterval(() => this._checkReplicas(), REPLICAS_CHECK_MS);
+    this._replicasCheck = setInterval(() => discovery.checkReplicas(this), REPLICAS_CHECK_MS);
     this._replicasCheck.unref();
-    this._startRound();
+    discovery.startRound(this);
   }
 
   /** @returns {'connecting'|'ready'|'reconnecting'|'closed'} */
@@ -292,7 +283,7 @@ class SentinelClient {
           return;
         }
         // A replica may have gone: ask the master how many it has now (a retry then waits for those).
-        this._checkReplicas();
+        discovery.checkReplicas(this);
         finish(reject, unconfirmedError(`WAIT ${n} counted ${acked} replica(s) within ${waitMs} ms`));
       }, (err) => {
         if (answered) finish(reject, unconfirmedError(`WAIT ${n} failed: ${err.message}`));
@@ -310,7 +301,7 @@ class SentinelClient {
     if (this._closing) return this._closing;
     clearInterval(this._keepalive);
     clearInterval(this._replicasCheck);
-    this._clearTimer();
+    discovery.clearTimer(this);
     const closed = new CacheClosedError('the Redis client is closed');
     this._settle(this._waiters, 'reject', closed);
     this._settle(this._durableWaiters, 'reject', closed);
@@ -366,168 +357,7 @@ class SentinelClient {
     for (const waiter of waiters) waiter[how](value);
   }
 
-  // ---- discovery --------------------------------------------------------------------------
-
-  /** Asks the Sentinels now, unless a round is under way (its end schedules what follows). */
-  _startRound() {
-    if (this._round !== null || this._closing || this._fatal) return;
-    this._clearTimer();
-    const epoch = this._epoch;
-    this._round = this._ask().then((answer) => {
-      this._round = null;
-      if (this._closing) return;
-      // A switch applied meanwhile is newer than this answer.
-      if (this._epoch === epoch) {
-        this._setMaster(answer.master);
-        if (answer.replicas !== null) this._replicasSeen = answer.replicas;
-      }
-      if (!this._fatal) this._afterRound();
-    }, (err) => {
-      this._round = null;
-      if (this._closing) return;
-      this._lastError = err;
-      this._settle(this._waiters, 'reject', err);
-      this._onEvent('error', err);
-      this._afterRound();
-    });
-  }
-
-  /** Another round after the back-off while the data connection is not serving (or absent). */
-  _afterRound() {
-    const status = this._client === null ? 'none' : this._client.status;
-    if (status === 'ready' || status === 'connecting') {
-      this._backoff = 0;
-      return;
-    }
-    this._backoff = this._backoff === 0 ? FIRST_BACKOFF_MS : Math.min(this._backoff * 2, MAX_BACKOFF_MS);
-    this._schedule(this._backoff);
-  }
-
-  /** Starts a round in `ms` (keeps an earlier one already planned). */
-  _schedule(ms) {
-    if (this._round !== null || this._closing) return;
-    const at = performance.now() + ms;
-    if (this._timer !== null && this._timerAt <= at) return;
-    this._clearTimer();
-    this._timerAt = at;
-    this._timer = setTimeout(() => {
-      this._timer = null;
-      this._timerAt = Infinity;
-      this._startRound();
-    }, ms);
-  }
-
-  _clearTimer() {
-    if (this._timer !== null) clearTimeout(this._timer);
-    this._timer = null;
-    this._timerAt = Infinity;
-  }
-
-  /**
-   * One round: the Sentinels in order until one names the master.
-   * @returns {Promise<{ host: string, port: number }>} rejects RedisUnavailableError naming each Sentinel tried
-   */
-  async _ask() {
-    const tried = [];
-    for (const sentinel of [...this._sentinels]) {
-      if (this._closing) break;
-      let answer;
-      try {
-        answer = await this._askOne(sentinel);
-      } catch (err) {
-        tried.push(`${addrKey(sentinel)} (${err.message})`);
-        continue;
-      }
-      // The one that answered is asked first next time.
-      this._toFront(this._sentinels.indexOf(sentinel));
-      this._addSentinels(answer.others);
-      return answer;
-    }
-    throw new RedisUnavailableError(`no Sentinel named the master of "${this._name}"; tried ${tried.join(', ')}`);
-  }
-
-  /** get-master-addr-by-name and the other Sentinels, over a short-lived connection. */
-  async _askOne(sentinel) {
-    if (this._closing) throw new CacheClosedError('the Redis client is closed');
-    // The connection's own error says why (refused, WRONGPASS, a TLS failure); the commands
-    // queued for it only fail "could not connect".
-    let failure = null;
-    const probe = new binding.RedisClient({
-      ...this._sentinelNode,
-      ...sentinel,
-      onEvent: (type, err) => { if (type === 'error' && failure === null) failure = err; },
-    });
-    this._probes.add(probe);
-    // The commands wait for the connection within their timeout; a refused one fails them at once.
-    const timeout = this._connectTimeout + this._commandTimeout;
-    try {
-      const [addr, others, replicas] = await Promise.all([
-        probe.command(['SENTINEL', 'get-master-addr-by-name', this._name], timeout),
-        probe.command(['SENTINEL', 'sentinels', this._name], timeout).catch(() => []),
-        probe.command(['SENTINEL', 'replicas', this._name], timeout, true).catch(() => null),
-      ]).catch((err) => {
-        throw failure || err;
-      });
-      if (!Array.isArray(addr) || addr.length !== 2) throw new Error(`it does not know "${this._name}"`);
-      const master = validAddress(String(addr[0]), String(addr[1]));
-      if (master === null) throw new Error(`it answered no address: ${addr.join(' ')}`);
-      return { master, others: parseSentinels(others), replicas: healthyReplicas(replicas) };
-    } finally {
-      this._probes.delete(probe);
-      probe.close().catch(() => {});
-    }
-  }
-
-  /** Appends the Sentinels the list lacks and subscribes to each one's switches. */
-  _addSentinels(list) {
-    for (const sentinel of list) {
-      const key = addrKey(sentinel);
-      if (this._subscribers.has(key)) continue;
-      this._sentinels.push(sentinel);
-      this._subscribe(sentinel, key);
-    }
-  }
-
   // ---- following the master ---------------------------------------------------------------
-
-  _subscribe(sentinel, key) {
-    const subscriber = new binding.RedisClient({
-      ...this._sentinelNode,
-      ...sentinel,
-      subscriber: true,
-      onEvent: (type, err, channel, payload) => {
-        if (type === 'message') this._onSwitch(payload.toString(), key);
-        // A Sentinel that is down is one of several: its errors are not the data connection's.
-      },
-    });
-    this._subscribers.set(key, subscriber);
-    subscriber.subscribe(SWITCH_CHANNEL).catch(() => { /* subscribed again on every reconnect */ });
-  }
-
-  /** Asks the Sentinels, in order, how many healthy replicas the master has now. */
-  _checkReplicas() {
-    if (this._master === null || this._closing || this._checking) return;
-    const epoch = this._epoch;
-    this._checking = true;
-    (async () => {
-      for (const sentinel of [...this._sentinels]) {
-        if (this._closing) return; // close() ends every probe: none may start after it
-        const answer = await this._askOne(sentinel).catch(() => null);
-        if (answer === null) continue;
-        // Only one that names the master the connections point at (another may lag behind).
-        if (epoch === this._epoch && addrKey(answer.master) === addrKey(this._master)) {
-          this._replicasSeen = answer.replicas;
-          return;
-        }
-      }
-    })().finally(() => { this._checking = false; });
-  }
-
-  _pingSentinels() {
-    for (const subscriber of this._subscribers.values()) {
-      if (subscriber.status === 'ready') subscriber.command(['PING']).catch(() => {});
-    }
-  }
 
   /** The connection of confirmed writes, opened at the first one, to the data connection's master. */
   _durableClient() {
@@ -540,29 +370,13 @@ class SentinelClient {
           if (type === 'ready') {
             this._settle(this._durableWaiters, 'resolve');
           } else if (type === 'error' && NOT_MASTER.test(err.message)) {
-            this._schedule(0);
+            discovery.schedule(this, 0);
           }
           // Its faults are the data connection's too, which reports them.
         },
       });
     }
     return this._durable;
-  }
-
-  /** "<name> <old ip> <old port> <new ip> <new port>", published by the Sentinel at `from` */
-  _onSwitch(message, from) {
-    const [name, , , host, port] = message.split(' ');
-    if (name !== this._name || this._closing) return;
-    const to = validAddress(host, port);
-    if (to === null) return;
-    // It knows the new master: asked first from now on. (Another may still name the old one
-    // for a while: Sentinels learn a switch from each other's hellos.)
-    this._toFront(this._sentinels.findIndex((s) => addrKey(s) === from));
-    this._setMaster(to);
-  }
-
-  _toFront(index) {
-    if (index > 0) this._sentinels.unshift(...this._sentinels.splice(index, 1));
   }
 
   /** Points the data connection at `addr` (created on the first call) and tells onMaster. */
@@ -583,7 +397,7 @@ class SentinelClient {
         // Options the addon refuses (a TLS key that does not parse) fail every later attempt
         // the same way: no more rounds; commands reject with this error.
         this._fatal = err;
-        this._clearTimer();
+        discovery.clearTimer(this);
         this._settle(this._waiters, 'reject', err);
         this._onEvent('error', err);
         return;
@@ -596,7 +410,7 @@ class SentinelClient {
     if (this._durable !== null) this._durable.retarget(addr);
     // The old master's count is not the new one's: the Sentinels are asked again.
     this._replicasSeen = null;
-    this._checkReplicas();
+    discovery.checkReplicas(this);
     try {
       this._onMaster({ ...addr });
     } catch (err) {
@@ -606,53 +420,15 @@ class SentinelClient {
 
   _onDataEvent(type, err) {
     if (type === 'ready') {
-      this._clearTimer();
+      discovery.clearTimer(this);
       this._backoff = 0;
     } else if (type === 'error' && NOT_MASTER.test(err.message)) {
-      this._schedule(0);
+      discovery.schedule(this, 0);
     } else if (type === 'reconnecting') {
-      this._schedule(RECONNECTING_CHECK_MS);
+      discovery.schedule(this, RECONNECTING_CHECK_MS);
     }
     this._onEvent(type, err);
   }
-}
-
-/**
- * How many replicas SENTINEL replicas lists without a down or disconnected flag (null: no list).
- * The promoted one of a failover under way still counts for the old master, so that WAIT there
- * falls short until the switch.
- */
-function healthyReplicas(reply) {
-  if (!Array.isArray(reply)) return null;
-  let count = 0;
-  for (const flat of reply) {
-    if (!Array.isArray(flat)) continue;
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      if (String(flat[i]) === 'flags' && !/s_down|o_down|disconnected/.test(String(flat[i + 1]))) count++;
-    }
-  }
-  return count;
-}
-
-/** SENTINEL sentinels' reply (one flat [field, value, ...] array per Sentinel) as addresses. */
-function parseSentinels(reply) {
-  const out = [];
-  if (!Array.isArray(reply)) return out;
-  for (const flat of reply) {
-    if (!Array.isArray(flat)) continue;
-    const fields = {};
-    for (let i = 0; i + 1 < flat.length; i += 2) fields[String(flat[i])] = String(flat[i + 1]);
-    const addr = validAddress(fields.ip, fields.port);
-    if (addr !== null) out.push(addr);
-  }
-  return out;
-}
-
-/** { host, port } from a Sentinel's strings, or null when they are not an address. */
-function validAddress(host, port) {
-  const number = Number(port);
-  if (!host || !/^\d+$/.test(port) || number < 1 || number > 65535) return null;
-  return { host, port: number };
 }
 
 module.exports = { SentinelClient };

@@ -374,9 +374,9 @@ describe('createCache({ redis, tls }): the endpoint', () => {
   });
 });
 
-// lib/stores/redis.js and lib/stores/bus.js spread the endpoint into the addon's options: the
-// command connection and the subscriber must both get the same TLS settings. Each client is
-// created for real, against a port nothing listens on, and closed.
+// lib/stores/redis-topology.js and lib/stores/bus.js spread the endpoint into the addon's
+// options: the command connection and the subscriber must both get the same TLS settings. Each
+// client is created for real, against a port nothing listens on, and closed.
 describe('the TLS settings reach the addon', () => {
   const Original = binding.RedisClient;
   const made = [];

@@ -57,7 +57,7 @@ function hasField(headers, name) {
 
 /**
  * The members of a comma-separated list field (RFC 9110 5.6.1), trimmed, empty members dropped;
- * commas inside quoted strings do not split.
+ * commas inside quoted strings do not split (an unterminated one runs to the end).
  * @param {string|string[]|undefined} value one value, or several field lines
  * @returns {string[]}
  */
@@ -69,7 +69,7 @@ function listMembers(value) {
   let quoted = false;
   for (let i = 0; i <= text.length; i++) {
     const c = text[i];
-    if (quoted) {
+    if (quoted && i < text.length) {
       if (c === '\\') i++;
       else if (c === '"') quoted = false;
     } else if (c === '"') {

@@ -166,6 +166,27 @@ function selectStoredForNotModified(stored, notModifiedHeaders) {
 }
 
 /**
+ * A stored GET response freshened by a 200 response to HEAD (RFC 9111 4.3.5): when every
+ * validator the HEAD response has (ETag, Last-Modified) equals the stored one, at least one of
+ * them being there, and its Content-Length, if any, equals the stored one, the stored headers
+ * updated as by a 304 (see mergeNotModified); otherwise null: the stored response is to be
+ * considered stale.
+ * @param {object|string[]} storedHeaders
+ * @param {object|string[]} headHeaders
+ * @param {{ responseTime?: number, cdnCacheControl?: boolean }} [options]
+ * @returns {object|string[]|null}
+ */
+function freshenWithHead(storedHeaders, headHeaders, options) {
+  const same = (name) => {
+    const theirs = fieldValues(headHeaders, name).map((v) => v.trim());
+    return theirs.length === 0 || theirs.join(',') === fieldValues(storedHeaders, name).map((v) => v.trim()).join(',');
+  };
+  const validators = ['etag', 'last-modified'].filter((name) => fieldValues(headHeaders, name).length > 0);
+  if (validators.length === 0 || !validators.every(same) || !same('content-length')) return null;
+  return mergeNotModified(storedHeaders, headHeaders, options);
+}
+
+/**
  * Whether the request carries preconditions a cache must not evaluate (If-Match,
  * If-Unmodified-Since: RFC 9111 4.3.2 says they apply to the origin server); a conformant
  * cache forwards such a request rather than calling clientConditionalAnswer.
@@ -234,6 +255,6 @@ function notModifiedFields(storedHeaders) {
 }
 
 module.exports = {
-  parseEntityTag, validatorsOf, revalidationHeaders, mergeNotModified, selectStoredForNotModified,
+  parseEntityTag, validatorsOf, revalidationHeaders, mergeNotModified, selectStoredForNotModified, freshenWithHead,
   hasOriginPreconditions, clientConditionalAnswer, notModifiedFields,
 };

@@ -1,7 +1,7 @@
 'use strict';
 
 const {
-  parseEntityTag, validatorsOf, revalidationHeaders, mergeNotModified, selectStoredForNotModified,
+  parseEntityTag, validatorsOf, revalidationHeaders, mergeNotModified, selectStoredForNotModified, freshenWithHead,
   hasOriginPreconditions, clientConditionalAnswer, notModifiedFields,
 } = require('../../lib/http/conditional');
 const { formatHttpDate } = require('../../lib/http/http-date');
@@ -318,5 +318,31 @@ describe('RFC 9110 15.4.5 the fields of a 304 from the cache: notModifiedFields'
 
   it('keeps Last-Modified when there is no ETag', () => {
     expect(notModifiedFields(['last-modified', at(-5), 'content-type', 'text/plain'])).toEqual(['last-modified', at(-5)]);
+  });
+});
+
+describe('RFC 9111 4.3.5 freshening a stored response with HEAD: freshenWithHead', () => {
+  const stored = { etag: '"v1"', 'last-modified': at(-60), 'content-length': '10', 'cache-control': 'max-age=5', date: at(-600) };
+
+  it('updates the stored headers when the validators and Content-Length match', () => {
+    expect(freshenWithHead(stored, { etag: '"v1"', 'content-length': '10', 'cache-control': 'max-age=60', date: at(0) }))
+      .toMatchObject({ 'cache-control': 'max-age=60', date: at(0), 'content-length': '10', etag: '"v1"' });
+  });
+
+  it('needs only the validators the HEAD response has', () => {
+    expect(freshenWithHead(stored, { 'last-modified': at(-60), date: at(0) })).not.toBeNull();
+  });
+
+  it.each([
+    ['a different ETag', { etag: '"v2"' }],
+    ['a different Last-Modified', { etag: '"v1"', 'last-modified': at(-30) }],
+    ['a different Content-Length', { etag: '"v1"', 'content-length': '11' }],
+    ['no validator at all', { 'content-length': '10' }],
+  ])('gives null (stale) with %s', (_what, head) => {
+    expect(freshenWithHead(stored, { ...head, date: at(0) })).toBeNull();
+  });
+
+  it('keeps the shape of flat stored headers', () => {
+    expect(freshenWithHead(['etag', '"v1"'], { etag: '"v1"', date: at(0) })).toEqual(['etag', '"v1"', 'date', at(0)]);
   });
 });

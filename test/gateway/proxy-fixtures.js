@@ -7,6 +7,9 @@ const http = require('http');
 const { EventEmitter } = require('events');
 const express = require('express');
 const { serve } = require('../helpers/http');
+const { startRedis } = require('../helpers/redis');
+const { openCache, closeCaches } = require('../helpers/cache');
+const { fakeClock, withClock } = require('../helpers/clock');
 
 /**
  * An origin on 127.0.0.1:0. `origin.handle = (req, res, body) => ...` answers each request (body:
@@ -52,4 +55,32 @@ function expressGateway(cache, upstream, options, mount = '/api') {
   return serve(app);
 }
 
-module.exports = { startOrigin, bareGateway, expressGateway };
+/**
+ * The hooks of a gateway test file: one real redis-server and one cache on a clock the test
+ * moves (for the file), a flushed Redis and a new origin (for each test); the gateway a test
+ * puts on `t.gw` is closed after it.
+ * @returns {{ redis: object, cache: object, clock: object, origin: object, gw: object|null }}
+ */
+function gatewaySuite() {
+  const t = { redis: null, cache: null, clock: fakeClock(), origin: null, gw: null };
+  beforeAll(async () => {
+    t.redis = await startRedis();
+    ({ cache: t.cache } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 1000 }, t.clock)));
+  });
+  afterAll(async () => {
+    await closeCaches();
+    if (t.redis) await t.redis.close();
+  });
+  beforeEach(async () => {
+    await t.redis.client().flushall();
+    t.origin = await startOrigin();
+  });
+  afterEach(async () => {
+    if (t.gw) await t.gw.close();
+    t.gw = null;
+    await t.origin.close();
+  });
+  return t;
+}
+
+module.exports = { startOrigin, bareGateway, expressGateway, gatewaySuite };

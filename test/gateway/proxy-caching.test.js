@@ -287,3 +287,26 @@ describe('store faults', () => {
     expect([second.status, second.headers['x-cache']]).toEqual([200, 'BYPASS']);
   });
 });
+
+describe('coalescing across gateway instances', () => {
+  it('has two caches on one Redis (each with its own in-process table) send 20 cold requests upstream as one', async () => {
+    const { cache: other } = await openCache({ redis: t.redis.url, commandTimeout: 1000 });
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await start((req, res) => held.then(() => res.writeHead(200, dated({ 'Cache-Control': 'max-age=60' })).end('shared')));
+    const second = await bareGateway(other, t.origin.url);
+    const agent = new http.Agent({ keepAlive: false, maxSockets: 50 });
+    const arrived = new Promise((resolve) => t.origin.once('request', resolve));
+    const replies = Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? second : t.gw).get('/x-cold', { agent })));
+    await arrived;
+    // Both instances have a leader in flight (no event tells): the other one waits on the Redis fill lock.
+    const leading = (c) => [...c._inflight.table.keys()].some((name) => name.startsWith('e:'));
+    await waitFor(() => leading(t.cache) && leading(other), { what: 'a leader in each instance' });
+    release();
+    const all = await replies;
+    agent.destroy();
+    await second.close();
+    expect(all.every((r) => r.status === 200 && r.text === 'shared')).toBe(true);
+    expect(t.origin.count()).toBe(1);
+  });
+});

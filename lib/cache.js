@@ -21,6 +21,7 @@ const { RedisStore } = require('./stores/redis');
 const { MemoryStore } = require('./stores/memory');
 const { NearStore } = require('./stores/near');
 const { createFront } = require('./front');
+const { createProxy } = require('./gateway/proxy');
 
 /** The store the options describe. */
 function createStore(o, report, clock) {
@@ -48,6 +49,7 @@ class Cache extends EventEmitter {
     this._eventHandlers = new Map(); // event name -> Set<handler>
     this._frontPrefixes = new Set(); // keyPrefix of every route with `front: true`
     this._frontLabels = new Set(); // route label of every such route a request has reached
+    this._proxies = new Set(); // every cache.proxy() handler: their upstream pools close with the cache
     const store = this._store;
     store.on('error', (err) => this._reporter.connectionError(err));
     for (const type of ['ready', 'reconnecting', 'end']) {
@@ -136,6 +138,20 @@ class Cache extends EventEmitter {
    */
   front(app) {
     return createFront(this, app);
+  }
+
+  /**
+   * A gateway in front of an upstream service: a request listener for http.createServer() that
+   * is also Express middleware, forwarding through a keep-alive pool and caching as an RFC 9111
+   * shared cache (docs/gateway.md). Invalid options throw a TypeError naming the option.
+   * @param {string} upstream the upstream's URL, e.g. 'http://users.internal:8080' (a path is a prefix)
+   * @param {object} [options] docs/gateway.md
+   * @returns {(req: object, res: object, next?: Function) => void}
+   */
+  proxy(upstream, options) {
+    const handler = createProxy(this, upstream, options);
+    this._proxies.add(handler);
+    return handler;
   }
 
   /** What lib/values.js needs. */
@@ -323,7 +339,10 @@ class Cache extends EventEmitter {
    * @returns {Promise<void>}
    */
   close() {
-    if (!this._closing) this._closing = this._store.close().then(() => undefined);
+    if (!this._closing) {
+      const pools = [...this._proxies].map((proxy) => proxy.close().catch(() => undefined));
+      this._closing = Promise.all([this._store.close(), ...pools]).then(() => undefined);
+    }
     return this._closing;
   }
 

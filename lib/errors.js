@@ -110,6 +110,20 @@ class HandlerFailedError extends RespcacheError {
 }
 
 /**
+ * The upstream of a gateway (cache.proxy) could not be reached or failed mid-response: refused
+ * or reset connections, DNS failures, a request body that could not be sent. The proxy answers
+ * 502 (Bad Gateway) unless a stale response may be served (stale-if-error).
+ */
+class UpstreamError extends RespcacheError {
+  constructor(message, options, code = 'ERR_RESPCACHE_UPSTREAM') { super(message, code, options); }
+}
+
+/** The upstream did not connect, send its headers or its next body chunk in time: 504 (Gateway Timeout). */
+class UpstreamTimeoutError extends UpstreamError {
+  constructor(message, options) { super(message, options, 'ERR_RESPCACHE_UPSTREAM_TIMEOUT'); }
+}
+
+/**
  * A TLS connection to Redis could not be set up, or its settings cannot be used. Each cause has
  * its subclass and code below; `err.cause`, when set by the addon, is { reason, detail }: a
  * node:tls-style reason (CERT_HAS_EXPIRED ...) and OpenSSL's own text. The first two are thrown
@@ -192,6 +206,8 @@ module.exports = {
   EventHandlerError,
   RefreshError,
   HandlerFailedError,
+  UpstreamError,
+  UpstreamTimeoutError,
   TlsError,
   TlsBadOptionsError,
   TlsUnavailableError,

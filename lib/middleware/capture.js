@@ -15,7 +15,7 @@ const { decodeStored } = require('../entry');
 const { bodyEtag, notModified, headerOf } = require('../http/validators');
 const { prepareEntry } = require('../http/compress');
 const { CONDITIONS, serveHit } = require('./serve');
-const { setValidators, refreshedEntry } = require('./revalidate');
+const { setValidators, holdNotModified, refreshedEntry } = require('./revalidate');
 const { FILL, storeEntry } = require('./fill');
 const { frontMeta } = require('../front');
 const { routeLabel } = require('../metrics');
@@ -46,6 +46,7 @@ function captureResponse(r, req, res, key, fill, storeKey = null, revalidating =
   // Whether the Date the response went out with is the cache's (else the handler's own).
   let dateSetHere = false;
   const dropValidators = revalidating === null ? null : setValidators(req, revalidating);
+  const releaseWriteHead = revalidating === null ? null : holdNotModified(res);
   const originalWrite = res.write;
   const originalEnd = res.end;
   let chunks = [];
@@ -300,6 +301,7 @@ function captureResponse(r, req, res, key, fill, storeKey = null, revalidating =
     res.end = originalEnd;
     if (dropValidators !== null) {
       dropValidators();
+      releaseWriteHead();
       if (res.statusCode === 304 && !res.headersSent) return answerRevalidated();
     }
     add(chunk, encoding, false);

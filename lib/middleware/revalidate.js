@@ -46,6 +46,31 @@ function setValidators(req, entry) {
 }
 
 /**
+ * Keeps a 304 the handler announces with res.writeHead (a handler on plain Node APIs) from going
+ * out: its status and headers are set on the response instead, so that the capture layer can
+ * still answer the client from the entry when the handler ends it. Returns the function that
+ * lets writeHead through again (once the handler has ended its response).
+ * @param {import('http').ServerResponse} res
+ * @returns {() => void}
+ */
+function holdNotModified(res) {
+  const inner = res.writeHead;
+  let held = true;
+  res.writeHead = function writeHead(status, reason, headers) {
+    if (!held || Number(status) !== 304 || res.headersSent) return inner.apply(this, arguments);
+    const fields = typeof reason === 'string' ? headers : reason;
+    res.statusCode = 304;
+    if (Array.isArray(fields)) {
+      for (let i = 0; i + 1 < fields.length; i += 2) res.setHeader(fields[i], fields[i + 1]);
+    } else if (fields !== null && typeof fields === 'object') {
+      for (const name of Object.keys(fields)) res.setHeader(name, fields[name]);
+    }
+    return this;
+  };
+  return () => { held = false; };
+}
+
+/**
  * The entry refreshed by the handler's 304 (RFC 9111 4.3.4): the stored headers updated by the
  * 304's (mergeNotModified: Content-Length and Content-Encoding stay the stored ones; without a
  * Date of its own the 304 is dated `responseTime`), the stored status and body, and the new
@@ -76,4 +101,4 @@ function refreshedEntry(r, res, entry, { requestTime, responseTime }) {
   return { encoded, keepMs };
 }
 
-module.exports = { setValidators, refreshedEntry, identityHeaders };
+module.exports = { setValidators, holdNotModified, refreshedEntry, identityHeaders };

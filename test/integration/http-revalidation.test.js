@@ -75,6 +75,35 @@ describe('RFC 9111 4.3.1: a stale entry', () => {
     expect(summary(await get())).toEqual([200, 'HIT', 'same body']);
   });
 
+  it.each([
+    ['res.writeHead(304, headers)', (res) => res.writeHead(304, { 'Cache-Control': 'max-age=30' }).end()],
+    ['res.writeHead(304, reason, headers)', (res) => res.writeHead(304, 'Not Modified', ['Cache-Control', 'max-age=30']).end()],
+  ])('is refreshed by a 304 a plain Node handler announces with %s', async (_how, notModified) => {
+    await route({}, (req, res) => {
+      if (req.headers['if-none-match'] === '"v1"') return notModified(res);
+      res.writeHead(200, { ETag: '"v1"', 'Cache-Control': 'max-age=10', 'Content-Type': 'text/plain' });
+      return res.end('one');
+    });
+    await get();
+    t.clock.advance(10 * SECOND);
+    const reply = await get();
+    expect([...summary(reply), reply.headers['cache-control']]).toEqual([200, 'REVALIDATED', 'one', 'max-age=30']);
+    expect(await lookup(t.cache, 'k')).toMatchObject({ expiresAt: START + 40 * SECOND });
+  });
+
+  it('is revalidated once for concurrent requests, which all get the stored body', async () => {
+    await route({}, (req, res, n) => {
+      if (req.headers['if-none-match'] !== '"v1"') return res.set({ ETag: '"v1"', 'Cache-Control': 'max-age=10' }).send('one');
+      return setTimeout(() => res.status(304).set('X-Run', String(n)).end(), 50);
+    });
+    await get();
+    t.clock.advance(10 * SECOND);
+    const replies = await Promise.all([0, 1, 2].map(() => t.http.get('/r', { agent: false })));
+    expect(replies.map((reply) => [reply.status, reply.text, reply.headers['x-run']])).toEqual([[200, 'one', '2'], [200, 'one', '2'], [200, 'one', '2']]);
+    expect(replies.map((reply) => reply.headers['x-cache']).sort()).toEqual(['HIT', 'HIT', 'REVALIDATED']);
+    expect(t.seen).toHaveLength(2);
+  });
+
   it('with must-revalidate is revalidated too (RFC 9111 4.2.4 forbids serving it stale)', async () => {
     await route({}, validating('max-age=10, must-revalidate'));
     await get();

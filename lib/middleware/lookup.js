@@ -84,7 +84,7 @@ function answer(r, req, res, next, ctx, entry) {
     if (state === 'revalidate' && canRefresh(req)) {
       r.reporter.outcome(req, 'stale');
       serveHit(r, req, res, entry, key, false, 'STALE');
-      startRefresh(r, req, key, ctx.keying);
+      startRefresh(r, req, key, ctx.keying, route.httpTtl ? entry : null);
       return;
     }
     // Inside a stale window but not refreshable in the background (no Express app), or

@@ -8,6 +8,7 @@
 // fake one that only the test moves; Redis keeps entries on real time, so stale ones stay there.
 const { clockedRoute } = require('../helpers/clocked-route');
 const { lookup } = require('../helpers/internals');
+const { once } = require('../helpers/cache');
 const { formatHttpDate } = require('../../lib/http/http-date');
 
 const SECOND = 1000;
@@ -137,6 +138,20 @@ describe('RFC 9111 4.3.1: a stale entry', () => {
     expect(summary(await get())).toEqual([200, 'MISS', 'one']);
     expect(summary(await get())).toEqual([200, 'REVALIDATED', 'one']);
     expect(t.seen).toHaveLength(2);
+  });
+});
+
+describe('RFC 5861 stale-while-revalidate', () => {
+  it('revalidates in the background with the entry\'s validators; the 304 refreshes the entry', async () => {
+    await route({}, validating('max-age=10, stale-while-revalidate=30', { 'Cache-Control': 'max-age=60' }));
+    await get();
+    t.clock.advance(15 * SECOND);
+    const refreshed = once(t.cache, 'refreshed');
+    expect(summary(await get())).toEqual([200, 'STALE', 'one']);
+    await refreshed;
+    expect(conditions().map((c) => c.ifNoneMatch)).toEqual([undefined, '"v1"']);
+    const hit = await get();
+    expect([...summary(hit), hit.headers['cache-control'], hit.headers['x-run']]).toEqual([200, 'HIT', 'one', 'max-age=60', '2']);
   });
 });
 

@@ -129,7 +129,7 @@ function captureResponse(r, req, res, key, fill, storeKey = null, revalidating =
     if (route.httpTtl) {
       // RFC 9111 4.2: the entry is as old as the response was (storedAt goes back by its age).
       headers = storedHeaders(res, { date: true });
-      if (!headers.includes('date')) {
+      if (headerOf(headers, 'date') === undefined) {
         headers.push('date', formatHttpDate(now));
         dateSetHere = true;
       }

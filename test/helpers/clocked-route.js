@@ -21,10 +21,15 @@ const { fakeClock, withClock } = require('./clock');
  */
 function clockedRoute({ start }) {
   const t = { redis: null, clock: null, cache: null, http: null, seen: [] };
+  // Embedded mode is a cache without a Redis URL, the environment's included.
+  let savedUrl;
   beforeAll(async () => {
     t.redis = await startRedis();
+    savedUrl = process.env.REDIS_URL;
+    delete process.env.REDIS_URL;
   });
   afterAll(async () => {
+    if (savedUrl !== undefined) process.env.REDIS_URL = savedUrl;
     await closeCaches();
     if (t.redis) await t.redis.close();
   });
@@ -41,10 +46,13 @@ function clockedRoute({ start }) {
 
   /**
    * GET /r through cache.middleware({ keyBuilder: () => 'k', ...options }) on a new cache
-   * (cacheOptions added to its own); the handler gets the run's number, from 1.
+   * (cacheOptions added to its own; `redis: null` for embedded mode); the handler gets the run's
+   * number, from 1.
    */
   t.route = async (options, handler, cacheOptions = {}) => {
-    ({ cache: t.cache } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 2000, ...cacheOptions }, t.clock)));
+    const own = { redis: t.redis.url, commandTimeout: 2000, ...cacheOptions };
+    if (own.redis === null) delete own.redis;
+    ({ cache: t.cache } = await openCache(withClock(own, t.clock)));
     const app = express();
     app.get('/r', t.cache.middleware({ keyBuilder: () => 'k', ...options }), (req, res) => {
       t.seen.push({ ...req.headers });

@@ -141,6 +141,21 @@ describe('RFC 9111 4.3.1: a stale entry', () => {
   });
 });
 
+describe.each([
+  ['embedded mode', { redis: null }],
+  ['a near cache', { local: { maxBytes: 1 << 20, ttl: 3600 } }],
+])('in %s', (_mode, cacheOptions) => {
+  it('revalidates a stale entry and serves its body refreshed', async () => {
+    await route({}, validating('max-age=10', { 'Cache-Control': 'max-age=20' }), cacheOptions);
+    await get();
+    t.clock.advance(10 * SECOND);
+    expect(summary(await get())).toEqual([200, 'REVALIDATED', 'one']);
+    t.clock.advance(19 * SECOND);
+    expect(summary(await get())).toEqual([200, 'HIT', 'one']);
+    expect(conditions().map((c) => c.ifNoneMatch)).toEqual([undefined, '"v1"']);
+  });
+});
+
 describe('RFC 5861 stale-while-revalidate', () => {
   it('revalidates in the background with the entry\'s validators; the 304 refreshes the entry', async () => {
     await route({}, validating('max-age=10, stale-while-revalidate=30', { 'Cache-Control': 'max-age=60' }));

@@ -72,9 +72,10 @@ function cacheControlArguments(value) {
 }
 
 /**
- * The lifetime a response gives itself, for routes with ttl: 'http' (RFC 9111 section 4.2.1, as
- * a shared cache): s-maxage, else max-age, else Expires minus now, less the response's Age; without any of them, the
- * route's default ttl. 0 or less means: do not store.
+ * The lifetime a response gives itself, as routes with a numeric ttl read it for a request with
+ * credentials that the response ties to its own freshness (RFC 9111 section 3.5): s-maxage, else
+ * max-age, else Expires minus now, less the response's Age; without any of them, `fallbackMs`.
+ * 0 or less means: do not store. Routes with ttl: 'http' use httpFreshness (RFC 9111 4.2 in full).
  * @param {import('http').ServerResponse} res
  * @param {number} fallbackMs
  * @param {number} [now] the time Expires is compared with (ms)

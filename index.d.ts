@@ -181,8 +181,12 @@ export interface CacheOptions {
 }
 
 export interface RouteOptions {
-  /** Seconds, default 300; or 'http': from the response's s-maxage / max-age / Expires. */
+  /** Seconds, default 300; or 'http': from the response's s-maxage / max-age / Expires - Date / heuristic, less its age (RFC 9111 4.2). */
   ttl?: number | 'http';
+  /** ttl: 'http' only. Lifetime of a response without one (RFC 9111 4.2.2). Default { fraction: 0.1, maxAge: 86400, fallback: 300 }. */
+  heuristic?: { fraction?: number; maxAge?: number; fallback?: number };
+  /** ttl: 'http' only. Seconds Redis keeps an entry once stale, so that it can be revalidated. Default 0. */
+  retainStale?: number;
   /** Cache-Control sent to clients unless the handler sets its own. */
   cacheControl?: string | {
     public?: boolean; private?: boolean; noCache?: boolean; mustRevalidate?: boolean;

@@ -87,6 +87,7 @@ const writes: RouteOptions = {
   invalidates: async (req) => ({ tags: [`product:${req.params.id}`], paths: ['/api/search/*'] }),
 };
 const plainVary: RouteOptions = { vary: ['accept-language'], ttl: 'http', cacheControl: 'public, max-age=60', tags: ['a'], invalidates: ['a'] };
+const revalidating: RouteOptions = { ttl: 'http', heuristic: { fraction: 0.1, maxAge: 3600, fallback: 300 }, retainStale: 600 };
 const perUser: RouteOptions = { keyBuilder: keys.perUser((req) => req.user?.id) };
 const byHeaders: RouteOptions = { keyBuilder: keys.withHeaders(['X-Tenant']) };
 const builtIn: RouteOptions = { keyBuilder: keys.default };
@@ -227,7 +228,7 @@ cache.invalidateTags([1]);
 // @ts-expect-error hashKey takes an array
 hashKey('a');
 
-void [constructed, shared, writes, plainVary, perUser, byHeaders, builtIn, annotated, fromShared, key, reason,
+void [constructed, shared, writes, plainVary, revalidating, perUser, byHeaders, builtIn, annotated, fromShared, key, reason,
   useTheCache, listeners, errors, invalid, coded, hashed, wrapOptions, wrongParam, wrongKey, wrongTtl, misspelt,
   tlsErrors];
 

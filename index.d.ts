@@ -356,6 +356,12 @@ export declare class Cache {
    * with `front: true` before the app runs, and hands every other request to the app.
    */
   front<L extends (req: any, res: any) => void>(app: L): (req: Parameters<L>[0], res: Parameters<L>[1]) => void;
+  /**
+   * A gateway in front of an upstream service, caching as an RFC 9111 shared cache: a request
+   * listener for http.createServer() that is also Express middleware (docs/gateway.md).
+   * Throws a TypeError naming the option when an option is invalid.
+   */
+  proxy(upstream: string, options?: ProxyOptions): ProxyHandler;
 
   on<E extends keyof CacheEvents>(event: E, listener: CacheEvents[E]): this;
   addListener<E extends keyof CacheEvents>(event: E, listener: CacheEvents[E]): this;
@@ -366,6 +372,55 @@ export declare class Cache {
   removeListener<E extends keyof CacheEvents>(event: E, listener: CacheEvents[E]): this;
   removeAllListeners(event?: keyof CacheEvents): this;
   listenerCount(event: keyof CacheEvents): number;
+}
+
+/** Options of cache.proxy(upstream, options); every one is optional (docs/gateway.md). */
+export interface ProxyOptions {
+  /** Override HTTP freshness with a fixed lifetime in seconds; null (default) follows the upstream's headers. */
+  ttl?: number | null;
+  /** Share of the Last-Modified age a response without explicit freshness stays fresh (default 0.1). */
+  heuristicFraction?: number;
+  /** Cap on a heuristic lifetime, in seconds (default 86400). */
+  heuristicMaxAge?: number;
+  /** Only store these statuses (default null: every status RFC 9111 allows). */
+  statuses?: number[] | null;
+  /** Largest body stored, in bytes (default 8 MiB); larger ones are streamed and not stored. */
+  maxBodyBytes?: number;
+  /** Seconds a stale entry with a validator is kept for revalidation (default 86400). */
+  retainStale?: number;
+  /** Honour CDN-Cache-Control (RFC 9213) over Cache-Control (default true). */
+  cdnCacheControl?: boolean;
+  /** Upstream timeouts in ms: one number for all, or each (defaults 10000, 30000, 30000). */
+  timeout?: number | { connect?: number; headers?: number; body?: number };
+  /** Tags of every stored response, or a function of the exchange that returns them. */
+  tags?: string[] | ((request: ProxyRequest, response: { status: number; headers: Record<string, string | string[]> }) => string[]);
+  /** Coalesce concurrent misses of a URL in this process and across processes (default true). */
+  coalesce?: boolean;
+  /** How long a coalesced request waits for the one that fetches, in ms (default 10000). */
+  coalesceTimeout?: number;
+  /** How long the cross-process fill lock is held at most, in ms (default 10000). */
+  lockTtl?: number;
+  /** Add `Via: 1.1 respcache` (true, default), a pseudonym instead, or nothing (false). */
+  via?: boolean | string;
+  /** Add X-Forwarded-For, -Proto and -Host to upstream requests (default true). */
+  xForwarded?: boolean;
+  /** Most upstream connections kept alive (default 128). */
+  connections?: number;
+}
+
+/** What the gateway's `tags` function is given about the request. */
+export interface ProxyRequest {
+  method: string;
+  /** The absolute upstream URL. */
+  url: string;
+  headers: Record<string, string | string[]>;
+}
+
+/** What cache.proxy() returns: a request listener that is also Express middleware. */
+export interface ProxyHandler {
+  (req: any, res: any, next?: (err?: unknown) => void): void;
+  /** Closes the upstream connections (cache.close() does it too). */
+  close(): Promise<void>;
 }
 
 /** Creates a cache; it connects in the background (requests bypass it until it is ready). */
@@ -479,6 +534,15 @@ export declare class RefreshError extends RespcacheError {
 export declare class HandlerFailedError extends RespcacheError {
   constructor(message: string, options?: { cause?: unknown });
   code: 'ERR_RESPCACHE_HANDLER_FAILED';
+}
+/** The gateway's upstream could not be reached or failed mid-response (answered 502). */
+export declare class UpstreamError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_UPSTREAM' | 'ERR_RESPCACHE_UPSTREAM_TIMEOUT';
+}
+/** The gateway's upstream did not connect, answer or send its body in time (answered 504). */
+export declare class UpstreamTimeoutError extends UpstreamError {
+  code: 'ERR_RESPCACHE_UPSTREAM_TIMEOUT';
 }
 /** Any TLS failure; the subclasses below say which. `cause` is { reason, detail } when the addon knows them. */
 export declare class TlsError extends RespcacheError {

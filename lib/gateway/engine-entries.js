@@ -128,14 +128,16 @@ class GatewayEntries {
 
   /**
    * Stores an entry for `request` under the key its Vary selects, writing the vary record when
-   * it varies (and removing an entry under the bare base key, which would answer every variant).
-   * Resolves with { key, encoded, stored } (encoded null when it cannot be encoded); never rejects.
+   * it varies (and, when the lookup found no record, removing an entry under the bare base key,
+   * which would answer every variant). Resolves with { key, encoded, stored } (encoded null when
+   * it cannot be encoded); never rejects.
    * @param {{ headers: object }} request
-   * @param {string} base
+   * @param {{ base: string, names: string[]|null }} found the lookup's
    * @param {object} entry from entryFor
    * @param {object} fill from fillFor
    */
-  async put(request, base, entry, fill) {
+  async put(request, found, entry, fill) {
+    const base = found.base;
     const names = varyFieldNames(entry.headers);
     if (names[0] === '*' || names.length > MAX_VARY_NAMES || !names.every((n) => NAME.test(n))) {
       return { key: base, encoded: null, stored: false };
@@ -155,16 +157,16 @@ class GatewayEntries {
     } catch (err) {
       stored = Promise.reject(err);
     }
-    if (names.length > 0) this.putRecord(base, names, entry.storedAt, ttl);
+    if (names.length > 0) this.putRecord(base, names, entry.storedAt, ttl, found.names === null);
     const result = await stored.then((ok) => ok === true, (err) => { this.report(err); return false; });
     return { key, encoded, stored: result };
   }
 
-  putRecord(base, names, now, ttlMs) {
+  putRecord(base, names, now, ttlMs, dropBase) {
     try {
       const record = binding.encodeEntry(200, [], Buffer.alloc(0), now, now + ttlMs, { kind: 'vary', vary: names });
       this.store.putRecord(RECORD, base, record, ttlMs, undefined).catch(this.report);
-      this.store.deleteEntry(base, false).catch(this.report);
+      if (dropBase) this.store.deleteEntry(base, false).catch(this.report);
     } catch (err) {
       this.report(err);
     }

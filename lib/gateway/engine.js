@@ -15,7 +15,7 @@ const { GatewayEntries } = require('./engine-entries');
 const { answerFromEntry, tee, readAll, EMPTY } = require('./engine-answer');
 const { servable, onlyIfCached } = require('../http/freshness');
 const { sharedStorable, strippedFields } = require('../http/storable');
-const { revalidationHeaders, mergeNotModified, hasOriginPreconditions } = require('../http/conditional');
+const { revalidationHeaders, mergeNotModified, hasOriginPreconditions, selectStoredForNotModified } = require('../http/conditional');
 const { invalidationTargets, SAFE_METHODS } = require('../http/invalidation-targets');
 const { requestDirectives } = require('../http/cache-control');
 const { formatHttpDate } = require('../http/http-date');
@@ -264,7 +264,7 @@ class SharedCache {
     const entry = this.entries.entryFor(res, body);
     if (entry.keepMs < 1) return null;
     const tags = this.tagsFor(request, res, fill);
-    const { key, encoded, stored } = await this.entries.put(request, found.base, entry, { ...fill, tags });
+    const { key, encoded, stored } = await this.entries.put(request, found, entry, { ...fill, tags });
     return stored && key === found.key ? encoded : null;
   }
 
@@ -293,6 +293,11 @@ class SharedCache {
     }
     if (res.status === 304) {
       await readAll(res.body, 0).catch(() => null);
+      if (selectStoredForNotModified([found.entry.headers], res.headers).length === 0) {
+        // A 304 for another representation than the one stored (4.3.4): ask for the full response.
+        this.reporter.outcome(request, 'miss');
+        return this.forward({ ...conditional, headers: withoutConditions(conditional.headers) }, 'MISS', found, fill, null);
+      }
       const entry = await this.refreshed(conditional, found, fill, res);
       this.reporter.outcome(request, 'hit');
       return answerFromEntry(request, entry, { ageMs: Math.max(0, this.clock.now() - entry.storedAt), cacheStatus: 'REVALIDATED' });
@@ -318,7 +323,7 @@ class SharedCache {
       old.body);
     if (entry.keepMs >= 1) {
       try {
-        await this.entries.put(request, found.base, entry, { ...fill, tags: this.tagsFor(request, res, fill) });
+        await this.entries.put(request, found, entry, { ...fill, tags: this.tagsFor(request, res, fill) });
       } catch (err) {
         this.report(err);
       }

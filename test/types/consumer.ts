@@ -7,12 +7,12 @@ import {
   ConditionError, CorruptEntryError, CorruptIndexError, StoreError, InvalidArgumentError, EvictionPolicyError,
   InvalidationError, EventHandlerError, RefreshError, HandlerFailedError, TlsError, TlsBadOptionsError,
   TlsUnavailableError, TlsUnknownCaError, TlsNameMismatchError, TlsCertExpiredError, TlsClientCertRejectedError,
-  TlsHandshakeError,
+  TlsHandshakeError, UpstreamError, UpstreamTimeoutError,
 } from 'respcache';
 import type {
   CacheOptions, RouteOptions, CacheStats, CacheRequest, CacheResponse, Middleware, KeyBuilder, LocalStats,
   MetricsRegistry, WarmResult, CacheEvents, ValueOptions, TlsOptions, TlsErrorCode, ClusterOptions, SentinelOptions,
-  NodeAddress, NodeSeed,
+  NodeAddress, NodeSeed, ProxyOptions, ProxyRequest, ProxyHandler,
 } from 'respcache';
 
 // What an app's own middleware attaches to the request, added the documented way.
@@ -230,3 +230,18 @@ hashKey('a');
 void [constructed, shared, writes, plainVary, perUser, byHeaders, builtIn, annotated, fromShared, key, reason,
   useTheCache, listeners, errors, invalid, coded, hashed, wrapOptions, wrongParam, wrongKey, wrongTtl, misspelt,
   tlsErrors];
+
+// cache.proxy(): a gateway handler with its options, and the upstream errors.
+const gateway: ProxyHandler = cache.proxy('http://users.internal:8080', {
+  ttl: null, statuses: [200, 404], timeout: { headers: 5000 }, tags: (request: ProxyRequest) => [request.method],
+  via: 'edge-1', maxBodyBytes: 1 << 20,
+});
+const gatewayOptions: ProxyOptions = { timeout: 2000, coalesce: false };
+void gatewayOptions;
+void gateway.close();
+// @ts-expect-error the upstream is a URL string
+cache.proxy(8080);
+const upstreamCode: 'ERR_RESPCACHE_UPSTREAM' | 'ERR_RESPCACHE_UPSTREAM_TIMEOUT' = new UpstreamError('down').code;
+const timeoutCode: 'ERR_RESPCACHE_UPSTREAM_TIMEOUT' = new UpstreamTimeoutError('slow').code;
+void upstreamCode;
+void timeoutCode;

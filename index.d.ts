@@ -323,6 +323,15 @@ export declare class Cache {
 
   /** Route middleware: `app.get(path, cache.middleware({ ttl: 60 }), handler)`. */
   middleware(options?: RouteOptions): Middleware;
+  /**
+   * A cached, coalesced HTTP client through the same shared cache as cache.proxy(): resolves with
+   * a WHATWG Response carrying X-Cache (docs/gateway.md). Rejects with a TypeError naming a bad
+   * option, an UpstreamError (UpstreamTimeoutError after `timeout`), or the signal's reason.
+   */
+  fetch(url: string | WebURL, init?: FetchInit): Promise<WebResponse>;
+  /** Service calls run concurrently through cache.fetch(), each cached by its own ttl, merged with per-call errors. */
+  aggregate<K extends string = string>(calls: Record<K, AggregateCall> | Array<AggregateCall & { name: K }>,
+    options?: AggregateOptions): Promise<AggregateResult<K>>;
   /** Fills entries with a GET to the app's own server (a listening server, or its base URL) per path. */
   warm(target: string | { address(): unknown }, paths: readonly string[], options?: WarmOptions): Promise<WarmResult[]>;
 
@@ -418,6 +427,67 @@ export interface ProxyRequest {
   /** The absolute upstream URL. */
   url: string;
   headers: Record<string, string | string[]>;
+}
+
+/**
+ * A global class's instance type when the consumer's lib declares it (lib "DOM", or @types/node),
+ * else a minimal shape: these types compile with ES2022's lib alone.
+ */
+type GlobalOr<K extends string, Fallback> = typeof globalThis extends Record<K, { prototype: infer T }> ? T : Fallback;
+/** The global Response (cache.fetch() resolves with one). */
+export type WebResponse = GlobalOr<'Response', {
+  readonly status: number; readonly ok: boolean; readonly url: string;
+  readonly headers: { get(name: string): string | null; has(name: string): boolean };
+  text(): Promise<string>; json(): Promise<any>; arrayBuffer(): Promise<ArrayBuffer>;
+}>;
+/** The global Headers. */
+export type WebHeaders = GlobalOr<'Headers', { get(name: string): string | null; forEach(fn: (value: string, name: string) => void): void }>;
+/** The global AbortSignal. */
+export type WebAbortSignal = GlobalOr<'AbortSignal', { readonly aborted: boolean; readonly reason: any }>;
+/** The global URL. */
+export type WebURL = GlobalOr<'URL', { readonly href: string; readonly origin: string }>;
+
+/** The init of cache.fetch(url, init). */
+export interface FetchInit {
+  /** Default 'GET'. */
+  method?: string;
+  headers?: Record<string, string | number | undefined> | WebHeaders | Array<[string, string]>;
+  /** Not with GET or HEAD. */
+  body?: string | Uint8Array | null;
+  signal?: WebAbortSignal | null;
+  /** Seconds: a fixed lifetime instead of the response's HTTP freshness (storability rules still apply). */
+  ttl?: number | null;
+  /** Tags of the stored response, for cache.invalidateTags(). */
+  tags?: string[];
+  /** Milliseconds for the whole exchange, body included; then UpstreamTimeoutError. */
+  timeout?: number | null;
+}
+
+/** One call of cache.aggregate(). */
+export interface AggregateCall extends FetchInit {
+  url: string | WebURL;
+}
+
+/** The options of cache.aggregate(). */
+export interface AggregateOptions {
+  /** Resolve with the calls that succeeded (default true); false: any failure rejects with AggregateCallError. */
+  allowPartial?: boolean;
+  /** Milliseconds per call (a call's own `timeout` wins). */
+  timeout?: number;
+}
+
+/** A call's response: body parsed as JSON when its content-type says JSON, else a string. */
+export interface AggregateResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: any;
+}
+
+/** What cache.aggregate() resolves with. */
+export interface AggregateResult<K extends string = string> {
+  results: Partial<Record<K, AggregateResponse>>;
+  partial: boolean;
+  errors: Partial<Record<K, Error>>;
 }
 
 /** What cache.proxy() returns: a request listener that is also Express middleware. */
@@ -542,7 +612,7 @@ export declare class HandlerFailedError extends RespcacheError {
 /** The gateway's upstream could not be reached or failed mid-response (answered 502). */
 export declare class UpstreamError extends RespcacheError {
   constructor(message: string, options?: { cause?: unknown });
-  code: 'ERR_RESPCACHE_UPSTREAM' | 'ERR_RESPCACHE_UPSTREAM_TIMEOUT';
+  code: 'ERR_RESPCACHE_UPSTREAM' | 'ERR_RESPCACHE_UPSTREAM_TIMEOUT' | 'ERR_RESPCACHE_UPSTREAM_STATUS';
 }
 /** The gateway's upstream did not connect, answer or send its body in time (answered 504). */
 export declare class UpstreamTimeoutError extends UpstreamError {
@@ -590,6 +660,22 @@ export declare class TlsClientCertRejectedError extends TlsError {
 export declare class TlsHandshakeError extends TlsError {
   constructor(message: string, options?: { cause?: unknown });
   code: 'ERR_RESPCACHE_TLS_HANDSHAKE';
+}
+/** A call of cache.aggregate() answered a status other than 2xx; it holds that response. */
+export declare class UpstreamStatusError extends UpstreamError {
+  constructor(message: string, response: AggregateResponse);
+  code: 'ERR_RESPCACHE_UPSTREAM_STATUS';
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: any;
+}
+/** cache.aggregate() with `allowPartial: false` and failed calls: `failed` names them. */
+export declare class AggregateCallError extends RespcacheError {
+  constructor(message: string, details: { errors: Record<string, Error>; results: Record<string, AggregateResponse>; failed: string[] });
+  code: 'ERR_RESPCACHE_AGGREGATE';
+  failed: string[];
+  errors: Record<string, Error>;
+  results: Record<string, AggregateResponse>;
 }
 
 // Only what is exported above is the API (Callback and NodeBuffer stay private).

@@ -10,6 +10,8 @@ const { cacheOptions, wrapOptions } = require('./options');
 const { createMiddleware } = require('./middleware');
 const { Metrics } = require('./metrics');
 const { warm } = require('./warm');
+const { Fetcher } = require('./gateway/fetch');
+const { aggregate } = require('./gateway/aggregate');
 const { Reporter } = require('./report');
 const { clockOf } = require('./clock');
 const { Inflight } = require('./inflight');
@@ -127,6 +129,39 @@ class Cache extends EventEmitter {
    */
   middleware(options) {
     return createMiddleware(this, options);
+  }
+
+  /**
+   * A cached, coalesced HTTP client for service-to-service calls: the exchange goes through the
+   * same RFC 9111 shared cache as cache.proxy(). Resolves with a WHATWG Response with X-Cache;
+   * rejects with a TypeError naming a bad option, an UpstreamError when the upstream fails
+   * (UpstreamTimeoutError after `timeout`), or the signal's reason when `signal` aborts.
+   * @param {string | URL} url absolute http: or https: URL
+   * @param {{ method?: string, headers?: object, body?: string|Buffer|Uint8Array|null, signal?: AbortSignal,
+   *   ttl?: number, tags?: string[], timeout?: number }} [init] ttl in seconds overrides HTTP freshness;
+   *   timeout in ms covers the whole exchange, body included (docs/api.md)
+   * @returns {Promise<Response>}
+   */
+  fetch(url, init) {
+    if (this._fetcher === undefined) {
+      this._fetcher = new Fetcher(this);
+      this._proxies.add(this._fetcher); // its upstream pools close with the cache
+    }
+    return this._fetcher.fetch(url, init);
+  }
+
+  /**
+   * Runs service calls concurrently through cache.fetch(), each with its own ttl and tags, and
+   * merges them: { results: { [name]: { status, headers, body } }, partial, errors: { [name]: Error } }
+   * (body parsed as JSON when the response says JSON). A call fails on a network error, its
+   * timeout or a non-2xx status; with `allowPartial: false` any failure rejects with an
+   * AggregateCallError (ERR_RESPCACHE_AGGREGATE) naming the failed calls.
+   * @param {object | object[]} calls { [name]: { url, ttl?, tags?, ...init } } or [{ name, url, ... }]
+   * @param {{ allowPartial?: boolean, timeout?: number }} [options] timeout: ms, per call
+   * @returns {Promise<{ results: object, partial: boolean, errors: object }>}
+   */
+  aggregate(calls, options) {
+    return aggregate((url, init) => this.fetch(url, init), calls, options);
   }
 
   /**

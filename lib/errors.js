@@ -166,6 +166,32 @@ class TlsHandshakeError extends TlsError {
   constructor(message, options) { super(message, 'ERR_RESPCACHE_TLS_HANDSHAKE', options); }
 }
 
+/**
+ * A call of cache.aggregate() answered with a status other than 2xx. `status`, `headers` and
+ * `body` are the response's, as a successful call's result would hold them.
+ */
+class UpstreamStatusError extends UpstreamError {
+  constructor(message, { status, headers, body }) {
+    super(message, undefined, 'ERR_RESPCACHE_UPSTREAM_STATUS');
+    this.status = status;
+    this.headers = headers;
+    this.body = body;
+  }
+}
+
+/**
+ * cache.aggregate() with `allowPartial: false` and at least one failed call. `failed` names the
+ * failed calls, `errors` maps each to its error, `results` holds the calls that succeeded.
+ */
+class AggregateCallError extends RespcacheError {
+  constructor(message, { errors, results, failed }) {
+    super(message, 'ERR_RESPCACHE_AGGREGATE');
+    this.failed = failed;
+    this.errors = errors;
+    this.results = results;
+  }
+}
+
 const byCode = {
   ERR_RESPCACHE_REDIS_REPLY: RedisReplyError,
   ERR_RESPCACHE_REDIS_TIMEOUT: RedisTimeoutError,
@@ -216,4 +242,6 @@ module.exports = {
   TlsCertExpiredError,
   TlsClientCertRejectedError,
   TlsHandshakeError,
+  UpstreamStatusError,
+  AggregateCallError,
 };

@@ -9,10 +9,11 @@ import {
   TlsUnavailableError, TlsUnknownCaError, TlsNameMismatchError, TlsCertExpiredError, TlsClientCertRejectedError,
   TlsHandshakeError, UpstreamError, UpstreamTimeoutError,
 } from 'respcache';
+import { AggregateCallError, UpstreamStatusError } from 'respcache';
 import type {
   CacheOptions, RouteOptions, CacheStats, CacheRequest, CacheResponse, Middleware, KeyBuilder, LocalStats,
   MetricsRegistry, WarmResult, CacheEvents, ValueOptions, TlsOptions, TlsErrorCode, ClusterOptions, SentinelOptions,
-  NodeAddress, NodeSeed, ProxyOptions, ProxyRequest, ProxyHandler,
+  NodeAddress, NodeSeed, ProxyOptions, ProxyRequest, ProxyHandler, AggregateResult, AggregateResponse,
 } from 'respcache';
 
 // What an app's own middleware attaches to the request, added the documented way.
@@ -242,7 +243,26 @@ void gatewayOptions;
 void gateway.close();
 // @ts-expect-error the upstream is a URL string
 cache.proxy(8080);
-const upstreamCode: 'ERR_RESPCACHE_UPSTREAM' | 'ERR_RESPCACHE_UPSTREAM_TIMEOUT' = new UpstreamError('down').code;
+const upstreamCode: 'ERR_RESPCACHE_UPSTREAM' | 'ERR_RESPCACHE_UPSTREAM_TIMEOUT' | 'ERR_RESPCACHE_UPSTREAM_STATUS' = new UpstreamError('down').code;
 const timeoutCode: 'ERR_RESPCACHE_UPSTREAM_TIMEOUT' = new UpstreamTimeoutError('slow').code;
 void upstreamCode;
 void timeoutCode;
+
+// cache.fetch() and cache.aggregate(): the client through the gateway's cache, and its errors.
+async function client(): Promise<void> {
+  const reply = await cache.fetch('http://users.internal/users/1', { ttl: 30, tags: ['user:1'], timeout: 2000,
+    headers: [['accept', 'application/json']] });
+  const status: number = reply.status;
+  const xCache: string | null = reply.headers.get('x-cache');
+  const merged: AggregateResult<'user' | 'orders'> = await cache.aggregate({
+    user: { url: 'http://users.internal/users/1', ttl: 30 },
+    orders: { url: 'http://orders.internal/orders/1', method: 'GET' },
+  }, { allowPartial: false, timeout: 1000 });
+  const user: AggregateResponse | undefined = merged.results.user;
+  const failed: string[] = new AggregateCallError('x', { errors: {}, results: {}, failed: ['orders'] }).failed;
+  const code: 'ERR_RESPCACHE_UPSTREAM_STATUS' = new UpstreamStatusError('503', { status: 503, headers: {}, body: '' }).code;
+  // @ts-expect-error ttl is a number of seconds
+  void cache.fetch('http://x/', { ttl: '30' });
+  void [status, xCache, user, failed, code];
+}
+void client;

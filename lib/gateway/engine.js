@@ -11,6 +11,7 @@
 // an exchange: it is forwarded (BYPASS) and the fault reported on the cache's 'error' event.
 const debug = require('debug')('respcache');
 const { Upstream } = require('./upstream');
+const { Passes } = require('./passes');
 const { GatewayEntries } = require('./engine-entries');
 const { answerFromEntry, tee, readAll, EMPTY } = require('./engine-answer');
 const { servable, onlyIfCached } = require('../http/freshness');
@@ -56,6 +57,7 @@ class SharedCache {
     this.clock = cache._clock;
     this.report = this.reporter.report;
     this.upstream = new Upstream(o, this.clock);
+    this.passes = new Passes(this.clock);
     this.entries = new GatewayEntries(this.store, cache.keyPrefix, o, this.report);
   }
 
@@ -143,7 +145,7 @@ class SharedCache {
   }
 
   miss(request, found, fill) {
-    if (!this.coalescable(request)) {
+    if (!this.coalescable(request) || this.passes.has(found.key)) {
       this.reporter.outcome(request, 'miss');
       return this.forward(request, 'MISS', found, fill, null);
     }
@@ -227,10 +229,16 @@ class SharedCache {
 
   respond(request, res, cacheStatus, found, fill, done) {
     const answer = { status: res.status, headers: res.headers, body: res.body, cacheStatus };
-    if (found === null || !this.storable(request, res)) {
+    if (found === null) {
       done(null);
       return answer;
     }
+    if (!this.storable(request, res)) {
+      this.passes.mark(found.key);
+      done(null);
+      return answer;
+    }
+    this.passes.clear(found.key);
     const { out, kept } = tee(res.body, this.o.maxBodyBytes);
     kept.then((body) => this.keep(request, res, body, found, fill))
       .then(done, (err) => {

@@ -273,6 +273,27 @@ describe('coalescing', () => {
     expect(all.every((r) => r.status === 200 && r.text === 'one')).toBe(true);
     expect(t.origin.count()).toBe(1);
   });
+
+  it('once a URL answered no-store, sends its concurrent requests upstream together, not one at a time', async () => {
+    // After a first no-store answer, the origin answers only once 10 requests wait at the same
+    // time: had the gateway queued them behind one leader, one would arrive and the test time out.
+    const waiting = [];
+    let seen = 0;
+    await start((req, res) => {
+      const answer = () => res.writeHead(200, dated({ 'Cache-Control': 'no-store' })).end('private');
+      seen += 1;
+      if (seen === 1) return answer();
+      waiting.push(answer);
+      if (waiting.length === 10) waiting.forEach((fn) => fn());
+      return undefined;
+    }, { coalesceTimeout: 60000 }); // longer than the test: followers queued behind a leader never give up
+    expect((await t.gw.get('/never')).headers['x-cache']).toBe('MISS');
+    const agent = new http.Agent({ keepAlive: false, maxSockets: 50 });
+    const all = await Promise.all(Array.from({ length: 10 }, () => t.gw.get('/never', { agent })));
+    agent.destroy();
+    expect(all.map((r) => r.text)).toEqual(Array(10).fill('private'));
+    expect(t.origin.count('/never')).toBe(11);
+  });
 });
 
 describe('store faults', () => {

@@ -58,6 +58,9 @@ class SharedCache {
     this.report = this.reporter.report;
     this.upstream = new Upstream(o, this.clock);
     this.passes = new Passes(this.clock);
+    // Coalescing across processes waits for fill notices: hear them from the start, or a waiter
+    // of the first stampede misses the leader's notice and waits out its coalesceTimeout.
+    if (o.coalesce) this.store.listen();
     this.entries = new GatewayEntries(this.store, cache.keyPrefix, o, this.report);
   }
 

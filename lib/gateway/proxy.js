@@ -16,10 +16,22 @@ const { formatHttpDate } = require('../http/http-date');
 
 const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
 
-/** The request target as origin-form: a path (and query) starting with '/'. */
-function targetPath(req) {
-  const url = String(req.url || '/').replace(ABSOLUTE_FORM, '');
-  return url.startsWith('/') ? url : `/${url}`;
+/**
+ * The upstream request target: the upstream's base path, then the request's path (and query)
+ * below the mount point, as sent. Under Express the rest of the path is taken from originalUrl:
+ * mounted at /orders, a request for "/orders?x" has req.url "/?x", which would become another
+ * URL (and another cache key) than the "/orders?x" asked for.
+ */
+function targetPath(req, basePath) {
+  let rest;
+  if (typeof req.baseUrl === 'string' && req.baseUrl !== '' && typeof req.originalUrl === 'string') {
+    rest = req.originalUrl.replace(ABSOLUTE_FORM, '').slice(req.baseUrl.length);
+  } else {
+    rest = String(req.url || '/').replace(ABSOLUTE_FORM, '');
+    if (!rest.startsWith('/')) rest = `/${rest}`;
+  }
+  const target = basePath + rest;
+  return target.startsWith('/') ? target : `/${target}`;
 }
 
 /** Whether the client sends a body (RFC 9112 6.3: Transfer-Encoding, or a non-zero Content-Length). */
@@ -103,7 +115,7 @@ function createProxy(cache, upstream, options) {
     }
     const request = {
       method: req.method,
-      url: o.origin + o.basePath + targetPath(req),
+      url: o.origin + targetPath(req, o.basePath),
       headers: forwardHeaders(req, o),
       body: hasBody(req) ? req : null,
       signal: controller.signal,

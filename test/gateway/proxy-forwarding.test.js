@@ -40,6 +40,17 @@ describe.each([
   });
 });
 
+describe('the request target under an Express mount point', () => {
+  it('sends the path below the mount as sent: /api?x=1 and /api/?x=1 are two upstream URLs', async () => {
+    t.origin.handle = (req, res) => cacheable(req.url)(req, res);
+    t.gw = await expressGateway(t.cache, `${t.origin.url}/base`);
+    const bare = await t.gw.get('/api?x=1');
+    const slash = await t.gw.get('/api/?x=1');
+    expect([bare.text, slash.text]).toEqual(['/base?x=1', '/base/?x=1']);
+    expect(slash.headers['x-cache']).toBe('MISS'); // two URLs, two entries
+  });
+});
+
 describe('forwarded headers (RFC 9110 7.6)', () => {
   it('drops hop-by-hop fields, adds Via and X-Forwarded-*, and sends the upstream its own Host', async () => {
     t.origin.handle = cacheable('x', { Connection: 'X-Hop', 'X-Hop': 'secret', 'Keep-Alive': 'timeout=5' });

@@ -104,12 +104,13 @@ class GatewayEntries {
    * (so it can still be revalidated). A `keepMs` below 1 means it is not to be stored.
    * @param {{ status: number, headers: object, requestTime: number, responseTime: number }} res
    * @param {Buffer} body
+   * @param {number|null} [ttlMs] a lifetime that overrides HTTP freshness (the `ttl` option's or a call's)
    * @returns {{ status: number, headers: string[], body: Buffer, storedAt: number, expiresAt: number,
    *   keepMs: number }}
    */
-  entryFor(res, body) {
+  entryFor(res, body, ttlMs = this.o.ttlMs) {
     const o = this.o;
-    const lifetime = o.ttlMs !== null ? o.ttlMs : Math.min(MAX_LIFETIME_MS, freshnessLifetime(res.headers, {
+    const lifetime = ttlMs !== null ? ttlMs : Math.min(MAX_LIFETIME_MS, freshnessLifetime(res.headers, {
       status: res.status, shared: true, heuristicFraction: o.heuristicFraction, heuristicMaxMs: o.heuristicMaxMs,
       heuristicStatuses: o.heuristicStatuses, cdnCacheControl: o.cdnCacheControl, responseTime: res.responseTime,
     }).ms);

@@ -22,6 +22,8 @@ const { formatHttpDate } = require('../http/http-date');
 const { checkTags } = require('../stores/contract');
 const { StoreError } = require('../errors');
 
+const MAX_TTL_SECONDS = 10 * 365 * 86400;
+
 // The client's own conditions and ranges: a request with any of them is forwarded as it is on a
 // MISS (RFC 9111 4.3.2), not coalesced, and they are replaced by the cache's own validators when
 // the cache revalidates.
@@ -31,6 +33,26 @@ function withoutConditions(headers) {
   const out = { ...headers };
   for (const name of CLIENT_CONDITIONS) delete out[name];
   return out;
+}
+
+/**
+ * Checks the per-call overrides of a request (cache.fetch's): `ttl` in seconds (null or
+ * undefined: the options' ttl, else HTTP freshness) and `tags` (added to the entry's).
+ * @throws {TypeError} naming the property
+ */
+function checkOverrides(request) {
+  const ttl = request.ttl;
+  if (ttl !== undefined && ttl !== null && !(typeof ttl === 'number' && ttl > 0 && ttl <= MAX_TTL_SECONDS)) {
+    throw new TypeError(`Expected the "ttl" of a gateway request to be a positive number of seconds (at most ${MAX_TTL_SECONDS}), `
+      + `or null for HTTP freshness, got ${typeof ttl === 'number' ? ttl : typeof ttl}`);
+  }
+  if (request.tags !== undefined && request.tags !== null) {
+    try {
+      checkTags(request.tags, 'the "tags" of a gateway request');
+    } catch (err) {
+      throw new TypeError(err.message);
+    }
+  }
 }
 
 /** Calls fn once, whatever calls it (the end of a coalesced fill). */
@@ -63,12 +85,16 @@ class SharedCache {
    * One exchange through the cache. Never rejects for cache faults; rejects with an
    * UpstreamError (UpstreamTimeoutError) when the upstream fails and nothing stale may be served.
    * @param {{ method: string, url: string, headers: object, body?: import('stream').Readable|Buffer|null,
-   *   signal?: AbortSignal, paths?: string[] }} request `url`: absolute upstream URL; `headers`:
-   *   lowercased names, without hop-by-hop fields; `paths`: more paths to index the entry under
+   *   signal?: AbortSignal, paths?: string[], ttl?: number|null, tags?: string[]|null }} request `url`:
+   *   absolute upstream URL; `headers`: lowercased names, without hop-by-hop fields; `paths`: more
+   *   paths to index the entry under; `ttl` (seconds): overrides the freshness lifetime of what
+   *   this exchange stores, like the `ttl` option (null: the option's, else HTTP rules); `tags`:
+   *   added to the stored entry's tags
    * @returns {Promise<{ status: number, headers: object, body: import('stream').Readable|Buffer,
    *   cacheStatus: 'HIT'|'MISS'|'STALE'|'REVALIDATED'|'BYPASS' }>}
    */
   async handle(request) {
+    checkOverrides(request);
     const method = request.method;
     if (method === 'GET' || method === 'HEAD') return this.read(request);
     if (SAFE_METHODS.has(method)) return this.pass(request);
@@ -241,10 +267,20 @@ class SharedCache {
     return answer;
   }
 
-  /** The entry's tags: the URL's own, and the `tags` option's. Throws a StoreError when they cannot be had. */
+  /** The freshness lifetime (ms) a request imposes on what it stores: its `ttl`, else the option's, else null (HTTP rules). */
+  lifetimeFor(request) {
+    const ttl = request.ttl;
+    return ttl === undefined || ttl === null ? this.o.ttlMs : Math.max(1, Math.round(ttl * 1000));
+  }
+
+  /**
+   * The entry's tags: the URL's own, the `tags` option's and the request's. Throws a StoreError
+   * when they cannot be had.
+   */
   tagsFor(request, res, fill) {
     const tags = this.o.tags;
-    if (tags === null) return fill.tags;
+    const call = request.tags || [];
+    if (tags === null) return call.length === 0 ? fill.tags : [...new Set([...fill.tags, ...call])];
     let own = tags;
     if (typeof tags === 'function') {
       try {
@@ -253,7 +289,7 @@ class SharedCache {
         throw new StoreError(`the tags of the response for ${request.url} could not be had: ${err.message}`, { cause: err });
       }
     }
-    return [...new Set([...fill.tags, ...own])];
+    return [...new Set([...fill.tags, ...own, ...call])];
   }
 
   /** Stores a complete body; resolves with the encoded entry when stored under found.key, else null. */
@@ -261,7 +297,7 @@ class SharedCache {
     if (body === null) return null;
     const declared = res.headers['content-length'];
     if (declared !== undefined && Number(declared) !== body.length) return null; // cut short
-    const entry = this.entries.entryFor(res, body);
+    const entry = this.entries.entryFor(res, body, this.lifetimeFor(request));
     if (entry.keepMs < 1) return null;
     const tags = this.tagsFor(request, res, fill);
     const { key, encoded, stored } = await this.entries.put(request, found, entry, { ...fill, tags });
@@ -320,7 +356,7 @@ class SharedCache {
     const old = found.entry;
     const headers = mergeNotModified(old.headers, res.headers, { responseTime: res.responseTime, cdnCacheControl: this.o.cdnCacheControl });
     const entry = this.entries.entryFor({ status: old.status, headers, requestTime: res.requestTime, responseTime: res.responseTime },
-      old.body);
+      old.body, this.lifetimeFor(request));
     if (entry.keepMs >= 1) {
       try {
         await this.entries.put(request, found, entry, { ...fill, tags: this.tagsFor(request, res, fill) });

@@ -89,6 +89,16 @@ class GatewayEntries {
   }
 
   /**
+   * The entry under `key` when it is newer than `seen` (another process validated or replaced it
+   * since `seen` was read), or null. Times only: the bytes of one entry may differ by where they
+   * were read from.
+   */
+  readNewer(key, seen) {
+    return this.store.getEntry(key, null)
+      .then((e) => (e !== null && (e.storedAt > seen.storedAt || e.expiresAt > seen.expiresAt) ? e : null));
+  }
+
+  /**
    * What freshness.servable needs of a stored entry: storedAt is responseTime − initial age, so
    * its current age is now − storedAt.
    */

@@ -138,7 +138,13 @@ class SharedCache {
       { shared: true, cdnCacheControl: o.cdnCacheControl });
     if (s.state === 'revalidate') {
       if (only) return this.gatewayTimeout();
-      return this.revalidate(request, found, fill, s);
+      if (!this.coalescable(request)) return this.revalidate(request, found, fill, s, null);
+      return this.coalesce(request, found, {
+        lead: (done) => this.revalidate(request, found, fill, s, done),
+        read: () => this.entries.readNewer(found.key, entry),
+        alone: () => this.revalidate(request, found, this.entries.fillFor(request), s, null),
+        cacheStatus: 'REVALIDATED',
+      });
     }
     if (s.state === 'fresh' && hasOriginPreconditions(request.headers) && !only) {
       // If-Match / If-Unmodified-Since are the origin's to evaluate (4.3.2).
@@ -173,31 +179,43 @@ class SharedCache {
       this.reporter.outcome(request, 'miss');
       return this.forward(request, 'MISS', found, fill, null);
     }
-    return this.coalesce(request, found, (done) => this.forward(request, 'MISS', found, fill, done));
+    return this.coalesce(request, found, {
+      lead: (done) => {
+        this.reporter.outcome(request, 'miss');
+        return this.forward(request, 'MISS', found, fill, done);
+      },
+      read: () => this.entries.readFresh(found.key, this.clock.now),
+      alone: () => {
+        this.reporter.outcome(request, 'miss');
+        return this.forward(request, 'MISS', found, this.entries.fillFor(request), null);
+      },
+      cacheStatus: 'HIT',
+    });
   }
 
   /**
-   * Has one request per key fetch it, in this process and across processes: followers are
-   * answered from the leader's entry, or fetch it themselves when the leader stored none.
-   * @param {(done: (encoded: Buffer|null) => void) => Promise<object>} lead fetches; calls done
-   *   once with the stored entry (stored under this key) or null
+   * Has one request per key go upstream, in this process and across processes: followers are
+   * answered from the entry the leader stored, or go on alone when it stored none.
+   * @param {{ lead: (done: (encoded: Buffer|null) => void) => Promise<object>, read: () => Promise<object|null>,
+   *   alone: () => Promise<object>, cacheStatus: string }} how `lead` goes upstream and calls done once
+   *   with the entry it stored under this key, or null; `read`: the entry another process stored
+   *   (store.acquire's); `alone`: a follower's exchange when the leader stored nothing; `cacheStatus`:
+   *   a follower's
    */
-  async coalesce(request, found, lead) {
+  async coalesce(request, found, { lead, read, alone, cacheStatus }) {
     const o = this.o;
     const key = found.key;
     const wait = this.inflight.join(key, o.coalesceTimeout);
     if (wait !== null) {
       const outcome = await wait;
       const entry = outcome.kind === 'value' ? this.entries.decode(outcome.payload) : null;
-      if (entry !== null) return this.coalescedHit(request, entry);
-      this.reporter.outcome(request, 'miss');
-      return this.forward(request, 'MISS', found, this.entries.fillFor(request), null);
+      return entry !== null ? this.coalescedHit(request, entry, cacheStatus) : alone();
     }
-    const decision = await this.store.acquire(`e:${key}`, () => this.entries.readFresh(key, this.clock.now), o)
+    const decision = await this.store.acquire(`e:${key}`, read, o)
       .catch((err) => { this.report(err); return { own: true }; });
     if (decision.entry) {
       this.inflight.complete(key, decision.entry.bytes);
-      return this.coalescedHit(request, decision.entry);
+      return this.coalescedHit(request, decision.entry, cacheStatus);
     }
     const token = decision.token;
     const done = onceOnly((encoded) => {
@@ -205,7 +223,6 @@ class SharedCache {
       else this.inflight.fail(key);
       if (token !== undefined) this.store.release(`e:${key}`, token, encoded !== null);
     });
-    this.reporter.outcome(request, 'miss');
     try {
       return await lead(done);
     } catch (err) {
@@ -214,10 +231,10 @@ class SharedCache {
     }
   }
 
-  coalescedHit(request, entry) {
+  coalescedHit(request, entry, cacheStatus) {
     this.reporter.outcome(request, 'hit_coalesced');
-    return answerFromEntry(request, entry, { ageMs: Math.max(0, this.clock.now() - entry.storedAt), cacheStatus: 'HIT',
-      omit: this.omitted(entry) });
+    return answerFromEntry(request, entry, { ageMs: Math.max(0, this.clock.now() - entry.storedAt), cacheStatus,
+      omit: cacheStatus === 'HIT' ? this.omitted(entry) : [] });
   }
 
   /**
@@ -307,13 +324,17 @@ class SharedCache {
   /**
    * Validates a stored response upstream (RFC 9111 4.3.1): a 304 refreshes it (REVALIDATED),
    * a 5xx or a failure within stale-if-error serves it (STALE), anything else is a new response.
+   * @param {((encoded: Buffer|null) => void)|null} done a coalesced revalidation's end: called once
+   *   with the entry stored under found.key, or null
    */
-  async revalidate(request, found, fill, s) {
+  async revalidate(request, found, fill, s, done) {
+    const end = done || (() => {});
     const conditional = {
       ...request, method: 'GET', body: null,
       headers: { ...withoutConditions(request.headers), ...revalidationHeaders(found.entry.headers) },
     };
     const stale = () => {
+      end(null);
       this.reporter.outcome(request, 'stale');
       return answerFromEntry(request, found.entry, { ageMs: s.ageMs, cacheStatus: 'STALE', omit: this.omitted(found.entry) });
     };
@@ -325,6 +346,7 @@ class SharedCache {
         debug('gateway: serving %s stale (stale-if-error): %s', request.url, err.message);
         return stale();
       }
+      end(null);
       throw err;
     }
     if (res.status === 304) {
@@ -332,9 +354,10 @@ class SharedCache {
       if (selectStoredForNotModified([found.entry.headers], res.headers).length === 0) {
         // A 304 for another representation than the one stored (4.3.4): ask for the full response.
         this.reporter.outcome(request, 'miss');
-        return this.forward({ ...conditional, headers: withoutConditions(conditional.headers) }, 'MISS', found, fill, null);
+        return this.forward({ ...conditional, headers: withoutConditions(conditional.headers) }, 'MISS', found, fill, end);
       }
-      const entry = await this.refreshed(conditional, found, fill, res);
+      const { entry, encoded } = await this.refreshed(conditional, found, fill, res);
+      end(encoded);
       this.reporter.outcome(request, 'hit');
       return answerFromEntry(request, entry, { ageMs: Math.max(0, this.clock.now() - entry.storedAt), cacheStatus: 'REVALIDATED' });
     }
@@ -343,7 +366,7 @@ class SharedCache {
       return stale();
     }
     this.reporter.outcome(request, 'miss');
-    const answer = this.respond(conditional, res, 'MISS', found, fill, () => {});
+    const answer = this.respond(conditional, res, 'MISS', found, fill, end);
     if (request.method === 'HEAD') {
       if (typeof answer.body.resume === 'function') answer.body.resume();
       answer.body = EMPTY;
@@ -351,20 +374,25 @@ class SharedCache {
     return answer;
   }
 
-  /** The stored entry updated by a 304 (RFC 9111 4.3.4), stored again; resolves with it. */
+  /**
+   * The stored entry updated by a 304 (RFC 9111 4.3.4), stored again; resolves with it and its
+   * encoded bytes when they were stored under found.key (else null).
+   */
   async refreshed(request, found, fill, res) {
     const old = found.entry;
     const headers = mergeNotModified(old.headers, res.headers, { responseTime: res.responseTime, cdnCacheControl: this.o.cdnCacheControl });
     const entry = this.entries.entryFor({ status: old.status, headers, requestTime: res.requestTime, responseTime: res.responseTime },
       old.body, this.lifetimeFor(request));
+    let encoded = null;
     if (entry.keepMs >= 1) {
       try {
-        await this.entries.put(request, found, entry, { ...fill, tags: this.tagsFor(request, res, fill) });
+        const put = await this.entries.put(request, found, entry, { ...fill, tags: this.tagsFor(request, res, fill) });
+        if (put.stored && put.key === found.key) encoded = put.encoded;
       } catch (err) {
         this.report(err);
       }
     }
-    return entry;
+    return { entry, encoded };
   }
 
   /** stale-while-revalidate: one revalidation per key at a time, in this process and across processes. */

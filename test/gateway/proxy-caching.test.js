@@ -7,6 +7,7 @@ const http = require('http');
 const { openCache, waitFor } = require('../helpers/cache');
 const { startOrigin, bareGateway, gatewaySuite } = require('./proxy-fixtures');
 const { formatHttpDate } = require('../../lib/http/http-date');
+const { withClock } = require('../helpers/clock');
 
 const t = gatewaySuite();
 
@@ -273,6 +274,29 @@ describe('coalescing', () => {
     expect(all.every((r) => r.status === 200 && r.text === 'one')).toBe(true);
     expect(t.origin.count()).toBe(1);
   });
+
+  it('validates a stale entry for 20 concurrent requests with one conditional request (RFC 9111 4.3.1)', async () => {
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await start((req, res) => (req.headers['if-none-match'] === '"s"'
+      ? held.then(() => res.writeHead(304, dated({ 'Cache-Control': 'max-age=60', ETag: '"s"' })).end())
+      : res.writeHead(200, dated({ 'Cache-Control': 'max-age=1', ETag: '"s"' })).end('stored')));
+    await t.gw.get('/stale');
+    await waitFor(async () => (await t.gw.get('/stale')).headers['x-cache'] === 'HIT', { what: 'the entry stored' });
+    t.clock.advance(2000);
+    const agent = new http.Agent({ keepAlive: false, maxSockets: 50 });
+    const arrived = new Promise((resolve) => t.origin.once('request', resolve));
+    const replies = Promise.all(Array.from({ length: 20 }, () => t.gw.get('/stale', { agent })));
+    await arrived;
+    release();
+    const all = await replies;
+    agent.destroy();
+    // Those that came after the validation ended found the entry fresh.
+    expect(all.every((r) => r.status === 200 && r.text === 'stored' && ['REVALIDATED', 'HIT'].includes(r.headers['x-cache'])))
+      .toBe(true);
+    expect(t.origin.requests.map((r) => r.headers['if-none-match'] || null)).toEqual([null, '"s"']);
+    expect((await t.gw.get('/stale')).headers['x-cache']).toBe('HIT');
+  });
 });
 
 describe('store faults', () => {
@@ -308,5 +332,34 @@ describe('coalescing across gateway instances', () => {
     await second.close();
     expect(all.every((r) => r.status === 200 && r.text === 'shared')).toBe(true);
     expect(t.origin.count()).toBe(1);
+  });
+
+  it('has two caches on one Redis validate a stale entry for 20 concurrent requests with one conditional request', async () => {
+    const { cache: other } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 1000 }, t.clock));
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await start((req, res) => (req.headers['if-none-match'] === '"x"'
+      ? held.then(() => res.writeHead(304, dated({ 'Cache-Control': 'max-age=60', ETag: '"x"' })).end())
+      : res.writeHead(200, dated({ 'Cache-Control': 'max-age=1', ETag: '"x"' })).end('shared')));
+    const second = await bareGateway(other, t.origin.url);
+    await t.gw.get('/x-stale');
+    await waitFor(async () => (await second.get('/x-stale')).headers['x-cache'] === 'HIT', { what: 'the entry stored' });
+    t.clock.advance(2000);
+    const agent = new http.Agent({ keepAlive: false, maxSockets: 50 });
+    const arrived = new Promise((resolve) => t.origin.once('request', resolve));
+    const replies = Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? second : t.gw).get('/x-stale', { agent })));
+    await arrived;
+    const leading = (c) => [...c._inflight.table.keys()].some((name) => name.startsWith('e:'));
+    try {
+      await waitFor(() => leading(t.cache) && leading(other), { what: 'a leader in each instance' });
+    } finally {
+      release();
+    }
+    const all = await replies;
+    agent.destroy();
+    await second.close();
+    expect(all.every((r) => r.status === 200 && r.text === 'shared' && ['REVALIDATED', 'HIT'].includes(r.headers['x-cache'])))
+      .toBe(true);
+    expect(t.origin.requests.map((r) => r.headers['if-none-match'] || null)).toEqual([null, '"x"']);
   });
 });

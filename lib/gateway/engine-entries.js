@@ -23,6 +23,11 @@ const NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 const MAX_VARY_NAMES = 64;
 const MAX_LIFETIME_MS = 10 * 365 * 86400000;
 
+/** Whether entry `e` was stored or validated after `seen` (by its times). */
+function newer(e, seen) {
+  return e.storedAt > seen.storedAt || e.expiresAt > seen.expiresAt;
+}
+
 class GatewayEntries {
   /**
    * @param {object} store the cache's store (lib/stores/contract.js)
@@ -94,8 +99,7 @@ class GatewayEntries {
    * were read from.
    */
   readNewer(key, seen) {
-    return this.store.getEntry(key, null)
-      .then((e) => (e !== null && (e.storedAt > seen.storedAt || e.expiresAt > seen.expiresAt) ? e : null));
+    return this.store.getEntry(key, null).then((e) => (e !== null && newer(e, seen) ? e : null));
   }
 
   /**
@@ -200,4 +204,4 @@ class GatewayEntries {
   }
 }
 
-module.exports = { GatewayEntries };
+module.exports = { GatewayEntries, newer };

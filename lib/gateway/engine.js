@@ -11,7 +11,7 @@
 // an exchange: it is forwarded (BYPASS) and the fault reported on the cache's 'error' event.
 const debug = require('debug')('respcache');
 const { Upstream } = require('./upstream');
-const { GatewayEntries } = require('./engine-entries');
+const { GatewayEntries, newer } = require('./engine-entries');
 const { answerFromEntry, tee, readAll, EMPTY } = require('./engine-answer');
 const { servable, onlyIfCached } = require('../http/freshness');
 const { sharedStorable, strippedFields } = require('../http/storable');
@@ -142,6 +142,8 @@ class SharedCache {
       return this.coalesce(request, found, {
         lead: (done) => this.revalidate(request, found, fill, s, done),
         read: () => this.entries.readNewer(found.key, entry),
+        // A fill of this process under way may hand over the very entry found stale.
+        accept: (handed) => newer(handed, entry),
         alone: () => this.revalidate(request, found, this.entries.fillFor(request), s, null),
         cacheStatus: 'REVALIDATED',
       });
@@ -200,16 +202,16 @@ class SharedCache {
    *   alone: () => Promise<object>, cacheStatus: string }} how `lead` goes upstream and calls done once
    *   with the entry it stored under this key, or null; `read`: the entry another process stored
    *   (store.acquire's); `alone`: a follower's exchange when the leader stored nothing; `cacheStatus`:
-   *   a follower's
+   *   a follower's; `accept` (optional): whether a follower takes the entry handed over in this process
    */
-  async coalesce(request, found, { lead, read, alone, cacheStatus }) {
+  async coalesce(request, found, { lead, read, alone, cacheStatus, accept = () => true }) {
     const o = this.o;
     const key = found.key;
     const wait = this.inflight.join(key, o.coalesceTimeout);
     if (wait !== null) {
       const outcome = await wait;
       const entry = outcome.kind === 'value' ? this.entries.decode(outcome.payload) : null;
-      return entry !== null ? this.coalescedHit(request, entry, cacheStatus) : alone();
+      return entry !== null && accept(entry) ? this.coalescedHit(request, entry, cacheStatus) : alone();
     }
     const decision = await this.store.acquire(`e:${key}`, read, o)
       .catch((err) => { this.report(err); return { own: true }; });

@@ -15,55 +15,14 @@ const { GatewayEntries, newer } = require('./engine-entries');
 const { answerFromEntry, tee, readAll, EMPTY } = require('./engine-answer');
 const { servable, onlyIfCached } = require('../http/freshness');
 const { sharedStorable, strippedFields } = require('../http/storable');
-const { revalidationHeaders, mergeNotModified, hasOriginPreconditions, selectStoredForNotModified } = require('../http/conditional');
+const { revalidationHeaders, mergeNotModified, freshenWithHead, hasOriginPreconditions, selectStoredForNotModified }
+  = require('../http/conditional');
 const { invalidationTargets, SAFE_METHODS } = require('../http/invalidation-targets');
 const { requestDirectives } = require('../http/cache-control');
 const { formatHttpDate } = require('../http/http-date');
 const { checkTags } = require('../stores/contract');
 const { StoreError } = require('../errors');
-
-const MAX_TTL_SECONDS = 10 * 365 * 86400;
-
-// The client's own conditions and ranges: a request with any of them is forwarded as it is on a
-// MISS (RFC 9111 4.3.2), not coalesced, and they are replaced by the cache's own validators when
-// the cache revalidates.
-const CLIENT_CONDITIONS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'];
-
-function withoutConditions(headers) {
-  const out = { ...headers };
-  for (const name of CLIENT_CONDITIONS) delete out[name];
-  return out;
-}
-
-/**
- * Checks the per-call overrides of a request (cache.fetch's): `ttl` in seconds (null or
- * undefined: the options' ttl, else HTTP freshness) and `tags` (added to the entry's).
- * @throws {TypeError} naming the property
- */
-function checkOverrides(request) {
-  const ttl = request.ttl;
-  if (ttl !== undefined && ttl !== null && !(typeof ttl === 'number' && ttl > 0 && ttl <= MAX_TTL_SECONDS)) {
-    throw new TypeError(`Expected the "ttl" of a gateway request to be a positive number of seconds (at most ${MAX_TTL_SECONDS}), `
-      + `or null for HTTP freshness, got ${typeof ttl === 'number' ? ttl : typeof ttl}`);
-  }
-  if (request.tags !== undefined && request.tags !== null) {
-    try {
-      checkTags(request.tags, 'the "tags" of a gateway request');
-    } catch (err) {
-      throw new TypeError(err.message);
-    }
-  }
-}
-
-/** Calls fn once, whatever calls it (the end of a coalesced fill). */
-function onceOnly(fn) {
-  let called = false;
-  return (value) => {
-    if (called) return;
-    called = true;
-    fn(value);
-  };
-}
+const { CLIENT_CONDITIONS, withoutConditions, checkOverrides, onceOnly } = require('./engine-request');
 
 class SharedCache {
   /**
@@ -331,8 +290,10 @@ class SharedCache {
    */
   async revalidate(request, found, fill, s, done) {
     const end = done || (() => {});
+    const head = request.method === 'HEAD';
     const conditional = {
-      ...request, method: 'GET', body: null,
+      // A HEAD is validated with a HEAD: its 200 freshens the stored response (4.3.5).
+      ...request, method: head ? 'HEAD' : 'GET', body: null,
       headers: { ...withoutConditions(request.headers), ...revalidationHeaders(found.entry.headers) },
     };
     const stale = () => {
@@ -368,8 +329,14 @@ class SharedCache {
       return stale();
     }
     this.reporter.outcome(request, 'miss');
+    if (head && res.status === 200) {
+      end(null);
+      await readAll(res.body, 0).catch(() => null);
+      await this.freshened(conditional, found, fill, res);
+      return { status: 200, headers: res.headers, body: EMPTY, cacheStatus: 'MISS' };
+    }
     const answer = this.respond(conditional, res, 'MISS', found, fill, end);
-    if (request.method === 'HEAD') {
+    if (head) {
       if (typeof answer.body.resume === 'function') answer.body.resume();
       answer.body = EMPTY;
     }
@@ -379,12 +346,15 @@ class SharedCache {
   /**
    * The stored entry updated by a 304 (RFC 9111 4.3.4), stored again; resolves with it and its
    * encoded bytes when they were stored under found.key (else null).
+   * @param {object|null} [merged] its new headers when already merged (a HEAD's, 4.3.5)
+   * @param {number|null} [ttlMs] a lifetime overriding HTTP freshness (0: stored stale)
    */
-  async refreshed(request, found, fill, res) {
+  async refreshed(request, found, fill, res, merged = null, ttlMs = this.lifetimeFor(request)) {
     const old = found.entry;
-    const headers = mergeNotModified(old.headers, res.headers, { responseTime: res.responseTime, cdnCacheControl: this.o.cdnCacheControl });
+    const headers = merged || mergeNotModified(old.headers, res.headers,
+      { responseTime: res.responseTime, cdnCacheControl: this.o.cdnCacheControl });
     const entry = this.entries.entryFor({ status: old.status, headers, requestTime: res.requestTime, responseTime: res.responseTime },
-      old.body, this.lifetimeFor(request));
+      old.body, ttlMs);
     let encoded = null;
     if (entry.keepMs >= 1) {
       try {
@@ -395,6 +365,17 @@ class SharedCache {
       }
     }
     return { entry, encoded };
+  }
+
+  /**
+   * The stored GET response after a 200 to a HEAD (RFC 9111 4.3.5): its headers updated when the
+   * HEAD response's validators (and Content-Length) match it, else kept as it is but stale.
+   */
+  freshened(request, found, fill, res) {
+    const merged = freshenWithHead(found.entry.headers, res.headers,
+      { responseTime: res.responseTime, cdnCacheControl: this.o.cdnCacheControl });
+    if (merged !== null) return this.refreshed(request, found, fill, res, merged);
+    return this.refreshed(request, found, fill, res, found.entry.headers, 0);
   }
 
   /** stale-while-revalidate: one revalidation per key at a time, in this process and across processes. */

@@ -111,6 +111,36 @@ describe('revalidation (RFC 9111 4.3)', () => {
   });
 });
 
+describe('a 200 to a HEAD (RFC 9111 4.3.5)', () => {
+  /** The origin: GET answered 200 with ETag "g"; HEAD answered with the headers the test sets. */
+  async function headOrigin(headHeaders) {
+    await start((req, res) => (req.method === 'HEAD' ? res.writeHead(200, dated(headHeaders())).end()
+      : res.writeHead(200, dated({ 'Cache-Control': 'max-age=1', ETag: '"g"', 'X-Version': '1' })).end('get body')));
+    await t.gw.get('/g');
+    await waitFor(async () => (await t.gw.get('/g')).headers['x-cache'] === 'HIT', { what: 'the entry stored' });
+    t.clock.advance(2000);
+    t.origin.requests.length = 0;
+  }
+
+  it('is sent for a HEAD on a stale entry and freshens the stored GET response when its validators match', async () => {
+    await headOrigin(() => ({ 'Cache-Control': 'max-age=100', ETag: '"g"', 'X-Version': '2' }));
+    const head = await t.gw.head('/g');
+    expect([head.status, head.headers['x-version']]).toEqual([200, '2']);
+    expect(t.origin.requests.map((r) => r.method)).toEqual(['HEAD']);
+    t.clock.advance(50000);
+    const hit = await t.gw.get('/g');
+    expect([hit.headers['x-cache'], hit.headers['x-version'], hit.text]).toEqual(['HIT', '2', 'get body']);
+  });
+
+  it('leaves the stored response stale when its validators differ', async () => {
+    await headOrigin(() => ({ 'Cache-Control': 'max-age=100', ETag: '"other"', 'X-Version': '2' }));
+    await t.gw.head('/g');
+    const next = await t.gw.get('/g');
+    expect(next.headers['x-cache']).not.toBe('HIT');
+    expect(t.origin.requests.map((r) => r.method)).toEqual(['HEAD', 'GET']);
+  });
+});
+
 describe('Vary (RFC 9111 4.1)', () => {
   it('stores one variant per value of the fields the response varies on', async () => {
     await start((req, res) => res.writeHead(200, dated({ 'Cache-Control': 'max-age=60', Vary: 'Accept-Language' }))

@@ -21,8 +21,20 @@ const { invalidationTargets, SAFE_METHODS } = require('../http/invalidation-targ
 const { requestDirectives } = require('../http/cache-control');
 const { formatHttpDate } = require('../http/http-date');
 const { checkTags } = require('../stores/contract');
+const { fieldValues } = require('../http/header-fields');
 const { StoreError } = require('../errors');
 const { CLIENT_CONDITIONS, withoutConditions, checkOverrides, onceOnly } = require('./engine-request');
+
+/**
+ * Whether a 304 to the cache's own validation selects the stored response it validated (RFC
+ * 9111 4.3.4): by its validators when it has any; without any, it answers the only validators the
+ * request carried, the stored response's (4.3.4's "no validator" case is about a client's own
+ * If-Modified-Since, not about a cache's revalidation of one stored response).
+ */
+function selectsValidated(storedHeaders, headers) {
+  const validators = fieldValues(headers, 'etag').length + fieldValues(headers, 'last-modified').length;
+  return validators === 0 || selectStoredForNotModified([storedHeaders], headers).length > 0;
+}
 
 class SharedCache {
   /**
@@ -314,7 +326,7 @@ class SharedCache {
     }
     if (res.status === 304) {
       await readAll(res.body, 0).catch(() => null);
-      if (selectStoredForNotModified([found.entry.headers], res.headers).length === 0) {
+      if (!selectsValidated(found.entry.headers, res.headers)) {
         // A 304 for another representation than the one stored (4.3.4): ask for the full response.
         this.reporter.outcome(request, 'miss');
         return this.forward({ ...conditional, headers: withoutConditions(conditional.headers) }, 'MISS', found, fill, end);

@@ -91,6 +91,18 @@ describe('revalidation (RFC 9111 4.3)', () => {
     expect([hit.headers['x-cache'], hit.headers['x-version'], hit.headers.age]).toEqual(['HIT', '2', '0']);
   });
 
+  it('takes a 304 without validators as the answer to its own validation (4.3.4)', async () => {
+    await start((req, res) => (req.headers['if-none-match'] === '"bare"'
+      ? res.writeHead(304, dated({ 'Cache-Control': 'max-age=60' })).end()
+      : res.writeHead(200, dated({ 'Cache-Control': 'max-age=1', ETag: '"bare"' })).end('bare')));
+    await t.gw.get('/bare');
+    await waitFor(async () => (await t.gw.get('/bare')).headers['x-cache'] === 'HIT', { what: 'the entry stored' });
+    t.clock.advance(2000);
+    t.origin.requests.length = 0;
+    const reply = await t.gw.get('/bare');
+    expect([reply.headers['x-cache'], reply.text, t.origin.count()]).toEqual(['REVALIDATED', 'bare', 1]);
+  });
+
   it('revalidates a fresh entry when the request says no-cache', async () => {
     await start((req, res) => res.writeHead(req.headers['if-none-match'] ? 304 : 200,
       dated({ 'Cache-Control': 'max-age=60', ETag: '"n"' })).end(req.headers['if-none-match'] ? undefined : 'n'));

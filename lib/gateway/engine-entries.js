@@ -23,6 +23,11 @@ const NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 const MAX_VARY_NAMES = 64;
 const MAX_LIFETIME_MS = 10 * 365 * 86400000;
 
+/** Whether entry `e` was stored or validated after `seen` (by its times). */
+function newer(e, seen) {
+  return e.storedAt > seen.storedAt || e.expiresAt > seen.expiresAt;
+}
+
 class GatewayEntries {
   /**
    * @param {object} store the cache's store (lib/stores/contract.js)
@@ -89,6 +94,15 @@ class GatewayEntries {
   }
 
   /**
+   * The entry under `key` when it is newer than `seen` (another process validated or replaced it
+   * since `seen` was read), or null. Times only: the bytes of one entry may differ by where they
+   * were read from.
+   */
+  readNewer(key, seen) {
+    return this.store.getEntry(key, null).then((e) => (e !== null && newer(e, seen) ? e : null));
+  }
+
+  /**
    * What freshness.servable needs of a stored entry: storedAt is responseTime − initial age, so
    * its current age is now − storedAt.
    */
@@ -104,12 +118,13 @@ class GatewayEntries {
    * (so it can still be revalidated). A `keepMs` below 1 means it is not to be stored.
    * @param {{ status: number, headers: object, requestTime: number, responseTime: number }} res
    * @param {Buffer} body
+   * @param {number|null} [ttlMs] a lifetime that overrides HTTP freshness (the `ttl` option's or a call's)
    * @returns {{ status: number, headers: string[], body: Buffer, storedAt: number, expiresAt: number,
    *   keepMs: number }}
    */
-  entryFor(res, body) {
+  entryFor(res, body, ttlMs = this.o.ttlMs) {
     const o = this.o;
-    const lifetime = o.ttlMs !== null ? o.ttlMs : Math.min(MAX_LIFETIME_MS, freshnessLifetime(res.headers, {
+    const lifetime = ttlMs !== null ? ttlMs : Math.min(MAX_LIFETIME_MS, freshnessLifetime(res.headers, {
       status: res.status, shared: true, heuristicFraction: o.heuristicFraction, heuristicMaxMs: o.heuristicMaxMs,
       heuristicStatuses: o.heuristicStatuses, cdnCacheControl: o.cdnCacheControl, responseTime: res.responseTime,
     }).ms);
@@ -189,4 +204,4 @@ class GatewayEntries {
   }
 }
 
-module.exports = { GatewayEntries };
+module.exports = { GatewayEntries, newer };

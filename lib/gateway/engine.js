@@ -12,36 +12,29 @@
 const debug = require('debug')('respcache');
 const { Upstream } = require('./upstream');
 const { Passes } = require('./passes');
-const { GatewayEntries } = require('./engine-entries');
+const { GatewayEntries, newer } = require('./engine-entries');
 const { answerFromEntry, tee, readAll, EMPTY } = require('./engine-answer');
 const { servable, onlyIfCached } = require('../http/freshness');
 const { sharedStorable, strippedFields } = require('../http/storable');
-const { revalidationHeaders, mergeNotModified, hasOriginPreconditions, selectStoredForNotModified } = require('../http/conditional');
+const { revalidationHeaders, mergeNotModified, freshenWithHead, hasOriginPreconditions, selectStoredForNotModified }
+  = require('../http/conditional');
 const { invalidationTargets, SAFE_METHODS } = require('../http/invalidation-targets');
 const { requestDirectives } = require('../http/cache-control');
 const { formatHttpDate } = require('../http/http-date');
 const { checkTags } = require('../stores/contract');
+const { fieldValues } = require('../http/header-fields');
 const { StoreError } = require('../errors');
+const { CLIENT_CONDITIONS, withoutConditions, checkOverrides, onceOnly } = require('./engine-request');
 
-// The client's own conditions and ranges: a request with any of them is forwarded as it is on a
-// MISS (RFC 9111 4.3.2), not coalesced, and they are replaced by the cache's own validators when
-// the cache revalidates.
-const CLIENT_CONDITIONS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'];
-
-function withoutConditions(headers) {
-  const out = { ...headers };
-  for (const name of CLIENT_CONDITIONS) delete out[name];
-  return out;
-}
-
-/** Calls fn once, whatever calls it (the end of a coalesced fill). */
-function onceOnly(fn) {
-  let called = false;
-  return (value) => {
-    if (called) return;
-    called = true;
-    fn(value);
-  };
+/**
+ * Whether a 304 to the cache's own validation selects the stored response it validated (RFC
+ * 9111 4.3.4): by its validators when it has any; without any, it answers the only validators the
+ * request carried, the stored response's (4.3.4's "no validator" case is about a client's own
+ * If-Modified-Since, not about a cache's revalidation of one stored response).
+ */
+function selectsValidated(storedHeaders, headers) {
+  const validators = fieldValues(headers, 'etag').length + fieldValues(headers, 'last-modified').length;
+  return validators === 0 || selectStoredForNotModified([storedHeaders], headers).length > 0;
 }
 
 class SharedCache {
@@ -68,12 +61,16 @@ class SharedCache {
    * One exchange through the cache. Never rejects for cache faults; rejects with an
    * UpstreamError (UpstreamTimeoutError) when the upstream fails and nothing stale may be served.
    * @param {{ method: string, url: string, headers: object, body?: import('stream').Readable|Buffer|null,
-   *   signal?: AbortSignal, paths?: string[] }} request `url`: absolute upstream URL; `headers`:
-   *   lowercased names, without hop-by-hop fields; `paths`: more paths to index the entry under
+   *   signal?: AbortSignal, paths?: string[], ttl?: number|null, tags?: string[]|null }} request `url`:
+   *   absolute upstream URL; `headers`: lowercased names, without hop-by-hop fields; `paths`: more
+   *   paths to index the entry under; `ttl` (seconds): overrides the freshness lifetime of what
+   *   this exchange stores, like the `ttl` option (null: the option's, else HTTP rules); `tags`:
+   *   added to the stored entry's tags
    * @returns {Promise<{ status: number, headers: object, body: import('stream').Readable|Buffer,
    *   cacheStatus: 'HIT'|'MISS'|'STALE'|'REVALIDATED'|'BYPASS' }>}
    */
   async handle(request) {
+    checkOverrides(request);
     const method = request.method;
     if (method === 'GET' || method === 'HEAD') return this.read(request);
     if (SAFE_METHODS.has(method)) return this.pass(request);
@@ -117,7 +114,15 @@ class SharedCache {
       { shared: true, cdnCacheControl: o.cdnCacheControl });
     if (s.state === 'revalidate') {
       if (only) return this.gatewayTimeout();
-      return this.revalidate(request, found, fill, s);
+      if (!this.coalescable(request)) return this.revalidate(request, found, fill, s, null);
+      return this.coalesce(request, found, {
+        lead: (done) => this.revalidate(request, found, fill, s, done),
+        read: () => this.entries.readNewer(found.key, entry),
+        // A fill of this process under way may hand over the very entry found stale.
+        accept: (handed) => newer(handed, entry),
+        alone: () => this.revalidate(request, found, this.entries.fillFor(request), s, null),
+        cacheStatus: 'REVALIDATED',
+      });
     }
     if (s.state === 'fresh' && hasOriginPreconditions(request.headers) && !only) {
       // If-Match / If-Unmodified-Since are the origin's to evaluate (4.3.2).
@@ -152,31 +157,43 @@ class SharedCache {
       this.reporter.outcome(request, 'miss');
       return this.forward(request, 'MISS', found, fill, null);
     }
-    return this.coalesce(request, found, (done) => this.forward(request, 'MISS', found, fill, done));
+    return this.coalesce(request, found, {
+      lead: (done) => {
+        this.reporter.outcome(request, 'miss');
+        return this.forward(request, 'MISS', found, fill, done);
+      },
+      read: () => this.entries.readFresh(found.key, this.clock.now),
+      alone: () => {
+        this.reporter.outcome(request, 'miss');
+        return this.forward(request, 'MISS', found, this.entries.fillFor(request), null);
+      },
+      cacheStatus: 'HIT',
+    });
   }
 
   /**
-   * Has one request per key fetch it, in this process and across processes: followers are
-   * answered from the leader's entry, or fetch it themselves when the leader stored none.
-   * @param {(done: (encoded: Buffer|null) => void) => Promise<object>} lead fetches; calls done
-   *   once with the stored entry (stored under this key) or null
+   * Has one request per key go upstream, in this process and across processes: followers are
+   * answered from the entry the leader stored, or go on alone when it stored none.
+   * @param {{ lead: (done: (encoded: Buffer|null) => void) => Promise<object>, read: () => Promise<object|null>,
+   *   alone: () => Promise<object>, cacheStatus: string }} how `lead` goes upstream and calls done once
+   *   with the entry it stored under this key, or null; `read`: the entry another process stored
+   *   (store.acquire's); `alone`: a follower's exchange when the leader stored nothing; `cacheStatus`:
+   *   a follower's; `accept` (optional): whether a follower takes the entry handed over in this process
    */
-  async coalesce(request, found, lead) {
+  async coalesce(request, found, { lead, read, alone, cacheStatus, accept = () => true }) {
     const o = this.o;
     const key = found.key;
     const wait = this.inflight.join(key, o.coalesceTimeout);
     if (wait !== null) {
       const outcome = await wait;
       const entry = outcome.kind === 'value' ? this.entries.decode(outcome.payload) : null;
-      if (entry !== null) return this.coalescedHit(request, entry);
-      this.reporter.outcome(request, 'miss');
-      return this.forward(request, 'MISS', found, this.entries.fillFor(request), null);
+      return entry !== null && accept(entry) ? this.coalescedHit(request, entry, cacheStatus) : alone();
     }
-    const decision = await this.store.acquire(`e:${key}`, () => this.entries.readFresh(key, this.clock.now), o)
+    const decision = await this.store.acquire(`e:${key}`, read, o)
       .catch((err) => { this.report(err); return { own: true }; });
     if (decision.entry) {
       this.inflight.complete(key, decision.entry.bytes);
-      return this.coalescedHit(request, decision.entry);
+      return this.coalescedHit(request, decision.entry, cacheStatus);
     }
     const token = decision.token;
     const done = onceOnly((encoded) => {
@@ -184,7 +201,6 @@ class SharedCache {
       else this.inflight.fail(key);
       if (token !== undefined) this.store.release(`e:${key}`, token, encoded !== null);
     });
-    this.reporter.outcome(request, 'miss');
     try {
       return await lead(done);
     } catch (err) {
@@ -193,10 +209,10 @@ class SharedCache {
     }
   }
 
-  coalescedHit(request, entry) {
+  coalescedHit(request, entry, cacheStatus) {
     this.reporter.outcome(request, 'hit_coalesced');
-    return answerFromEntry(request, entry, { ageMs: Math.max(0, this.clock.now() - entry.storedAt), cacheStatus: 'HIT',
-      omit: this.omitted(entry) });
+    return answerFromEntry(request, entry, { ageMs: Math.max(0, this.clock.now() - entry.storedAt), cacheStatus,
+      omit: cacheStatus === 'HIT' ? this.omitted(entry) : [] });
   }
 
   /**
@@ -237,7 +253,7 @@ class SharedCache {
       return answer;
     }
     if (!this.storable(request, res)) {
-      this.passes.mark(found.key);
+      if (request.method === 'GET') this.passes.mark(found.key);
       done(null);
       return answer;
     }
@@ -252,10 +268,20 @@ class SharedCache {
     return answer;
   }
 
-  /** The entry's tags: the URL's own, and the `tags` option's. Throws a StoreError when they cannot be had. */
+  /** The freshness lifetime (ms) a request imposes on what it stores: its `ttl`, else the option's, else null (HTTP rules). */
+  lifetimeFor(request) {
+    const ttl = request.ttl;
+    return ttl === undefined || ttl === null ? this.o.ttlMs : Math.max(1, Math.round(ttl * 1000));
+  }
+
+  /**
+   * The entry's tags: the URL's own, the `tags` option's and the request's. Throws a StoreError
+   * when they cannot be had.
+   */
   tagsFor(request, res, fill) {
     const tags = this.o.tags;
-    if (tags === null) return fill.tags;
+    const call = request.tags || [];
+    if (tags === null) return call.length === 0 ? fill.tags : [...new Set([...fill.tags, ...call])];
     let own = tags;
     if (typeof tags === 'function') {
       try {
@@ -264,7 +290,7 @@ class SharedCache {
         throw new StoreError(`the tags of the response for ${request.url} could not be had: ${err.message}`, { cause: err });
       }
     }
-    return [...new Set([...fill.tags, ...own])];
+    return [...new Set([...fill.tags, ...own, ...call])];
   }
 
   /** Stores a complete body; resolves with the encoded entry when stored under found.key, else null. */
@@ -272,7 +298,7 @@ class SharedCache {
     if (body === null) return null;
     const declared = res.headers['content-length'];
     if (declared !== undefined && Number(declared) !== body.length) return null; // cut short
-    const entry = this.entries.entryFor(res, body);
+    const entry = this.entries.entryFor(res, body, this.lifetimeFor(request));
     if (entry.keepMs < 1) return null;
     const tags = this.tagsFor(request, res, fill);
     const { key, encoded, stored } = await this.entries.put(request, found, entry, { ...fill, tags });
@@ -282,13 +308,19 @@ class SharedCache {
   /**
    * Validates a stored response upstream (RFC 9111 4.3.1): a 304 refreshes it (REVALIDATED),
    * a 5xx or a failure within stale-if-error serves it (STALE), anything else is a new response.
+   * @param {((encoded: Buffer|null) => void)|null} done a coalesced revalidation's end: called once
+   *   with the entry stored under found.key, or null
    */
-  async revalidate(request, found, fill, s) {
+  async revalidate(request, found, fill, s, done) {
+    const end = done || (() => {});
+    const head = request.method === 'HEAD';
     const conditional = {
-      ...request, method: 'GET', body: null,
+      // A HEAD is validated with a HEAD: its 200 freshens the stored response (4.3.5).
+      ...request, method: head ? 'HEAD' : 'GET', body: null,
       headers: { ...withoutConditions(request.headers), ...revalidationHeaders(found.entry.headers) },
     };
     const stale = () => {
+      end(null);
       this.reporter.outcome(request, 'stale');
       return answerFromEntry(request, found.entry, { ageMs: s.ageMs, cacheStatus: 'STALE', omit: this.omitted(found.entry) });
     };
@@ -300,16 +332,18 @@ class SharedCache {
         debug('gateway: serving %s stale (stale-if-error): %s', request.url, err.message);
         return stale();
       }
+      end(null);
       throw err;
     }
     if (res.status === 304) {
       await readAll(res.body, 0).catch(() => null);
-      if (selectStoredForNotModified([found.entry.headers], res.headers).length === 0) {
+      if (!selectsValidated(found.entry.headers, res.headers)) {
         // A 304 for another representation than the one stored (4.3.4): ask for the full response.
         this.reporter.outcome(request, 'miss');
-        return this.forward({ ...conditional, headers: withoutConditions(conditional.headers) }, 'MISS', found, fill, null);
+        return this.forward({ ...conditional, headers: withoutConditions(conditional.headers) }, 'MISS', found, fill, end);
       }
-      const entry = await this.refreshed(conditional, found, fill, res);
+      const { entry, encoded } = await this.refreshed(conditional, found, fill, res);
+      end(encoded);
       this.reporter.outcome(request, 'hit');
       return answerFromEntry(request, entry, { ageMs: Math.max(0, this.clock.now() - entry.storedAt), cacheStatus: 'REVALIDATED' });
     }
@@ -318,28 +352,53 @@ class SharedCache {
       return stale();
     }
     this.reporter.outcome(request, 'miss');
-    const answer = this.respond(conditional, res, 'MISS', found, fill, () => {});
-    if (request.method === 'HEAD') {
+    if (head && res.status === 200) {
+      end(null);
+      await readAll(res.body, 0).catch(() => null);
+      await this.freshened(conditional, found, fill, res);
+      return { status: 200, headers: res.headers, body: EMPTY, cacheStatus: 'MISS' };
+    }
+    const answer = this.respond(conditional, res, 'MISS', found, fill, end);
+    if (head) {
       if (typeof answer.body.resume === 'function') answer.body.resume();
       answer.body = EMPTY;
     }
     return answer;
   }
 
-  /** The stored entry updated by a 304 (RFC 9111 4.3.4), stored again; resolves with it. */
-  async refreshed(request, found, fill, res) {
+  /**
+   * The stored entry updated by a 304 (RFC 9111 4.3.4), stored again; resolves with it and its
+   * encoded bytes when they were stored under found.key (else null).
+   * @param {object|null} [merged] its new headers when already merged (a HEAD's, 4.3.5)
+   * @param {number|null} [ttlMs] a lifetime overriding HTTP freshness (0: stored stale)
+   */
+  async refreshed(request, found, fill, res, merged = null, ttlMs = this.lifetimeFor(request)) {
     const old = found.entry;
-    const headers = mergeNotModified(old.headers, res.headers, { responseTime: res.responseTime, cdnCacheControl: this.o.cdnCacheControl });
+    const headers = merged || mergeNotModified(old.headers, res.headers,
+      { responseTime: res.responseTime, cdnCacheControl: this.o.cdnCacheControl });
     const entry = this.entries.entryFor({ status: old.status, headers, requestTime: res.requestTime, responseTime: res.responseTime },
-      old.body);
+      old.body, ttlMs);
+    let encoded = null;
     if (entry.keepMs >= 1) {
       try {
-        await this.entries.put(request, found, entry, { ...fill, tags: this.tagsFor(request, res, fill) });
+        const put = await this.entries.put(request, found, entry, { ...fill, tags: this.tagsFor(request, res, fill) });
+        if (put.stored && put.key === found.key) encoded = put.encoded;
       } catch (err) {
         this.report(err);
       }
     }
-    return entry;
+    return { entry, encoded };
+  }
+
+  /**
+   * The stored GET response after a 200 to a HEAD (RFC 9111 4.3.5): its headers updated when the
+   * HEAD response's validators (and Content-Length) match it, else kept as it is but stale.
+   */
+  freshened(request, found, fill, res) {
+    const merged = freshenWithHead(found.entry.headers, res.headers,
+      { responseTime: res.responseTime, cdnCacheControl: this.o.cdnCacheControl });
+    if (merged !== null) return this.refreshed(request, found, fill, res, merged);
+    return this.refreshed(request, found, fill, res, found.entry.headers, 0);
   }
 
   /** stale-while-revalidate: one revalidation per key at a time, in this process and across processes. */

@@ -7,6 +7,7 @@ const http = require('http');
 const { openCache, waitFor } = require('../helpers/cache');
 const { startOrigin, bareGateway, gatewaySuite } = require('./proxy-fixtures');
 const { formatHttpDate } = require('../../lib/http/http-date');
+const { withClock } = require('../helpers/clock');
 
 const t = gatewaySuite();
 
@@ -90,6 +91,18 @@ describe('revalidation (RFC 9111 4.3)', () => {
     expect([hit.headers['x-cache'], hit.headers['x-version'], hit.headers.age]).toEqual(['HIT', '2', '0']);
   });
 
+  it('takes a 304 without validators as the answer to its own validation (4.3.4)', async () => {
+    await start((req, res) => (req.headers['if-none-match'] === '"bare"'
+      ? res.writeHead(304, dated({ 'Cache-Control': 'max-age=60' })).end()
+      : res.writeHead(200, dated({ 'Cache-Control': 'max-age=1', ETag: '"bare"' })).end('bare')));
+    await t.gw.get('/bare');
+    await waitFor(async () => (await t.gw.get('/bare')).headers['x-cache'] === 'HIT', { what: 'the entry stored' });
+    t.clock.advance(2000);
+    t.origin.requests.length = 0;
+    const reply = await t.gw.get('/bare');
+    expect([reply.headers['x-cache'], reply.text, t.origin.count()]).toEqual(['REVALIDATED', 'bare', 1]);
+  });
+
   it('revalidates a fresh entry when the request says no-cache', async () => {
     await start((req, res) => res.writeHead(req.headers['if-none-match'] ? 304 : 200,
       dated({ 'Cache-Control': 'max-age=60', ETag: '"n"' })).end(req.headers['if-none-match'] ? undefined : 'n'));
@@ -107,6 +120,36 @@ describe('revalidation (RFC 9111 4.3)', () => {
     const reply = await t.gw.get('/v');
     expect([reply.headers['x-cache'], reply.text]).toEqual(['MISS', 'new']);
     expect((await t.gw.get('/v')).text).toBe('new');
+  });
+});
+
+describe('a 200 to a HEAD (RFC 9111 4.3.5)', () => {
+  /** The origin: GET answered 200 with ETag "g"; HEAD answered with the headers the test sets. */
+  async function headOrigin(headHeaders) {
+    await start((req, res) => (req.method === 'HEAD' ? res.writeHead(200, dated(headHeaders())).end()
+      : res.writeHead(200, dated({ 'Cache-Control': 'max-age=1', ETag: '"g"', 'X-Version': '1' })).end('get body')));
+    await t.gw.get('/g');
+    await waitFor(async () => (await t.gw.get('/g')).headers['x-cache'] === 'HIT', { what: 'the entry stored' });
+    t.clock.advance(2000);
+    t.origin.requests.length = 0;
+  }
+
+  it('is sent for a HEAD on a stale entry and freshens the stored GET response when its validators match', async () => {
+    await headOrigin(() => ({ 'Cache-Control': 'max-age=100', ETag: '"g"', 'X-Version': '2' }));
+    const head = await t.gw.head('/g');
+    expect([head.status, head.headers['x-version']]).toEqual([200, '2']);
+    expect(t.origin.requests.map((r) => r.method)).toEqual(['HEAD']);
+    t.clock.advance(50000);
+    const hit = await t.gw.get('/g');
+    expect([hit.headers['x-cache'], hit.headers['x-version'], hit.text]).toEqual(['HIT', '2', 'get body']);
+  });
+
+  it('leaves the stored response stale when its validators differ', async () => {
+    await headOrigin(() => ({ 'Cache-Control': 'max-age=100', ETag: '"other"', 'X-Version': '2' }));
+    await t.gw.head('/g');
+    const next = await t.gw.get('/g');
+    expect(next.headers['x-cache']).not.toBe('HIT');
+    expect(t.origin.requests.map((r) => r.method)).toEqual(['HEAD', 'GET']);
   });
 });
 
@@ -294,6 +337,29 @@ describe('coalescing', () => {
     expect(all.map((r) => r.text)).toEqual(Array(10).fill('private'));
     expect(t.origin.count('/never')).toBe(11);
   });
+
+  it('validates a stale entry for 20 concurrent requests with one conditional request (RFC 9111 4.3.1)', async () => {
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await start((req, res) => (req.headers['if-none-match'] === '"s"'
+      ? held.then(() => res.writeHead(304, dated({ 'Cache-Control': 'max-age=60', ETag: '"s"' })).end())
+      : res.writeHead(200, dated({ 'Cache-Control': 'max-age=1', ETag: '"s"' })).end('stored')));
+    await t.gw.get('/stale');
+    await waitFor(async () => (await t.gw.get('/stale')).headers['x-cache'] === 'HIT', { what: 'the entry stored' });
+    t.clock.advance(2000);
+    const agent = new http.Agent({ keepAlive: false, maxSockets: 50 });
+    const arrived = new Promise((resolve) => t.origin.once('request', resolve));
+    const replies = Promise.all(Array.from({ length: 20 }, () => t.gw.get('/stale', { agent })));
+    await arrived;
+    release();
+    const all = await replies;
+    agent.destroy();
+    // Those that came after the validation ended found the entry fresh.
+    expect(all.every((r) => r.status === 200 && r.text === 'stored' && ['REVALIDATED', 'HIT'].includes(r.headers['x-cache'])))
+      .toBe(true);
+    expect(t.origin.requests.map((r) => r.headers['if-none-match'] || null)).toEqual([null, '"s"']);
+    expect((await t.gw.get('/stale')).headers['x-cache']).toBe('HIT');
+  });
 });
 
 describe('store faults', () => {
@@ -311,7 +377,8 @@ describe('store faults', () => {
 
 describe('coalescing across gateway instances', () => {
   it('has two caches on one Redis (each with its own in-process table) send 20 cold requests upstream as one', async () => {
-    const { cache: other } = await openCache({ redis: t.redis.url, commandTimeout: 1000 });
+    // On the test's clock, like the first cache: on the real one the entry's times would mean another thing to each.
+    const { cache: other } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 1000 }, t.clock));
     let release;
     const held = new Promise((resolve) => { release = resolve; });
     await start((req, res) => held.then(() => res.writeHead(200, dated({ 'Cache-Control': 'max-age=60' })).end('shared')));
@@ -329,5 +396,34 @@ describe('coalescing across gateway instances', () => {
     await second.close();
     expect(all.every((r) => r.status === 200 && r.text === 'shared')).toBe(true);
     expect(t.origin.count()).toBe(1);
+  });
+
+  it('has two caches on one Redis validate a stale entry for 20 concurrent requests with one conditional request', async () => {
+    const { cache: other } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 1000 }, t.clock));
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await start((req, res) => (req.headers['if-none-match'] === '"x"'
+      ? held.then(() => res.writeHead(304, dated({ 'Cache-Control': 'max-age=60', ETag: '"x"' })).end())
+      : res.writeHead(200, dated({ 'Cache-Control': 'max-age=1', ETag: '"x"' })).end('shared')));
+    const second = await bareGateway(other, t.origin.url);
+    await t.gw.get('/x-stale');
+    await waitFor(async () => (await second.get('/x-stale')).headers['x-cache'] === 'HIT', { what: 'the entry stored' });
+    t.clock.advance(2000);
+    const agent = new http.Agent({ keepAlive: false, maxSockets: 50 });
+    const arrived = new Promise((resolve) => t.origin.once('request', resolve));
+    const replies = Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? second : t.gw).get('/x-stale', { agent })));
+    await arrived;
+    const leading = (c) => [...c._inflight.table.keys()].some((name) => name.startsWith('e:'));
+    try {
+      await waitFor(() => leading(t.cache) && leading(other), { what: 'a leader in each instance' });
+    } finally {
+      release();
+    }
+    const all = await replies;
+    agent.destroy();
+    await second.close();
+    expect(all.every((r) => r.status === 200 && r.text === 'shared' && ['REVALIDATED', 'HIT'].includes(r.headers['x-cache'])))
+      .toBe(true);
+    expect(t.origin.requests.map((r) => r.headers['if-none-match'] || null)).toEqual([null, '"x"']);
   });
 });

@@ -295,6 +295,9 @@ async function startOrigin(clock) {
       if (header.length < 3 || header[2] === true) savedHeaders.set(header[0], response.getHeader(header[0]));
     }
     if (!response.hasHeader('content-type')) response.setHeader('Content-Type', 'text/plain');
+    // Node would add a Date from the system clock; on the fake clock that Date falls behind by
+    // every pause before it, and a cache rightly counts the gap as age (RFC 9111 4.2.3).
+    if (!REAL_TIME && !response.hasHeader('date')) response.setHeader('Date', new Date(now).toUTCString());
 
     serverState.push({
       request_num: cliReqNum,

@@ -111,8 +111,9 @@ describe('RFC 9111 4.2.1 freshness lifetime', () => {
       expect(lifetime({ 'cdn-cache-control': 'max-age=30,', 'cache-control': 'max-age=60' })).toEqual({ ms: 60000, source: 'max-age' });
     });
 
-    it('treats a decimal max-age as stale', () => {
-      expect(lifetime({ 'cdn-cache-control': 'max-age=30.5' })).toEqual({ ms: 0, source: 'cdn-cache-control' });
+    it('ignores a field whose max-age is not an Integer (a decimal, a string), as invalid (2.2)', () => {
+      expect(lifetime({ 'cdn-cache-control': 'max-age=30.5', 'cache-control': 'max-age=60' })).toEqual({ ms: 60000, source: 'max-age' });
+      expect(lifetime({ 'cdn-cache-control': 'max-age="30"', 'cache-control': 'max-age=60' })).toEqual({ ms: 60000, source: 'max-age' });
     });
   });
 });

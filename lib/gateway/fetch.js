@@ -5,10 +5,8 @@
 // freshness and revalidation, Vary, coalescing in this process and across processes, the same
 // entries and invalidation), and resolves with a WHATWG Response carrying X-Cache.
 //
-// The engine is bound to one upstream origin and reads `ttl` from its options, so this file keeps
-// one SharedCache per (origin, ttl), created on first use; they share one store, one in-flight
-// table and the same keys, so a call with one ttl finds what a call with another stored. Per-call
-// tags go through the engine's `tags` function option, which is handed the request.
+// The engine is bound to one upstream origin (its connection pool), so this file keeps one
+// SharedCache per origin, created on first use; a call's ttl and tags go with its request.
 const { Readable } = require('stream');
 const { proxyOptions } = require('./options');
 const { SharedCache } = require('./engine');
@@ -133,11 +131,6 @@ function fetchInit(url, init) {
   return { url: target, method, headers: headerObject(init.headers), body: requestBody(init.body, method), signal, ttl, tags, timeout };
 }
 
-/** The tags of an entry stored for a fetch: those of the call that stored it. */
-function callTags(request) {
-  return request.tags || [];
-}
-
 /**
  * One signal for the caller's signal and the timeout. `timedOut()` says which one fired; `done()`
  * drops the timer and the listener (the exchange and its body are over).
@@ -203,15 +196,14 @@ class Fetcher {
   /** @param {import('../cache').Cache} cache */
   constructor(cache) {
     this.cache = cache;
-    this.engines = new Map(); // `${origin} ${ttl}` -> SharedCache
+    this.engines = new Map(); // origin -> SharedCache
   }
 
-  engineFor(origin, ttl) {
-    const id = `${origin} ${ttl}`;
-    let engine = this.engines.get(id);
+  engineFor(origin) {
+    let engine = this.engines.get(origin);
     if (engine === undefined) {
-      engine = new SharedCache(this.cache, proxyOptions(origin, { ttl, tags: callTags, via: false, xForwarded: false }));
-      this.engines.set(id, engine);
+      engine = new SharedCache(this.cache, proxyOptions(origin, { via: false, xForwarded: false }));
+      this.engines.set(origin, engine);
     }
     return engine;
   }
@@ -224,12 +216,12 @@ class Fetcher {
   async fetch(url, init) {
     const call = fetchInit(url, init);
     if (call.signal !== null && call.signal.aborted) throw call.signal.reason;
-    const engine = this.engineFor(call.url.origin, call.ttl);
+    const engine = this.engineFor(call.url.origin);
     const guard = callSignal(call.signal, call.timeout);
     const href = call.url.href;
     const request = {
       method: call.method, url: href, headers: call.headers, body: call.body, signal: guard.signal,
-      paths: [], tags: call.tags,
+      paths: [], ttl: call.ttl, tags: call.tags,
     };
     let answer;
     try {

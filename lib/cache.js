@@ -143,6 +143,8 @@ class Cache extends EventEmitter {
    * @returns {Promise<Response>}
    */
   fetch(url, init) {
+    // After close() no engine may open a connection pool that nothing would close.
+    if (this._closing) return Promise.reject(new errors.CacheClosedError());
     if (this._fetcher === undefined) {
       this._fetcher = new Fetcher(this);
       this._proxies.add(this._fetcher); // its upstream pools close with the cache

@@ -218,3 +218,12 @@ describe('failures', () => {
     expect(origin.count()).toBe(0);
   });
 });
+
+describe('after cache.close()', () => {
+  it('rejects with CacheClosedError and sends nothing upstream', async () => {
+    const { cache: closing } = await openCache({ redis: redis.url, commandTimeout: 1000 });
+    await closing.close();
+    await expect(closing.fetch(`${origin.url}/late`)).rejects.toMatchObject({ code: 'ERR_RESPCACHE_REDIS_CLOSED' });
+    expect(origin.count()).toBe(0);
+  });
+});

@@ -2,7 +2,8 @@
 
 // The gateway's stored responses over the store contract (lib/stores/contract.js): their keys,
 // their vary records (RFC 9111 4.1), how a response becomes an entry (times, retention, stripped
-// fields) and how every stored response for a URL is invalidated (4.4).
+// fields, the lifetime and tags a request imposes) and how every stored response for a URL is
+// invalidated (4.4).
 //
 // Keys. The base key of a URL is `<keyPrefix>:gw:<sha256('GET', absolute upstream URL as sent)>`
 // (HEAD is answered from GET entries). A response with Vary is stored under
@@ -17,6 +18,8 @@ const { requestPath } = require('../http/paths');
 const { varyFieldNames, secondaryKey } = require('../http/variants');
 const { strippedFields } = require('../http/storable');
 const { freshnessLifetime, initialAge, staleWindowsMs } = require('../http/freshness');
+const { checkTags } = require('../stores/contract');
+const { StoreError } = require('../errors');
 
 const RECORD = 'vr:';
 const NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
@@ -185,6 +188,31 @@ class GatewayEntries {
     } catch (err) {
       this.report(err);
     }
+  }
+
+  /** The freshness lifetime (ms) a request imposes on what it stores: its `ttl`, else the option's, else null (HTTP rules). */
+  lifetimeFor(request) {
+    const ttl = request.ttl;
+    return ttl === undefined || ttl === null ? this.o.ttlMs : Math.max(1, Math.round(ttl * 1000));
+  }
+
+  /**
+   * The entry's tags: the URL's own, the `tags` option's and the request's. Throws a StoreError
+   * when they cannot be had.
+   */
+  tagsFor(request, res, fill) {
+    const tags = this.o.tags;
+    const call = request.tags || [];
+    if (tags === null) return call.length === 0 ? fill.tags : [...new Set([...fill.tags, ...call])];
+    let own = tags;
+    if (typeof tags === 'function') {
+      try {
+        own = checkTags(tags(request, res), 'what the "tags" function of cache.proxy() returned');
+      } catch (err) {
+        throw new StoreError(`the tags of the response for ${request.url} could not be had: ${err.message}`, { cause: err });
+      }
+    }
+    return [...new Set([...fill.tags, ...own, ...call])];
   }
 
   /** Decodes entry bytes handed over by a coalesced fill: the entry, or null. */

@@ -21,9 +21,7 @@ const { revalidationHeaders, mergeNotModified, freshenWithHead, hasOriginPrecond
 const { invalidationTargets, SAFE_METHODS } = require('../http/invalidation-targets');
 const { requestDirectives } = require('../http/cache-control');
 const { formatHttpDate } = require('../http/http-date');
-const { checkTags } = require('../stores/contract');
 const { fieldValues } = require('../http/header-fields');
-const { StoreError } = require('../errors');
 const { CLIENT_CONDITIONS, withoutConditions, checkOverrides, onceOnly } = require('./engine-request');
 
 /**
@@ -187,13 +185,13 @@ class SharedCache {
     if (wait !== null) {
       const outcome = await wait;
       const entry = outcome.kind === 'value' ? this.entries.decode(outcome.payload) : null;
-      return entry !== null && accept(entry) ? this.coalescedHit(request, entry, cacheStatus) : alone();
+      return entry !== null && accept(entry) ? this.coalescedHit(request, entry, cacheStatus, alone) : alone();
     }
     const decision = await this.store.acquire(`e:${key}`, read, o)
       .catch((err) => { this.report(err); return { own: true }; });
     if (decision.entry) {
       this.inflight.complete(key, decision.entry.bytes);
-      return this.coalescedHit(request, decision.entry, cacheStatus);
+      return this.coalescedHit(request, decision.entry, cacheStatus, alone);
     }
     const token = decision.token;
     const done = onceOnly((encoded) => {
@@ -209,9 +207,20 @@ class SharedCache {
     }
   }
 
-  coalescedHit(request, entry, cacheStatus) {
+  /**
+   * A follower's answer from the entry its leader stored, only when that entry is servable to the
+   * follower's own request (RFC 9111 4: fresh, or stale where allowed; a no-cache or max-age=0
+   * response, or a request's no-cache or max-age=0, needs a validation); else `alone()`.
+   */
+  coalescedHit(request, entry, cacheStatus, alone) {
+    const s = servable(this.entries.storedView(entry), request.headers, this.clock.now(),
+      { shared: true, cdnCacheControl: this.o.cdnCacheControl });
+    if (s.state === 'revalidate') {
+      debug('gateway: the coalesced entry for %s is not servable to a follower: it goes on alone', request.url);
+      return alone();
+    }
     this.reporter.outcome(request, 'hit_coalesced');
-    return answerFromEntry(request, entry, { ageMs: Math.max(0, this.clock.now() - entry.storedAt), cacheStatus,
+    return answerFromEntry(request, entry, { ageMs: s.ageMs, cacheStatus,
       omit: cacheStatus === 'HIT' ? this.omitted(entry) : [] });
   }
 
@@ -268,39 +277,14 @@ class SharedCache {
     return answer;
   }
 
-  /** The freshness lifetime (ms) a request imposes on what it stores: its `ttl`, else the option's, else null (HTTP rules). */
-  lifetimeFor(request) {
-    const ttl = request.ttl;
-    return ttl === undefined || ttl === null ? this.o.ttlMs : Math.max(1, Math.round(ttl * 1000));
-  }
-
-  /**
-   * The entry's tags: the URL's own, the `tags` option's and the request's. Throws a StoreError
-   * when they cannot be had.
-   */
-  tagsFor(request, res, fill) {
-    const tags = this.o.tags;
-    const call = request.tags || [];
-    if (tags === null) return call.length === 0 ? fill.tags : [...new Set([...fill.tags, ...call])];
-    let own = tags;
-    if (typeof tags === 'function') {
-      try {
-        own = checkTags(tags(request, res), 'what the "tags" function of cache.proxy() returned');
-      } catch (err) {
-        throw new StoreError(`the tags of the response for ${request.url} could not be had: ${err.message}`, { cause: err });
-      }
-    }
-    return [...new Set([...fill.tags, ...own, ...call])];
-  }
-
   /** Stores a complete body; resolves with the encoded entry when stored under found.key, else null. */
   async keep(request, res, body, found, fill) {
     if (body === null) return null;
     const declared = res.headers['content-length'];
     if (declared !== undefined && Number(declared) !== body.length) return null; // cut short
-    const entry = this.entries.entryFor(res, body, this.lifetimeFor(request));
+    const entry = this.entries.entryFor(res, body, this.entries.lifetimeFor(request));
     if (entry.keepMs < 1) return null;
-    const tags = this.tagsFor(request, res, fill);
+    const tags = this.entries.tagsFor(request, res, fill);
     const { key, encoded, stored } = await this.entries.put(request, found, entry, { ...fill, tags });
     return stored && key === found.key ? encoded : null;
   }
@@ -372,7 +356,7 @@ class SharedCache {
    * @param {object|null} [merged] its new headers when already merged (a HEAD's, 4.3.5)
    * @param {number|null} [ttlMs] a lifetime overriding HTTP freshness (0: stored stale)
    */
-  async refreshed(request, found, fill, res, merged = null, ttlMs = this.lifetimeFor(request)) {
+  async refreshed(request, found, fill, res, merged = null, ttlMs = this.entries.lifetimeFor(request)) {
     const old = found.entry;
     const headers = merged || mergeNotModified(old.headers, res.headers,
       { responseTime: res.responseTime, cdnCacheControl: this.o.cdnCacheControl });
@@ -381,7 +365,7 @@ class SharedCache {
     let encoded = null;
     if (entry.keepMs >= 1) {
       try {
-        const put = await this.entries.put(request, found, entry, { ...fill, tags: this.tagsFor(request, res, fill) });
+        const put = await this.entries.put(request, found, entry, { ...fill, tags: this.entries.tagsFor(request, res, fill) });
         if (put.stored && put.key === found.key) encoded = put.encoded;
       } catch (err) {
         this.report(err);

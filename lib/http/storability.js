@@ -7,6 +7,8 @@ const { PER_USER } = require('./keys');
 const { freshnessLifetime, initialAge } = require('./freshness');
 const { fieldDate } = require('./http-date');
 
+const LENIENT = { lenient: true };
+
 // Hop-by-hop headers (RFC 9110 section 7.6.1) describe one connection, never a stored response;
 // Content-Length is recomputed from the stored body; X-Cache* are ours and set per request.
 const NOT_STORED = new Set([
@@ -196,10 +198,11 @@ function httpFreshness(headers, status, route, { requestTime, responseTime, ownD
   });
   let lifetimeMs = ms;
   if (source === 'heuristic') {
-    let date = fieldDate(headers, 'date');
+    // Names in any case, as freshnessLifetime reads them (RFC 9111 4.2).
+    let date = fieldDate(headers, 'date', undefined, LENIENT);
     if (Number.isNaN(date)) date = responseTime;
     if (explicitOnly) lifetimeMs = 0;
-    else if (h.fraction === 0 || !(fieldDate(headers, 'last-modified') < date)) lifetimeMs = h.fallbackMs;
+    else if (h.fraction === 0 || !(fieldDate(headers, 'last-modified', undefined, LENIENT) < date)) lifetimeMs = h.fallbackMs;
   }
   const aged = ownDate ? headers.filter((_v, i) => headers[i - (i % 2)] !== 'date') : headers;
   return { lifetimeMs, initialAgeMs: initialAge(aged, requestTime, responseTime) };

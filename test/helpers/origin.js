@@ -248,6 +248,10 @@ function getHeader(headers, name) {
 async function startOrigin(clock) {
   const configs = new Map();
   const stash = new Map();
+  // The response headers each request config was last answered with, fixed up (dates as sent):
+  // upstream fixes the config's own header arrays up in place, and reads the previous response's
+  // Last-Modified from them to decide whether a validation matches.
+  const sent = new WeakMap();
 
   function answer(response, status, message) {
     response.writeHead(status, { 'Content-Type': 'text/plain' });
@@ -270,9 +274,9 @@ async function startOrigin(clock) {
 
     let httpStatus = reqConfig.response_status || [200, 'OK'];
     if ('expected_type' in reqConfig && reqConfig.expected_type.endsWith('validated')) {
-      const previousLm = getHeader(previousConfig.response_headers, 'Last-Modified');
+      const previousLm = getHeader(sent.get(previousConfig) || previousConfig.response_headers, 'Last-Modified');
       if (previousLm && request.headers['if-modified-since'] === previousLm) httpStatus = [304, 'Not Modified'];
-      const previousEtag = getHeader(previousConfig.response_headers, 'ETag');
+      const previousEtag = getHeader(sent.get(previousConfig) || previousConfig.response_headers, 'ETag');
       if (previousEtag && request.headers['if-none-match'] === previousEtag) httpStatus = [304, 'Not Modified'];
       if (httpStatus[0] !== 304) httpStatus = [999, '304 Not Generated'];
     }
@@ -280,6 +284,8 @@ async function startOrigin(clock) {
     response.statusMessage = httpStatus[1];
 
     const savedHeaders = new Map();
+    const fixedHeaders = [];
+    sent.set(reqConfig, fixedHeaders);
     response.setHeader('Server-Base-Url', request.url);
     response.setHeader('Server-Request-Count', srvReqNum);
     response.setHeader('Client-Request-Count', cliReqNum);
@@ -287,6 +293,7 @@ async function startOrigin(clock) {
     for (const raw of reqConfig.response_headers || []) {
       // a copy: the request objects are reused when a test is retried with --testNamePattern
       const header = fixupHeader([...raw], response.getHeaders(), reqConfig);
+      fixedHeaders.push(header);
       if (response.hasHeader(header[0])) {
         response.setHeader(header[0], [].concat(response.getHeader(header[0]), header[1]));
       } else {

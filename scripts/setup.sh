@@ -11,7 +11,7 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok
 # libuv and OpenSSL, through the headers in Node's include folder). openssl: the CLI that makes
 # the TLS test certificates (test/helpers/gen-certs.sh).
 # wrk (with --bench, from `npm run bench`): the load generator of the benchmark. autocannon
-# would do, but it takes several times the CPU per request on the core it shares with Redis.
+# would do, but being JavaScript it takes more CPU per request on the core it shares with Redis.
 pkgs=(build-essential cmake libhiredis-dev nlohmann-json3-dev libgtest-dev redis-server
   clang-14 libclang-rt-14-dev libuv1-dev libssl-dev pkg-config openssl)
 [ "${1:-}" = "--bench" ] && pkgs+=(wrk)

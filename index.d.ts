@@ -181,8 +181,12 @@ export interface CacheOptions {
 }
 
 export interface RouteOptions {
-  /** Seconds, default 300; or 'http': from the response's s-maxage / max-age / Expires. */
+  /** Seconds, default 300; or 'http': from the response's s-maxage / max-age / Expires - Date / heuristic, less its age (RFC 9111 4.2). */
   ttl?: number | 'http';
+  /** ttl: 'http' only. Lifetime of a response without one (RFC 9111 4.2.2). Default { fraction: 0.1, maxAge: 86400, fallback: 300 }. */
+  heuristic?: { fraction?: number; maxAge?: number; fallback?: number };
+  /** ttl: 'http' only. Seconds Redis keeps an entry once stale, so that it can be revalidated. Default 0. */
+  retainStale?: number;
   /** Cache-Control sent to clients unless the handler sets its own. */
   cacheControl?: string | {
     public?: boolean; private?: boolean; noCache?: boolean; mustRevalidate?: boolean;
@@ -319,6 +323,15 @@ export declare class Cache {
 
   /** Route middleware: `app.get(path, cache.middleware({ ttl: 60 }), handler)`. */
   middleware(options?: RouteOptions): Middleware;
+  /**
+   * A cached, coalesced HTTP client through the same shared cache as cache.proxy(): resolves with
+   * a WHATWG Response carrying X-Cache (docs/gateway.md). Rejects with a TypeError naming a bad
+   * option, an UpstreamError (UpstreamTimeoutError after `timeout`), or the signal's reason.
+   */
+  fetch(url: string | WebURL, init?: FetchInit): Promise<WebResponse>;
+  /** Service calls run concurrently through cache.fetch(), each cached by its own ttl, merged with per-call errors. */
+  aggregate<K extends string = string>(calls: Record<K, AggregateCall> | Array<AggregateCall & { name: K }>,
+    options?: AggregateOptions): Promise<AggregateResult<K>>;
   /** Fills entries with a GET to the app's own server (a listening server, or its base URL) per path. */
   warm(target: string | { address(): unknown }, paths: readonly string[], options?: WarmOptions): Promise<WarmResult[]>;
 
@@ -356,6 +369,12 @@ export declare class Cache {
    * with `front: true` before the app runs, and hands every other request to the app.
    */
   front<L extends (req: any, res: any) => void>(app: L): (req: Parameters<L>[0], res: Parameters<L>[1]) => void;
+  /**
+   * A gateway in front of an upstream service, caching as an RFC 9111 shared cache: a request
+   * listener for http.createServer() that is also Express middleware (docs/gateway.md).
+   * Throws a TypeError naming the option when an option is invalid.
+   */
+  proxy(upstream: string, options?: ProxyOptions): ProxyHandler;
 
   on<E extends keyof CacheEvents>(event: E, listener: CacheEvents[E]): this;
   addListener<E extends keyof CacheEvents>(event: E, listener: CacheEvents[E]): this;
@@ -366,6 +385,116 @@ export declare class Cache {
   removeListener<E extends keyof CacheEvents>(event: E, listener: CacheEvents[E]): this;
   removeAllListeners(event?: keyof CacheEvents): this;
   listenerCount(event: keyof CacheEvents): number;
+}
+
+/** Options of cache.proxy(upstream, options); every one is optional (docs/gateway.md). */
+export interface ProxyOptions {
+  /** Override HTTP freshness with a fixed lifetime in seconds; null (default) follows the upstream's headers. */
+  ttl?: number | null;
+  /** Share of the Last-Modified age a response without explicit freshness stays fresh (default 0.1). */
+  heuristicFraction?: number;
+  /** Cap on a heuristic lifetime, in seconds (default 86400). */
+  heuristicMaxAge?: number;
+  /** Only store these statuses (default null: every status RFC 9111 allows). */
+  statuses?: number[] | null;
+  /** Largest body stored, in bytes (default 8 MiB); larger ones are streamed and not stored. */
+  maxBodyBytes?: number;
+  /** Seconds a stale entry with a validator is kept for revalidation (default 86400). */
+  retainStale?: number;
+  /** Honour CDN-Cache-Control (RFC 9213) over Cache-Control (default true). */
+  cdnCacheControl?: boolean;
+  /** Upstream timeouts in ms: one number for all, or each (defaults 10000, 30000, 30000). */
+  timeout?: number | { connect?: number; headers?: number; body?: number };
+  /** Tags of every stored response, or a function of the exchange that returns them. */
+  tags?: string[] | ((request: ProxyRequest, response: { status: number; headers: Record<string, string | string[]> }) => string[]);
+  /** Coalesce concurrent misses of a URL in this process and across processes (default true). */
+  coalesce?: boolean;
+  /** How long a coalesced request waits for the one that fetches, in ms (default 10000). */
+  coalesceTimeout?: number;
+  /** How long the cross-process fill lock is held at most, in ms (default 10000). */
+  lockTtl?: number;
+  /** Add `Via: 1.1 respcache` (true, default), a pseudonym instead, or nothing (false). */
+  via?: boolean | string;
+  /** Add X-Forwarded-For, -Proto and -Host to upstream requests (default true). */
+  xForwarded?: boolean;
+  /** Most upstream connections kept alive (default 128). */
+  connections?: number;
+}
+
+/** What the gateway's `tags` function is given about the request. */
+export interface ProxyRequest {
+  method: string;
+  /** The absolute upstream URL. */
+  url: string;
+  headers: Record<string, string | string[]>;
+}
+
+/**
+ * A global class's instance type when the consumer's lib declares it (lib "DOM", or @types/node),
+ * else a minimal shape: these types compile with ES2022's lib alone.
+ */
+type GlobalOr<K extends string, Fallback> = typeof globalThis extends Record<K, { prototype: infer T }> ? T : Fallback;
+/** The global Response (cache.fetch() resolves with one). */
+export type WebResponse = GlobalOr<'Response', {
+  readonly status: number; readonly ok: boolean; readonly url: string;
+  readonly headers: { get(name: string): string | null; has(name: string): boolean };
+  text(): Promise<string>; json(): Promise<any>; arrayBuffer(): Promise<ArrayBuffer>;
+}>;
+/** The global Headers. */
+export type WebHeaders = GlobalOr<'Headers', { get(name: string): string | null; forEach(fn: (value: string, name: string) => void): void }>;
+/** The global AbortSignal. */
+export type WebAbortSignal = GlobalOr<'AbortSignal', { readonly aborted: boolean; readonly reason: any }>;
+/** The global URL. */
+export type WebURL = GlobalOr<'URL', { readonly href: string; readonly origin: string }>;
+
+/** The init of cache.fetch(url, init). */
+export interface FetchInit {
+  /** Default 'GET'. */
+  method?: string;
+  headers?: Record<string, string | number | undefined> | WebHeaders | Array<[string, string]>;
+  /** Not with GET or HEAD. */
+  body?: string | Uint8Array | null;
+  signal?: WebAbortSignal | null;
+  /** Seconds: a fixed lifetime instead of the response's HTTP freshness (storability rules still apply). */
+  ttl?: number | null;
+  /** Tags of the stored response, for cache.invalidateTags(). */
+  tags?: string[];
+  /** Milliseconds for the whole exchange, body included; then UpstreamTimeoutError. */
+  timeout?: number | null;
+}
+
+/** One call of cache.aggregate(). */
+export interface AggregateCall extends FetchInit {
+  url: string | WebURL;
+}
+
+/** The options of cache.aggregate(). */
+export interface AggregateOptions {
+  /** Resolve with the calls that succeeded (default true); false: any failure rejects with AggregateCallError. */
+  allowPartial?: boolean;
+  /** Milliseconds per call (a call's own `timeout` wins). */
+  timeout?: number;
+}
+
+/** A call's response: body parsed as JSON when its content-type says JSON, else a string. */
+export interface AggregateResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: any;
+}
+
+/** What cache.aggregate() resolves with. */
+export interface AggregateResult<K extends string = string> {
+  results: Partial<Record<K, AggregateResponse>>;
+  partial: boolean;
+  errors: Partial<Record<K, Error>>;
+}
+
+/** What cache.proxy() returns: a request listener that is also Express middleware. */
+export interface ProxyHandler {
+  (req: any, res: any, next?: (err?: unknown) => void): void;
+  /** Closes the upstream connections (cache.close() does it too). */
+  close(): Promise<void>;
 }
 
 /** Creates a cache; it connects in the background (requests bypass it until it is ready). */
@@ -480,6 +609,15 @@ export declare class HandlerFailedError extends RespcacheError {
   constructor(message: string, options?: { cause?: unknown });
   code: 'ERR_RESPCACHE_HANDLER_FAILED';
 }
+/** The gateway's upstream could not be reached or failed mid-response (answered 502). */
+export declare class UpstreamError extends RespcacheError {
+  constructor(message: string, options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_UPSTREAM' | 'ERR_RESPCACHE_UPSTREAM_TIMEOUT' | 'ERR_RESPCACHE_UPSTREAM_STATUS';
+}
+/** The gateway's upstream did not connect, answer or send its body in time (answered 504). */
+export declare class UpstreamTimeoutError extends UpstreamError {
+  code: 'ERR_RESPCACHE_UPSTREAM_TIMEOUT';
+}
 /** Any TLS failure; the subclasses below say which. `cause` is { reason, detail } when the addon knows them. */
 export declare class TlsError extends RespcacheError {
   code: TlsErrorCode;
@@ -522,6 +660,22 @@ export declare class TlsClientCertRejectedError extends TlsError {
 export declare class TlsHandshakeError extends TlsError {
   constructor(message: string, options?: { cause?: unknown });
   code: 'ERR_RESPCACHE_TLS_HANDSHAKE';
+}
+/** A call of cache.aggregate() answered a status other than 2xx; it holds that response. */
+export declare class UpstreamStatusError extends UpstreamError {
+  constructor(message: string, response: AggregateResponse);
+  code: 'ERR_RESPCACHE_UPSTREAM_STATUS';
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: any;
+}
+/** cache.aggregate() with `allowPartial: false` and failed calls: `failed` names them. */
+export declare class AggregateCallError extends RespcacheError {
+  constructor(message: string, details: { errors: Record<string, Error>; results: Record<string, AggregateResponse>; failed: string[] });
+  code: 'ERR_RESPCACHE_AGGREGATE';
+  failed: string[];
+  errors: Record<string, Error>;
+  results: Record<string, AggregateResponse>;
 }
 
 // Only what is exported above is the API (Callback and NodeBuffer stay private).

@@ -74,6 +74,8 @@
 //   BENCH_CLIENT_KINDS    plain, tls or both (both): which client comparisons to run
 //   BENCH_CLUSTER         0 leaves the cluster section out; 1 (the default) runs it when
 //                         BENCH_CASES is unset or names hit-cluster
+//   BENCH_GATEWAY         0 leaves the gateway section out; 1 (the default) runs it when
+//                         BENCH_CASES is unset or names gateway
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const http = require('http');
@@ -108,10 +110,22 @@ const CLUSTER_CASES = {
   'hit-cluster': `respcache HIT, Redis Cluster (${CLUSTER_MASTERS} masters), ${PATH_COUNT} URLs`,
 };
 const CLUSTER_SERVER_MODE = { 'hit-single': 'hit', 'hit-cluster': 'cluster' };
+// The gateway section (benchGateway, issue #14): cache.proxy() in front of bench/upstream.js (20 ms
+// per request), storing (gateway) and forwarding every request (gateway-nocache), and the
+// stampede of GATEWAY_STAMPEDE cold requests over GATEWAY_PROCESSES gateway processes.
+const GATEWAY_CASES = {
+  gateway: 'gateway HIT (cache.proxy, stored)',
+  'gateway-nocache': 'the same gateway, upstream says no-store (20 ms)',
+};
+const GATEWAY_TARGET = { 1024: 3 }; // gateway HIT req/s over the same gateway without a cache, at least
+const GATEWAY_PROCESSES = 4;
+const GATEWAY_STAMPEDE = 200;
+// Sections a run can be limited to (BENCH_CASES naming only these skips the single-node part).
+const SECTIONS = ['hit-cluster', 'gateway'];
 // Which cases this run measures (BENCH_CASES; bare and hit always, every case when unset;
-// "hit-cluster" alone: the cluster section alone).
+// "hit-cluster" and/or "gateway" alone: those sections alone).
 const SELECTED = (() => {
-  const known = [...Object.keys(CASES), 'hit-cluster'];
+  const known = [...Object.keys(CASES), ...SECTIONS];
   const raw = process.env.BENCH_CASES;
   if (!raw) return new Set(known);
   const names = raw.split(',').map((n) => n.trim()).filter(Boolean);
@@ -120,7 +134,7 @@ const SELECTED = (() => {
     console.error(`BENCH_CASES: unknown case(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
     process.exit(2);
   }
-  if (names.length && names.every((n) => n === 'hit-cluster')) return new Set(names);
+  if (names.length && names.every((n) => SECTIONS.includes(n))) return new Set(names);
   return new Set(['bare', 'hit', ...names]);
 })();
 // bare and hit are selected unless BENCH_CASES asked for the cluster section alone: then the
@@ -180,14 +194,20 @@ const config = {
   out: process.env.BENCH_OUT || path.join(os.tmpdir(), 'respcache-bench', 'latest.json'),
   clientKinds: process.env.BENCH_CLIENT_KINDS || 'both',
   cluster: process.env.BENCH_CLUSTER || '1',
+  gateway: process.env.BENCH_GATEWAY || '1',
 };
 if (!['0', '1'].includes(config.cluster)) {
   console.error(`BENCH_CLUSTER must be 0 or 1, got ${JSON.stringify(config.cluster)}`);
   process.exit(2);
 }
 const RUN_CLUSTER = SELECTED.has('hit-cluster') && config.cluster === '1';
-if (!SINGLE_NODE && !RUN_CLUSTER) {
-  console.error('BENCH_CASES=hit-cluster with BENCH_CLUSTER=0 leaves nothing to run');
+if (!['0', '1'].includes(config.gateway)) {
+  console.error(`BENCH_GATEWAY must be 0 or 1, got ${JSON.stringify(config.gateway)}`);
+  process.exit(2);
+}
+const RUN_GATEWAY = SELECTED.has('gateway') && config.gateway === '1';
+if (!SINGLE_NODE && !RUN_CLUSTER && !RUN_GATEWAY) {
+  console.error('BENCH_CASES names only sections that BENCH_CLUSTER=0 / BENCH_GATEWAY=0 leave out: nothing to run');
   process.exit(2);
 }
 if (!['plain', 'tls', 'both'].includes(config.clientKinds)) {
@@ -1105,12 +1125,14 @@ async function main() {
       results.stampede = await benchStampede(redis, problems);
     }
     if (RUN_CLUSTER) results.cluster = await benchCluster(redis, problems, warnings);
+    if (RUN_GATEWAY) results.gateway = await benchGateway(redis, problems, warnings);
   } finally {
     await stop(redis.child);
   }
 
   if (SINGLE_NODE) printSingleNode(results);
   if (results.cluster) printCluster(results);
+  if (results.gateway) printGateway(results);
 
   fs.mkdirSync(path.dirname(config.out), { recursive: true });
   fs.writeFileSync(config.out, `${JSON.stringify(results, null, 2)}\n`);
@@ -1122,6 +1144,124 @@ async function main() {
     console.error(`\nProblems:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     process.exitCode = 1;
   }
+}
+
+// ---- the gateway section (issue #14)
+/** The upstream service (bench/upstream.js) for `size`-byte bodies, on the load generator's core. */
+async function startUpstream(size) {
+  const [cmd, args] = pinned(1, process.execPath, [path.join(__dirname, 'upstream.js'), String(size), '20']);
+  const { child, value } = await startChild(cmd, args, (out) => {
+    const m = /\{"port":(\d+),"pid":(\d+)\}/.exec(out);
+    return m && { port: Number(m[1]), pid: Number(m[2]) };
+  }, 'upstream (bench/upstream.js)');
+  return { child, url: `http://127.0.0.1:${value.port}`, pid: value.pid };
+}
+
+/** How many requests for `urlPath` reached the upstream. */
+async function upstreamCount(upstream, urlPath) {
+  const port = Number(new URL(upstream.url).port);
+  return JSON.parse((await get(port, `/__count?path=${encodeURIComponent(urlPath)}`)).body).count;
+}
+
+async function benchGatewayHttp(size, redis, problems, warnings) {
+  const upstream = await startUpstream(size);
+  const servers = {};
+  try {
+    process.env.RESPCACHE_BENCH_UPSTREAM = upstream.url;
+    for (const mode of Object.keys(GATEWAY_CASES)) servers[mode] = await startServer(mode, size, redis.url);
+    const expected = makeBody(size);
+    const forwarded = await get(servers['gateway-nocache'].port, '/data');
+    if (!forwarded.body.equals(expected)) throw new Error(`the no-cache gateway did not answer the ${size}-byte body`);
+    await warm(servers.gateway, GATEWAY_CASES.gateway, ['/data'], false, expected);
+    const { samples, requests, rounds } = measurer(size, servers, () => [redis.child.pid], loadgen);
+    await rounds(Object.keys(GATEWAY_CASES));
+    const cases = Object.fromEntries(Object.keys(GATEWAY_CASES).map((mode) => [mode, summarize(samples[mode])]));
+    const base = cases['gateway-nocache'];
+    for (const c of Object.values(cases)) {
+      c.ratio = c.rps / base.rps;
+      c.cpuRatio = c.cpuPerReq > 0 && base.cpuPerReq > 0 ? base.cpuPerReq / c.cpuPerReq : null;
+      if (c.errors) problems.push(`${fmtSize(size)} gateway: ${c.errors} failed or non-2xx responses`);
+    }
+    // Every request of the storing gateway but the first must have been a HIT: the upstream saw
+    // /cached/data once (a few more would mean lookups that failed and were forwarded).
+    const reached = await upstreamCount(upstream, '/cached/data');
+    const hitRequests = requests.gateway;
+    if (reached > 1 + hitRequests / 100) {
+      problems.push(`${fmtSize(size)} gateway: ${reached} of ${hitRequests} requests reached the upstream (want 1)`);
+    } else if (reached > 1) {
+      warnings.push(`${fmtSize(size)} gateway: ${reached - 1} requests after the first reached the upstream`);
+    }
+    const target = GATEWAY_TARGET[size];
+    const verdict = target === undefined ? null : { wanted: `>= ${target}`, value: cases.gateway.ratio, pass: cases.gateway.ratio >= target };
+    if (verdict && !verdict.pass) {
+      warnings.push(`${fmtSize(size)}: target missed: gateway HIT / no cache ${cases.gateway.ratio.toFixed(3)} (wanted >= ${target})`);
+    }
+    return { bodyBytes: size, cases, upstreamRequests: reached, requests: hitRequests, verdict };
+  } finally {
+    await Promise.all(Object.values(servers).map((srv) => stop(srv.child)));
+    await stop(upstream.child);
+  }
+}
+
+async function benchGatewayStampede(redis, problems) {
+  const upstream = await startUpstream(1024);
+  try {
+    const [cmd, args] = pinned(0, process.execPath, [path.join(__dirname, 'gateway-stampede.js'), redis.url, upstream.url,
+      '5', String(GATEWAY_STAMPEDE), String(GATEWAY_PROCESSES)]);
+    const out = JSON.parse((await run(cmd, args, { timeoutMs: 120000 })).trim().split('\n').pop());
+    if (!out.upstreamRequests.every((n) => n === 1)) {
+      problems.push(`gateway stampede: the upstream saw ${out.upstreamRequests.join(', ')} requests per trial (want 1)`);
+    }
+    return out;
+  } finally {
+    await stop(upstream.child);
+  }
+}
+
+async function benchGateway(redis, problems, warnings) {
+  console.error(`Gateway: ${config.loadgen}, ${config.connections} connections, ${config.duration} s x ${config.rounds} rounds; `
+    + `upstream 20 ms per request; then ${GATEWAY_STAMPEDE} cold requests over ${GATEWAY_PROCESSES} gateway processes`);
+  const out = { http: [] };
+  for (const size of SIZES) out.http.push(await benchGatewayHttp(size, redis, problems, warnings));
+  out.stampede = await benchGatewayStampede(redis, problems);
+  return out;
+}
+
+/** The gateway section's table and targets, then a Markdown block for docs/benchmarks.md. */
+function printGateway(results) {
+  const gw = results.gateway;
+  const rows = [];
+  for (const r of gw.http) {
+    Object.keys(GATEWAY_CASES).forEach((mode, i) => {
+      const c = r.cases[mode];
+      rows.push([i === 0 ? fmtSize(r.bodyBytes) : '', GATEWAY_CASES[mode], fmtInt(c.rps), i === 0 ? fmtRatio(c.ratio) : '',
+        fmtUs(c.cpuPerReq), i === 0 ? fmtRatio(c.cpuRatio) : '', fmtMs(c.p50), fmtMs(c.p99)]);
+    });
+  }
+  const header = ['body', 'case', 'req/s', 'vs no cache', 'CPU µs/req', 'by CPU', 'p50 ms', 'p99 ms'];
+  const align = ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'];
+  console.log(`\nGateway: GET /data through cache.proxy(), ${config.loadgen}, ${config.connections} connections, `
+    + `median of ${config.rounds} x ${config.duration} s; upstream answers after 20 ms`);
+  console.log(table(header, rows, align));
+  const st = gw.stampede;
+  const stampedeLine = `Stampede: ${st.concurrency} concurrent requests for one cold URL over ${st.gateways} gateway processes `
+    + `(one Redis): upstream requests per trial ${st.upstreamRequests.join(', ')}; last answer after ${st.ms.join(', ')} ms`;
+  console.log(stampedeLine);
+  const verdicts = gw.http.filter((r) => r.verdict).map((r) => `gateway HIT / no cache at ${fmtSize(r.bodyBytes)}: `
+    + `${fmtRatio(r.verdict.value)} (${r.verdict.wanted}) ${r.verdict.pass ? 'met' : 'MISSED'}`);
+  verdicts.push(`stampede: upstream requests ${st.upstreamRequests.every((n) => n === 1) ? '1 per trial: met' : 'MISSED'}`);
+  console.log(`Targets (issue #14): ${verdicts.join('; ')}`);
+  console.log('\nFor docs/benchmarks.md, "Gateway" (paste between the scissors):\n----8<----');
+  const m = results.machine;
+  const invocation = [...Object.keys(process.env).filter((k) => k.startsWith('BENCH_') && k !== 'BENCH_OUT').sort()
+    .map((k) => `${k}=${process.env[k]}`), 'npm run bench'].join(' ');
+  console.log(`Measured on ${results.date.slice(0, 10)} with \`${invocation}\` (${config.rounds} x ${config.duration} s, `
+    + `${config.connections} connections, ${config.loadgen}): ${m.cpus} x ${m.model}, Node ${m.node}. ${results.placement}; `
+    + 'the upstream on core 1.\n');
+  console.log(`| ${header.join(' | ')} |\n|${align.map((a) => (a === 'r' ? '---:|' : '---|')).join('')}`);
+  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+  console.log(`\n${stampedeLine}.\n\nTargets: ${verdicts.join('; ')}.`);
+  console.log('----8<----');
 }
 
 const passMiss = (pass) => (pass === null ? '' : pass ? 'PASS' : 'MISS');

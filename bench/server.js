@@ -21,6 +21,12 @@
 //             URLs, given as createCache({ cluster: { nodes } }); the runner requests many URLs,
 //             whose keys spread over every master
 //   nocache   the same handler after a simulated 20 ms data source, no cache (what a MISS costs)
+//   gateway, gateway-nocache
+//             cache.proxy() in front of the upstream service bench/upstream.js (its URL in
+//             RESPCACHE_BENCH_UPSTREAM; 20 ms per request), mounted on the Express app: gateway
+//             forwards to its /cached/ paths (stored: every request after the first is a HIT),
+//             gateway-nocache to its /nocache/ paths (no-store: the same gateway forwarding every
+//             request)
 // GET /__stats reports how often the handler ran and how many cache errors were seen, so the
 // runner can tell a run of HITs from a run that silently bypassed (and, with a cache, how many
 // HITs there were and how many of those the in-process tier served).
@@ -35,11 +41,16 @@ const { makeBody } = require('./body');
 const [mode, sizeArg, redisUrl] = process.argv.slice(2);
 const size = Number(sizeArg);
 const MODES = ['bare', 'hit', 'hit-tls', 'local', 'embedded', 'front-hit', 'front-local', 'front-embedded', 'cluster',
-  'nocache'];
-const REDIS_MODES = ['hit', 'hit-tls', 'local', 'front-hit', 'front-local', 'cluster'];
+  'nocache', 'gateway', 'gateway-nocache'];
+const REDIS_MODES = ['hit', 'hit-tls', 'local', 'front-hit', 'front-local', 'cluster', 'gateway', 'gateway-nocache'];
+const GATEWAY_MODES = ['gateway', 'gateway-nocache'];
 if (!MODES.includes(mode) || !Number.isInteger(size) || size <= 0 || REDIS_MODES.includes(mode) !== Boolean(redisUrl)) {
   console.error(`usage: node bench/server.js <${MODES.join('|')}> <bodyBytes> [redisUrl]\n`
     + `  (a redisUrl for ${REDIS_MODES.join(', ')}, and for them only; for cluster, url,url,...)`);
+  process.exit(2);
+}
+if (GATEWAY_MODES.includes(mode) && !process.env.RESPCACHE_BENCH_UPSTREAM) {
+  console.error(`bench server (${mode}): set RESPCACHE_BENCH_UPSTREAM to the upstream's URL (bench/upstream.js)`);
   process.exit(2);
 }
 
@@ -108,8 +119,13 @@ async function main() {
       const timer = setTimeout(() => reject(new Error(`cache not ready: ${firstCacheError}`)), 5000);
       cache.once('ready', () => { clearTimeout(timer); resolve(); });
     });
-    route(cache.middleware({ ttl: 3600, maxBodySize: Math.max(1 << 20, size),
-      front: mode.startsWith('front-') }), handler);
+    if (GATEWAY_MODES.includes(mode)) {
+      const prefix = mode === 'gateway' ? '/cached' : '/nocache';
+      app.use(cache.proxy(`${process.env.RESPCACHE_BENCH_UPSTREAM}${prefix}`));
+    } else {
+      route(cache.middleware({ ttl: 3600, maxBodySize: Math.max(1 << 20, size),
+        front: mode.startsWith('front-') }), handler);
+    }
   }
 
   // front-*: the app behind the cache's front lane (cache.front(app)), which answers the route's

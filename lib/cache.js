@@ -10,6 +10,8 @@ const { cacheOptions, wrapOptions } = require('./options');
 const { createMiddleware } = require('./middleware');
 const { Metrics } = require('./metrics');
 const { warm } = require('./warm');
+const { Fetcher } = require('./gateway/fetch');
+const { aggregate } = require('./gateway/aggregate');
 const { Reporter } = require('./report');
 const { clockOf } = require('./clock');
 const { Inflight } = require('./inflight');
@@ -21,6 +23,7 @@ const { RedisStore } = require('./stores/redis');
 const { MemoryStore } = require('./stores/memory');
 const { NearStore } = require('./stores/near');
 const { createFront } = require('./front');
+const { createProxy } = require('./gateway/proxy');
 
 /** The store the options describe. */
 function createStore(o, report, clock) {
@@ -48,6 +51,7 @@ class Cache extends EventEmitter {
     this._eventHandlers = new Map(); // event name -> Set<handler>
     this._frontPrefixes = new Set(); // keyPrefix of every route with `front: true`
     this._frontLabels = new Set(); // route label of every such route a request has reached
+    this._proxies = new Set(); // every cache.proxy() handler: their upstream pools close with the cache
     const store = this._store;
     store.on('error', (err) => this._reporter.connectionError(err));
     for (const type of ['ready', 'reconnecting', 'end']) {
@@ -128,6 +132,41 @@ class Cache extends EventEmitter {
   }
 
   /**
+   * A cached, coalesced HTTP client for service-to-service calls: the exchange goes through the
+   * same RFC 9111 shared cache as cache.proxy(). Resolves with a WHATWG Response with X-Cache;
+   * rejects with a TypeError naming a bad option, an UpstreamError when the upstream fails
+   * (UpstreamTimeoutError after `timeout`), or the signal's reason when `signal` aborts.
+   * @param {string | URL} url absolute http: or https: URL
+   * @param {{ method?: string, headers?: object, body?: string|Buffer|Uint8Array|null, signal?: AbortSignal,
+   *   ttl?: number, tags?: string[], timeout?: number }} [init] ttl in seconds overrides HTTP freshness;
+   *   timeout in ms covers the whole exchange, body included (docs/api.md)
+   * @returns {Promise<Response>}
+   */
+  fetch(url, init) {
+    // After close() no engine may open a connection pool that nothing would close.
+    if (this._closing) return Promise.reject(new errors.CacheClosedError());
+    if (this._fetcher === undefined) {
+      this._fetcher = new Fetcher(this);
+      this._proxies.add(this._fetcher); // its upstream pools close with the cache
+    }
+    return this._fetcher.fetch(url, init);
+  }
+
+  /**
+   * Runs service calls concurrently through cache.fetch(), each with its own ttl and tags, and
+   * merges them: { results: { [name]: { status, headers, body } }, partial, errors: { [name]: Error } }
+   * (body parsed as JSON when the response says JSON). A call fails on a network error, its
+   * timeout or a non-2xx status; with `allowPartial: false` any failure rejects with an
+   * AggregateCallError (ERR_RESPCACHE_AGGREGATE) naming the failed calls.
+   * @param {object | object[]} calls { [name]: { url, ttl?, tags?, ...init } } or [{ name, url, ... }]
+   * @param {{ allowPartial?: boolean, timeout?: number }} [options] timeout: ms, per call
+   * @returns {Promise<{ results: object, partial: boolean, errors: object }>}
+   */
+  aggregate(calls, options) {
+    return aggregate((url, init) => this.fetch(url, init), calls, options);
+  }
+
+  /**
    * The front lane of an Express app: a request listener for http.createServer() that answers
    * HITs held in this process's memory (embedded store, near cache) for routes with
    * `front: true` before the app runs, and hands every other request to the app.
@@ -136,6 +175,20 @@ class Cache extends EventEmitter {
    */
   front(app) {
     return createFront(this, app);
+  }
+
+  /**
+   * A gateway in front of an upstream service: a request listener for http.createServer() that
+   * is also Express middleware, forwarding through a keep-alive pool and caching as an RFC 9111
+   * shared cache (docs/gateway.md). Invalid options throw a TypeError naming the option.
+   * @param {string} upstream the upstream's URL, e.g. 'http://users.internal:8080' (a path is a prefix)
+   * @param {object} [options] docs/gateway.md
+   * @returns {(req: object, res: object, next?: Function) => void}
+   */
+  proxy(upstream, options) {
+    const handler = createProxy(this, upstream, options);
+    this._proxies.add(handler);
+    return handler;
   }
 
   /** What lib/values.js needs. */
@@ -323,7 +376,10 @@ class Cache extends EventEmitter {
    * @returns {Promise<void>}
    */
   close() {
-    if (!this._closing) this._closing = this._store.close().then(() => undefined);
+    if (!this._closing) {
+      const pools = [...this._proxies].map((proxy) => proxy.close().catch(() => undefined));
+      this._closing = Promise.all([this._store.close(), ...pools]).then(() => undefined);
+    }
     return this._closing;
   }
 

@@ -110,6 +110,20 @@ class HandlerFailedError extends RespcacheError {
 }
 
 /**
+ * The upstream of a gateway (cache.proxy) could not be reached or failed mid-response: refused
+ * or reset connections, DNS failures, a request body that could not be sent. The proxy answers
+ * 502 (Bad Gateway) unless a stale response may be served (stale-if-error).
+ */
+class UpstreamError extends RespcacheError {
+  constructor(message, options, code = 'ERR_RESPCACHE_UPSTREAM') { super(message, code, options); }
+}
+
+/** The upstream did not connect, send its headers or its next body chunk in time: 504 (Gateway Timeout). */
+class UpstreamTimeoutError extends UpstreamError {
+  constructor(message, options) { super(message, options, 'ERR_RESPCACHE_UPSTREAM_TIMEOUT'); }
+}
+
+/**
  * A TLS connection to Redis could not be set up, or its settings cannot be used. Each cause has
  * its subclass and code below; `err.cause`, when set by the addon, is { reason, detail }: a
  * node:tls-style reason (CERT_HAS_EXPIRED ...) and OpenSSL's own text. The first two are thrown
@@ -152,6 +166,32 @@ class TlsHandshakeError extends TlsError {
   constructor(message, options) { super(message, 'ERR_RESPCACHE_TLS_HANDSHAKE', options); }
 }
 
+/**
+ * A call of cache.aggregate() answered with a status other than 2xx. `status`, `headers` and
+ * `body` are the response's, as a successful call's result would hold them.
+ */
+class UpstreamStatusError extends UpstreamError {
+  constructor(message, { status, headers, body }) {
+    super(message, undefined, 'ERR_RESPCACHE_UPSTREAM_STATUS');
+    this.status = status;
+    this.headers = headers;
+    this.body = body;
+  }
+}
+
+/**
+ * cache.aggregate() with `allowPartial: false` and at least one failed call. `failed` names the
+ * failed calls, `errors` maps each to its error, `results` holds the calls that succeeded.
+ */
+class AggregateCallError extends RespcacheError {
+  constructor(message, { errors, results, failed }) {
+    super(message, 'ERR_RESPCACHE_AGGREGATE');
+    this.failed = failed;
+    this.errors = errors;
+    this.results = results;
+  }
+}
+
 const byCode = {
   ERR_RESPCACHE_REDIS_REPLY: RedisReplyError,
   ERR_RESPCACHE_REDIS_TIMEOUT: RedisTimeoutError,
@@ -192,6 +232,8 @@ module.exports = {
   EventHandlerError,
   RefreshError,
   HandlerFailedError,
+  UpstreamError,
+  UpstreamTimeoutError,
   TlsError,
   TlsBadOptionsError,
   TlsUnavailableError,
@@ -200,4 +242,6 @@ module.exports = {
   TlsCertExpiredError,
   TlsClientCertRejectedError,
   TlsHandshakeError,
+  UpstreamStatusError,
+  AggregateCallError,
 };

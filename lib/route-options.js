@@ -9,7 +9,7 @@ const { timing, isPlainObject, rejectUnknown, checkMs, checkPrefix, ROUTE_DEFAUL
 const ROUTE_OPTIONS = ['ttl', 'keyPrefix', 'keyBuilder', 'condition', 'statuses', 'methods',
   'maxBodySize', 'exposeKey', 'coalesce', 'coalesceTimeout', 'lockTtl', 'vary', 'cacheControl',
   'honorRequestNoCache', 'staleWhileRevalidate', 'staleIfError', 'handlerTimeout', 'tags', 'namespace',
-  'invalidates', 'front'];
+  'invalidates', 'front', 'heuristic', 'retainStale'];
 
 // Methods whose responses depend only on the URL and headers; anything else needs a keyBuilder
 // that looks at what the request carries, or two different bodies would share an entry.
@@ -138,6 +138,46 @@ function routeOptions(options = {}, cachePrefix) {
     coalesceTimeout,
     lockTtl,
     front,
+    heuristic: heuristicOption(o.heuristic, httpTtl, ttlMs),
+    retainStaleMs: o.retainStale === undefined ? 0 : httpOnly(checkWindow(o.retainStale, 'retainStale'), 'retainStale', httpTtl),
+  });
+}
+
+// RFC 9111 4.2.2 suggests 10% of the time since Last-Modified; a day caps it, as common caches do.
+const HEURISTIC_DEFAULTS = Object.freeze({ fraction: 0.1, maxAge: 86400 });
+
+/** An option that only a ttl: 'http' route reads: refused elsewhere rather than silently ignored. */
+function httpOnly(value, name, httpTtl) {
+  if (!httpTtl) throw new TypeError(`The "${name}" option applies to routes with ttl: 'http' only`);
+  return value;
+}
+
+/**
+ * The heuristic freshness of a ttl: 'http' route (RFC 9111 4.2.2), for responses without explicit
+ * freshness: { fraction, maxMs, fallbackMs }. fallbackMs is the lifetime of one without a usable
+ * Last-Modified: 300 s, the fixed value every such response got before the Last-Modified rule.
+ */
+function heuristicOption(value, httpTtl, fallbackMs) {
+  if (value === undefined) {
+    return httpTtl ? Object.freeze({ fraction: HEURISTIC_DEFAULTS.fraction, maxMs: HEURISTIC_DEFAULTS.maxAge * 1000, fallbackMs }) : null;
+  }
+  httpOnly(value, 'heuristic', httpTtl);
+  if (!isPlainObject(value)) throw new TypeError('Expected the "heuristic" option to be an object { fraction, maxAge, fallback }');
+  rejectUnknown(value, ['fraction', 'maxAge', 'fallback'], 'the "heuristic" option');
+  let fraction = HEURISTIC_DEFAULTS.fraction;
+  if (value.fraction !== undefined) {
+    if (typeof value.fraction !== 'number' || Number.isNaN(value.fraction)) {
+      throw new TypeError('Expected the "heuristic.fraction" option to be a number');
+    }
+    if (!(value.fraction >= 0 && value.fraction <= 1)) throw new RangeError('Expected the "heuristic.fraction" option to be from 0 to 1');
+    fraction = value.fraction;
+  }
+  const maxMs = checkWindow(value.maxAge, 'heuristic.maxAge');
+  const fallback = checkWindow(value.fallback, 'heuristic.fallback');
+  return Object.freeze({
+    fraction,
+    maxMs: maxMs === null ? HEURISTIC_DEFAULTS.maxAge * 1000 : maxMs,
+    fallbackMs: fallback === null ? fallbackMs : fallback,
   });
 }
 

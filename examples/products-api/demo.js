@@ -5,113 +5,12 @@
 // happened, checks that the cache behaved (MISS, then HIT, then MISS after an update), closes
 // everything and exits on its own: 0 when every check passed, 1 with the reasons otherwise.
 const http = require('http');
-const net = require('net');
-const { spawn } = require('child_process');
 const { createCache } = require('../../lib'); // require('respcache') in your own app
 const { createApp } = require('./app');
+const { demoRedis, demoCache, stopRedis, request } = require('../demo-kit');
 
-const REDIS_START_TIMEOUT_MS = 10000;
 const READY_TIMEOUT_MS = 5000;
 const EXIT_GRACE_MS = 5000;
-
-/** @returns {Promise<number>} a loopback TCP port that was free a moment ago */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * Starts redis-server on 127.0.0.1:port with nothing persisted, and resolves with the child once
- * it logs "Ready to accept connections".
- * @returns {Promise<import('child_process').ChildProcess>}
- */
-function startRedis(port) {
-  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port),
-    '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.exited = new Promise((resolve) => child.once('exit', resolve));
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`redis-server was not ready within ${REDIS_START_TIMEOUT_MS} ms:\n${output}`));
-    }, REDIS_START_TIMEOUT_MS);
-    const onData = (chunk) => {
-      output += chunk;
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        child.stdout.removeListener('data', onData);
-        child.stdout.resume(); // keep draining its log so it never blocks on a full pipe
-        resolve(child);
-      }
-    };
-    child.stdout.setEncoding('utf8').on('data', onData);
-    child.stderr.setEncoding('utf8').on('data', (chunk) => { output += chunk; });
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err.code === 'ENOENT'
-        ? new Error('redis-server is not installed: run `npm run setup` (it installs it) or set REDIS_URL')
-        : err);
-    });
-    child.exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited (code ${code}) before it was ready:\n${output}`));
-    });
-  });
-}
-
-async function stopRedis(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-  await child.exited;
-  clearTimeout(timer);
-}
-
-/** Resolves once `emitter` emits `event`, rejects after timeoutMs. */
-function once(emitter, event, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.removeListener(event, onEvent);
-      reject(new Error(`no "${event}" event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    function onEvent() {
-      clearTimeout(timer);
-      resolve();
-    }
-    emitter.once(event, onEvent);
-  });
-}
-
-/**
- * One request over the keep-alive agent.
- * @returns {Promise<{ status: number, headers: http.IncomingHttpHeaders, body: Buffer, ms: number }>}
- */
-function request(agent, port, method, path, json) {
-  const payload = json === undefined ? undefined : Buffer.from(JSON.stringify(json));
-  const headers = payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {};
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => resolve({
-        status: res.statusCode,
-        headers: res.headers,
-        body: Buffer.concat(chunks),
-        ms: Number(process.hrtime.bigint() - t0) / 1e6,
-      }));
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
 
 // The requests, in order, with the X-Cache each must answer (null: the route is not cached) and
 // extra checks on the reply. `seen` holds earlier replies by label.
@@ -174,37 +73,14 @@ async function main() {
   process.once('SIGTERM', onSignal);
 
   try {
-    let redisUrl = process.env.REDIS_URL;
-    // On a Redis of your own, keys from an earlier run could turn the first request into a HIT:
-    // this run's keys get a prefix of their own, and are deleted at the end.
-    let keyPrefix = 'api';
-    if (redisUrl) {
-      keyPrefix = `api-demo-${process.pid}-${Date.now().toString(36)}`;
-      console.log(`Redis: ${redisUrl} (REDIS_URL)`);
-    } else {
-      const port = await freePort();
-      try {
-        redisChild = await startRedis(port);
-        redisUrl = `redis://127.0.0.1:${port}/0`;
-        console.log(`Redis: redis-server started by the demo on 127.0.0.1:${port} (pid ${redisChild.pid})`);
-      } catch (err) {
-        // No Redis to be had: the cache's embedded mode (the in-process tier alone) runs the demo.
-        redisUrl = null;
-        console.log(`Redis: none (${err.message.split('\n')[0]}); using the embedded in-process cache`);
-      }
-    }
-
-    cache = redisUrl
-      ? createCache({ redis: redisUrl, keyPrefix, connectTimeout: 1000, commandTimeout: 100 })
-      : createCache({ keyPrefix });
-    const cacheErrors = [];
-    cache.on('error', (err) => cacheErrors.push(err));
-    try {
-      await once(cache, 'ready', READY_TIMEOUT_MS);
-    } catch {
-      const why = cacheErrors.length ? `${cacheErrors[0].code}: ${cacheErrors[0].message}` : 'no answer';
-      throw new Error(`could not connect to Redis at ${redisUrl} (${why})`);
-    }
+    // On a Redis of your own (REDIS_URL), this run's keys get a prefix of their own, deleted at the end.
+    let redisUrl;
+    let keyPrefix;
+    ({ redisUrl, redisChild, keyPrefix } = await demoRedis('api'));
+    let cacheErrors;
+    let ready;
+    ({ cache, cacheErrors, ready } = demoCache(createCache, redisUrl, keyPrefix, READY_TIMEOUT_MS));
+    await ready;
 
     server = http.createServer(createApp({ cache, keyPrefix }));
     await new Promise((resolve, reject) => {

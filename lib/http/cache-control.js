@@ -108,13 +108,27 @@ function targetedArgument(member) {
   }
 }
 
+// The types RFC 9213 2.2 maps the known directives' values to (delta-seconds: an Integer; no
+// value: a Boolean; no-cache and private: a Boolean or a String of field names). A known
+// directive of another type (`max-age="60"`, `max-age=1.5`) makes the field invalid: ignored.
+const isSeconds = (m) => m.type === 'integer' && m.value >= 0;
+const isFlag = (m) => m.type === 'boolean';
+const isFlagOrNames = (m) => m.type === 'boolean' || m.type === 'string';
+const TARGETED_TYPES = new Map([
+  ...['max-age', 's-maxage', 'stale-while-revalidate', 'stale-if-error'].map((n) => [n, isSeconds]),
+  ...['no-store', 'must-revalidate', 'proxy-revalidate', 'public', 'immutable', 'no-transform', 'must-understand']
+    .map((n) => [n, isFlag]),
+  ...['no-cache', 'private'].map((n) => [n, isFlagOrNames]),
+]);
+
 /**
  * Parses a targeted cache-control field (RFC 9213 2.2: a Structured Field Dictionary, such as
  * `CDN-Cache-Control: max-age=60, private="x"`) into the Map shape of parseCacheControl
  * (parameters are ignored; `conflicts` is always empty, a repeated key keeping its last value).
  * @param {string|string[]|undefined} value
  * @returns {(Map<string, string> & { conflicts: Set<string> })|null} null when the field is absent,
- *   empty or not a valid Dictionary: RFC 9213 then has the cache ignore it
+ *   empty, not a valid Dictionary, or has a known directive of the wrong type: RFC 9213 then has
+ *   the cache ignore it
  */
 function parseTargetedCacheControl(value) {
   if (value === undefined || (Array.isArray(value) && value.length === 0)) return null;
@@ -122,6 +136,7 @@ function parseTargetedCacheControl(value) {
   if (dictionary === null || dictionary.size === 0) return null;
   const directives = directiveMap();
   for (const [name, member] of dictionary) {
+    if (!TARGETED_TYPES.has(name) ? false : !TARGETED_TYPES.get(name)(member)) return null;
     const argument = targetedArgument(member);
     if (argument !== undefined) directives.set(name, argument);
   }

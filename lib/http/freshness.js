@@ -8,6 +8,9 @@ const { fieldValues, listMembers } = require('./header-fields');
 const { fieldDate } = require('./http-date');
 const { MAX_DELTA_SECONDS, deltaSeconds, responseDirectives, requestDirectives } = require('./cache-control');
 
+// Date, Expires and Last-Modified as freshness is calculated: names in any case (RFC 9111 4.2).
+const freshnessDate = (headers, name) => fieldDate(headers, name, undefined, { lenient: true });
+
 /** RFC 9110 15.1: the status codes that are heuristically cacheable (shared: copy it to narrow it, never mutate it). */
 const HEURISTIC_STATUSES = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]);
 
@@ -42,15 +45,15 @@ function freshnessLifetime(resHeaders, {
     const ms = directiveLifetimeMs(directives, name);
     if (ms !== undefined) return { ms, source: targeted ? 'cdn-cache-control' : name };
   }
-  let dateValue = fieldDate(resHeaders, 'date');
+  let dateValue = freshnessDate(resHeaders, 'date');
   if (Number.isNaN(dateValue)) dateValue = typeof responseTime === 'number' ? responseTime : NaN;
   if (!targeted && fieldValues(resHeaders, 'expires').length > 0) {
-    const expires = fieldDate(resHeaders, 'expires');
+    const expires = freshnessDate(resHeaders, 'expires');
     const ms = Number.isNaN(expires) || Number.isNaN(dateValue) ? 0 : Math.max(0, expires - dateValue);
     return { ms, source: 'expires' };
   }
   if (heuristicStatuses.has(status) || directives.has('public')) {
-    const lastModified = fieldDate(resHeaders, 'last-modified');
+    const lastModified = freshnessDate(resHeaders, 'last-modified');
     const span = dateValue - lastModified;
     const ms = Number.isFinite(span) && span > 0 ? Math.floor(Math.min(span * heuristicFraction, heuristicMaxMs)) : 0;
     return { ms, source: 'heuristic' };
@@ -70,7 +73,7 @@ function freshnessLifetime(resHeaders, {
  * @returns {number} ms
  */
 function initialAge(resHeaders, requestTime, responseTime) {
-  const date = fieldDate(resHeaders, 'date');
+  const date = freshnessDate(resHeaders, 'date');
   const apparentAge = Number.isNaN(date) ? 0 : Math.max(0, responseTime - date);
   const first = listMembers(fieldValues(resHeaders, 'age'))[0];
   const seconds = deltaSeconds(first);

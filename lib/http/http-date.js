@@ -3,7 +3,9 @@
 // HTTP-date (RFC 9110 section 5.6.7): the preferred IMF-fixdate and the two obsolete forms a
 // recipient must still accept. Parsing is strict to the grammar (Date.parse accepts far more,
 // e.g. "2024-01-01" or "Tue", which a cache must treat as invalid: RFC 9111 5.3 makes an invalid
-// Expires mean "already expired"). Names are case-sensitive, as the grammar says (%s"...").
+// Expires mean "already expired"). Names are case-sensitive, as the grammar says (%s"..."),
+// unless the lenient mode is asked for: RFC 9111 4.2 has a cache match the names of Expires,
+// Date and Last-Modified case-insensitively when it calculates freshness.
 
 const { fieldValues } = require('./header-fields');
 
@@ -20,6 +22,9 @@ const IMF_FIXDATE = new RegExp(`^(?:${DAY}), (\\d{2}) (${MONTH}) (\\d{4}) ${TIME
 const RFC850_DATE = new RegExp(`^(?:${LONG_DAYS.join('|')}), (\\d{2})-(${MONTH})-(\\d{2}) ${TIME} GMT$`);
 // Sun Nov  6 08:49:37 1994 (the day is two digits or a space and one digit)
 const ASCTIME_DATE = new RegExp(`^(?:${DAY}) (${MONTH}) (\\d{2}| \\d) ${TIME} (\\d{4})$`);
+const STRICT = [IMF_FIXDATE, RFC850_DATE, ASCTIME_DATE];
+const LENIENT = STRICT.map((re) => new RegExp(re.source, 'i'));
+const monthIndex = (name) => MONTHS.findIndex((m) => m.toLowerCase() === name.toLowerCase());
 
 /**
  * ms since the epoch for a calendar date, or NaN when the day does not exist in that month or a
@@ -58,19 +63,22 @@ function expandYear(twoDigits, month, day, hour, minute, second, now) {
  * against the date (RFC 9110 does not ask a recipient to).
  * @param {string} text
  * @param {number} [now] the time a two-digit RFC 850 year is interpreted against (ms)
+ * @param {{ lenient?: boolean }} [options] `lenient`: weekday, month and GMT in any case ("thu",
+ *   "JAN", "gmt"), as a cache calculating freshness should accept them (RFC 9111 4.2); default strict
  * @returns {number} ms since the epoch, or NaN when `text` is not an HTTP-date
  */
-function parseHttpDate(text, now = Date.now()) {
+function parseHttpDate(text, now = Date.now(), { lenient = false } = {}) {
   if (typeof text !== 'string') return NaN;
   const value = text.replace(/^[ \t]+|[ \t]+$/g, '');
-  let m = IMF_FIXDATE.exec(value);
-  if (m) return toEpoch(Number(m[3]), MONTHS.indexOf(m[2]), Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
-  m = RFC850_DATE.exec(value);
+  const [imf, rfc850, asctime] = lenient ? LENIENT : STRICT;
+  let m = imf.exec(value);
+  if (m) return toEpoch(Number(m[3]), monthIndex(m[2]), Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  m = rfc850.exec(value);
   if (m) {
-    return expandYear(Number(m[3]), MONTHS.indexOf(m[2]), Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]), now);
+    return expandYear(Number(m[3]), monthIndex(m[2]), Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]), now);
   }
-  m = ASCTIME_DATE.exec(value);
-  if (m) return toEpoch(Number(m[6]), MONTHS.indexOf(m[1]), Number(m[2].trim()), Number(m[3]), Number(m[4]), Number(m[5]));
+  m = asctime.exec(value);
+  if (m) return toEpoch(Number(m[6]), monthIndex(m[1]), Number(m[2].trim()), Number(m[3]), Number(m[4]), Number(m[5]));
   return NaN;
 }
 
@@ -100,11 +108,12 @@ function formatHttpDate(ms) {
  * @param {object|string[]} headers
  * @param {string} name lowercased field name
  * @param {number} [now] for two-digit years, as parseHttpDate
+ * @param {{ lenient?: boolean }} [options] as parseHttpDate
  * @returns {number} ms since the epoch, or NaN
  */
-function fieldDate(headers, name, now) {
+function fieldDate(headers, name, now, options) {
   const values = [...new Set(fieldValues(headers, name).map((v) => v.trim()))];
-  return values.length === 1 ? parseHttpDate(values[0], now) : NaN;
+  return values.length === 1 ? parseHttpDate(values[0], now, options) : NaN;
 }
 
 module.exports = { parseHttpDate, formatHttpDate, fieldDate };

@@ -4,6 +4,10 @@
 // as pure functions over req/res so users can compose them; and the freshness of stored entries
 // (stale-while-revalidate / stale-if-error windows, RFC 5861).
 const { PER_USER } = require('./keys');
+const { freshnessLifetime, initialAge } = require('./freshness');
+const { fieldDate } = require('./http-date');
+
+const LENIENT = { lenient: true };
 
 // Hop-by-hop headers (RFC 9110 section 7.6.1) describe one connection, never a stored response;
 // Content-Length is recomputed from the stored body; X-Cache* are ours and set per request.
@@ -70,9 +74,10 @@ function cacheControlArguments(value) {
 }
 
 /**
- * The lifetime a response gives itself, for routes with ttl: 'http' (RFC 9111 section 4.2.1, as
- * a shared cache): s-maxage, else max-age, else Expires minus now, less the response's Age; without any of them, the
- * route's default ttl. 0 or less means: do not store.
+ * The lifetime a response gives itself, as routes with a numeric ttl read it for a request with
+ * credentials that the response ties to its own freshness (RFC 9111 section 3.5): s-maxage, else
+ * max-age, else Expires minus now, less the response's Age; without any of them, `fallbackMs`.
+ * 0 or less means: do not store. Routes with ttl: 'http' use httpFreshness (RFC 9111 4.2 in full).
  * @param {import('http').ServerResponse} res
  * @param {number} fallbackMs
  * @param {number} [now] the time Expires is compared with (ms)
@@ -147,16 +152,18 @@ function entrySharedExplicitly(headers) {
 
 /**
  * The response headers an entry keeps, as a flat [name, value, ...] list (names lowercased,
- * repeated headers as repeated pairs).
+ * repeated headers as repeated pairs). `date`: keep the Date field (ttl: 'http' routes keep the
+ * response's Date, RFC 9111 3.1 and RFC 9110 6.6.1; other routes send a fresh one on every HIT).
  * @param {import('http').ServerResponse} res
+ * @param {{ date?: boolean }} [options]
  * @returns {string[]}
  */
-function storedHeaders(res) {
+function storedHeaders(res, { date = false } = {}) {
   const headers = res.getHeaders();
   const connectionTokens = cacheControlDirectives(headers.connection);
   const flat = [];
   for (const name of Object.keys(headers)) {
-    if (NOT_STORED.has(name) || connectionTokens.has(name)) continue;
+    if ((NOT_STORED.has(name) && !(date && name === 'date')) || connectionTokens.has(name)) continue;
     const value = headers[name];
     if (Array.isArray(value)) {
       for (const v of value) flat.push(name, String(v));
@@ -165,6 +172,40 @@ function storedHeaders(res) {
     }
   }
   return flat;
+}
+
+/**
+ * The freshness of a response a ttl: 'http' route stores (RFC 9111 4.2), from its headers as
+ * stored plus its Date and Age: its lifetime (4.2.1: s-maxage, max-age, else Expires minus Date,
+ * an invalid Expires meaning already expired, 5.3; else the heuristic of 4.2.2 for the statuses
+ * RFC 9110 15.1 allows or a public response: route.heuristic.fraction of the time between
+ * Last-Modified and Date, at most heuristic.maxMs, or heuristic.fallbackMs without a
+ * Last-Modified before Date or with a fraction of 0), and the age it had when the handler gave it (4.2.3: its Age,
+ * an upstream's, plus the time the handler took; and Date's distance from now, unless the cache
+ * dated the response itself). The entry's storedAt is then responseTime - initialAgeMs, so that
+ * now - storedAt is its current age, and its expiresAt storedAt + lifetimeMs.
+ * @param {string[]} headers flat
+ * @param {number} status
+ * @param {{ heuristic: { fraction: number, maxMs: number, fallbackMs: number } }} route
+ * @param {{ requestTime: number, responseTime: number, ownDate?: boolean, explicitOnly?: boolean }} times
+ *   ownDate: the Date is the cache's (no apparent age); explicitOnly: no heuristic (lifetime 0)
+ * @returns {{ lifetimeMs: number, initialAgeMs: number }}
+ */
+function httpFreshness(headers, status, route, { requestTime, responseTime, ownDate = false, explicitOnly = false }) {
+  const h = route.heuristic;
+  const { ms, source } = freshnessLifetime(headers, {
+    status, shared: true, heuristicFraction: h.fraction, heuristicMaxMs: h.maxMs, cdnCacheControl: false, responseTime,
+  });
+  let lifetimeMs = ms;
+  if (source === 'heuristic') {
+    // Names in any case, as freshnessLifetime reads them (RFC 9111 4.2).
+    let date = fieldDate(headers, 'date', undefined, LENIENT);
+    if (Number.isNaN(date)) date = responseTime;
+    if (explicitOnly) lifetimeMs = 0;
+    else if (h.fraction === 0 || !(fieldDate(headers, 'last-modified', undefined, LENIENT) < date)) lifetimeMs = h.fallbackMs;
+  }
+  const aged = ownDate ? headers.filter((_v, i) => headers[i - (i % 2)] !== 'date') : headers;
+  return { lifetimeMs, initialAgeMs: initialAge(aged, requestTime, responseTime) };
 }
 
 // What setHeader accepts in a value: HTAB, visible ASCII, obs-text (U+0080..U+00FF).
@@ -231,16 +272,19 @@ function staleState(entry, route, now) {
 }
 
 /**
- * How long Redis keeps an entry: its freshness lifetime plus the longer stale window.
- * @param {number} ttlMs
- * @param {import('http').ServerResponse} res the response being stored
+ * How long Redis keeps an entry: its freshness lifetime plus the longer stale window; on a
+ * ttl: 'http' route with retainStale, that much longer again (and at least that long, for a
+ * response stale already), so that it can be revalidated once stale.
+ * @param {number} ttlMs what is left of its freshness (negative: stale already)
+ * @param {import('http').ServerResponse|string[]} res the response being stored, or its flat headers
  * @param {object} route
  */
 function retentionMs(ttlMs, res, route) {
-  const windows = staleWindows(res.getHeader('cache-control'), route);
-  return ttlMs + Math.max(windows.whileRevalidateMs, windows.ifErrorMs);
+  const windows = staleWindows(Array.isArray(res) ? storedCacheControl(res) : res.getHeader('cache-control'), route);
+  const keep = ttlMs + Math.max(windows.whileRevalidateMs, windows.ifErrorMs);
+  return route.retainStaleMs > 0 ? Math.max(keep, 0) + route.retainStaleMs : keep;
 }
 
 module.exports = { NOT_STORED, entryNoCache, cacheControlDirectives, cacheControlArguments, unstorableReason, httpLifetimeMs,
   requestWantsFresh, sharedExplicitly, revalidationShared, credentialed, entrySharedExplicitly, storedHeaders, isHeaderValue,
-  staleWindows, staleState, retentionMs };
+  staleWindows, staleState, retentionMs, httpFreshness };

@@ -9,10 +9,13 @@ const { StoreError, ConditionError } = require('../errors');
 const { checkTags } = require('../stores/contract');
 const { requestPaths } = require('../http/paths');
 const { httpLifetimeMs, unstorableReason, storedHeaders, credentialed, revalidationShared,
-  retentionMs } = require('../http/storability');
+  retentionMs, httpFreshness } = require('../http/storability');
+const { formatHttpDate } = require('../http/http-date');
+const { decodeStored } = require('../entry');
 const { bodyEtag, notModified, headerOf } = require('../http/validators');
 const { prepareEntry } = require('../http/compress');
-const { CONDITIONS } = require('./serve');
+const { CONDITIONS, serveHit } = require('./serve');
+const { setValidators, holdNotModified, refreshedEntry } = require('./revalidate');
 const { FILL, storeEntry } = require('./fill');
 const { frontMeta } = require('../front');
 const { routeLabel } = require('../metrics');
@@ -31,11 +34,19 @@ function isThenable(value) {
  * the event loop, before the next request on the connection can be read and looked up (see
  * endThenStore). `storeKey(ttlMs, record)`, when given, names the
  * key the response is stored under (vary discovery may key it by more headers than the request
- * was); record: false when nothing is stored.
+ * was); record: false when nothing is stored. `revalidating` (ttl: 'http' routes): the entry this
+ * run validates; its validators are the request's conditions while the handler runs, and a 304
+ * from the handler refreshes it and serves its body (revalidate.js).
  * @returns {{ abort(): void }} abort: the response will not be stored (fill.done(null) now)
  */
-function captureResponse(r, req, res, key, fill, storeKey = null) {
+function captureResponse(r, req, res, key, fill, storeKey = null, revalidating = null) {
   const route = r.route;
+  // RFC 9111 4.2.3: request_time, for the age of a response a ttl: 'http' route stores.
+  const requestTime = r.clock.now();
+  // Whether the Date the response went out with is the cache's (else the handler's own).
+  let dateSetHere = false;
+  const dropValidators = revalidating === null ? null : setValidators(req, revalidating);
+  const releaseWriteHead = revalidating === null ? null : holdNotModified(res);
   const originalWrite = res.write;
   const originalEnd = res.end;
   let chunks = [];
@@ -66,6 +77,11 @@ function captureResponse(r, req, res, key, fill, storeKey = null) {
     if (!seen) {
       seen = true;
       seenEncoding = res.getHeader('content-encoding');
+      if (route.httpTtl && !res.headersSent && res.sendDate && !res.hasHeader('date')) {
+        // The Date the entry keeps is the one the client got (RFC 9110 6.6.1), by the cache's clock.
+        res.setHeader('Date', formatHttpDate(r.clock.now()));
+        dateSetHere = true;
+      }
     }
     if (tooLarge || chunk === undefined || chunk === null || typeof chunk === 'function') return;
     let bytes;
@@ -107,8 +123,25 @@ function captureResponse(r, req, res, key, fill, storeKey = null) {
     // s-maxage may be shared only if the cache obeys it (RFC 9111 section 3.5): its own freshness
     // then (Age deducted), never the route's ttl, and no stale reuse: Redis drops it when stale.
     const obeyOwn = credentialed(req, route) && revalidationShared(res);
-    const ttlMs = route.httpTtl || obeyOwn
-      ? Math.max(0, Math.min(httpLifetimeMs(res, obeyOwn ? 0 : route.ttlMs, now), MAX_LIFETIME_MS)) : route.ttlMs;
+    let headers = null;
+    let storedAt = now;
+    let ttlMs = route.ttlMs;
+    if (route.httpTtl) {
+      // RFC 9111 4.2: the entry is as old as the response was (storedAt goes back by its age).
+      headers = storedHeaders(res, { date: true });
+      if (headerOf(headers, 'date') === undefined) {
+        headers.push('date', formatHttpDate(now));
+        dateSetHere = true;
+      }
+      const fresh = httpFreshness(headers, res.statusCode, route,
+        { requestTime, responseTime: now, ownDate: dateSetHere, explicitOnly: obeyOwn });
+      storedAt = now - fresh.initialAgeMs;
+      ttlMs = Math.min(storedAt + fresh.lifetimeMs - now, MAX_LIFETIME_MS);
+      // The Age sent on a HIT is the entry's own (serve.js), never the one it arrived with.
+      headers = headers.filter((_v, i) => headers[i - (i % 2)] !== 'age');
+    } else if (obeyOwn) {
+      ttlMs = Math.max(0, Math.min(httpLifetimeMs(res, 0, now), MAX_LIFETIME_MS));
+    }
     // Redis keeps the entry through its stale windows; expiresAt still ends its freshness (so a
     // max-age=0 response with a stale window is stored, and served stale from the start).
     const keepMs = Math.floor(obeyOwn ? ttlMs : retentionMs(ttlMs, res, route));
@@ -120,7 +153,7 @@ function captureResponse(r, req, res, key, fill, storeKey = null) {
     if (tags === null) return;
     let encoded;
     try {
-      const headers = storedHeaders(res);
+      if (headers === null) headers = storedHeaders(res);
       if (headerOf(headers, 'etag') === undefined && seenEncoding === undefined) {
         // Every entry has a validator; the MISS response gets the same one when it still can.
         const etag = bodyEtag(body);
@@ -143,7 +176,7 @@ function captureResponse(r, req, res, key, fill, storeKey = null) {
         flags: front === null ? 0 : front.flags,
         route: front === null ? undefined : front.route,
       };
-      encoded = binding.encodeEntry(res.statusCode, entry.headers, entry.body, now, now + ttlMs, meta);
+      encoded = binding.encodeEntry(res.statusCode, entry.headers, entry.body, storedAt, now + ttlMs, meta);
     } catch (err) {
       r.report(new StoreError(`the response for "${key}" cannot be stored: ${err.message}`, { cause: err }));
       return;
@@ -235,9 +268,42 @@ function captureResponse(r, req, res, key, fill, storeKey = null) {
     return result;
   }
 
+  // The handler validated the entry (304): the entry is refreshed and the client served from it
+  // (its own 304 when its withheld conditions match), then the refreshed entry is stored.
+  function answerRevalidated() {
+    const now = r.clock.now();
+    let refreshed = null;
+    try {
+      refreshed = refreshedEntry(r, res, revalidating, { requestTime, responseTime: now });
+    } catch (err) {
+      r.report(new StoreError(`the revalidated entry for "${key}" cannot be stored: ${err.message}`, { cause: err }));
+    }
+    if (refreshed === null) debug('not storing %s: the 304 that validated it says no-store or sets a cookie', key);
+    const tags = refreshed === null || refreshed.keepMs < 1 ? null : entryTags();
+    const served = refreshed === null ? revalidating : decodeStored(refreshed.encoded);
+    res.statusCode = served.status;
+    res.removeHeader('etag'); // a gzip entry's variants carry their own
+    try {
+      serveHit(r, req, res, served, key, false, 'REVALIDATED');
+    } finally {
+      if (tags !== null && !res.hasHeader('set-cookie')) {
+        const storing = fill.redis
+          ? storeEntry(r, key, refreshed.encoded, refreshed.keepMs, { ...req[FILL], path: requestPaths(req), tags }) : null;
+        finishFill(refreshed.encoded, storing);
+      }
+      finishFill(null);
+    }
+    return res;
+  }
+
   res.end = function end(chunk, encoding) {
     res.write = originalWrite;
     res.end = originalEnd;
+    if (dropValidators !== null) {
+      dropValidators();
+      releaseWriteHead();
+      if (res.statusCode === 304 && !res.headersSent) return answerRevalidated();
+    }
     add(chunk, encoding, false);
     const args = arguments;
     let pending;

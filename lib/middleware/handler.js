@@ -17,7 +17,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 /**
  * Lets the handler run; its response is captured when it may be stored or handed over.
- * ctx: { key, keying (vary discovery, built-in key only), fallback (a stale-if-error entry) }.
+ * ctx: { key, keying (vary discovery, built-in key only), fallback (a stale-if-error entry),
+ * revalidate (ttl: 'http' routes: the entry the handler's run validates, revalidate.js) }.
  */
 function runHandler(r, req, res, next, key, verdict, fill, ctx) {
   if (req[REFRESH] === undefined) r.reporter.outcome(req, verdict === 'MISS' ? 'miss' : 'bypass');
@@ -29,7 +30,8 @@ function runHandler(r, req, res, next, key, verdict, fill, ctx) {
     req[CONDITIONS] = withholdConditions(req);
     const storeKey = ctx.keying === null ? null
       : (ttlMs, record) => r.varyRecords.storeKey(req, res, ctx.keying, ttlMs, record);
-    capture = captureResponse(r, req, res, key, fill, storeKey);
+    const revalidating = ctx.revalidate !== undefined && ctx.revalidate !== null && req.method === 'GET' ? ctx.revalidate : null;
+    capture = captureResponse(r, req, res, key, fill, storeKey, revalidating);
   }
   if (ctx.fallback !== null) ctx.fallback.watch(capture);
   next();

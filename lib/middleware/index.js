@@ -103,7 +103,7 @@ function createMiddleware(cache, options) {
       refresh.claimed = true;
       req[FILL] = refreshFill(r, req);
       return runHandler(r, req, res, next, refresh.key, 'MISS', refresh.fill,
-        { key: refresh.key, keying: refresh.keying, fallback: null });
+        { key: refresh.key, keying: refresh.keying, fallback: null, revalidate: route.httpTtl ? refresh.entry : null });
     }
     if (!route.methods.has(req.method)) {
       if (!SAFE_METHODS.has(req.method)) return invalidateOnWrite(r, req, res, next);

@@ -60,15 +60,17 @@ function lookup(r, req, ctx) {
 function answer(r, req, res, next, ctx, entry) {
   const route = r.route;
   const key = ctx.key;
-  if (entry !== null && entryNoCache(entry.headers)) {
-    // Stored with Cache-Control: no-cache: usable only after revalidation, which is the
-    // handler's run; its response replaces the entry.
-    runHandler(r, req, res, next, key, 'MISS', STORE_ONLY, ctx);
-    return;
-  }
   if (entry !== null && credentialed(req, route) && !entrySharedExplicitly(entry.headers)) {
     // Maybe personal: this requester gets its own handler's answer (stored only if shareable).
     debug('not serving %s to a request with credentials: the entry is not marked shareable', key);
+    runHandler(r, req, res, next, key, 'MISS', STORE_ONLY, ctx);
+    return;
+  }
+  if (entry !== null && entryNoCache(entry.headers)) {
+    // Stored with Cache-Control: no-cache: usable only after revalidation, which is the
+    // handler's run: on a ttl: 'http' route with the entry's validators as its conditions
+    // (a 304 refreshes the entry, revalidate.js), elsewhere a run whose response replaces it.
+    if (route.httpTtl) ctx.revalidate = entry;
     runHandler(r, req, res, next, key, 'MISS', STORE_ONLY, ctx);
     return;
   }
@@ -82,12 +84,14 @@ function answer(r, req, res, next, ctx, entry) {
     if (state === 'revalidate' && canRefresh(req)) {
       r.reporter.outcome(req, 'stale');
       serveHit(r, req, res, entry, key, false, 'STALE');
-      startRefresh(r, req, key, ctx.keying);
+      startRefresh(r, req, key, ctx.keying, route.httpTtl ? entry : null);
       return;
     }
     // Inside a stale window but not refreshable in the background (no Express app), or
     // inside stale-if-error: the handler runs, and the entry answers if it fails.
     if (state !== 'expired') ctx.fallback = staleFallback(r, req, res, entry, key);
+    // A ttl: 'http' route validates a stale entry it still holds (retainStale, stale windows).
+    if (route.httpTtl) ctx.revalidate = entry;
   }
   // A HEAD response has no body to store; the GET that follows fills the entry.
   afterLookup(r, req, res, next, key, 'MISS', ctx);

@@ -13,7 +13,7 @@ const { Duplex } = require('stream');
 const debug = require('debug')('respcache');
 const { RefreshError } = require('../errors');
 
-/** On a request that is a refresh: { owner, key, keying, fill, claimed }. */
+/** On a request that is a refresh: { owner, key, keying, fill, claimed, entry }. */
 const REFRESH = Symbol('respcache.refresh');
 
 // Request headers a refresh does not carry: its own conditions would turn the response it stores
@@ -97,8 +97,10 @@ function refreshRequest(req) {
  * @param {import('http').IncomingMessage} req the request that was answered from the stale entry
  * @param {string} key
  * @param {object|null} keying passed on to that route (vary discovery of the stored response)
+ * @param {object|null} [entry] the stale entry, which a ttl: 'http' route revalidates
+ *   (lib/middleware/revalidate.js: the handler runs with its validators as conditions)
  */
-function startRefresh(r, req, key, keying) {
+function startRefresh(r, req, key, keying, entry = null) {
   const app = rootApp(req);
   if (app === null || !r.inflight.startRefresh(key)) return;
   const lockName = `r:${key}`;
@@ -111,14 +113,14 @@ function startRefresh(r, req, key, keying) {
       r.inflight.dropRefresh(key);
       return;
     }
-    run(r, app, req, key, keying, (failed) => {
+    run(r, app, req, key, keying, entry, (failed) => {
       r.store.unlock(lockName, token);
       r.inflight.endRefresh(key, failed);
     });
   });
 }
 
-function run(r, app, original, key, keying, finished) {
+function run(r, app, original, key, keying, entry, finished) {
   const route = r.route;
   const { req, res, socket } = refreshRequest(original);
   const timeoutMs = route.handlerTimeout !== null ? route.handlerTimeout : route.lockTtl;
@@ -142,6 +144,7 @@ function run(r, app, original, key, keying, finished) {
     owner: r.owner,
     key,
     keying,
+    entry,
     claimed: false,
     fill: {
       // A late or failed response must not replace the entry (route statuses may list 5xx).

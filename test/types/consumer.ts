@@ -7,12 +7,13 @@ import {
   ConditionError, CorruptEntryError, CorruptIndexError, StoreError, InvalidArgumentError, EvictionPolicyError,
   InvalidationError, EventHandlerError, RefreshError, HandlerFailedError, TlsError, TlsBadOptionsError,
   TlsUnavailableError, TlsUnknownCaError, TlsNameMismatchError, TlsCertExpiredError, TlsClientCertRejectedError,
-  TlsHandshakeError,
+  TlsHandshakeError, UpstreamError, UpstreamTimeoutError,
 } from 'respcache';
+import { AggregateCallError, UpstreamStatusError } from 'respcache';
 import type {
   CacheOptions, RouteOptions, CacheStats, CacheRequest, CacheResponse, Middleware, KeyBuilder, LocalStats,
   MetricsRegistry, WarmResult, CacheEvents, ValueOptions, TlsOptions, TlsErrorCode, ClusterOptions, SentinelOptions,
-  NodeAddress, NodeSeed,
+  NodeAddress, NodeSeed, ProxyOptions, ProxyRequest, ProxyHandler, AggregateResult, AggregateResponse,
 } from 'respcache';
 
 // What an app's own middleware attaches to the request, added the documented way.
@@ -87,6 +88,7 @@ const writes: RouteOptions = {
   invalidates: async (req) => ({ tags: [`product:${req.params.id}`], paths: ['/api/search/*'] }),
 };
 const plainVary: RouteOptions = { vary: ['accept-language'], ttl: 'http', cacheControl: 'public, max-age=60', tags: ['a'], invalidates: ['a'] };
+const revalidating: RouteOptions = { ttl: 'http', heuristic: { fraction: 0.1, maxAge: 3600, fallback: 300 }, retainStale: 600 };
 const perUser: RouteOptions = { keyBuilder: keys.perUser((req) => req.user?.id) };
 const byHeaders: RouteOptions = { keyBuilder: keys.withHeaders(['X-Tenant']) };
 const builtIn: RouteOptions = { keyBuilder: keys.default };
@@ -227,6 +229,40 @@ cache.invalidateTags([1]);
 // @ts-expect-error hashKey takes an array
 hashKey('a');
 
-void [constructed, shared, writes, plainVary, perUser, byHeaders, builtIn, annotated, fromShared, key, reason,
+void [constructed, shared, writes, plainVary, revalidating, perUser, byHeaders, builtIn, annotated, fromShared, key, reason,
   useTheCache, listeners, errors, invalid, coded, hashed, wrapOptions, wrongParam, wrongKey, wrongTtl, misspelt,
   tlsErrors];
+
+// cache.proxy(): a gateway handler with its options, and the upstream errors.
+const gateway: ProxyHandler = cache.proxy('http://users.internal:8080', {
+  ttl: null, statuses: [200, 404], timeout: { headers: 5000 }, tags: (request: ProxyRequest) => [request.method],
+  via: 'edge-1', maxBodyBytes: 1 << 20,
+});
+const gatewayOptions: ProxyOptions = { timeout: 2000, coalesce: false };
+void gatewayOptions;
+void gateway.close();
+// @ts-expect-error the upstream is a URL string
+cache.proxy(8080);
+const upstreamCode: 'ERR_RESPCACHE_UPSTREAM' | 'ERR_RESPCACHE_UPSTREAM_TIMEOUT' | 'ERR_RESPCACHE_UPSTREAM_STATUS' = new UpstreamError('down').code;
+const timeoutCode: 'ERR_RESPCACHE_UPSTREAM_TIMEOUT' = new UpstreamTimeoutError('slow').code;
+void upstreamCode;
+void timeoutCode;
+
+// cache.fetch() and cache.aggregate(): the client through the gateway's cache, and its errors.
+async function client(): Promise<void> {
+  const reply = await cache.fetch('http://users.internal/users/1', { ttl: 30, tags: ['user:1'], timeout: 2000,
+    headers: [['accept', 'application/json']] });
+  const status: number = reply.status;
+  const xCache: string | null = reply.headers.get('x-cache');
+  const merged: AggregateResult<'user' | 'orders'> = await cache.aggregate({
+    user: { url: 'http://users.internal/users/1', ttl: 30 },
+    orders: { url: 'http://orders.internal/orders/1', method: 'GET' },
+  }, { allowPartial: false, timeout: 1000 });
+  const user: AggregateResponse | undefined = merged.results.user;
+  const failed: string[] = new AggregateCallError('x', { errors: {}, results: {}, failed: ['orders'] }).failed;
+  const code: 'ERR_RESPCACHE_UPSTREAM_STATUS' = new UpstreamStatusError('503', { status: 503, headers: {}, body: '' }).code;
+  // @ts-expect-error ttl is a number of seconds
+  void cache.fetch('http://x/', { ttl: '30' });
+  void [status, xCache, user, failed, code];
+}
+void client;

@@ -156,8 +156,18 @@ describe('RFC 9213 CDN-Cache-Control: parseTargetedCacheControl', () => {
     expect(directives.conflicts.size).toBe(0);
   });
 
-  it('keeps a decimal max-age as text, which deltaSeconds refuses', () => {
-    expect(deltaSeconds(parseTargetedCacheControl('max-age=1.5').get('max-age'))).toBeNaN();
+  it.each([
+    ['a decimal max-age', 'max-age=1.5'],
+    ['a string max-age', 'max-age="10000"'],
+    ['a negative s-maxage', 's-maxage=-1'],
+    ['a valued no-store', 'no-store="x"'],
+    ['a token private', 'private=x'],
+  ])('is null when a known directive has the wrong type (%s), so that the cache ignores it (2.2)', (_what, value) => {
+    expect(parseTargetedCacheControl(value)).toBeNull();
+  });
+
+  it('takes unknown directives of any type', () => {
+    expect(entries(parseTargetedCacheControl('max-age=60, foo="bar", baz=1.5'))).toEqual({ 'max-age': '60', foo: 'bar', baz: '1.5' });
   });
 
   it.each([

@@ -70,6 +70,22 @@ describe('RFC 9111 4.2.1 freshness lifetime', () => {
       expect(lifetime({ date: at(0), expires, 'last-modified': at(-86400) })).toEqual({ ms: 0, source: 'expires' });
     });
 
+    it.each([
+      ['weekday', (v) => v.replace(/^\w+/, (d) => d.toLowerCase())],
+      ['month', (v) => v.replace(/ ([A-Z][a-z]{2}) /, (_m, month) => ` ${month.toUpperCase()} `)],
+      ['zone', (v) => v.replace(/GMT$/, 'gmt')],
+    ])('reads Expires and Date with a %s in another case (4.2: case-insensitively)', (_what, recase) => {
+      expect(lifetime({ date: recase(at(0)), expires: recase(at(600)) })).toEqual({ ms: 600000, source: 'expires' });
+    });
+
+    it('counts the age of a Date in another case (4.2.3)', () => {
+      expect(initialAge({ date: at(-30).toLowerCase() }, T0, T0)).toBe(30000);
+    });
+
+    it('reads a Last-Modified in another case for the heuristic lifetime', () => {
+      expect(lifetime({ date: at(0), 'last-modified': at(-1000).toUpperCase() })).toEqual({ ms: 100000, source: 'heuristic' });
+    });
+
     it('is already expired with several different Expires values', () => {
       expect(lifetime({ date: at(0), expires: [at(60), at(120)] })).toEqual({ ms: 0, source: 'expires' });
     });
@@ -111,8 +127,9 @@ describe('RFC 9111 4.2.1 freshness lifetime', () => {
       expect(lifetime({ 'cdn-cache-control': 'max-age=30,', 'cache-control': 'max-age=60' })).toEqual({ ms: 60000, source: 'max-age' });
     });
 
-    it('treats a decimal max-age as stale', () => {
-      expect(lifetime({ 'cdn-cache-control': 'max-age=30.5' })).toEqual({ ms: 0, source: 'cdn-cache-control' });
+    it('ignores a field whose max-age is not an Integer (a decimal, a string), as invalid (2.2)', () => {
+      expect(lifetime({ 'cdn-cache-control': 'max-age=30.5', 'cache-control': 'max-age=60' })).toEqual({ ms: 60000, source: 'max-age' });
+      expect(lifetime({ 'cdn-cache-control': 'max-age="30"', 'cache-control': 'max-age=60' })).toEqual({ ms: 60000, source: 'max-age' });
     });
   });
 });

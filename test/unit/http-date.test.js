@@ -67,6 +67,32 @@ describe('RFC 9110 5.6.7 HTTP-date: parseHttpDate', () => {
   });
 });
 
+describe('parseHttpDate in the lenient mode (RFC 9111 4.2: names matched case-insensitively)', () => {
+  it.each([
+    ['a lowercase weekday', 'sun, 06 Nov 1994 08:49:37 GMT'],
+    ['an uppercase month', 'Sun, 06 NOV 1994 08:49:37 GMT'],
+    ['a lowercase zone', 'Sun, 06 Nov 1994 08:49:37 gmt'],
+    ['an RFC 850 date in capitals', 'SUNDAY, 06-NOV-94 08:49:37 GMT'],
+    ['an asctime date in lowercase', 'sun nov  6 08:49:37 1994'],
+  ])('reads %s', (_what, text) => {
+    expect(parseHttpDate(text, NOW, { lenient: true })).toBe(NOV_6_1994);
+    expect(parseHttpDate(text, NOW)).toBeNaN();
+  });
+
+  it.each([
+    ['an unknown month', 'Sun, 06 Nox 1994 08:49:37 GMT'],
+    ['another zone', 'Sun, 06 Nov 1994 08:49:37 UTC'],
+    ['a missing comma', 'sun 06 nov 1994 08:49:37 gmt'],
+  ])('still gives NaN for %s', (_what, text) => {
+    expect(parseHttpDate(text, NOW, { lenient: true })).toBeNaN();
+  });
+
+  it('is what fieldDate uses when asked', () => {
+    expect(fieldDate({ expires: 'sun, 06 nov 1994 08:49:37 gmt' }, 'expires', NOW, { lenient: true })).toBe(NOV_6_1994);
+    expect(fieldDate({ expires: 'sun, 06 nov 1994 08:49:37 gmt' }, 'expires', NOW)).toBeNaN();
+  });
+});
+
 describe('RFC 9110 5.6.7 two-digit years of the RFC 850 form', () => {
   it.each([
     ['94, more than 50 years ahead as 2094, is 1994', '06-Nov-94', 1994],

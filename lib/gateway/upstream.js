@@ -1,0 +1,125 @@
+'use strict';
+
+// Forwarding to the upstream through undici: one keep-alive pool per proxy, connect / headers /
+// body timeouts, bodies streamed both ways; the hop-by-hop fields of both directions removed
+// (RFC 9110 7.6.1), Via and X-Forwarded-* added (RFC 9110 7.6.3). Failures become
+// UpstreamError / UpstreamTimeoutError, which the proxy answers with 502 / 504.
+const { Pool } = require('undici');
+const { listMembers, fieldValues } = require('../http/header-fields');
+const { formatHttpDate } = require('../http/http-date');
+const { UpstreamError, UpstreamTimeoutError } = require('../errors');
+
+// RFC 9110 7.6.1 (and Proxy-Connection, which some clients still send); TE is handled apart.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer',
+  'te', 'proxy-authorization', 'proxy-authenticate', 'proxy-authentication-info', 'http2-settings']);
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/**
+ * A copy of `headers` (object, lowercased names) without the hop-by-hop fields, those the
+ * Connection field names, and Host (the upstream's own is sent). `expect` goes too: the proxy
+ * reads the whole request itself.
+ * @param {object} headers
+ * @returns {object}
+ */
+function endToEnd(headers) {
+  const drop = new Set(HOP_BY_HOP);
+  for (const name of listMembers(fieldValues(headers, 'connection'))) drop.add(name.toLowerCase());
+  const out = {};
+  for (const name of Object.keys(headers)) {
+    if (drop.has(name) || name === 'host' || name === 'expect' || name.startsWith(':')) continue;
+    if (headers[name] !== undefined) out[name] = headers[name];
+  }
+  return out;
+}
+
+/**
+ * The request headers sent upstream for a client request: end-to-end fields, Via appended, and
+ * X-Forwarded-For (appended), -Proto and -Host (set when absent).
+ * @param {import('http').IncomingMessage} req
+ * @param {{ via: string|null, xForwarded: boolean }} o
+ * @returns {object}
+ */
+function forwardHeaders(req, o) {
+  const out = endToEnd(req.headers);
+  if (o.via !== null) out.via = out.via ? `${out.via}, ${o.via}` : o.via;
+  if (o.xForwarded) {
+    const ip = req.socket && req.socket.remoteAddress;
+    if (ip) out['x-forwarded-for'] = out['x-forwarded-for'] ? `${out['x-forwarded-for']}, ${ip}` : ip;
+    if (!out['x-forwarded-proto']) out['x-forwarded-proto'] = req.socket && req.socket.encrypted ? 'https' : 'http';
+    if (!out['x-forwarded-host'] && req.headers.host) out['x-forwarded-host'] = req.headers.host;
+  }
+  return out;
+}
+
+/**
+ * Response headers as received, less hop-by-hop fields, with Date added when the upstream sent
+ * none (RFC 9110 6.6.1: a recipient with a clock dates the response at receipt).
+ * @param {object} headers undici's (lowercased names)
+ * @param {number} responseTime
+ */
+function responseHeaders(headers, responseTime) {
+  const out = endToEnd(headers);
+  if (out.date === undefined) out.date = formatHttpDate(responseTime);
+  return out;
+}
+
+function upstreamError(err, url) {
+  if (err instanceof UpstreamError) return err;
+  const what = `${url}: ${err && err.message}`;
+  if (err && TIMEOUT_CODES.has(err.code)) return new UpstreamTimeoutError(`the upstream timed out (${err.code}) for ${what}`, { cause: err });
+  return new UpstreamError(`the upstream failed for ${what}`, { cause: err });
+}
+
+class Upstream {
+  /**
+   * @param {{ origin: string, timeout: { connect: number, headers: number, body: number }, connections: number }} o
+   * @param {{ now(): number }} clock
+   */
+  constructor(o, clock) {
+    this.origin = o.origin;
+    this.clock = clock;
+    this.pool = new Pool(o.origin, {
+      connections: o.connections,
+      connect: { timeout: o.timeout.connect },
+      headersTimeout: o.timeout.headers,
+      bodyTimeout: o.timeout.body,
+    });
+  }
+
+  /**
+   * Sends one request. Resolves once the response head arrived; the body streams.
+   * @param {{ method: string, url: string, headers: object, body: import('stream').Readable|Buffer|null,
+   *   signal?: AbortSignal }} request `url` absolute, on this upstream's origin
+   * @returns {Promise<{ status: number, headers: object, body: import('stream').Readable,
+   *   requestTime: number, responseTime: number }>} body errors are UpstreamErrors too
+   * @throws {UpstreamError|UpstreamTimeoutError} (as a rejection)
+   */
+  async send({ method, url, headers, body, signal }) {
+    const target = new URL(url);
+    const requestTime = this.clock.now();
+    let res;
+    try {
+      res = await this.pool.request({
+        method, path: target.pathname + target.search, headers: endToEnd(headers), body: body || null, signal,
+      });
+    } catch (err) {
+      throw upstreamError(err, url);
+    }
+    const responseTime = this.clock.now();
+    // Body failures reach whoever reads it as UpstreamErrors too (a timeout: UpstreamTimeoutError).
+    const stream = res.body;
+    const emit = stream.emit;
+    stream.emit = function emitMapped(event, err, ...rest) {
+      if (event === 'error') return emit.call(this, event, upstreamError(err, url), ...rest);
+      return emit.call(this, event, err, ...rest);
+    };
+    return { status: res.statusCode, headers: responseHeaders(res.headers, responseTime), body: stream, requestTime, responseTime };
+  }
+
+  /** Closes the pool's connections once requests in flight end. */
+  close() {
+    return this.pool.close();
+  }
+}
+
+module.exports = { Upstream, endToEnd, forwardHeaders, responseHeaders, HOP_BY_HOP };

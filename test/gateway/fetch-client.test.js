@@ -1,0 +1,229 @@
+'use strict';
+
+// cache.fetch(url, init): a cached, coalesced HTTP client through the gateway's shared cache, on a
+// real redis-server and real origin servers whose headers each test scripts.
+const { startRedis } = require('../helpers/redis');
+const { serve } = require('../helpers/http');
+const { openCache, closeCaches, waitFor } = require('../helpers/cache');
+const { startOrigin, json, deadUrl } = require('./fetch-fixtures');
+const { UpstreamError, UpstreamTimeoutError } = require('../../lib');
+
+let redis;
+let cache;
+let errors;
+let origin;
+let servers;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  ({ cache, errors } = await openCache({ redis: redis.url, commandTimeout: 1000 }));
+});
+afterAll(async () => {
+  await closeCaches();
+  if (redis) await redis.close();
+});
+beforeEach(async () => {
+  await redis.client().flushall();
+  errors.length = 0;
+  servers = [];
+  origin = await startOrigin();
+});
+afterEach(async () => {
+  await Promise.all([origin.close(), ...servers.map((s) => s.close())]);
+  expect(errors).toEqual([]);
+});
+
+describe('a GET of a fresh response (RFC 9111 4.2)', () => {
+  beforeEach(() => {
+    origin.handle = json((req) => ({ n: origin.count(), url: req.url }), { 'Cache-Control': 'max-age=60', ETag: '"v1"' });
+  });
+
+  it('resolves with a WHATWG Response: MISS first, then HIT from Redis without asking the origin', async () => {
+    const first = await cache.fetch(`${origin.url}/users/1?x=1`);
+    expect(first).toBeInstanceOf(Response);
+    expect(first.status).toBe(200);
+    expect(first.ok).toBe(true);
+    expect(first.url).toBe(`${origin.url}/users/1?x=1`);
+    expect(first.headers.get('x-cache')).toBe('MISS');
+    expect(await first.json()).toEqual({ n: 1, url: '/users/1?x=1' });
+    const second = await cache.fetch(new URL(`${origin.url}/users/1?x=1`));
+    expect(second.headers.get('x-cache')).toBe('HIT');
+    expect(second.headers.get('etag')).toBe('"v1"');
+    expect(second.headers.get('age')).toMatch(/^\d+$/);
+    expect(await second.json()).toEqual({ n: 1, url: '/users/1?x=1' });
+    expect(origin.count()).toBe(1);
+    const keys = await redis.client().keys('*gw:*');
+    expect(keys.length).toBeGreaterThan(0);
+  });
+
+  it('coalesces concurrent cold calls into one origin request', async () => {
+    origin.handle = json({ ok: true }, { 'Cache-Control': 'max-age=60' }, { delayMs: 100 });
+    const replies = await Promise.all(Array.from({ length: 8 }, () => cache.fetch(`${origin.url}/cold`)));
+    expect(origin.count()).toBe(1);
+    const statuses = replies.map((r) => r.headers.get('x-cache')).sort();
+    expect(statuses.filter((s) => s === 'MISS')).toHaveLength(1);
+    for (const r of replies) expect(await r.json()).toEqual({ ok: true });
+  });
+
+  it('shares its entries with cache.proxy() in front of the same origin', async () => {
+    await (await cache.fetch(`${origin.url}/shared`)).text();
+    const gateway = await serve(cache.proxy(origin.url));
+    servers.push(gateway);
+    const reply = await gateway.get('/shared');
+    expect(reply.headers['x-cache']).toBe('HIT');
+    expect(origin.count()).toBe(1);
+  });
+
+  it('answers HEAD from the stored GET response, with no body', async () => {
+    await (await cache.fetch(`${origin.url}/h`)).text();
+    const head = await cache.fetch(`${origin.url}/h`, { method: 'head' });
+    expect(head.headers.get('x-cache')).toBe('HIT');
+    expect(head.body).toBeNull();
+    expect(origin.count()).toBe(1);
+  });
+});
+
+describe('a stale response with a validator (RFC 9111 4.3)', () => {
+  it('is revalidated with If-None-Match, and a 304 serves the stored body (REVALIDATED)', async () => {
+    origin.handle = (req, res) => {
+      if (req.headers['if-none-match'] === '"v1"') {
+        res.writeHead(304, { ETag: '"v1"', 'Cache-Control': 'max-age=0' });
+        res.end();
+        return;
+      }
+      json({ v: 1 }, { 'Cache-Control': 'max-age=0', ETag: '"v1"' })(req, res);
+    };
+    const first = await cache.fetch(`${origin.url}/r`);
+    expect(first.headers.get('x-cache')).toBe('MISS');
+    await first.text();
+    // Stored (a call while the store is under way would join it and be answered with its response).
+    await waitFor(async () => (await redis.client().keys('*gw:*')).length > 0, { what: 'the stored entry' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const again = await cache.fetch(`${origin.url}/r`);
+    expect(again.headers.get('x-cache')).toBe('REVALIDATED');
+    expect(await again.json()).toEqual({ v: 1 });
+    expect(origin.requests[1].headers['if-none-match']).toBe('"v1"');
+  });
+});
+
+describe('per-call overrides', () => {
+  it('"ttl" stores a response the origin gives no freshness, for that many seconds', async () => {
+    origin.handle = json({ n: 1 });
+    expect((await cache.fetch(`${origin.url}/t`)).headers.get('x-cache')).toBe('MISS');
+    expect((await cache.fetch(`${origin.url}/t`)).headers.get('x-cache')).toBe('MISS');
+    expect((await cache.fetch(`${origin.url}/t`, { ttl: 30 })).headers.get('x-cache')).toBe('MISS');
+    expect((await cache.fetch(`${origin.url}/t`, { ttl: 30 })).headers.get('x-cache')).toBe('HIT');
+    // The entry is found by a call with no ttl too: one key per URL.
+    expect((await cache.fetch(`${origin.url}/t`)).headers.get('x-cache')).toBe('HIT');
+    expect(origin.count()).toBe(3);
+  });
+
+  it('"tags" index the entry: cache.invalidateTags() makes the next call a MISS', async () => {
+    origin.handle = json({ ok: 1 }, { 'Cache-Control': 'max-age=60' });
+    await (await cache.fetch(`${origin.url}/tagged`, { tags: ['user:1', 'users'] })).text();
+    await (await cache.fetch(`${origin.url}/other`, { tags: ['user:2'] })).text();
+    expect(await cache.invalidateTags(['user:1'])).toBe(1);
+    expect((await cache.fetch(`${origin.url}/tagged`)).headers.get('x-cache')).toBe('MISS');
+    expect((await cache.fetch(`${origin.url}/other`)).headers.get('x-cache')).toBe('HIT');
+  });
+
+  it('cache.invalidatePath() reaches entries by the upstream URL path', async () => {
+    origin.handle = json({ ok: 1 }, { 'Cache-Control': 'max-age=60' });
+    await (await cache.fetch(`${origin.url}/users/7`)).text();
+    expect(await cache.invalidatePath('/users/*')).toBe(1);
+    expect((await cache.fetch(`${origin.url}/users/7`)).headers.get('x-cache')).toBe('MISS');
+  });
+});
+
+describe('request headers and bodies', () => {
+  it('sends headers given as an object, a Headers or [name, value] pairs', async () => {
+    origin.handle = json({});
+    await (await cache.fetch(`${origin.url}/a`, { headers: { 'X-One': '1', Accept: 'application/json' } })).text();
+    await (await cache.fetch(`${origin.url}/b`, { headers: new Headers({ 'X-Two': '2' }) })).text();
+    await (await cache.fetch(`${origin.url}/c`, { headers: [['X-Three', '3'], ['x-three', '4']] })).text();
+    expect(origin.requests[0].headers).toMatchObject({ 'x-one': '1', accept: 'application/json' });
+    expect(origin.requests[1].headers['x-two']).toBe('2');
+    expect(origin.requests[2].headers['x-three']).toBe('3, 4');
+    expect(origin.requests[0].headers.via).toBeUndefined();
+  });
+
+  it('forwards a POST body (BYPASS) and the POST invalidates the stored GET of its URL (RFC 9111 4.4)', async () => {
+    origin.handle = (req, res, body) => json({ method: req.method, got: body.toString() }, { 'Cache-Control': 'max-age=60' })(req, res);
+    await (await cache.fetch(`${origin.url}/items/1`)).text();
+    expect((await cache.fetch(`${origin.url}/items/1`)).headers.get('x-cache')).toBe('HIT');
+    const post = await cache.fetch(`${origin.url}/items/1`, {
+      method: 'POST', headers: { 'content-type': 'text/plain' }, body: new TextEncoder().encode('price=3'),
+    });
+    expect(post.headers.get('x-cache')).toBe('BYPASS');
+    expect(await post.json()).toEqual({ method: 'POST', got: 'price=3' });
+    expect((await cache.fetch(`${origin.url}/items/1`)).headers.get('x-cache')).toBe('MISS');
+  });
+
+  it('gives a 204 a null body', async () => {
+    origin.handle = (req, res) => { res.writeHead(204); res.end(); };
+    const reply = await cache.fetch(`${origin.url}/empty`, { method: 'DELETE' });
+    expect(reply.status).toBe(204);
+    expect(reply.body).toBeNull();
+  });
+});
+
+describe('failures', () => {
+  it('rejects with an UpstreamError when the origin cannot be reached', async () => {
+    const url = await deadUrl();
+    await expect(cache.fetch(`${url}/x`)).rejects.toMatchObject({ code: 'ERR_RESPCACHE_UPSTREAM' });
+    await expect(cache.fetch(`${url}/x`)).rejects.toBeInstanceOf(UpstreamError);
+  });
+
+  it('"timeout" rejects with an UpstreamTimeoutError when the response does not come in time', async () => {
+    origin.handle = json({}, {}, { delayMs: 1000 });
+    const t0 = Date.now();
+    const call = cache.fetch(`${origin.url}/slow`, { timeout: 100 });
+    await expect(call).rejects.toBeInstanceOf(UpstreamTimeoutError);
+    await expect(call).rejects.toThrow('within 100 ms');
+    expect(Date.now() - t0).toBeLessThan(900);
+  });
+
+  it('"timeout" covers the body: a body that stalls errors the stream', async () => {
+    origin.handle = (req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.write('start');
+    };
+    const reply = await cache.fetch(`${origin.url}/stall`, { timeout: 150 });
+    await expect(reply.text()).rejects.toBeDefined();
+  });
+
+  it('"signal" aborts the call with the signal\'s reason', async () => {
+    origin.handle = json({}, {}, { delayMs: 1000 });
+    const controller = new AbortController();
+    const call = cache.fetch(`${origin.url}/abort`, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(call).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(cache.fetch(`${origin.url}/abort`, { signal: AbortSignal.abort(new Error('gone')) })).rejects.toThrow('gone');
+  });
+
+  it.each([
+    ['url', () => cache.fetch('/relative'), /"url" of cache.fetch\(\)/],
+    ['url', () => cache.fetch('ftp://host/x'), /"url" of cache.fetch\(\)/],
+    ['ttl', () => cache.fetch(origin.url, { ttl: -1 }), /"ttl" option of cache.fetch\(\)/],
+    ['tags', () => cache.fetch(origin.url, { tags: 'a' }), /"tags" option of cache.fetch\(\)/],
+    ['timeout', () => cache.fetch(origin.url, { timeout: 1.5 }), /"timeout" option of cache.fetch\(\)/],
+    ['headers', () => cache.fetch(origin.url, { headers: 'x' }), /"headers" option of cache.fetch\(\)/],
+    ['body', () => cache.fetch(origin.url, { body: 'x' }), /"body" option in cache.fetch\(\) for a GET/],
+    ['body', () => cache.fetch(origin.url, { method: 'POST', body: 42 }), /"body" option of cache.fetch\(\)/],
+    ['signal', () => cache.fetch(origin.url, { signal: {} }), /"signal" option of cache.fetch\(\)/],
+    ['misspelt', () => cache.fetch(origin.url, { header: {} }), /Unknown option "header" for cache.fetch\(\) \(did you mean "headers"\?\)/],
+  ])('rejects a bad "%s" with a TypeError naming it', async (name, call, message) => {
+    await expect(call()).rejects.toThrow(TypeError);
+    await expect(call()).rejects.toThrow(message);
+    expect(origin.count()).toBe(0);
+  });
+});
+
+describe('after cache.close()', () => {
+  it('rejects with CacheClosedError and sends nothing upstream', async () => {
+    const { cache: closing } = await openCache({ redis: redis.url, commandTimeout: 1000 });
+    await closing.close();
+    await expect(closing.fetch(`${origin.url}/late`)).rejects.toMatchObject({ code: 'ERR_RESPCACHE_REDIS_CLOSED' });
+    expect(origin.count()).toBe(0);
+  });
+});

@@ -1,0 +1,84 @@
+'use strict';
+
+// Coalescing hands a follower only what it may use (RFC 9111 4): the entry a leader stored for
+// concurrent requests answers a follower only when it is servable to that follower's request;
+// otherwise the follower goes upstream (or validates) itself.
+const http = require('http');
+const { openCache } = require('../helpers/cache');
+const { bareGateway, gatewaySuite } = require('./proxy-fixtures');
+const { formatHttpDate } = require('../../lib/http/http-date');
+const { withClock } = require('../helpers/clock');
+
+const t = gatewaySuite();
+
+/** Headers of an origin response dated by the test's clock. */
+const dated = (headers) => ({ Date: formatHttpDate(t.clock.now()), ...headers });
+
+/**
+ * Sends `count` concurrent requests (through `gateways` in turn) while the origin holds its
+ * first answer until they all wait; the origin answers `headers` to every request.
+ */
+async function stampede(gateways, path, headers, { count = 5, reqHeaders = () => ({}) } = {}) {
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  let n = 0;
+  t.origin.handle = (req, res) => {
+    n += 1;
+    const body = `answer ${n}`;
+    const send = () => res.writeHead(200, dated(headers)).end(body);
+    return n === 1 ? held.then(send) : send();
+  };
+  const agent = new http.Agent({ keepAlive: false, maxSockets: 50 });
+  const arrived = new Promise((resolve) => t.origin.once('request', resolve));
+  const replies = Promise.all(Array.from({ length: count },
+    (_, i) => gateways[i % gateways.length].get(path, { agent, headers: reqHeaders(i) })));
+  await arrived;
+  // Let the other requests reach the gateway and join the leader's flight.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  release();
+  const all = await replies;
+  agent.destroy();
+  return all;
+}
+
+describe('when concurrent requests join a MISS in flight', () => {
+  it.each([
+    ['Cache-Control: max-age=0', { 'Cache-Control': 'max-age=0', ETag: '"z"' }],
+    ['Cache-Control: no-cache', { 'Cache-Control': 'no-cache, max-age=60', ETag: '"n"' }],
+  ])('does not answer followers HIT from a response with "%s"', async (_, headers) => {
+    t.gw = await bareGateway(t.cache, t.origin.url);
+    const all = await stampede([t.gw], '/held', headers);
+    expect(all.every((r) => r.status === 200)).toBe(true);
+    expect(all.map((r) => r.headers['x-cache'])).not.toContain('HIT');
+    expect(t.origin.count('/held')).toBe(5);
+  });
+
+  it('does not answer a follower whose request says "Cache-Control: no-cache" HIT', async () => {
+    t.gw = await bareGateway(t.cache, t.origin.url);
+    const all = await stampede([t.gw], '/fresh', { 'Cache-Control': 'max-age=60' },
+      { reqHeaders: (i) => (i === 0 ? {} : { 'cache-control': 'no-cache' }) });
+    expect(all.map((r) => r.headers['x-cache'])).not.toContain('HIT');
+    expect(t.origin.count('/fresh')).toBe(5);
+  });
+
+  it('still answers followers HIT from a fresh response', async () => {
+    t.gw = await bareGateway(t.cache, t.origin.url);
+    const all = await stampede([t.gw], '/shared', { 'Cache-Control': 'max-age=60' });
+    expect(all.map((r) => r.text)).toEqual(Array(5).fill('answer 1'));
+    expect(t.origin.count('/shared')).toBe(1);
+  });
+
+  it('does not answer followers of another process HIT from a "max-age=0" response', async () => {
+    const { cache: other } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 1000 }, t.clock));
+    t.gw = await bareGateway(t.cache, t.origin.url);
+    const second = await bareGateway(other, t.origin.url);
+    try {
+      const all = await stampede([t.gw, second], '/x-held', { 'Cache-Control': 'max-age=0', ETag: '"x"' }, { count: 6 });
+      expect(all.every((r) => r.status === 200)).toBe(true);
+      expect(all.map((r) => r.headers['x-cache'])).not.toContain('HIT');
+      expect(t.origin.count('/x-held')).toBe(6);
+    } finally {
+      await second.close();
+    }
+  });
+});

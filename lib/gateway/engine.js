@@ -146,6 +146,7 @@ class SharedCache {
 
   coalescable(request) {
     return this.o.coalesce && request.method === 'GET' && request.headers.authorization === undefined
+      && request.headers.cookie === undefined
       && !CLIENT_CONDITIONS.some((name) => request.headers[name] !== undefined)
       && !requestDirectives(request.headers).has('no-store');
   }

@@ -37,7 +37,8 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'te', 'trailer', 'transfer-encod
  * - no unqualified private (a qualified `private="x"` is storable without those fields: see
  *   strippedFields);
  * - a request with Authorization only when the response says public, s-maxage or
- *   must-revalidate (3.5);
+ *   must-revalidate (3.5); the same for a request with Cookie (the project's rule, beyond the RFC:
+ *   such a response may be personal, and a shared key does not tell users apart);
  * - no Set-Cookie; no `Vary: *` (such a response can never be selected, 4.1);
  * - and, as RFC 9111 3 lists it, one of: public, an Expires field (even invalid: it is then
  *   stored as already expired), max-age, s-maxage, or a heuristically cacheable status
@@ -63,9 +64,12 @@ function sharedStorable(method, status, reqHeaders, resHeaders,
   if (directives.has('no-store') && !mustUnderstand) return `${field}: no-store`;
   if (directives.get('private') === '') return `${field}: private`;
   if (requestDirectives(reqHeaders).has('no-store')) return 'the request says Cache-Control: no-store';
-  if (fieldValues(reqHeaders, 'authorization').length > 0
-    && !['public', 's-maxage', 'must-revalidate'].some((name) => directives.has(name))) {
-    return 'the request carried Authorization and the response is not marked public, s-maxage or must-revalidate';
+  const shared = ['public', 's-maxage', 'must-revalidate'].some((name) => directives.has(name));
+  for (const credential of ['authorization', 'cookie']) {
+    if (!shared && fieldValues(reqHeaders, credential).length > 0) {
+      return `the request carried ${credential === 'cookie' ? 'Cookie' : 'Authorization'} and the response is not marked `
+        + 'public, s-maxage or must-revalidate';
+    }
   }
   if (fieldValues(resHeaders, 'set-cookie').length > 0) return 'the response sets a cookie';
   if (listMembers(fieldValues(resHeaders, 'vary')).includes('*')) return 'Vary: *';

@@ -427,3 +427,16 @@ describe('coalescing across gateway instances', () => {
     expect(t.origin.requests.map((r) => r.headers['if-none-match'] || null)).toEqual([null, '"x"']);
   });
 });
+
+describe('requests with Cookie (project rule: the gateway key does not tell users apart)', () => {
+  it('does not store a response to a request with Cookie unless it says public', async () => {
+    await start((req, res) => res.writeHead(200, dated({ 'Cache-Control': req.url === '/pub' ? 'public, max-age=60' : 'max-age=60' }))
+      .end(`for ${req.headers.cookie || 'nobody'}`));
+    const cookie = { headers: { cookie: 'session=alice' } };
+    expect((await t.gw.get('/own', cookie)).text).toBe('for session=alice');
+    const other = await t.gw.get('/own');
+    expect([other.headers['x-cache'], other.text]).toEqual(['MISS', 'for nobody']);
+    await t.gw.get('/pub', cookie);
+    expect((await t.gw.get('/pub')).headers['x-cache']).toBe('HIT');
+  });
+});

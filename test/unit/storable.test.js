@@ -149,6 +149,19 @@ describe('RFC 9111 3 storing responses in a shared cache: sharedStorable', () =>
     });
   });
 
+  describe('requests with Cookie (project rule, as 3.5 for Authorization)', () => {
+    const req = { cookie: 'session=abc' };
+
+    it('are not stored when the response is not marked public, s-maxage or must-revalidate', () => {
+      expect(storable({ 'cache-control': 'max-age=60' }, { req })).toMatch(/^the request carried Cookie/);
+      expect(storable({}, { req })).toMatch(/^the request carried Cookie/);
+    });
+
+    it.each([['public, max-age=60'], ['s-maxage=60'], ['must-revalidate, max-age=60']])('are stored with %s', (cacheControl) => {
+      expect(storable({ 'cache-control': cacheControl }, { req })).toBeNull();
+    });
+  });
+
   it('does not store a response that sets a cookie (project rule)', () => {
     expect(storable({ 'cache-control': 'public, max-age=60', 'set-cookie': ['a=1'] })).toBe('the response sets a cookie');
   });

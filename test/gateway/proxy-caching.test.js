@@ -166,6 +166,25 @@ describe('Vary (RFC 9111 4.1)', () => {
       .toEqual(['HIT', 'lang=en', 'HIT', 'lang=fr']);
     expect(t.origin.count()).toBe(2);
   });
+
+  it('stores a gzip-encoded response under Vary: Accept-Encoding, apart from the identity one (3, 4.1)', async () => {
+    const zlib = require('zlib');
+    const text = 'compressible '.repeat(200);
+    await start((req, res) => {
+      const gzip = /gzip/.test(req.headers['accept-encoding'] || '');
+      res.writeHead(200, dated({ 'Cache-Control': 'max-age=60', Vary: 'Accept-Encoding',
+        ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) })).end(gzip ? zlib.gzipSync(text) : text);
+    });
+    const gz = { headers: { 'Accept-Encoding': 'gzip' } };
+    const plain = { headers: { 'Accept-Encoding': 'identity' } };
+    await t.gw.get('/z', gz);
+    await t.gw.get('/z', plain);
+    const [gzHit, plainHit] = [await t.gw.get('/z', gz), await t.gw.get('/z', plain)];
+    expect([gzHit.headers['x-cache'], gzHit.headers['content-encoding'], zlib.gunzipSync(gzHit.body).toString()])
+      .toEqual(['HIT', 'gzip', text]);
+    expect([plainHit.headers['x-cache'], plainHit.headers['content-encoding'], plainHit.text]).toEqual(['HIT', undefined, text]);
+    expect(t.origin.count()).toBe(2);
+  });
 });
 
 describe('invalidation by unsafe methods (RFC 9111 4.4)', () => {

@@ -16,6 +16,15 @@ const { globMatcher } = require('./glob');
 const SWEEP_INTERVAL_MS = 60 * 1000;
 
 /** Indexes, fences and the key list of the embedded store: the Redis scripts' rules, in memory. */
+/**
+ * The native LocalStore's clock: whole milliseconds of CLOCK_MONOTONIC (std::chrono::steady_clock
+ * there, uv_hrtime here), so an index member expires in the same tick as its entry. Date.now()
+ * was off by a fraction of a millisecond and by any wall-clock step.
+ */
+function clockMs() {
+  return Number(process.hrtime.bigint() / 1000000n);
+}
+
 class MemoryIndex {
   constructor() {
     this.indexes = new Map(); // suffix -> Map(key -> expiresAt)
@@ -42,8 +51,10 @@ class MemoryIndex {
   }
 
   add(suffixes, key, ttlMs) {
-    const now = Date.now();
-    const expires = now + ttlMs;
+    // Read after the native set: an index member then outlives its entry by at most the tick
+    // between the two reads, never the other way (a member gone first would miss an invalidation).
+    const now = clockMs();
+    const expires = now + Math.floor(ttlMs);
     for (const suffix of suffixes) {
       let index = this.indexes.get(suffix);
       if (!index) this.indexes.set(suffix, index = new Map());
@@ -59,13 +70,13 @@ class MemoryIndex {
     const index = this.indexes.get(suffix);
     if (!index) return [];
     this.indexes.delete(suffix);
-    const now = Date.now();
+    const now = clockMs();
     return [...index].filter(([, at]) => at > now).map(([key]) => key);
   }
 
   /** The live keys for which `matches(key)` is true; expired ones are forgotten on the way. */
   matching(matches) {
-    const now = Date.now();
+    const now = clockMs();
     const keys = [];
     for (const [key, at] of this.all) {
       if (at <= now) this.all.delete(key);
@@ -85,7 +96,7 @@ class MemoryIndex {
 
   /** Forgets what expired; returns the number of indexes deleted. */
   sweep() {
-    const now = Date.now();
+    const now = clockMs();
     let deleted = 0;
     for (const [suffix, index] of this.indexes) {
       for (const [member, at] of index) if (at <= now) index.delete(member);

@@ -185,7 +185,7 @@ export interface RouteOptions {
   ttl?: number | 'http';
   /** ttl: 'http' only. Lifetime of a response without one (RFC 9111 4.2.2). Default { fraction: 0.1, maxAge: 86400, fallback: 300 }. */
   heuristic?: { fraction?: number; maxAge?: number; fallback?: number };
-  /** ttl: 'http' only. Seconds Redis keeps an entry once stale, so that it can be revalidated. Default 0. */
+  /** ttl: 'http' only. Seconds Redis keeps an entry with a validator (ETag, Last-Modified) once stale, so that it can be revalidated. Default 86400; 0 turns it off. */
   retainStale?: number;
   /** Cache-Control sent to clients unless the handler sets its own. */
   cacheControl?: string | {

@@ -41,6 +41,9 @@ const WRAP_OPTIONS = ['ttl', 'coalesceTimeout', 'lockTtl'];
 
 const MAX_TIMEOUT_MS = 86400000;
 const MAX_TTL_SECONDS = 10 * 365 * 86400;
+// How long an entry with a validator outlives its freshness by default, on ttl: 'http' routes and
+// in the gateway, so that a request after it goes stale revalidates it (a 304) instead of refetching.
+const RETAIN_STALE_SECONDS = 86400;
 
 // Logging the cache (util.inspect, JSON.stringify of its options) shows where it connects, never
 // a password (the TLS options redact their keys the same way, lib/tls-options.js).
@@ -406,6 +409,6 @@ function wrapOptions(options = {}) {
 }
 
 module.exports = { cacheOptions, wrapOptions, timing, isPlainObject, rejectUnknown, checkMs, checkPrefix, CACHE_DEFAULTS,
-  CLUSTER_DEFAULTS, ROUTE_DEFAULTS, COMPRESS_DEFAULTS, MAX_TTL_SECONDS,
+  CLUSTER_DEFAULTS, ROUTE_DEFAULTS, COMPRESS_DEFAULTS, MAX_TTL_SECONDS, RETAIN_STALE_SECONDS,
   // for lib/topology-options.js
   stringField, hostField, portField, dbField, withTls, AUTH_PROTO };

@@ -4,7 +4,8 @@
 // once, at setup, every value validated with an error naming the option, the result frozen.
 const { wellFormed, BUILTIN_KEY } = require('./http/keys');
 const { isHeaderValue } = require('./http/storability');
-const { timing, isPlainObject, rejectUnknown, checkMs, checkPrefix, ROUTE_DEFAULTS, MAX_TTL_SECONDS } = require('./options');
+const { timing, isPlainObject, rejectUnknown, checkMs, checkPrefix, ROUTE_DEFAULTS, MAX_TTL_SECONDS,
+  RETAIN_STALE_SECONDS } = require('./options');
 
 const ROUTE_OPTIONS = ['ttl', 'keyPrefix', 'keyBuilder', 'condition', 'statuses', 'methods',
   'maxBodySize', 'exposeKey', 'coalesce', 'coalesceTimeout', 'lockTtl', 'vary', 'cacheControl',
@@ -139,7 +140,9 @@ function routeOptions(options = {}, cachePrefix) {
     lockTtl,
     front,
     heuristic: heuristicOption(o.heuristic, httpTtl, ttlMs),
-    retainStaleMs: o.retainStale === undefined ? 0 : httpOnly(checkWindow(o.retainStale, 'retainStale'), 'retainStale', httpTtl),
+    // Applied to entries with a validator only (storability.js retentionMs); 0 on numeric-ttl routes.
+    retainStaleMs: o.retainStale === undefined ? (httpTtl ? RETAIN_STALE_SECONDS * 1000 : 0)
+      : httpOnly(checkWindow(o.retainStale, 'retainStale'), 'retainStale', httpTtl),
   });
 }
 

@@ -4,7 +4,7 @@
 // once, at setup. Every mistake is a TypeError naming the option (the gateway's callers test for
 // one class); the caller's object is never mutated. With no options the gateway is a conformant
 // RFC 9111 shared cache: options only narrow what it stores or tune its timings.
-const { isPlainObject, rejectUnknown } = require('../options');
+const { isPlainObject, rejectUnknown, RETAIN_STALE_SECONDS } = require('../options');
 const { HEURISTIC_STATUSES } = require('../http/freshness');
 const { checkTags } = require('../stores/contract');
 
@@ -19,7 +19,7 @@ const DEFAULTS = Object.freeze({
   heuristicFraction: 0.1,
   heuristicMaxAge: 86400,
   maxBodyBytes: 8 * 1024 * 1024,
-  retainStale: 86400,
+  retainStale: RETAIN_STALE_SECONDS,
   timeout: Object.freeze({ connect: 10000, headers: 30000, body: 30000 }),
   coalesceTimeout: 10000,
   lockTtl: 10000,

@@ -272,9 +272,20 @@ function staleState(entry, route, now) {
 }
 
 /**
+ * Whether a response carries a validator of its own (ETag, Last-Modified): only then can running
+ * the handler with its conditions answer 304. For a MISS, read before the cache adds the ETag it
+ * computes from the body, which the handler would not recognise.
+ * @param {import('http').ServerResponse|string[]} res the response, or its flat headers
+ */
+function hasValidator(res) {
+  if (Array.isArray(res)) return res.some((v, i) => i % 2 === 0 && (v === 'etag' || v === 'last-modified'));
+  return res.hasHeader('etag') || res.hasHeader('last-modified');
+}
+
+/**
  * How long Redis keeps an entry: its freshness lifetime plus the longer stale window; on a
- * ttl: 'http' route with retainStale, that much longer again (and at least that long, for a
- * response stale already), so that it can be revalidated once stale.
+ * ttl: 'http' route, for a response with a validator, `retainStale` longer again (and at least
+ * that long, for a response stale already), so that it can be revalidated once stale.
  * @param {number} ttlMs what is left of its freshness (negative: stale already)
  * @param {import('http').ServerResponse|string[]} res the response being stored, or its flat headers
  * @param {object} route
@@ -282,7 +293,7 @@ function staleState(entry, route, now) {
 function retentionMs(ttlMs, res, route) {
   const windows = staleWindows(Array.isArray(res) ? storedCacheControl(res) : res.getHeader('cache-control'), route);
   const keep = ttlMs + Math.max(windows.whileRevalidateMs, windows.ifErrorMs);
-  return route.retainStaleMs > 0 ? Math.max(keep, 0) + route.retainStaleMs : keep;
+  return route.retainStaleMs > 0 && hasValidator(res) ? Math.max(keep, 0) + route.retainStaleMs : keep;
 }
 
 module.exports = { NOT_STORED, entryNoCache, cacheControlDirectives, cacheControlArguments, unstorableReason, httpLifetimeMs,

@@ -8,16 +8,19 @@
 //   await t.route({ ttl: 'http' }, (req, res, n) => res.send(`v${n}`));
 //   t.clock.advance(60000);
 //   (await t.get()).headers['x-cache'];
+//   await t.elapse(60000); // the clock and the lifetimes of the entries in Redis, together
 const express = require('express');
 const { startRedis } = require('./redis');
 const { serve } = require('./http');
 const { openCache, closeCaches } = require('./cache');
 const { fakeClock, withClock } = require('./clock');
+const { familyPattern } = require('./layout');
 
 /**
  * @param {{ start: number }} options the clock's time at the start of each test (ms)
  * @returns {{ redis, clock, cache, seen: object[], route(options, handler, cacheOptions?): Promise<void>,
- *   get(headers?): Promise<import('./http').Reply> }} `seen`: the request headers of each handler run
+ *   get(headers?): Promise<import('./http').Reply>, elapse(ms): Promise<void> }} `seen`: the request
+ *   headers of each handler run
  */
 function clockedRoute({ start }) {
   const t = { redis: null, clock: null, cache: null, http: null, seen: [] };
@@ -61,6 +64,24 @@ function clockedRoute({ start }) {
     t.http = await serve(app);
   };
   t.get = (headers) => t.http.get('/r', { headers });
+
+  /**
+   * `ms` pass for the cache and for Redis: the clock advances, and every entry key (the cache's
+   * keyPrefix) has `ms` less to live, or is deleted when it had no more: what Redis would do once
+   * `ms` of real time passed, for lifetimes Redis keeps on its own clock (PX), which the fake one
+   * does not drive. Entries of the in-process store are not aged.
+   */
+  t.elapse = async (ms) => {
+    t.clock.advance(ms);
+    const client = t.redis.client();
+    for (const key of await t.redis.keys(familyPattern('e:*'))) {
+      const pttl = await client.pttl(key);
+      if (pttl < 0) continue; // gone meanwhile, or no lifetime to shorten
+      const left = pttl - ms;
+      if (left > 0) await client.pexpire(key, left);
+      else await client.del(key);
+    }
+  };
   return t;
 }
 

@@ -5,13 +5,17 @@
 // (4.3.1); a 304 from the handler refreshes the stored headers and lifetime and keeps the body
 // (4.3.3, 4.3.4, 3.2); the client gets the stored body, or its own 304 when its conditions match
 // (4.3.2). On a MISS the handler still never sees the client's conditions. The cache's clock is a
-// fake one that only the test moves; Redis keeps entries on real time, so stale ones stay there.
+// fake one that only the test moves; Redis keeps entries on real time, so stale ones stay there,
+// unless the test ages them with it (t.elapse): then an entry is there once stale only if the
+// route kept it (retainStale, a day by default for an entry with a validator, or a stale window).
 const { clockedRoute } = require('../helpers/clocked-route');
 const { lookup } = require('../helpers/internals');
-const { once } = require('../helpers/cache');
+const { once, entryKey } = require('../helpers/cache');
+const { headerOf } = require('../../lib/http/validators');
 const { formatHttpDate } = require('../../lib/http/http-date');
 
 const SECOND = 1000;
+const DAY = 86400 * SECOND;
 const START = Date.UTC(2031, 0, 7, 12, 0, 0);
 
 const t = clockedRoute({ start: START });
@@ -20,6 +24,8 @@ const get = (headers) => t.get(headers);
 /** The conditions each handler run saw. */
 const conditions = () => t.seen.map((h) => ({ ifNoneMatch: h['if-none-match'], ifModifiedSince: h['if-modified-since'] }));
 const summary = (reply) => [reply.status, reply.headers['x-cache'], reply.text];
+/** How long Redis still keeps the route's entry (ms; -2 when it holds none). */
+const entryPttl = () => t.redis.client().pttl(entryKey('k'));
 
 /**
  * An origin-like handler: ETag "v1" on body "one" with `cacheControl`; a request whose
@@ -138,6 +144,115 @@ describe('RFC 9111 4.3.1: a stale entry', () => {
     expect(summary(await get())).toEqual([200, 'MISS', 'one']);
     expect(summary(await get())).toEqual([200, 'REVALIDATED', 'one']);
     expect(t.seen).toHaveLength(2);
+  });
+});
+
+describe('without a retainStale option, an entry with a validator', () => {
+  it('is revalidated once its max-age has passed in Redis too: the handler\'s 304 refreshes its lifetime', async () => {
+    await route({}, validating('max-age=10', { 'Cache-Control': 'max-age=20' }));
+    expect(summary(await get())).toEqual([200, 'MISS', 'one']);
+    await t.elapse(10 * SECOND);
+    const revalidated = await get();
+    expect([...summary(revalidated), revalidated.headers['x-run']]).toEqual([200, 'REVALIDATED', 'one', '2']);
+    expect(conditions().map((c) => c.ifNoneMatch)).toEqual([undefined, '"v1"']);
+    expect(await lookup(t.cache, 'k')).toMatchObject({ storedAt: START + 10 * SECOND, expiresAt: START + 30 * SECOND });
+    const pttl = await entryPttl();
+    expect(pttl).toBeGreaterThan(DAY + 19 * SECOND);
+    expect(pttl).toBeLessThanOrEqual(DAY + 20 * SECOND);
+    await t.elapse(19 * SECOND);
+    const hit = await get();
+    expect([...summary(hit), hit.headers['x-run']]).toEqual([200, 'HIT', 'one', '2']);
+    expect(t.seen).toHaveLength(2);
+  });
+
+  it('is revalidated with the weak ETag Express sets by itself, and Express\'s own 304', async () => {
+    await route({}, (req, res, n) => res.set({ 'Cache-Control': 'max-age=10', 'X-Run': String(n) }).send('same body'));
+    await get();
+    await t.elapse(10 * SECOND);
+    const reply = await get();
+    expect([...summary(reply), reply.headers['x-run']]).toEqual([200, 'REVALIDATED', 'same body', '2']);
+    expect(t.seen[1]['if-none-match']).toMatch(/^W\/"/);
+  });
+
+  it('is never a HIT once stale: a 200 from the handler replaces it', async () => {
+    await route({}, (req, res, n) => res.set('Cache-Control', 'max-age=10').send(`v${n}`));
+    await get();
+    await t.elapse(10 * SECOND);
+    expect(summary(await get())).toEqual([200, 'MISS', 'v2']);
+    expect(summary(await get())).toEqual([200, 'HIT', 'v2']);
+  });
+
+  it('is stored even when stale at once (max-age=0), and revalidated on every request', async () => {
+    await route({}, validating('max-age=0'));
+    expect(summary(await get())).toEqual([200, 'MISS', 'one']);
+    expect(await lookup(t.cache, 'k')).toMatchObject({ storedAt: START, expiresAt: START });
+    expect(summary(await get())).toEqual([200, 'REVALIDATED', 'one']);
+    expect(summary(await get())).toEqual([200, 'REVALIDATED', 'one']);
+    expect(conditions().map((c) => c.ifNoneMatch)).toEqual([undefined, '"v1"', '"v1"']);
+  });
+
+  it.each([
+    ['an ETag', (res) => res.set({ ETag: '"v1"', 'Cache-Control': 'max-age=10' }).end('one')],
+    ['a Last-Modified', (res) => res.set({ 'Last-Modified': formatHttpDate(START - DAY), 'Cache-Control': 'max-age=10' }).end('one')],
+  ])('is kept by Redis for its freshness plus a day, with %s', async (_what, send) => {
+    await route({}, (req, res) => send(res));
+    await get();
+    const pttl = await entryPttl();
+    expect(pttl).toBeGreaterThan(DAY + 9 * SECOND);
+    expect(pttl).toBeLessThanOrEqual(DAY + 10 * SECOND);
+  });
+
+  it.each([
+    ['a tag', (cache) => cache.invalidateTags(['feed'])],
+    ['its path', (cache) => cache.invalidatePath('/r')],
+  ])('is still removed by invalidation by %s while kept stale', async (_what, invalidate) => {
+    await route({ tags: ['feed'] }, validating('max-age=10'));
+    await get();
+    await t.elapse(10 * SECOND);
+    await invalidate(t.cache);
+    expect(await entryPttl()).toBe(-2);
+    expect(summary(await get())).toEqual([200, 'MISS', 'one']);
+    expect(conditions().map((c) => c.ifNoneMatch)).toEqual([undefined, undefined]);
+  });
+});
+
+/**
+ * The route's entry (max-age=10, body "one") is kept by Redis for its freshness only: once that
+ * passed, the handler runs without conditions.
+ */
+async function expectDroppedWhenStale() {
+  const pttl = await entryPttl();
+  expect(pttl).toBeGreaterThan(9 * SECOND);
+  expect(pttl).toBeLessThanOrEqual(10 * SECOND);
+  await t.elapse(10 * SECOND);
+  expect(await entryPttl()).toBe(-2);
+  expect(summary(await get())).toEqual([200, 'MISS', 'one']);
+  expect(conditions().map((c) => c.ifNoneMatch)).toEqual([undefined, undefined]);
+}
+
+describe('an entry without a validator of the handler\'s', () => {
+  it.each([
+    ['no retainStale option', {}],
+    ['retainStale: 600', { retainStale: 600 }],
+  ])('is kept by Redis for its freshness only, the ETag the cache computes notwithstanding (%s)', async (_what, options) => {
+    await route(options, (req, res) => res.set('Cache-Control', 'max-age=10').end('one'));
+    await get();
+    expect(headerOf((await lookup(t.cache, 'k')).headers, 'etag')).toMatch(/^W\/"/);
+    await expectDroppedWhenStale();
+  });
+});
+
+describe('retainStale: 0', () => {
+  it('keeps an entry with a validator for its freshness only; once stale the handler runs without conditions', async () => {
+    await route({ retainStale: 0 }, validating('max-age=10'));
+    await get();
+    await expectDroppedWhenStale();
+  });
+
+  it('does not store a response stale at once (max-age=0), even with a validator', async () => {
+    await route({ retainStale: 0 }, validating('max-age=0'));
+    await get();
+    expect(await entryPttl()).toBe(-2);
   });
 });
 

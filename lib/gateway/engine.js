@@ -59,8 +59,10 @@ class SharedCache {
    * One exchange through the cache. Never rejects for cache faults; rejects with an
    * UpstreamError (UpstreamTimeoutError) when the upstream fails and nothing stale may be served.
    * @param {{ method: string, url: string, headers: object, body?: import('stream').Readable|Buffer|null,
-   *   signal?: AbortSignal, paths?: string[], ttl?: number|null, tags?: string[]|null }} request `url`:
-   *   absolute upstream URL; `headers`: lowercased names, without hop-by-hop fields; `paths`: more
+   *   signal?: AbortSignal, paths?: string[], ttl?: number|null, tags?: string[]|null,
+   *   onInterim?: (status: number, fields: object) => void }} request `url`:
+   *   absolute upstream URL; `headers`: lowercased names, without hop-by-hop fields; `onInterim`:
+   *   hears the interim (1xx) responses to this request's own trips upstream (never stored); `paths`: more
    *   paths to index the entry under; `ttl` (seconds): overrides the freshness lifetime of what
    *   this exchange stores, like the `ttl` option (null: the option's, else HTTP rules); `tags`:
    *   added to the stored entry's tags
@@ -396,7 +398,7 @@ class SharedCache {
       try {
         const fill = this.entries.fillFor(request);
         const conditional = {
-          ...request, method: 'GET', body: null, signal: undefined,
+          ...request, method: 'GET', body: null, signal: undefined, onInterim: undefined,
           headers: { ...withoutConditions(request.headers), ...revalidationHeaders(found.entry.headers) },
         };
         const res = await this.upstream.send(conditional);

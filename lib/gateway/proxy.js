@@ -4,12 +4,14 @@
 // the client's request into an exchange for the shared cache (lib/gateway/engine.js): the
 // upstream URL (origin + the upstream's path + the request's path relative to the mount point),
 // end-to-end headers with Via and X-Forwarded-*, the body as a stream; then writes the answer
-// with Via and X-Cache. An upstream that fails is answered 502, one that times out 504.
+// with Via and X-Cache, after the upstream's interim responses (lib/gateway/interim.js). An
+// upstream that fails is answered 502, one that times out 504.
 const debug = require('debug')('respcache');
 const { pipeline } = require('stream');
 const { proxyOptions } = require('./options');
 const { SharedCache } = require('./engine');
 const { forwardHeaders } = require('./upstream');
+const { interimRelay } = require('./interim');
 const { requestPaths } = require('../http/paths');
 const { UpstreamError, UpstreamTimeoutError } = require('../errors');
 const { formatHttpDate } = require('../http/http-date');
@@ -120,6 +122,7 @@ function createProxy(cache, upstream, options) {
       body: hasBody(req) ? req : null,
       signal: controller.signal,
       paths,
+      onInterim: interimRelay(req, res),
     };
     engine.handle(request).then((answer) => send(req, res, answer, o), (err) => fail(req, res, err, cache));
   }

@@ -2,8 +2,8 @@
 
 // Forwarding to the upstream through undici: one keep-alive pool per proxy, connect / headers /
 // body timeouts, bodies streamed both ways; the hop-by-hop fields of both directions removed
-// (RFC 9110 7.6.1), Via and X-Forwarded-* added (RFC 9110 7.6.3). Failures become
-// UpstreamError / UpstreamTimeoutError, which the proxy answers with 502 / 504.
+// (RFC 9110 7.6.1; from interim responses too), Via and X-Forwarded-* added (RFC 9110 7.6.3).
+// Failures become UpstreamError / UpstreamTimeoutError, which the proxy answers with 502 / 504.
 const { Pool } = require('undici');
 const { listMembers, fieldValues } = require('../http/header-fields');
 const { formatHttpDate } = require('../http/http-date');
@@ -89,19 +89,22 @@ class Upstream {
   /**
    * Sends one request. Resolves once the response head arrived; the body streams.
    * @param {{ method: string, url: string, headers: object, body: import('stream').Readable|Buffer|null,
-   *   signal?: AbortSignal }} request `url` absolute, on this upstream's origin
+   *   signal?: AbortSignal, onInterim?: (status: number, fields: object) => void }} request `url` absolute, on
+   *   this upstream's origin; `onInterim` hears each interim (1xx) response, its fields end-to-end only
    * @returns {Promise<{ status: number, headers: object, body: import('stream').Readable,
    *   requestTime: number, responseTime: number }>} body errors are UpstreamErrors too
    * @throws {UpstreamError|UpstreamTimeoutError} (as a rejection)
    */
-  async send({ method, url, headers, body, signal }) {
+  async send({ method, url, headers, body, signal, onInterim }) {
     const target = new URL(url);
+    const options = { method, path: target.pathname + target.search, headers: endToEnd(headers), body: body || null, signal };
+    if (typeof onInterim === 'function') {
+      options.onInfo = ({ statusCode, headers: fields }) => onInterim(statusCode, endToEnd(fields));
+    }
     const requestTime = this.clock.now();
     let res;
     try {
-      res = await this.pool.request({
-        method, path: target.pathname + target.search, headers: endToEnd(headers), body: body || null, signal,
-      });
+      res = await this.pool.request(options);
     } catch (err) {
       throw upstreamError(err, url);
     }

@@ -59,21 +59,29 @@ function hasField(headers, name) {
  * The members of a comma-separated list field (RFC 9110 5.6.1), trimmed, empty members dropped;
  * commas inside quoted strings do not split (an unterminated one runs to the end).
  * @param {string|string[]|undefined} value one value, or several field lines
+ * @param {{ uriReferences?: boolean }} [how] `uriReferences`: commas inside <...> do not split
+ *   either (Link's link-values, RFC 8288 3)
  * @returns {string[]}
  */
-function listMembers(value) {
+function listMembers(value, how) {
   if (value === undefined || value === null) return [];
   const text = Array.isArray(value) ? value.join(',') : String(value);
+  const uris = Boolean(how) && how.uriReferences === true;
   const members = [];
   let start = 0;
   let quoted = false;
+  let inUri = false;
   for (let i = 0; i <= text.length; i++) {
     const c = text[i];
     if (quoted && i < text.length) {
       if (c === '\\') i++;
       else if (c === '"') quoted = false;
+    } else if (inUri && i < text.length) {
+      if (c === '>') inUri = false;
     } else if (c === '"') {
       quoted = true;
+    } else if (c === '<' && uris) {
+      inUri = true;
     } else if (c === ',' || i === text.length) {
       const member = text.slice(start, i).trim();
       if (member) members.push(member);

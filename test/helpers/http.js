@@ -5,7 +5,9 @@ const http = require('http');
 
 /**
  * @typedef {{ status: number, headers: import('http').IncomingHttpHeaders, rawHeaders: string[],
- *   body: Buffer, text: string, reusedSocket: boolean }} Reply
+ *   body: Buffer, text: string, reusedSocket: boolean,
+ *   interim: { status: number, headers: import('http').IncomingHttpHeaders }[] }} Reply `interim`: the
+ *   interim (1xx) responses received before it, in order
  */
 
 /**
@@ -30,6 +32,7 @@ async function serve(app) {
    */
   function request(path, opts = {}) {
     return new Promise((resolve, reject) => {
+      const interim = [];
       const req = http.request({
         host: '127.0.0.1', port, path, method: opts.method || 'GET',
         headers: opts.headers || {}, agent: opts.agent === undefined ? agent : opts.agent,
@@ -41,10 +44,11 @@ async function serve(app) {
           const body = Buffer.concat(chunks);
           resolve({
             status: res.statusCode, headers: res.headers, rawHeaders: res.rawHeaders,
-            body, text: body.toString('utf8'), reusedSocket: req.reusedSocket,
+            body, text: body.toString('utf8'), reusedSocket: req.reusedSocket, interim,
           });
         });
       });
+      req.on('information', (info) => interim.push({ status: info.statusCode, headers: info.headers }));
       req.on('error', reject);
       req.end(opts.body);
     });

@@ -66,6 +66,13 @@ describe('RFC 9110 5.6.1 lists: listMembers', () => {
   it('gives [] for undefined', () => {
     expect(listMembers(undefined)).toEqual([]);
   });
+
+  it('with uriReferences, does not split inside <...> either (RFC 8288 3 link-values)', () => {
+    const link = ['</a,b.css>; rel=preload; title="x, y", </c.js>; rel=preload', '</d>; rel=preconnect'];
+    expect(listMembers(link, { uriReferences: true }))
+      .toEqual(['</a,b.css>; rel=preload; title="x, y"', '</c.js>; rel=preload', '</d>; rel=preconnect']);
+    expect(listMembers('<a,b>')).toEqual(['<a', 'b>']);
+  });
 });
 
 describe('RFC 9110 5.6.1 lists with an unterminated quoted string', () => {

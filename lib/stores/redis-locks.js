@@ -30,7 +30,7 @@ function tryLock(store, name, ttlMs) {
 
 function unlock(store, name, token) {
   if (token === '') return;
-  store.releaseLock(['EVAL', scripts.RELEASE_LOCK, '1', lockName(store, name), token]);
+  store.releaseLock(['EVAL', scripts.RELEASE_LOCK, '1', lockName(store, name), token], store.names.lockBucket(name));
 }
 
 /**

@@ -178,21 +178,58 @@ function nodes(store, admin = true) {
   return store.client.masters.map(({ addr }) => ({ addr, command: (argv, timeoutMs) => via.commandOnNode(addr, argv, timeoutMs) }));
 }
 
+// Sentinel: how long a lock release is kept to be sent again if the store then follows a
+// failover, and at most how many (the oldest are dropped first).
+const REPLAY_MS = 5000;
+const REPLAY_MAX = 10000;
+
 /**
  * Sends a lock's release (RELEASE_LOCK). On Sentinel and Cluster a release that fails while the
  * topology moves is sent again, as invalidation steps are: the lock was replicated, and left in
- * place it would hold every later fill of its key up to lockTtl.
+ * place it would hold every later fill of its key up to lockTtl. On Sentinel it is also kept for
+ * REPLAY_MS, for replayReleases().
  * @param {RedisStore} store
  * @param {Array<string|Buffer>} argv
+ * @param {number} b the bucket of the lock's name
  * @returns {void} faults are reported, not thrown
  */
-function releaseLock(store, argv) {
+function releaseLock(store, argv, b) {
   if (store.closing) return;
+  if (store.topology === 'sentinel') {
+    const now = performance.now();
+    const recent = store.recentReleases;
+    let old = 0;
+    while (old < recent.length && (now - recent[old].at > REPLAY_MS || recent.length - old >= REPLAY_MAX)) old++;
+    if (old > 0) recent.splice(0, old);
+    recent.push({ argv, b, at: now });
+  }
   const send = () => store.command(argv, undefined, true);
   (store.topology === 'single' ? send() : retrying(store, send)).catch((err) => {
     if (!(err && err.code === 'ERR_RESPCACHE_REDIS_CLOSED')) store.report(err);
   });
 }
 
-module.exports = { connect, subscriberEndpoint, durable, adminCommand, refreshTopology, nodes, releaseLock, retryable,
+/**
+ * Sentinel: the store has just followed a failover. A release sent shortly before may have gone
+ * to the demoted master, which takes writes until the Sentinels reconfigure it, while the
+ * promoted replica still holds the lock (replicated before the promotion): every fill of that key
+ * would wait for lockTtl (seen in the forced-failover scenario: requests held 5 s and more). The
+ * releases of the last REPLAY_MS are sent again, confirmed by the new master's replicas. Sending
+ * one twice is harmless: it deletes the lock only while it still holds this acquisition's token.
+ * @param {RedisStore} store
+ * @returns {void} faults are reported, not thrown
+ */
+function replayReleases(store) {
+  const now = performance.now();
+  const recent = store.recentReleases.filter((r) => now - r.at <= REPLAY_MS);
+  store.recentReleases = [];
+  for (const { argv, b } of recent) {
+    durable(store, argv, b).catch((err) => {
+      if (!store.closing && !(err && err.code === 'ERR_RESPCACHE_REDIS_CLOSED')) store.report(err);
+    });
+  }
+}
+
+module.exports = { connect, subscriberEndpoint, durable, adminCommand, refreshTopology, nodes, releaseLock, replayReleases,
+  retryable,
   ADMIN_RETRY_MS, RETRY_PAUSE_MS };

@@ -71,6 +71,7 @@ class RedisStore extends EventEmitter {
     this.closing = null;
     this._bus = null;
     this.master = null; // Sentinel: the master's { host, port } once found
+    this.recentReleases = []; // Sentinel: lock releases of the last moments (topo.replayReleases)
     this.nextNode = 0; // Cluster: the node the subscriber tries next
     this.client = topo.connect(this, (type, err) => this.onConnection(type, err), (master) => this.onMaster(master));
     this.admin = null; // the client of confirmed writes (Sentinel, Cluster), opened on first use
@@ -114,7 +115,9 @@ class RedisStore extends EventEmitter {
 
   /** Sentinel: the master moved (or was first found); the subscriber follows it. */
   onMaster(master) {
+    const moved = this.master !== null;
     this.master = { host: master.host, port: master.port };
+    if (moved) topo.replayReleases(this);
     if (this._bus !== null) this._bus.moveTo(topo.subscriberEndpoint(this));
   }
 
@@ -139,8 +142,8 @@ class RedisStore extends EventEmitter {
   }
 
   /** Sends a lock's release, retried on Sentinel and Cluster as invalidation steps are. */
-  releaseLock(argv) {
-    topo.releaseLock(this, argv);
+  releaseLock(argv, b) {
+    topo.releaseLock(this, argv, b);
   }
 
   /** The route of a keyless command that must share the connection of bucket b's names (Cluster). */

@@ -7,7 +7,7 @@
 // followed by the store and its subscriber.
 const { runStoreSuite, entry, fill, HOUR } = require('./store-suite');
 const { redisBacking, storesOn } = require('./redis-backing');
-const { once } = require('../helpers/wait');
+const { once, waitFor } = require('../helpers/wait');
 
 runStoreSuite('Redis Sentinel', { ...redisBacking({ sentinel: true }), tier: 'redis' });
 
@@ -45,6 +45,26 @@ describe('the Redis store on Sentinel', () => {
     await peer.publish('"moved"');
     expect((await heard).toString()).toBe('"moved"');
     expect(await store.invalidate(['p:/after'])).toBe(1);
+  });
+
+  it('sends a lock release again, confirmed, to the master it follows after a failover', async () => {
+    // A release sent just before the store follows a failover may reach the demoted master (it
+    // takes writes until the Sentinels reconfigure it) while the promoted replica keeps the lock,
+    // which would hold every fill of the key for lockTtl. Here the release goes out while the lock
+    // is not on the master yet (a no-op there); then the lock is set and replicated, and the
+    // replica promoted: the store must release it there.
+    await sentinels.waitReady(); // the master of the last failover has its replica back
+    const { store } = await open({ prefix: 'relock' });
+    const name = backing.names('relock').nameOf('l:e:k');
+    store.unlock('e:k', 'token-1');
+    await store.command(['PING']); // behind the release on the same connection: it has run
+    const master = (await sentinels.master()).server.client();
+    await master.set(name, 'token-1', 'PX', '60000');
+    // On the replica before the failover (a replica that has just followed one may still be syncing).
+    await waitFor(async () => (await master.call('WAIT', '1', '200')) === 1, { what: 'the lock on the replica', timeout: 15000 });
+    const { to } = await sentinels.failover();
+    const promoted = sentinels.byPort(to).client();
+    await waitFor(async () => (await promoted.exists(name)) === 0, { what: 'the lock released on the new master', timeout: 5000 });
   });
 
   // Last: it stops the replica (and starts it again).

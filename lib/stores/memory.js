@@ -15,7 +15,6 @@ const { globMatcher } = require('./glob');
 
 const SWEEP_INTERVAL_MS = 60 * 1000;
 
-/** Indexes, fences and the key list of the embedded store: the Redis scripts' rules, in memory. */
 /**
  * The native LocalStore's clock: whole milliseconds of CLOCK_MONOTONIC (std::chrono::steady_clock
  * there, uv_hrtime here), so an index member expires in the same tick as its entry. Date.now()
@@ -25,6 +24,7 @@ function clockMs() {
   return Number(process.hrtime.bigint() / 1000000n);
 }
 
+/** Indexes, fences and the key list of the embedded store: the Redis scripts' rules, in memory. */
 class MemoryIndex {
   constructor() {
     this.indexes = new Map(); // suffix -> Map(key -> expiresAt)

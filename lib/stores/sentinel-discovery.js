@@ -13,12 +13,18 @@
 //   moves the client's connections at once (client._setMaster). Every Sentinel publishes the
 //   switch: duplicates are dropped by address. The subscribers are pinged every second.
 // - The replicas WAIT counts: those the Sentinels list for the master without a down flag
-//   (s_down, o_down; healthyReplicas says why "disconnected" is not one).
+//   (s_down, o_down; healthyReplicas says why "disconnected" is not one), asked again whenever
+//   a Sentinel announces a replica of our name found, down or back (+slave, +sdown, -sdown,
+//   +convert-to-slave): a master that comes back as a replica is then counted within
+//   milliseconds, not at the next periodic check, so that an invalidation confirmed after it
+//   rejoined has reached it too.
 const { performance } = require('perf_hooks');
 const binding = require('../binding');
 const { RedisUnavailableError, CacheClosedError } = require('../errors');
 
 const SWITCH_CHANNEL = '+switch-master';
+// Replica events: "slave <ip:port> <ip> <port> @ <master name> <master ip> <master port>".
+const REPLICA_CHANNELS = ['+slave', '+sdown', '-sdown', '+convert-to-slave'];
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 1000;
 
@@ -174,12 +180,22 @@ function subscribe(client, sentinel, key) {
     ...sentinel,
     subscriber: true,
     onEvent: (type, err, channel, payload) => {
-      if (type === 'message') onSwitch(client, payload.toString(), key);
-      // A Sentinel that is down is one of several: its errors are not the data connection's.
+      if (type !== 'message') return; // a Sentinel that is down is one of several: its errors are not the data connection's
+      if (String(channel) === SWITCH_CHANNEL) onSwitch(client, payload.toString(), key);
+      else onReplicaEvent(client, payload.toString());
     },
   });
   client._subscribers.set(key, subscriber);
-  subscriber.subscribe(SWITCH_CHANNEL).catch(() => { /* subscribed again on every reconnect */ });
+  for (const channel of [SWITCH_CHANNEL, ...REPLICA_CHANNELS]) {
+    subscriber.subscribe(channel).catch(() => { /* subscribed again on every reconnect */ });
+  }
+}
+
+/** A replica of our master found, down, back or reconfigured: count them again. */
+function onReplicaEvent(client, message) {
+  const words = message.split(' ');
+  if (words[0] !== 'slave' || words[4] !== '@' || words[5] !== client._name || client._closing) return;
+  checkReplicas(client);
 }
 
 /** "<name> <old ip> <old port> <new ip> <new port>", published by the Sentinel at `from` */
@@ -204,9 +220,15 @@ function toFront(client, index) {
  * @returns {void} the count goes to client._replicasSeen
  */
 function checkReplicas(client) {
-  if (client._master === null || client._closing || client._checking) return;
+  if (client._master === null || client._closing) return;
+  if (client._checking) {
+    // The check under way may have read the Sentinels before what prompted this one: another after it.
+    client._recheck = true;
+    return;
+  }
   const epoch = client._epoch;
   client._checking = true;
+  client._recheck = false;
   (async () => {
     for (const sentinel of [...client._sentinels]) {
       if (client._closing) return; // close() ends every probe: none may start after it
@@ -218,7 +240,10 @@ function checkReplicas(client) {
         return;
       }
     }
-  })().finally(() => { client._checking = false; });
+  })().finally(() => {
+    client._checking = false;
+    if (client._recheck) checkReplicas(client);
+  });
 }
 
 /**

@@ -180,6 +180,7 @@ class SentinelClient {
     this._keepalive.unref();
     this._replicasSeen = null; // the master's healthy replicas as the Sentinels see them (null: unknown)
     this._checking = false;
+    this._recheck = false; // another replica check is due when the one under way ends
     this._replicasCheck = setInterval(() => discovery.checkReplicas(this), REPLICAS_CHECK_MS);
     this._replicasCheck.unref();
     discovery.startRound(this);

@@ -117,6 +117,12 @@ async function commonChecks(app, { healthyAt, label, nodes, entryName }) {
     const windows = Array.from({ length: 10 }, (_, i) => load.outcomesDuring({ from: healthyAt + i * 500, to: healthyAt + (i + 1) * 500 }).counts);
     console.log(`${label}: outcomes per 500 ms from healthy: ${JSON.stringify(windows)}; errors: `
       + `${app.errors.map((e) => `${e.code} ${e.message}`).slice(-5).join(' | ')}`);
+    // The slow ones around it: a stall of every loop shows here as requests of seconds.
+    const slow = load.records.filter((r) => r.end - r.start > 300 && r.end >= healthyAt).slice(0, 8)
+      .map((r) => `${r.key} ${r.xCache || r.status} ${(r.start - healthyAt).toFixed(0)}..${(r.end - healthyAt).toFixed(0)}`);
+    const stalls = load.stalls.map((g) => `${(g.at - healthyAt).toFixed(0)} for ${g.ms.toFixed(0)}`);
+    console.log(`${label}: slow responses (ms from healthy): ${slow.join(', ') || 'none'}; `
+      + `event-loop stalls (ms from healthy): ${stalls.join(', ') || 'none'}`);
   }
   expect(failed.map((inv) => `${inv.key}: ${inv.error}`)).toEqual([]);
   const wrong = load.wrongBodies();

@@ -93,10 +93,20 @@ function startLoad({ url, keys, db, invalidate, path = (key) => `/item/${encodeU
   const loops = Array.from({ length: concurrency }, async () => {
     while (running) records.push(await get(keys[next++ % keys.length]));
   });
+  // Gaps of this process's event loop (a 20 ms timer late by more than 200 ms): when every loop
+  // stalls at once, they tell a blocked process (or a paused machine) from a slow cache.
+  const stalls = [];
+  let tick = now();
+  const ticker = setInterval(() => {
+    const t = now();
+    if (t - tick > 220) stalls.push({ at: tick, ms: t - tick - 20 });
+    tick = t;
+  }, 20);
 
   return {
     records,
     invalidations,
+    stalls,
     /**
      * Bumps key's version in the database, then calls the test's invalidate(key); records when
      * it resolved (or its error: such an invalidation never resolved and checks nothing).
@@ -116,6 +126,7 @@ function startLoad({ url, keys, db, invalidate, path = (key) => `/item/${encodeU
     /** Stops the loops once their requests in flight are answered; resolves with the records. */
     async stop() {
       running = false;
+      clearInterval(ticker);
       await Promise.all(loops);
       agent.destroy();
       return records;

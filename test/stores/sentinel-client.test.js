@@ -381,6 +381,30 @@ describe('SentinelClient following failovers', () => {
     const values = await current.mget(...acked.map((i) => `sentinel:w:${i}`));
     expect(values).toEqual(acked.map(String));
   });
+
+  it('counts a replica that goes down and one that comes back as the Sentinels announce it, not at the periodic check', async () => {
+    await setup.waitReady();
+    const client = makeClient(setup);
+    await client.command(['PING']);
+    await waitFor(() => client.replicas === 1, { what: 'the replica counted' });
+    // The 5 s check is stopped (reaching into the client on purpose): only the events can move the count.
+    clearInterval(client._replicasCheck);
+    const { port: master } = await setup.master();
+    const replica = setup.dataNodes.find((n) => n.running && n.port !== master);
+    const killedAt = performance.now();
+    await replica.stop('SIGKILL');
+    // +sdown after the Sentinels' down-after-milliseconds (1 s).
+    await waitFor(() => client.replicas === 0, { timeout: 5000, interval: 10, what: 'the dead replica taken off the count' });
+    const downMs = performance.now() - killedAt;
+    const restarted = setup.restart(replica);
+    await waitFor(() => client.replicas === 1, { timeout: 15000, interval: 10, what: 'the replica counted again' });
+    const backAt = performance.now();
+    const { readyAt } = await restarted;
+    console.log(`replica count: 0 ${downMs.toFixed(0)} ms after SIGKILL, 1 again ${(backAt - readyAt).toFixed(0)} ms from the fixture's "ready"`);
+    // Invalidation writes wait for it again.
+    expect(await client.commandDurable(['SET', 'sentinel:counted', '1'], 2000)).toBe('OK');
+    expect(await replica.client().get('sentinel:counted')).toBe('1');
+  });
 });
 
 describe('SentinelClient backstops, when +switch-master is missed', () => {

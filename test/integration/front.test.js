@@ -9,6 +9,7 @@ const { openCache, closeCaches } = require('../helpers/cache');
 const { rawRequest } = require('../helpers/raw-http');
 const { fakeClock } = require('../helpers/clock');
 const { familyPattern } = require('../helpers/layout');
+const { waitFor } = require('../helpers/wait');
 
 let redis;
 const servers = [];
@@ -281,6 +282,9 @@ describe('on a Redis store without an in-process tier', () => {
       app.get('/front', cache.middleware({ ttl: 60, front: true }), handler(c));
     });
     const miss = await request(port, '/front');
+    // The MISS is answered before its store has resolved; the lane knows the key once it has
+    // (under load the next request can come first, and rightly goes through the app).
+    await waitFor(() => cache.stats().stores === 1, { what: 'the MISS stored' });
     const hit = await request(port, '/front');
     expect([hit.headers['x-cache'], hit.text]).toEqual(['HIT', miss.text]);
     expect(hit.headers['x-cache-tier']).toBeUndefined(); // from Redis

@@ -25,12 +25,15 @@ const noticeRoute = (store, name) => store.routeOf(store.names.lockBucket(name))
 function tryLock(store, name, ttlMs) {
   const token = newToken();
   return store.client.command(['SET', lockName(store, name), token, 'NX', 'PX', String(ttlMs)])
-    .then((taken) => (taken === 'OK' ? token : null));
+    .then((taken) => (taken === 'OK' ? token : null), (err) => {
+      unlock(store, name, token, true); // a SET past its timeout may still run: never a lock for nobody
+      throw err;
+    });
 }
 
-function unlock(store, name, token) {
+function unlock(store, name, token, afterFault = false) {
   if (token === '') return;
-  store.releaseLock(['EVAL', scripts.RELEASE_LOCK, '1', lockName(store, name), token], store.names.lockBucket(name));
+  store.releaseLock(['EVAL', scripts.RELEASE_LOCK, '1', lockName(store, name), token], store.names.lockBucket(name), afterFault);
 }
 
 /**
@@ -46,9 +49,10 @@ async function acquire(store, name, read, { coalesceTimeout, lockTtl }) {
   const bus = store.bus();
   const wait = bus.waitForFill(name);
   let waited = false;
+  let token = '';
   try {
     for (;;) {
-      const token = newToken();
+      token = newToken();
       const [taken, entry] = await Promise.all([
         store.command(['SET', lockName(store, name), token, 'NX', 'PX', String(lockTtl)]),
         read(),
@@ -71,7 +75,10 @@ async function acquire(store, name, read, { coalesceTimeout, lockTtl }) {
       // the entry again.
     }
   } catch (err) {
-    if (!(err && err.code === 'ERR_RESPCACHE_REDIS_CLOSED')) store.report(err);
+    if (!(err && err.code === 'ERR_RESPCACHE_REDIS_CLOSED')) {
+      store.report(err);
+      unlock(store, name, token, true); // a SET past its timeout may still run: never a lock for nobody
+    }
     return { own: true };
   } finally {
     bus.stopWaiting(name, wait);

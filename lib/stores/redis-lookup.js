@@ -57,13 +57,21 @@ function lookupAll(store, b, name, key, fill, want) {
     token || '', String(want.lockTtl)];
   const getting = store.client.command(['GET', name]);
   const rest = store.script(scripts.LOOKUP_SCRIPT, keys, args);
-  return getting.then((bytes) => rest.then((reply) => looked(store, b, name, key, fill, want, token, bytes, reply)), (err) => {
+  const found = getting.then((bytes) => rest.then((reply) => looked(store, b, name, key, fill, want, token, bytes, reply)), (err) => {
     if (!(err && err.code === 'ERR_RESPCACHE_REDIS_REPLY' && /^WRONGTYPE/.test(err.message))) {
       rest.catch(() => {}); // fails alike (the connection's fault), reported once through err
       throw err;
     }
     store.discard(name, 'wrong type');
     return rest.then((reply) => looked(store, b, name, key, fill, want, token, null, reply));
+  });
+  if (token === null) return found;
+  return found.catch((err) => {
+    // Past commandTimeout the script may still run, and take the lock for nobody: every fill
+    // of the key would then wait for it up to lockTtl. Released by its token (a no-op when the
+    // script took none), behind the script on the same connection.
+    store.unlock(`e:${key}`, token, true);
+    throw err;
   });
 }
 

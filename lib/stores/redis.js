@@ -141,9 +141,9 @@ class RedisStore extends EventEmitter {
     return topo.nodes(this, admin);
   }
 
-  /** Sends a lock's release, retried on Sentinel and Cluster as invalidation steps are. */
-  releaseLock(argv, b) {
-    topo.releaseLock(this, argv, b);
+  /** Sends a lock's release, retried on Sentinel and Cluster (and after a fault) as invalidation steps are. */
+  releaseLock(argv, b, afterFault) {
+    topo.releaseLock(this, argv, b, afterFault);
   }
 
   /** The route of a keyless command that must share the connection of bucket b's names (Cluster). */
@@ -334,8 +334,8 @@ class RedisStore extends EventEmitter {
     return locks.tryLock(this, name, ttlMs);
   }
 
-  unlock(name, token) {
-    locks.unlock(this, name, token);
+  unlock(name, token, afterFault) {
+    locks.unlock(this, name, token, afterFault);
   }
 
   acquire(name, read, timing) {

@@ -7,6 +7,7 @@ const binding = require('../../lib/binding');
 const { startRedis, freePort } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches, once, waitFor, entryKey } = require('../helpers/cache');
+const { familyPattern } = require('../helpers/layout');
 
 // Jest fails the running test on any unhandled rejection, so every test here also asserts that
 // none happened; the child-process tests in cache-lifecycle.test.js check the same outside Jest.
@@ -281,5 +282,24 @@ describe('when Redis stalls (CLIENT PAUSE) beyond commandTimeout', () => {
       return reply.headers['x-cache'] !== 'BYPASS' && reply;
     }, { timeout: 5000, interval: 50, what: 'a HIT or MISS after the pause' });
     expect(['HIT', 'MISS']).toContain(back.headers['x-cache']);
+  });
+  it('a lookup past commandTimeout leaves no fill lock behind: the next request is not held up by it', async () => {
+    const { cache } = await openCache({ redis: redis.url, commandTimeout: 100 });
+    await appFor(cache, { ttl: 60 });
+    const control = redis.client({ connectionName: 'control' });
+    // Redis serves no client for 400 ms: the lookup (GET and the script that takes the fill lock)
+    // waits in its input, times out, and then runs.
+    expect(await control.call('CLIENT', 'PAUSE', '400', 'ALL')).toBe('OK');
+    const pauseOver = control.ping(); // answered only when the pause ends
+    const timedOut = await http.get('/r');
+    expect(timedOut.headers['x-cache']).toBe('BYPASS');
+    await pauseOver;
+    const locks = async () => (await control.keys(familyPattern('l:*'))).length;
+    await waitFor(async () => (await locks()) === 0, { timeout: 3000, interval: 10, what: 'no fill lock left' });
+    const t0 = Date.now();
+    const next = await http.get('/r');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(next.headers['x-cache']).toBe('MISS');
+    control.disconnect();
   });
 });

@@ -3,6 +3,7 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include <netdb.h>
 #include <strings.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <string>
 #include <utility>
 
+#include "redis/ip_literal.h"
 #include "redis/pubsub_message.h"
 #include "redis/reconnect_policy.h"
 
@@ -99,10 +101,71 @@ void RedisConnection::StartAttempt() {
   handshake_done_ = false;
   link_failure_kind_ = FailureKind::kUnavailable;
   link_failure_.clear();
+  ++attempt_id_;
+  // connect_timeout_ms bounds the whole attempt, a host name's resolution included.
+  uv_timer_start(&connect_timer_, OnConnectTimer, options_.connect_timeout_ms, 0);
   const RedisEndpoint& e = options_.endpoint;
-  // hiredis 0.14 resolves host names with a blocking getaddrinfo; an IP address or "localhost"
-  // answers from /etc/hosts without blocking.
-  redisAsyncContext* ac = e.path.empty() ? redisAsyncConnect(e.host.c_str(), e.port)
+  if (e.path.empty() && !IsIpLiteral(e.host)) {
+    Resolve();
+    return;
+  }
+  ConnectTo(e.host);
+}
+
+void RedisConnection::Resolve() {
+  auto* r = new Resolution{};
+  r->self = this;
+  r->attempt = attempt_id_;
+  r->req.data = r;
+  struct addrinfo hints {};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  const std::string& host = options_.endpoint.host;
+  int rc = uv_getaddrinfo(loop_, &r->req, OnResolved, host.c_str(), nullptr, &hints);
+  if (rc != 0) {
+    delete r;
+    AttemptFailed("could not resolve the Redis host " + host + ": " + uv_strerror(rc));
+    return;
+  }
+  resolving_ = r;
+  ++open_handles_;  // until OnResolved: the connection outlives the request
+}
+
+void RedisConnection::OnResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* res) {
+  auto* r = static_cast<Resolution*>(req->data);
+  RedisConnection* self = r->self;
+  if (self->resolving_ == r) self->resolving_ = nullptr;
+  const bool current = r->attempt == self->attempt_id_ && self->attempt_in_progress_ && !self->closing_;
+  delete r;
+  if (current) {
+    self->BeforeEvents();
+    // As hiredis 0.14 did: an IPv4 address first, else an IPv6 one.
+    std::string address;
+    for (int family : {AF_INET, AF_INET6}) {
+      for (struct addrinfo* a = status == 0 ? res : nullptr; a && address.empty(); a = a->ai_next) {
+        if (a->ai_family != family) continue;
+        char text[INET6_ADDRSTRLEN] = {0};
+        int named = family == AF_INET
+                        ? uv_ip4_name(reinterpret_cast<const sockaddr_in*>(a->ai_addr), text, sizeof text)
+                        : uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(a->ai_addr), text, sizeof text);
+        if (named == 0) address = text;
+      }
+    }
+    if (address.empty()) {
+      const std::string why = status != 0 ? uv_strerror(status) : "no IPv4 or IPv6 address";
+      self->AttemptFailed("could not resolve the Redis host " + self->options_.endpoint.host + ": " + why);
+    } else {
+      self->ConnectTo(address);
+    }
+    self->AfterEvents();
+  }
+  if (res) uv_freeaddrinfo(res);
+  self->HandleClosed();  // last: it may delete the connection
+}
+
+void RedisConnection::ConnectTo(const std::string& address) {
+  const RedisEndpoint& e = options_.endpoint;
+  redisAsyncContext* ac = e.path.empty() ? redisAsyncConnect(address.c_str(), e.port)
                                          : redisAsyncConnectUnix(e.path.c_str());
   if (!ac) {
     AttemptFailed("out of memory creating the Redis connection");
@@ -127,7 +190,6 @@ void RedisConnection::StartAttempt() {
   // The adapter must be attached first: this call asks for write events at once.
   redisAsyncSetConnectCallback(ac, OnConnect);
   redisAsyncSetDisconnectCallback(ac, OnDisconnect);
-  uv_timer_start(&connect_timer_, OnConnectTimer, options_.connect_timeout_ms, 0);
 }
 
 void RedisConnection::OnConnect(const redisAsyncContext* cac, int status) {
@@ -719,6 +781,8 @@ void RedisConnection::Abort() {
 void RedisConnection::FinishClose() {
   if (finished_) return;
   finished_ = true;
+  // A resolution under way ends sooner (OnResolved then gets UV_EAI_CANCELED and drops it).
+  if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&resolving_->req));
   // Anything still unsettled (timed-out commands are already settled) ends here.
   while (head_) Settle(head_, nullptr, CommandError::kClosed, "the Redis client was closed");
   for (uv_timer_t* t : {&deadline_timer_, &connect_timer_, &retry_timer_, &guard_timer_}) {

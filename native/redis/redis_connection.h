@@ -167,8 +167,11 @@ class RedisConnection final : private UvAdapterHooks {
   static void OnRetryTimer(uv_timer_t* timer);
   static void OnGuardTimer(uv_timer_t* timer);
   static void OnHandleClosed(uv_handle_t* handle);
+  static void OnResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* res);
 
   void StartAttempt();
+  void Resolve();
+  void ConnectTo(const std::string& address);
   void StartHandshake();
   void BecomeReady();
   void AttemptFailed(const std::string& error, FailureKind kind = FailureKind::kUnavailable);
@@ -215,7 +218,17 @@ class RedisConnection final : private UvAdapterHooks {
   ReplyLimitState reply_limits_;  // what this connection's reader refused (native/redis/reply_limits.h)
   std::string last_attempt_error_;
   FailureKind last_attempt_kind_ = FailureKind::kUnavailable;
-  int open_handles_ = 0;  // our timers and every adapter's poll handle not yet closed
+  int open_handles_ = 0;  // our timers, every adapter's poll handle and a resolution not yet done
+  // A host name is resolved on libuv's thread pool (uv_getaddrinfo), never on the loop: hiredis
+  // 0.14 would call a blocking getaddrinfo there. The attempt it belongs to is `attempt`; an
+  // answer for an older attempt (timed out, retargeted, closed) is dropped.
+  struct Resolution {
+    uv_getaddrinfo_t req;
+    RedisConnection* self;
+    uint64_t attempt;
+  };
+  Resolution* resolving_ = nullptr;
+  uint64_t attempt_id_ = 0;
   void (*finished_fn_)(void*) = nullptr;
   void* finished_arg_ = nullptr;
 

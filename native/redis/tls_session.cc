@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "redis/ip_literal.h"
 #include "redis/tls_openssl.h"
 
 namespace respcache {
@@ -13,11 +14,6 @@ namespace {
 
 using tls::ClearErrors;
 using tls::DrainErrors;
-
-bool IsIpLiteral(const std::string& name) {
-  unsigned char buf[sizeof(in6_addr)];
-  return inet_pton(AF_INET, name.c_str(), buf) == 1 || inet_pton(AF_INET6, name.c_str(), buf) == 1;
-}
 
 FailureKind VerifyFailureKind(long result) {
   switch (result) {

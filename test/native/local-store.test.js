@@ -375,8 +375,10 @@ describe('LocalStore', () => {
           \`;
           // A worker that ends on its own, one terminated while it still runs, one that exits.
           const codes = [await worker(body)];
-          const w = new Worker(body + 'setInterval(() => {}, 1000);', { eval: true });
-          await sleep(100);
+          // Terminated once it has filled its stores and runs on (a worker terminated before its
+          // code ran exits 0, as one that ended on its own).
+          const w = new Worker(body + "require('worker_threads').parentPort.postMessage('filled'); setInterval(() => {}, 1000);", { eval: true });
+          await new Promise((resolve) => w.once('message', resolve));
           codes.push(await w.terminate());
           codes.push(await worker(body + 'process.exit(3);'));
           console.log(JSON.stringify(codes));

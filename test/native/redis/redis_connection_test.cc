@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -100,6 +103,91 @@ TEST(RedisConnection, RetriesWithBackoffWhenTheHandshakeIsRefused) {
   EXPECT_GE(waited, 50u);
   EXPECT_EQ(server.Accepted(), 2);
   EXPECT_EQ(get->calls, 1);
+}
+
+// Holds every thread of libuv's pool busy until Release(): work queued meanwhile (a
+// uv_getaddrinfo) waits, while the loop itself runs on.
+class BusyThreadPool {
+ public:
+  explicit BusyThreadPool(uv_loop_t* loop) : loop_(loop) {
+    const char* size = std::getenv("UV_THREADPOOL_SIZE");
+    works_.resize(size ? std::max(1, std::atoi(size)) : 4);
+    for (uv_work_t& w : works_) {
+      w.data = this;
+      uv_queue_work(loop_, &w, [](uv_work_t* w) {
+        auto* self = static_cast<BusyThreadPool*>(w->data);
+        while (!self->released_.load()) std::this_thread::sleep_for(1ms);
+      }, [](uv_work_t* w, int) { ++static_cast<BusyThreadPool*>(w->data)->finished_; });
+    }
+  }
+  ~BusyThreadPool() { Release(); }
+  void Release() { released_ = true; }
+  bool Finished() const { return finished_ == static_cast<int>(works_.size()); }
+
+ private:
+  uv_loop_t* loop_;
+  std::vector<uv_work_t> works_;
+  std::atomic<bool> released_{false};
+  int finished_ = 0;
+};
+
+TEST(RedisConnection, ResolvesAHostNameOnTheThreadPoolNotOnTheLoop) {
+  // hiredis 0.14 would call a blocking getaddrinfo on the loop: with the pool busy it would
+  // connect all the same, and a slow DNS would freeze the whole process.
+  FakeRedisServer server;
+  TestLoop loop;
+  loop.Watch(server);
+  BusyThreadPool pool(loop.get());
+  RedisConnection::Options o = Client::Tcp(server.port(), 1000, 3000);
+  o.endpoint.host = "localhost";
+  Client client(loop, o);
+  EXPECT_FALSE(loop.RunUntil([&] { return client.listener().Has(State::kReady); }, 300));
+  EXPECT_EQ(server.Accepted(), 0);
+  pool.Release();
+  ASSERT_TRUE(client.WaitReady());
+  auto ping = client.Issue({"PING"});
+  ASSERT_TRUE(loop.RunUntil([&] { return ping->done(); }));
+  EXPECT_EQ(ping->str, "PONG");
+  ASSERT_TRUE(loop.RunUntil([&] { return pool.Finished(); }));
+}
+
+TEST(RedisConnection, ConnectTimeoutCoversTheResolutionAndALateAnswerIsDropped) {
+  FakeRedisServer server;
+  TestLoop loop;
+  loop.Watch(server);
+  BusyThreadPool pool(loop.get());
+  RedisConnection::Options o = Client::Tcp(server.port(), 1000, 200);
+  o.endpoint.host = "localhost";
+  Client client(loop, o);
+  ASSERT_TRUE(loop.RunUntil([&] { return client.listener().Has(State::kReconnecting); }, 2000));
+  EXPECT_EQ(client.listener().Last(State::kReconnecting).error,
+            "timed out after 200 ms connecting to Redis at localhost:" + std::to_string(server.port()));
+  pool.Release();
+  // The next attempt resolves again and connects; the first answer connects nothing.
+  ASSERT_TRUE(client.WaitReady());
+  ASSERT_TRUE(loop.RunUntil([&] { return pool.Finished(); }));
+  EXPECT_FALSE(loop.RunUntil([] { return false; }, 100));
+  ASSERT_TRUE(server.WaitFor([&] { return server.Accepted() >= 1; }, 1000ms));
+  EXPECT_EQ(server.Accepted(), 1);
+}
+
+TEST(RedisConnection, CloseWhileResolvingEndsAtOnceAndNeverConnects) {
+  FakeRedisServer server;
+  TestLoop loop;
+  loop.Watch(server);
+  BusyThreadPool pool(loop.get());
+  RedisConnection::Options o = Client::Tcp(server.port(), 1000, 3000);
+  o.endpoint.host = "localhost";
+  Client client(loop, o);
+  auto get = client.Issue({"GET", "k"});  // queued for the attempt
+  EXPECT_FALSE(loop.RunUntil([] { return false; }, 50));
+  // The queued resolution is cancelled: closing does not wait for the pool.
+  ASSERT_TRUE(client.CloseAndWait(1000));
+  EXPECT_EQ(get->calls, 1);
+  EXPECT_EQ(get->error, CommandError::kClosed);
+  pool.Release();
+  ASSERT_TRUE(loop.RunUntil([&] { return pool.Finished(); }));
+  EXPECT_EQ(server.Accepted(), 0);
 }
 
 TEST(RedisConnection, SettlesARefusedConnectAtOnceNotAtTheConnectTimeout) {

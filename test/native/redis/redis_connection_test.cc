@@ -131,6 +131,13 @@ class BusyThreadPool {
   int finished_ = 0;
 };
 
+// The fake server's address by name ("localhost"), with this connect timeout.
+RedisConnection::Options ByName(int port, uint32_t connect_timeout_ms) {
+  RedisConnection::Options o = Client::Tcp(port, 1000, connect_timeout_ms);
+  o.endpoint.host = "localhost";
+  return o;
+}
+
 TEST(RedisConnection, ResolvesAHostNameOnTheThreadPoolNotOnTheLoop) {
   // hiredis 0.14 would call a blocking getaddrinfo on the loop: with the pool busy it would
   // connect all the same, and a slow DNS would freeze the whole process.
@@ -138,9 +145,7 @@ TEST(RedisConnection, ResolvesAHostNameOnTheThreadPoolNotOnTheLoop) {
   TestLoop loop;
   loop.Watch(server);
   BusyThreadPool pool(loop.get());
-  RedisConnection::Options o = Client::Tcp(server.port(), 1000, 3000);
-  o.endpoint.host = "localhost";
-  Client client(loop, o);
+  Client client(loop, ByName(server.port(), 3000));
   EXPECT_FALSE(loop.RunUntil([&] { return client.listener().Has(State::kReady); }, 300));
   EXPECT_EQ(server.Accepted(), 0);
   pool.Release();
@@ -156,9 +161,7 @@ TEST(RedisConnection, ConnectTimeoutCoversTheResolutionAndALateAnswerIsDropped) 
   TestLoop loop;
   loop.Watch(server);
   BusyThreadPool pool(loop.get());
-  RedisConnection::Options o = Client::Tcp(server.port(), 1000, 200);
-  o.endpoint.host = "localhost";
-  Client client(loop, o);
+  Client client(loop, ByName(server.port(), 200));
   ASSERT_TRUE(loop.RunUntil([&] { return client.listener().Has(State::kReconnecting); }, 2000));
   EXPECT_EQ(client.listener().Last(State::kReconnecting).error,
             "timed out after 200 ms connecting to Redis at localhost:" + std::to_string(server.port()));
@@ -176,9 +179,7 @@ TEST(RedisConnection, CloseWhileResolvingEndsAtOnceAndNeverConnects) {
   TestLoop loop;
   loop.Watch(server);
   BusyThreadPool pool(loop.get());
-  RedisConnection::Options o = Client::Tcp(server.port(), 1000, 3000);
-  o.endpoint.host = "localhost";
-  Client client(loop, o);
+  Client client(loop, ByName(server.port(), 3000));
   auto get = client.Issue({"GET", "k"});  // queued for the attempt
   EXPECT_FALSE(loop.RunUntil([] { return false; }, 50));
   // The queued resolution is cancelled: closing does not wait for the pool.

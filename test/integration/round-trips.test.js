@@ -12,6 +12,7 @@ const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches } = require('../helpers/cache');
 const { familyPattern } = require('../helpers/layout');
+const { monitor: startMonitor } = require('../helpers/monitor');
 
 let redis;
 let cache;
@@ -27,7 +28,7 @@ beforeAll(async () => {
   redis = await startRedis();
   ({ cache } = await openCache({ redis: redis.url, commandTimeout: 1000 }));
   marker = redis.client();
-  monitor = await redis.client().monitor();
+  monitor = await startMonitor(redis);
   monitor.on('monitor', (time, args, source) => {
     if (source === 'lua') return; // run by a script: part of the command that ran the script
     const name = String(args[0]).toLowerCase();

@@ -7,6 +7,7 @@ const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches, gate, once } = require('../helpers/cache');
 const { redisName, bucketName } = require('../helpers/layout');
+const { monitor: startMonitor } = require('../helpers/monitor');
 
 let redis;
 let cache;
@@ -106,7 +107,7 @@ describe('a request that took the fill lock while another of this process leads'
     await redis.client().del(redisName('e:faults:r')); // another process's invalidation removed it
     // The lookup script waits in Redis while plain GETs are answered: X's GET finds nothing and its
     // full lookup (which takes the lock) waits; Y's full lookup follows it in the same batch.
-    const monitor = await redis.client().monitor();
+    const monitor = await startMonitor(redis);
     let gets = 0;
     const xQueued = new Promise((resolve) => {
       monitor.on('monitor', (time, args) => {

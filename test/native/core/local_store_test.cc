@@ -330,7 +330,7 @@ TEST_F(LocalStoreTest, ClearEmptiesTheStoreReleasesEveryValueAndKeepsTheCounters
 }
 
 TEST_F(LocalStoreTest, DestroyingTheStoreReleasesWhatItStillHolds) {
-  LocalStore& store = NewStore(10000);
+  NewStore(10000);
   ASSERT_TRUE(Put("a", "1", 100, 0));
   ASSERT_TRUE(Put("b", "2", 1, 0));  // expired, not yet removed: still held
   ASSERT_TRUE(Put("a", "3", 100, 0));

@@ -242,7 +242,9 @@ TEST_F(Tls, AnswersAHundredPipelinedCommandsInOrder) {
   for (int i = 0; i < 100; ++i) {
     EXPECT_EQ(results[i]->calls, 1);
     EXPECT_EQ(results[i]->str, std::to_string(i));
-    if (i > 0) EXPECT_LT(results[i - 1]->order, results[i]->order);
+    if (i > 0) {
+      EXPECT_LT(results[i - 1]->order, results[i]->order);
+    }
   }
 }
 

@@ -5,7 +5,13 @@
 // cross-process fill protocol on them (RedisStore.acquire/release; the contract is in
 // lib/stores/contract.js).
 const crypto = require('crypto');
+const { performance } = require('perf_hooks');
 const scripts = require('./redis-scripts');
+const { retryable, RETRY_PAUSE_MS } = require('./redis-topology');
+
+// Releases of locks that a command past its timeout may still take (releaseAfterFault): at most
+// this many wait, the oldest dropped first.
+const FAULT_RELEASES_MAX = 10000;
 
 // Lock tokens: unique per process (random base) and per acquisition (sequence).
 const TOKEN_BASE = crypto.randomBytes(9).toString('base64');
@@ -26,14 +32,68 @@ function tryLock(store, name, ttlMs) {
   const token = newToken();
   return store.client.command(['SET', lockName(store, name), token, 'NX', 'PX', String(ttlMs)])
     .then((taken) => (taken === 'OK' ? token : null), (err) => {
-      unlock(store, name, token, true); // a SET past its timeout may still run: never a lock for nobody
+      unlock(store, name, token, ttlMs); // a SET past its timeout may still run: never a lock for nobody
       throw err;
     });
 }
 
-function unlock(store, name, token, afterFault = false) {
+/**
+ * Releases the lock `name` if it still holds `token`. `afterFaultTtl` (ms): the command that
+ * took it failed (timed out, connection lost) and may run yet, or have run, with a lock of that
+ * lifetime: see releaseAfterFault.
+ */
+function unlock(store, name, token, afterFaultTtl = 0) {
   if (token === '') return;
-  store.releaseLock(['EVAL', scripts.RELEASE_LOCK, '1', lockName(store, name), token], store.names.lockBucket(name), afterFault);
+  const argv = ['EVAL', scripts.RELEASE_LOCK, '1', lockName(store, name), token];
+  if (afterFaultTtl > 0) releaseAfterFault(store, argv, afterFaultTtl);
+  else store.releaseLock(argv, store.names.lockBucket(name));
+}
+
+/**
+ * A lock a failed command may have taken for nobody (a lookup's script, a SET NX past
+ * commandTimeout: Redis runs it once it answers again): every fill of its key would wait for it
+ * up to its lifetime. Its release waits in one queue per store until then, and the queue is sent
+ * when Redis answers again: one release first (while Redis stalls or is away it fails at once,
+ * and the others wait with it, retried after 50 ms growing to 500 ms), then the rest together.
+ * However many lookups fail, that is one timer and one command per pause.
+ */
+function releaseAfterFault(store, argv, ttlMs) {
+  const queue = store.faultReleases;
+  if (queue.list.length >= FAULT_RELEASES_MAX) queue.list.shift();
+  queue.list.push({ argv, until: performance.now() + ttlMs });
+  if (queue.timer === null) scheduleFaultReleases(store);
+}
+
+function scheduleFaultReleases(store) {
+  const queue = store.faultReleases;
+  const pause = RETRY_PAUSE_MS[Math.min(queue.attempt, RETRY_PAUSE_MS.length - 1)];
+  queue.timer = setTimeout(() => sendFaultReleases(store).catch(store.report), pause);
+  queue.timer.unref();
+}
+
+async function sendFaultReleases(store) {
+  const queue = store.faultReleases;
+  queue.timer = null;
+  const now = performance.now();
+  queue.list = queue.list.filter((r) => r.until > now); // an expired lock is gone by itself
+  if (store.closing || queue.list.length === 0) return;
+  const send = (r) => store.command(r.argv, undefined, true).then(() => true, (err) => {
+    if (retryable(err) && r.until > performance.now()) return false;
+    if (!(err && err.code === 'ERR_RESPCACHE_REDIS_CLOSED')) store.report(err);
+    return true; // not worth sending again
+  });
+  const first = queue.list.shift();
+  let done = await send(first);
+  if (done) {
+    const rest = queue.list.splice(0);
+    const sent = await Promise.all(rest.map(send));
+    queue.list.push(...rest.filter((r, i) => !sent[i]));
+    done = rest.length === 0 || sent.some(Boolean);
+  } else {
+    queue.list.unshift(first);
+  }
+  queue.attempt = done ? 0 : queue.attempt + 1;
+  if (queue.list.length > 0 && !store.closing) scheduleFaultReleases(store);
 }
 
 /**
@@ -77,7 +137,7 @@ async function acquire(store, name, read, { coalesceTimeout, lockTtl }) {
   } catch (err) {
     if (!(err && err.code === 'ERR_RESPCACHE_REDIS_CLOSED')) {
       store.report(err);
-      unlock(store, name, token, true); // a SET past its timeout may still run: never a lock for nobody
+      unlock(store, name, token, lockTtl); // a SET past its timeout may still run: never a lock for nobody
     }
     return { own: true };
   } finally {

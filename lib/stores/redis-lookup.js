@@ -70,7 +70,7 @@ function lookupAll(store, b, name, key, fill, want) {
     // Past commandTimeout the script may still run, and take the lock for nobody: every fill
     // of the key would then wait for it up to lockTtl. Released by its token (a no-op when the
     // script took none), behind the script on the same connection.
-    store.unlock(`e:${key}`, token, true);
+    store.unlock(`e:${key}`, token, want.lockTtl);
     throw err;
   });
 }

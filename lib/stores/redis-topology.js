@@ -191,12 +191,9 @@ const REPLAY_MAX = 10000;
  * @param {RedisStore} store
  * @param {Array<string|Buffer>} argv
  * @param {number} b the bucket of the lock's name
- * @param {boolean} [afterFault] the lock's SET timed out or failed: it may run yet (Redis answers
- *   a stalled connection late, in order), so on one node too the release is sent again until it
- *   is answered (a connection that waits for a late reply refuses commands meanwhile)
  * @returns {void} faults are reported, not thrown
  */
-function releaseLock(store, argv, b, afterFault = false) {
+function releaseLock(store, argv, b) {
   if (store.closing) return;
   if (store.topology === 'sentinel') {
     const now = performance.now();
@@ -207,7 +204,7 @@ function releaseLock(store, argv, b, afterFault = false) {
     recent.push({ argv, b, at: now });
   }
   const send = () => store.command(argv, undefined, true);
-  (store.topology === 'single' && !afterFault ? send() : retrying(store, send)).catch((err) => {
+  (store.topology === 'single' ? send() : retrying(store, send)).catch((err) => {
     if (!(err && err.code === 'ERR_RESPCACHE_REDIS_CLOSED')) store.report(err);
   });
 }

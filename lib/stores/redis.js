@@ -72,6 +72,7 @@ class RedisStore extends EventEmitter {
     this._bus = null;
     this.master = null; // Sentinel: the master's { host, port } once found
     this.recentReleases = []; // Sentinel: lock releases of the last moments (topo.replayReleases)
+    this.faultReleases = { list: [], timer: null, attempt: 0 }; // locks.releaseAfterFault
     this.nextNode = 0; // Cluster: the node the subscriber tries next
     this.client = topo.connect(this, (type, err) => this.onConnection(type, err), (master) => this.onMaster(master));
     this.admin = null; // the client of confirmed writes (Sentinel, Cluster), opened on first use
@@ -141,9 +142,9 @@ class RedisStore extends EventEmitter {
     return topo.nodes(this, admin);
   }
 
-  /** Sends a lock's release, retried on Sentinel and Cluster (and after a fault) as invalidation steps are. */
-  releaseLock(argv, b, afterFault) {
-    topo.releaseLock(this, argv, b, afterFault);
+  /** Sends a lock's release, retried on Sentinel and Cluster as invalidation steps are. */
+  releaseLock(argv, b) {
+    topo.releaseLock(this, argv, b);
   }
 
   /** The route of a keyless command that must share the connection of bucket b's names (Cluster). */
@@ -334,8 +335,8 @@ class RedisStore extends EventEmitter {
     return locks.tryLock(this, name, ttlMs);
   }
 
-  unlock(name, token, afterFault) {
-    locks.unlock(this, name, token, afterFault);
+  unlock(name, token, afterFaultTtl) {
+    locks.unlock(this, name, token, afterFaultTtl);
   }
 
   acquire(name, read, timing) {

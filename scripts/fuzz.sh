@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang-14, -DRESPCACHE_FUZZ=ON, in build-fuzz/) and runs each one
 # after the other, single process, printing its execution count; exits non-zero on any finding.
-#   bash scripts/fuzz.sh                       every target for 20 s (FUZZ_SECONDS overrides)
+#   bash scripts/fuzz.sh                       every target for 10 s (FUZZ_SECONDS overrides)
 #   bash scripts/fuzz.sh --seconds 300         every target for 300 s
 #   bash scripts/fuzz.sh --runs 10000000 entry_codec   one target for ten million executions
 # Targets: entry_codec, request_key, cluster_topology (CLUSTER SHARDS/SLOTS replies; its seeds
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds="${FUZZ_SECONDS:-20}"
+seconds="${FUZZ_SECONDS:-10}"
 runs=""
 targets=()
 while [ $# -gt 0 ]; do

@@ -123,14 +123,16 @@ describe('native client lifecycle', () => {
       const w = new Worker(\`${prelude.replace(/`/g, '\\`')}
         const sub = new RedisClient({ port: ${redis.port}, subscriber: true, onEvent() {} });
         sub.subscribe('worker:a').then(() => {
-          for (let i = 0; i < 50; i++) sub.subscribe('worker:' + i);
+          // Terminated while these wait for their confirmations: under load one can time out
+          // first, and its rejection, left unhandled, would fail the worker (exit 1, once in CI).
+          for (let i = 0; i < 50; i++) sub.subscribe('worker:' + i).catch(() => {});
           require('worker_threads').parentPort.postMessage('subscribed');
         });
       \`, { eval: true });
       w.on('message', (m) => { console.log(m); w.terminate(); });
       w.on('exit', () => console.log('worker gone'));
     `);
-    expect(r).toMatchObject({ code: 0, signal: null });
+    expect([r.code, r.signal, r.code === 0 ? '' : r.output]).toEqual([0, null, '']);
     expect(r.output).toContain('subscribed');
     expect(r.output).toContain('worker gone');
   });

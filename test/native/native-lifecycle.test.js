@@ -121,10 +121,10 @@ describe('native client lifecycle', () => {
     const r = await runChild(`
       const { Worker } = require('worker_threads');
       const w = new Worker(\`${prelude.replace(/`/g, '\\`')}
-        const sub = new RedisClient({ port: ${redis.port}, subscriber: true, onEvent() {} });
+        const sub = new RedisClient({ port: ${redis.port}, subscriber: true, commandTimeout: 5000, onEvent() {} });
         sub.subscribe('worker:a').then(() => {
-          // Terminated while these wait for their confirmations: under load one can time out
-          // first, and its rejection, left unhandled, would fail the worker (exit 1, once in CI).
+          // Terminated while these wait for their confirmations (5 s: under the sanitizer pass
+          // 100 ms passed once, and a rejection left unhandled fails the worker, exit 1).
           for (let i = 0; i < 50; i++) sub.subscribe('worker:' + i).catch(() => {});
           require('worker_threads').parentPort.postMessage('subscribed');
         });

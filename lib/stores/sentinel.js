@@ -199,8 +199,9 @@ class SentinelClient {
 
   /**
    * @returns {number|null} the replicas WAIT waits for: those the Sentinels list for the master
-   *   without a down flag (s_down, o_down) (asked with every discovery, every REPLICAS_CHECK_MS and
-   *   after a WAIT fell short), or, before they answered, those ROLE listed at the handshake.
+   *   without a down flag (s_down, o_down) (asked with every discovery, whenever a Sentinel
+   *   announces a replica event, every REPLICAS_CHECK_MS and after a WAIT fell short), or, before
+   *   they answered, those ROLE listed at the handshake.
    *   Not the master's own ROLE later: during a failover the replica being promoted leaves the
    *   old master's list before the switch is announced, and a count that followed it would let
    *   invalidations on the old master go unconfirmed, and be lost.

@@ -61,8 +61,9 @@ function withholdConditions(req) {
   return conditions;
 }
 
-// What a 304 keeps of the full response (RFC 9110 section 15.4.5); Date is added by Node.
-const KEPT_ON_304 = new Set(['etag', 'cache-control', 'vary', 'expires', 'content-location', 'last-modified']);
+// What a 304 keeps of the full response (RFC 9110 section 15.4.5). The stored Date is the one a
+// 200 from the entry would carry (RFC 9111 3.1); without one (a numeric-ttl route) Node adds its own.
+const KEPT_ON_304 = new Set(['date', 'etag', 'cache-control', 'vary', 'expires', 'content-location', 'last-modified']);
 
 /** Flat stored headers → those a 304 carries. */
 function headersFor304(flat) {

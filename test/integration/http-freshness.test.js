@@ -172,6 +172,15 @@ describe('RFC 9111 3.1 and RFC 9110 6.6.1: Date', () => {
     expect([hit.headers['x-cache'], hit.headers.date, hit.headers.age]).toEqual(['HIT', at(START), '30']);
   });
 
+  it('keeps it on a 304 answered from the entry (RFC 9110 15.4.5: the Date a 200 would carry)', async () => {
+    await route({}, (req, res) => res.set({ 'Cache-Control': 'max-age=600', ETag: '"e1"' }).send('x'));
+    await get();
+    t.clock.advance(30 * SECOND);
+    const notModified = await get({ 'if-none-match': '"e1"' });
+    expect([notModified.status, notModified.headers['x-cache'], notModified.headers.date, notModified.headers.age])
+      .toEqual([304, 'HIT', at(START), '30']);
+  });
+
   it('keeps a Date the handler set (a proxied response\'s)', async () => {
     await route({}, (req, res) => res.set({ 'Cache-Control': 'max-age=600', Date: secondsAgo(2) }).send('x'));
     await get();

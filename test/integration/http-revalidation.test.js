@@ -336,6 +336,21 @@ describe('a MISS', () => {
   });
 });
 
+describe('a MISS with the client\'s If-Modified-Since (RFC 9111 4.3.2)', () => {
+  it('runs the handler without it, stores the full response, and answers the client 304 when it matches', async () => {
+    const modified = formatHttpDate(START - DAY);
+    await route({}, (req, res) => {
+      if (req.headers['if-modified-since'] !== undefined) return res.status(304).end();
+      return res.set({ 'Last-Modified': modified, 'Cache-Control': 'max-age=10' }).send('one');
+    });
+    const reply = await get({ 'if-modified-since': formatHttpDate(START) });
+    expect([reply.status, reply.headers['x-cache']]).toEqual([304, 'MISS']);
+    expect(conditions()).toEqual([{ ifNoneMatch: undefined, ifModifiedSince: undefined }]);
+    const older = await get({ 'if-modified-since': formatHttpDate(START - 2 * DAY) });
+    expect([older.status, older.headers['x-cache'], older.text]).toEqual([200, 'HIT', 'one']);
+  });
+});
+
 describe('revalidation with compression', () => {
   it('sends the identity ETag as the condition and serves the gzip entry refreshed', async () => {
     await route({}, (req, res, n) => {

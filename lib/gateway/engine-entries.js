@@ -5,12 +5,16 @@
 // fields, the lifetime and tags a request imposes) and how every stored response for a URL is
 // invalidated (4.4).
 //
-// Keys. The base key of a URL is `<keyPrefix>:gw:<sha256('GET', absolute upstream URL as sent)>`
-// (HEAD is answered from GET entries). A response with Vary is stored under
-// `<base key>:<sha256(secondary key)>` and a vary record under the base key lists its Vary field
-// names, as lib/middleware/vary.js does for the app middleware. Every entry is indexed under an
-// internal tag per URL, so invalidating a URL reaches all of its variants in every process, with
-// the store's fences against fills already under way.
+// Keys (RFC 9111 4: the primary key is the target URI). The base key of a request is
+// `<keyPrefix>:gw:<sha256('GET', absolute upstream URL as sent)>` (HEAD is answered from GET
+// entries). The URL is the one the upstream is sent, byte for byte (no dot segments resolved, no
+// escapes added or removed): two targets the upstream may answer differently never share a key.
+// A response with Vary is stored under `<base key>:<sha256(secondary key)>` and a vary record
+// under the base key lists its Vary field names, as lib/middleware/vary.js does for the app
+// middleware. Every entry is indexed under an internal tag per URL (in the WHATWG URL parser's
+// form, the form RFC 9111 4.4 invalidation targets are resolved in), so invalidating a URL
+// reaches all of its variants, and every spelling of its target that parses alike, in every
+// process, with the store's fences against fills already under way.
 const binding = require('../binding');
 const { decodeStored } = require('../entry');
 const { toFieldMap, fromFieldMap, fieldValues } = require('../http/header-fields');
@@ -51,9 +55,12 @@ class GatewayEntries {
     };
   }
 
-  /** The base key of an absolute upstream URL. */
-  baseKey(url) {
-    return `${this.keyPrefix}:gw:${binding.hashKey(['GET', url])}`;
+  /**
+   * The base key of a request: its absolute upstream URL as sent.
+   * @param {{ url: string }} request
+   */
+  baseKey(request) {
+    return `${this.keyPrefix}:gw:${binding.hashKey(['GET', request.url])}`;
   }
 
   /** The key of the variant of `base` a request selects on the Vary field `names`. */
@@ -61,9 +68,22 @@ class GatewayEntries {
     return names.length === 0 ? base : `${base}:${binding.hashKey([secondaryKey(names, reqHeaders)])}`;
   }
 
-  /** The internal tag every stored response of `url` is indexed under. */
+  /**
+   * The internal tag every stored response of `url` is indexed under: the URL as the WHATWG
+   * parser reads it, without its fragment, which is how invalidationTargets resolves the target,
+   * Location and Content-Location of an unsafe request (so `/q/{id}` and `/q/%7Bid%7D`, or `/a/./b`
+   * and `/a/b`, share a tag: invalidating one spelling drops the others too, a refill at worst).
+   */
   urlTag(url) {
-    return `respcache:gw:${binding.hashKey([url])}`;
+    let parsed = url;
+    try {
+      const u = new URL(url);
+      u.hash = '';
+      parsed = u.href;
+    } catch {
+      // not a URL the parser takes: its own tag
+    }
+    return `respcache:gw:${binding.hashKey([parsed])}`;
   }
 
   /**
@@ -82,7 +102,7 @@ class GatewayEntries {
    * @returns {Promise<{ base: string, key: string, names: string[]|null, entry: object|null }>}
    */
   async lookup(request, fill) {
-    const base = this.baseKey(request.url);
+    const base = this.baseKey(request);
     const found = await this.store.lookup(base, fill, { record: base, accept: this.acceptRecord, lockTtl: 0 });
     if (found.entry !== null && found.entry.meta.kind === 'response') return { base, key: base, names: null, entry: found.entry };
     if (found.record === null || found.record === undefined) return { base, key: base, names: null, entry: null };

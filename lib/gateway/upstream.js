@@ -3,7 +3,9 @@
 // Forwarding to the upstream through undici: one keep-alive pool per proxy, connect / headers /
 // body timeouts, bodies streamed both ways; the hop-by-hop fields of both directions removed
 // (RFC 9110 7.6.1; from interim responses too), Via and X-Forwarded-* added (RFC 9110 7.6.3).
-// Failures become UpstreamError / UpstreamTimeoutError, which the proxy answers with 502 / 504.
+// The request target goes as the caller built it, byte for byte (RFC 9110 7.7): nothing here
+// parses and re-serialises it. Failures become UpstreamError / UpstreamTimeoutError, which the
+// proxy answers with 502 / 504.
 const { Pool } = require('undici');
 const { listMembers, fieldValues } = require('../http/header-fields');
 const { formatHttpDate } = require('../http/http-date');
@@ -90,14 +92,17 @@ class Upstream {
    * Sends one request. Resolves once the response head arrived; the body streams.
    * @param {{ method: string, url: string, headers: object, body: import('stream').Readable|Buffer|null,
    *   signal?: AbortSignal, onInterim?: (status: number, fields: object) => void }} request `url` absolute, on
-   *   this upstream's origin; `onInterim` hears each interim (1xx) response, its fields end-to-end only
+   *   this upstream's origin: what follows the origin ('/' and on) is the request target sent, as it is;
+   *   `onInterim` hears each interim (1xx) response, its fields end-to-end only
    * @returns {Promise<{ status: number, headers: object, body: import('stream').Readable,
    *   requestTime: number, responseTime: number }>} body errors are UpstreamErrors too
-   * @throws {UpstreamError|UpstreamTimeoutError} (as a rejection)
+   * @throws {UpstreamError|UpstreamTimeoutError} (as a rejection); a TypeError for a URL on another origin
    */
   async send({ method, url, headers, body, signal, onInterim }) {
-    const target = new URL(url);
-    const options = { method, path: target.pathname + target.search, headers: endToEnd(headers), body: body || null, signal };
+    if (!url.startsWith(this.origin) || url.charAt(this.origin.length) !== '/') {
+      throw new TypeError(`Expected a URL on the upstream ${this.origin}, got ${JSON.stringify(url)}`);
+    }
+    const options = { method, path: url.slice(this.origin.length), headers: endToEnd(headers), body: body || null, signal };
     if (typeof onInterim === 'function') {
       options.onInfo = ({ statusCode, headers: fields }) => onInterim(statusCode, endToEnd(fields));
     }

@@ -6,15 +6,19 @@
 // invalidated (4.4).
 //
 // Keys (RFC 9111 4: the primary key is the target URI). The base key of a request is
-// `<keyPrefix>:gw:<sha256('GET', absolute upstream URL as sent)>` (HEAD is answered from GET
-// entries). The URL is the one the upstream is sent, byte for byte (no dot segments resolved, no
-// escapes added or removed): two targets the upstream may answer differently never share a key.
-// A response with Vary is stored under `<base key>:<sha256(secondary key)>` and a vary record
-// under the base key lists its Vary field names, as lib/middleware/vary.js does for the app
-// middleware. Every entry is indexed under an internal tag per URL (in the WHATWG URL parser's
-// form, the form RFC 9111 4.4 invalidation targets are resolved in), so invalidating a URL
-// reaches all of its variants, and every spelling of its target that parses alike, in every
-// process, with the store's fences against fills already under way.
+// `<keyPrefix>:gw:<sha256('GET', absolute upstream URL as sent[, X-Forwarded-Host, -Proto])>`
+// (HEAD is answered from GET entries). The URL is the one the upstream is sent, byte for byte
+// (no dot segments resolved, no escapes added or removed): two targets the upstream may answer
+// differently never share a key. With the `xForwarded` option on, the X-Forwarded-Host and
+// -Proto values sent upstream are part of the key too: the upstream may build its response from
+// them (absolute links), and they come from the client's Host, so without them one client could
+// choose what another is answered (cache poisoning). cache.fetch() sends neither: its key is the
+// URL alone. A response with Vary is stored under `<base key>:<sha256(secondary key)>` and a vary
+// record under the base key lists its Vary field names, as lib/middleware/vary.js does for the
+// app middleware. Every entry is indexed under an internal tag per URL (in the WHATWG URL
+// parser's form, the form RFC 9111 4.4 invalidation targets are resolved in), so invalidating a
+// URL reaches all of its variants, for every Host and every spelling of its target that parses
+// alike, in every process, with the store's fences against fills already under way.
 const binding = require('../binding');
 const { decodeStored } = require('../entry');
 const { toFieldMap, fromFieldMap, fieldValues } = require('../http/header-fields');
@@ -56,11 +60,16 @@ class GatewayEntries {
   }
 
   /**
-   * The base key of a request: its absolute upstream URL as sent.
-   * @param {{ url: string }} request
+   * The base key of a request: its absolute upstream URL as sent, and, with the `xForwarded`
+   * option, the X-Forwarded-Host and -Proto it is sent with ('' for one not sent).
+   * @param {{ url: string, headers: object }} request
    */
   baseKey(request) {
-    return `${this.keyPrefix}:gw:${binding.hashKey(['GET', request.url])}`;
+    const parts = ['GET', request.url];
+    if (this.o.xForwarded) {
+      for (const name of ['x-forwarded-host', 'x-forwarded-proto']) parts.push(String(request.headers[name] ?? ''));
+    }
+    return `${this.keyPrefix}:gw:${binding.hashKey(parts)}`;
   }
 
   /** The key of the variant of `base` a request selects on the Vary field `names`. */

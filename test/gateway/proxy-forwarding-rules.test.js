@@ -1,7 +1,8 @@
 'use strict';
 
 // cache.proxy(): what a gateway may and may not change when it forwards (the request target, RFC
-// 9110 7.7).
+// 9110 7.7), and what the cache key must hold so that one client cannot choose what another is
+// answered (X-Forwarded-Host / -Proto, RFC 9111 4).
 const { bareGateway, expressGateway, gatewaySuite } = require('./proxy-fixtures');
 const { waitFor } = require('../helpers/cache');
 const { formatHttpDate } = require('../../lib/http/http-date');
@@ -102,5 +103,62 @@ describe('RFC 9110 7.7: the request target is forwarded as sent', () => {
     t.gw = await expressGateway(t.cache, t.origin.url, undefined, '/');
     const reply = await t.gw.request('*', { method: 'OPTIONS' });
     expect([reply.status, t.origin.count()]).toEqual([400, 0]);
+  });
+});
+
+describe('RFC 9111 4 cache key: no cache poisoning through X-Forwarded-Host / X-Forwarded-Proto', () => {
+  const forwarded = (req) => `${req.headers['x-forwarded-proto']}://${req.headers['x-forwarded-host']}`;
+
+  it('sends the Host and protocol the gateway received, not the client\'s X-Forwarded-*', async () => {
+    t.origin.handle = echo(forwarded);
+    t.gw = await bareGateway(t.cache, t.origin.url);
+    const attacker = await t.gw.get('/home', { headers: { 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'https' } });
+    const victim = await stored('/home');
+    expect(attacker.text).toBe(`http://127.0.0.1:${t.gw.port}`);
+    expect(victim.text).toBe(`http://127.0.0.1:${t.gw.port}`);
+    expect(t.origin.requests[0].headers['x-forwarded-host']).toBe(`127.0.0.1:${t.gw.port}`);
+  });
+
+  it('stores one response per Host: another Host is another entry', async () => {
+    t.origin.handle = echo(forwarded);
+    t.gw = await bareGateway(t.cache, t.origin.url);
+    const a = { headers: { Host: 'a.example' } };
+    const b = { headers: { Host: 'b.example' } };
+    await t.gw.get('/page', a);
+    await stored('/page', a);
+    const other = await t.gw.get('/page', b);
+    await stored('/page', b);
+    const again = await t.gw.get('/page', a);
+    expect([other.headers['x-cache'], other.text]).toEqual(['MISS', 'http://b.example']);
+    expect([again.headers['x-cache'], again.text]).toEqual(['HIT', 'http://a.example']);
+  });
+
+  it('invalidates the entries of every Host by URL: an unsafe request, invalidatePath', async () => {
+    t.origin.handle = (req, res) => (req.method === 'GET' ? echo(forwarded)(req, res) : res.writeHead(204).end());
+    t.gw = await bareGateway(t.cache, t.origin.url);
+    const hosts = ['a.example', 'b.example'].map((host) => ({ headers: { Host: host } }));
+    const fill = async () => {
+      for (const h of hosts) {
+        await t.gw.get('/item', h);
+        await stored('/item', h);
+      }
+    };
+    await fill();
+    await t.gw.request('/item', { method: 'PUT', headers: { Host: 'c.example' }, body: 'x' });
+    for (const h of hosts) expect((await t.gw.get('/item', h)).headers['x-cache']).toBe('MISS');
+    await fill();
+    expect(await t.cache.invalidatePath('/item')).toBeGreaterThanOrEqual(2);
+    for (const h of hosts) expect((await t.gw.get('/item', h)).headers['x-cache']).toBe('MISS');
+  });
+
+  it('with xForwarded: false sends no X-Forwarded-* (not even the client\'s) and keys by the URL alone', async () => {
+    t.origin.handle = echo(forwarded);
+    t.gw = await bareGateway(t.cache, t.origin.url, { xForwarded: false });
+    const spoof = { 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'https', 'X-Forwarded-For': '10.0.0.1' };
+    await t.gw.get('/plain', { headers: { Host: 'a.example', ...spoof } });
+    const hit = await stored('/plain', { headers: { Host: 'b.example' } });
+    const seen = t.origin.requests[0].headers;
+    expect([seen['x-forwarded-host'], seen['x-forwarded-proto'], seen['x-forwarded-for']]).toEqual([undefined, undefined, undefined]);
+    expect(hit.text).toBe('undefined://undefined');
   });
 });

@@ -147,19 +147,27 @@ class GatewayEntries {
    * An entry for a response: its stored headers (hop-by-hop, Connection-named and private=
    * fields, Age and Set-Cookie removed; Date as received), its times and how long the store keeps
    * it: the rest of its freshness, its stale windows, and `retainStale` when it has a validator
-   * (so it can still be revalidated). A `keepMs` below 1 means it is not to be stored.
+   * (so it can still be revalidated). A `keepMs` below 1 means it is not to be stored. Its
+   * freshness lifetime is HTTP's (RFC 9111 4.2), at most the `ttl` option's, unless `overrideMs`
+   * replaces it.
    * @param {{ status: number, headers: object, requestTime: number, responseTime: number }} res
    * @param {Buffer} body
-   * @param {number|null} [ttlMs] a lifetime that overrides HTTP freshness (the `ttl` option's or a call's)
+   * @param {number|null} [overrideMs] a lifetime that replaces HTTP freshness: a cache.fetch()
+   *   call's `ttl` (lifetimeFor), or 0 for an entry kept stale
    * @returns {{ status: number, headers: string[], body: Buffer, storedAt: number, expiresAt: number,
    *   keepMs: number }}
    */
-  entryFor(res, body, ttlMs = this.o.ttlMs) {
+  entryFor(res, body, overrideMs = null) {
     const o = this.o;
-    const lifetime = ttlMs !== null ? ttlMs : Math.min(MAX_LIFETIME_MS, freshnessLifetime(res.headers, {
-      status: res.status, shared: true, heuristicFraction: o.heuristicFraction, heuristicMaxMs: o.heuristicMaxMs,
-      heuristicStatuses: o.heuristicStatuses, cdnCacheControl: o.cdnCacheControl, responseTime: res.responseTime,
-    }).ms);
+    let lifetime = overrideMs;
+    if (lifetime === null) {
+      lifetime = Math.min(MAX_LIFETIME_MS, freshnessLifetime(res.headers, {
+        status: res.status, shared: true, heuristicFraction: o.heuristicFraction, heuristicMaxMs: o.heuristicMaxMs,
+        heuristicStatuses: o.heuristicStatuses, cdnCacheControl: o.cdnCacheControl, responseTime: res.responseTime,
+      }).ms);
+      // The option only narrows RFC 9111: what HTTP says is stale stays stale.
+      if (o.ttlCapMs !== null) lifetime = Math.min(lifetime, o.ttlCapMs);
+    }
     const age = initialAge(res.headers, res.requestTime, res.responseTime);
     const storedAt = res.responseTime - age;
     const windows = staleWindowsMs(res.headers, { shared: true, cdnCacheControl: o.cdnCacheControl });
@@ -219,10 +227,14 @@ class GatewayEntries {
     }
   }
 
-  /** The freshness lifetime (ms) a request imposes on what it stores: its `ttl`, else the option's, else null (HTTP rules). */
+  /**
+   * The freshness lifetime (ms) a request imposes on what it stores, replacing HTTP's: its `ttl`
+   * (a cache.fetch() call's override, asked for service-to-service calls), else null (HTTP rules,
+   * capped by the `ttl` option in entryFor).
+   */
   lifetimeFor(request) {
     const ttl = request.ttl;
-    return ttl === undefined || ttl === null ? this.o.ttlMs : Math.max(1, Math.round(ttl * 1000));
+    return ttl === undefined || ttl === null ? null : Math.max(1, Math.round(ttl * 1000));
   }
 
   /**

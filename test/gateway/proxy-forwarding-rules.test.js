@@ -1,8 +1,9 @@
 'use strict';
 
 // cache.proxy(): what a gateway may and may not change when it forwards (the request target, RFC
-// 9110 7.7), and what the cache key must hold so that one client cannot choose what another is
-// answered (X-Forwarded-Host / -Proto, RFC 9111 4).
+// 9110 7.7; Via, 7.6.3), what the cache key must hold so that one client cannot choose what
+// another is answered (X-Forwarded-Host / -Proto, RFC 9111 4), and options that only narrow RFC
+// 9111 (the "ttl" option caps freshness, RFC 9111 3 and 4.2).
 const { bareGateway, expressGateway, gatewaySuite } = require('./proxy-fixtures');
 const { waitFor } = require('../helpers/cache');
 const { formatHttpDate } = require('../../lib/http/http-date');
@@ -160,5 +161,82 @@ describe('RFC 9111 4 cache key: no cache poisoning through X-Forwarded-Host / X-
     const seen = t.origin.requests[0].headers;
     expect([seen['x-forwarded-host'], seen['x-forwarded-proto'], seen['x-forwarded-for']]).toEqual([undefined, undefined, undefined]);
     expect(hit.text).toBe('undefined://undefined');
+  });
+});
+
+describe('RFC 9110 7.6.3: a proxy sends Via', () => {
+  it('refuses via: false with a TypeError naming "via"', () => {
+    expect(() => t.cache.proxy(t.origin.url, { via: false })).toThrow(TypeError);
+    expect(() => t.cache.proxy(t.origin.url, { via: false })).toThrow(/"via"/);
+  });
+
+  it('sends "1.1 respcache" for via: true, "1.1 <pseudonym>" for a string', async () => {
+    t.gw = await bareGateway(t.cache, t.origin.url, { via: true });
+    await t.gw.get('/v');
+    await t.gw.close();
+    t.gw = await bareGateway(t.cache, t.origin.url, { via: 'edge-2' });
+    await t.gw.get('/v');
+    expect(t.origin.requests.map((r) => r.headers.via)).toEqual(['1.1 respcache', '1.1 edge-2']);
+  });
+
+  it('cache.fetch(), a client, sends no Via and no X-Forwarded-*', async () => {
+    await (await t.cache.fetch(`${t.origin.url}/client`)).text();
+    const seen = t.origin.requests[0].headers;
+    expect([seen.via, seen['x-forwarded-for'], seen['x-forwarded-host']]).toEqual([undefined, undefined, undefined]);
+  });
+});
+
+describe('options only narrow RFC 9111: the "ttl" option caps freshness (RFC 9111 3, 4.2)', () => {
+  /** An origin with one ETag: a 304 to its If-None-Match, else a 200 with the body 'v'. */
+  const validating = (etag, cacheControl, notModifiedCacheControl = cacheControl) => (req, res) => (req.headers['if-none-match'] === etag
+    ? res.writeHead(304, dated({ ETag: etag, 'Cache-Control': notModifiedCacheControl })).end()
+    : res.writeHead(200, dated({ ETag: etag, 'Cache-Control': cacheControl })).end('v'));
+
+  it.each([
+    ['max-age=0', { 'Cache-Control': 'max-age=0' }],
+    ['s-maxage=0, max-age=600', { 'Cache-Control': 's-maxage=0, max-age=600' }],
+    ['max-age=0, must-revalidate', { 'Cache-Control': 'max-age=0, must-revalidate' }],
+    ['Expires: 0', { Expires: '0' }],
+    ['Expires before Date', { Expires: formatHttpDate(Date.parse('2000-01-01T00:00:00Z')) }],
+  ])('keeps a response with %s stale: it is not served from storage', async (_, headers) => {
+    t.origin.handle = (req, res) => res.writeHead(200, dated(headers)).end('s');
+    t.gw = await bareGateway(t.cache, t.origin.url, { ttl: 60 });
+    await t.gw.get('/s');
+    await settled();
+    const second = await t.gw.get('/s');
+    expect([second.headers['x-cache'], t.origin.count('/s')]).toEqual(['MISS', 2]);
+  });
+
+  it.each([
+    ['shortens max-age=600 to the 60 s of ttl', 'max-age=600', 60],
+    ['leaves max-age=30 as it is', 'max-age=30', 30],
+  ])('%s', async (_, cacheControl, freshSeconds) => {
+    t.origin.handle = (req, res) => res.writeHead(200, dated({ 'Cache-Control': cacheControl })).end('l');
+    t.gw = await bareGateway(t.cache, t.origin.url, { ttl: 60 });
+    await t.gw.get('/l');
+    await stored('/l');
+    t.clock.advance(freshSeconds * 1000 - 1000);
+    expect((await t.gw.get('/l')).headers['x-cache']).toBe('HIT');
+    t.clock.advance(2000);
+    expect((await t.gw.get('/l')).headers['x-cache']).toBe('MISS');
+  });
+
+  it('keeps an entry a 304 refreshed with max-age=0 stale (RFC 9111 4.3.4)', async () => {
+    t.origin.handle = validating('"r"', 'max-age=1', 'max-age=0');
+    t.gw = await bareGateway(t.cache, t.origin.url, { ttl: 60 });
+    await t.gw.get('/r');
+    await stored('/r');
+    t.clock.advance(2000);
+    expect((await t.gw.get('/r')).headers['x-cache']).toBe('REVALIDATED');
+    await settled();
+    expect((await t.gw.get('/r')).headers['x-cache']).toBe('REVALIDATED');
+  });
+
+  it('revalidates a stale response with a validator as HTTP says (RFC 9111 4.3)', async () => {
+    t.origin.handle = validating('"e"', 'no-cache');
+    t.gw = await bareGateway(t.cache, t.origin.url, { ttl: 60 });
+    await t.gw.get('/e');
+    const second = await stored('/e', undefined, 'REVALIDATED');
+    expect([second.text, t.origin.requests.at(-1).headers['if-none-match']]).toEqual(['v', '"e"']);
   });
 });

@@ -30,9 +30,13 @@ function startGateway() {
   });
 }
 
+// One Host for every gateway, as behind a load balancer: the gateway keys by the Host it
+// received (it sends it upstream as X-Forwarded-Host).
+const HOST = 'gateway.bench';
+
 function get(agent, port, urlPath) {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: urlPath, agent }, (res) => {
+    http.get({ host: '127.0.0.1', port, path: urlPath, agent, headers: { Host: HOST } }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode));
     }).on('error', reject);

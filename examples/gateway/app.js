@@ -31,9 +31,13 @@ function createGateway({ cache, services }) {
 
   // Mounted at '/users', Express hands the proxy '/1' for '/users/1': the upstream URL's path
   // ('/users') is put back in front, so the gateway asks the service for '/users/1'.
-  app.use('/users', cache.proxy(`${services.users}/users`, { tags: userTags }));
-  app.use('/orders', cache.proxy(`${services.orders}/orders`));
-  app.use('/products', cache.proxy(`${services.products}/products`, { tags: ['products'] }));
+  // These services build no links from X-Forwarded-Host/-Proto, so none are sent
+  // (xForwarded: false): the entries are then keyed by the URL alone, as cache.fetch()'s are,
+  // and the profile's service calls below read what these routes stored.
+  const proxied = { xForwarded: false };
+  app.use('/users', cache.proxy(`${services.users}/users`, { ...proxied, tags: userTags }));
+  app.use('/orders', cache.proxy(`${services.orders}/orders`, proxied));
+  app.use('/products', cache.proxy(`${services.products}/products`, { ...proxied, tags: ['products'] }));
 
   // The aggregated profile. Its service calls are the very URLs the proxy routes store, so they
   // share entries; a profile with a part missing says so (partial) and is not stored.

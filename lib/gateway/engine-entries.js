@@ -5,12 +5,20 @@
 // fields, the lifetime and tags a request imposes) and how every stored response for a URL is
 // invalidated (4.4).
 //
-// Keys. The base key of a URL is `<keyPrefix>:gw:<sha256('GET', absolute upstream URL as sent)>`
-// (HEAD is answered from GET entries). A response with Vary is stored under
-// `<base key>:<sha256(secondary key)>` and a vary record under the base key lists its Vary field
-// names, as lib/middleware/vary.js does for the app middleware. Every entry is indexed under an
-// internal tag per URL, so invalidating a URL reaches all of its variants in every process, with
-// the store's fences against fills already under way.
+// Keys (RFC 9111 4: the primary key is the target URI). The base key of a request is
+// `<keyPrefix>:gw:<sha256('GET', absolute upstream URL as sent[, X-Forwarded-Host, -Proto])>`
+// (HEAD is answered from GET entries). The URL is the one the upstream is sent, byte for byte
+// (no dot segments resolved, no escapes added or removed): two targets the upstream may answer
+// differently never share a key. With the `xForwarded` option on, the X-Forwarded-Host and
+// -Proto values sent upstream are part of the key too: the upstream may build its response from
+// them (absolute links), and they come from the client's Host, so without them one client could
+// choose what another is answered (cache poisoning). cache.fetch() sends neither: its key is the
+// URL alone. A response with Vary is stored under `<base key>:<sha256(secondary key)>` and a vary
+// record under the base key lists its Vary field names, as lib/middleware/vary.js does for the
+// app middleware. Every entry is indexed under an internal tag per URL (in the WHATWG URL
+// parser's form, the form RFC 9111 4.4 invalidation targets are resolved in), so invalidating a
+// URL reaches all of its variants, for every Host and every spelling of its target that parses
+// alike, in every process, with the store's fences against fills already under way.
 const binding = require('../binding');
 const { decodeStored } = require('../entry');
 const { toFieldMap, fromFieldMap, fieldValues } = require('../http/header-fields');
@@ -51,9 +59,17 @@ class GatewayEntries {
     };
   }
 
-  /** The base key of an absolute upstream URL. */
-  baseKey(url) {
-    return `${this.keyPrefix}:gw:${binding.hashKey(['GET', url])}`;
+  /**
+   * The base key of a request: its absolute upstream URL as sent, and, with the `xForwarded`
+   * option, the X-Forwarded-Host and -Proto it is sent with ('' for one not sent).
+   * @param {{ url: string, headers: object }} request
+   */
+  baseKey(request) {
+    const parts = ['GET', request.url];
+    if (this.o.xForwarded) {
+      for (const name of ['x-forwarded-host', 'x-forwarded-proto']) parts.push(String(request.headers[name] ?? ''));
+    }
+    return `${this.keyPrefix}:gw:${binding.hashKey(parts)}`;
   }
 
   /** The key of the variant of `base` a request selects on the Vary field `names`. */
@@ -61,9 +77,22 @@ class GatewayEntries {
     return names.length === 0 ? base : `${base}:${binding.hashKey([secondaryKey(names, reqHeaders)])}`;
   }
 
-  /** The internal tag every stored response of `url` is indexed under. */
+  /**
+   * The internal tag every stored response of `url` is indexed under: the URL as the WHATWG
+   * parser reads it, without its fragment, which is how invalidationTargets resolves the target,
+   * Location and Content-Location of an unsafe request (so `/q/{id}` and `/q/%7Bid%7D`, or `/a/./b`
+   * and `/a/b`, share a tag: invalidating one spelling drops the others too, a refill at worst).
+   */
   urlTag(url) {
-    return `respcache:gw:${binding.hashKey([url])}`;
+    let parsed = url;
+    try {
+      const u = new URL(url);
+      u.hash = '';
+      parsed = u.href;
+    } catch {
+      // not a URL the parser takes: its own tag
+    }
+    return `respcache:gw:${binding.hashKey([parsed])}`;
   }
 
   /**
@@ -82,7 +111,7 @@ class GatewayEntries {
    * @returns {Promise<{ base: string, key: string, names: string[]|null, entry: object|null }>}
    */
   async lookup(request, fill) {
-    const base = this.baseKey(request.url);
+    const base = this.baseKey(request);
     const found = await this.store.lookup(base, fill, { record: base, accept: this.acceptRecord, lockTtl: 0 });
     if (found.entry !== null && found.entry.meta.kind === 'response') return { base, key: base, names: null, entry: found.entry };
     if (found.record === null || found.record === undefined) return { base, key: base, names: null, entry: null };
@@ -118,19 +147,27 @@ class GatewayEntries {
    * An entry for a response: its stored headers (hop-by-hop, Connection-named and private=
    * fields, Age and Set-Cookie removed; Date as received), its times and how long the store keeps
    * it: the rest of its freshness, its stale windows, and `retainStale` when it has a validator
-   * (so it can still be revalidated). A `keepMs` below 1 means it is not to be stored.
+   * (so it can still be revalidated). A `keepMs` below 1 means it is not to be stored. Its
+   * freshness lifetime is HTTP's (RFC 9111 4.2), at most the `ttl` option's, unless `overrideMs`
+   * replaces it.
    * @param {{ status: number, headers: object, requestTime: number, responseTime: number }} res
    * @param {Buffer} body
-   * @param {number|null} [ttlMs] a lifetime that overrides HTTP freshness (the `ttl` option's or a call's)
+   * @param {number|null} [overrideMs] a lifetime that replaces HTTP freshness: a cache.fetch()
+   *   call's `ttl` (lifetimeFor), or 0 for an entry kept stale
    * @returns {{ status: number, headers: string[], body: Buffer, storedAt: number, expiresAt: number,
    *   keepMs: number }}
    */
-  entryFor(res, body, ttlMs = this.o.ttlMs) {
+  entryFor(res, body, overrideMs = null) {
     const o = this.o;
-    const lifetime = ttlMs !== null ? ttlMs : Math.min(MAX_LIFETIME_MS, freshnessLifetime(res.headers, {
-      status: res.status, shared: true, heuristicFraction: o.heuristicFraction, heuristicMaxMs: o.heuristicMaxMs,
-      heuristicStatuses: o.heuristicStatuses, cdnCacheControl: o.cdnCacheControl, responseTime: res.responseTime,
-    }).ms);
+    let lifetime = overrideMs;
+    if (lifetime === null) {
+      lifetime = Math.min(MAX_LIFETIME_MS, freshnessLifetime(res.headers, {
+        status: res.status, shared: true, heuristicFraction: o.heuristicFraction, heuristicMaxMs: o.heuristicMaxMs,
+        heuristicStatuses: o.heuristicStatuses, cdnCacheControl: o.cdnCacheControl, responseTime: res.responseTime,
+      }).ms);
+      // The option only narrows RFC 9111: what HTTP says is stale stays stale.
+      if (o.ttlCapMs !== null) lifetime = Math.min(lifetime, o.ttlCapMs);
+    }
     const age = initialAge(res.headers, res.requestTime, res.responseTime);
     const storedAt = res.responseTime - age;
     const windows = staleWindowsMs(res.headers, { shared: true, cdnCacheControl: o.cdnCacheControl });
@@ -190,10 +227,14 @@ class GatewayEntries {
     }
   }
 
-  /** The freshness lifetime (ms) a request imposes on what it stores: its `ttl`, else the option's, else null (HTTP rules). */
+  /**
+   * The freshness lifetime (ms) a request imposes on what it stores, replacing HTTP's: its `ttl`
+   * (a cache.fetch() call's override, asked for service-to-service calls), else null (HTTP rules,
+   * capped by the `ttl` option in entryFor).
+   */
   lifetimeFor(request) {
     const ttl = request.ttl;
-    return ttl === undefined || ttl === null ? this.o.ttlMs : Math.max(1, Math.round(ttl * 1000));
+    return ttl === undefined || ttl === null ? null : Math.max(1, Math.round(ttl * 1000));
   }
 
   /**

@@ -202,7 +202,7 @@ class Fetcher {
   engineFor(origin) {
     let engine = this.engines.get(origin);
     if (engine === undefined) {
-      engine = new SharedCache(this.cache, proxyOptions(origin, { via: false, xForwarded: false }));
+      engine = new SharedCache(this.cache, proxyOptions(origin, {}, { client: true }));
       this.engines.set(origin, engine);
     }
     return engine;

@@ -3,7 +3,9 @@
 // The options of cache.proxy(upstream, options): defaults applied, validated and interpreted
 // once, at setup. Every mistake is a TypeError naming the option (the gateway's callers test for
 // one class); the caller's object is never mutated. With no options the gateway is a conformant
-// RFC 9111 shared cache: options only narrow what it stores or tune its timings.
+// RFC 9111 shared cache: options only narrow what it stores or tune its timings (`ttl` caps the
+// HTTP freshness lifetime, it never lengthens it), and none turns off what RFC 9110 requires of a
+// proxy (Via).
 const { isPlainObject, rejectUnknown, RETAIN_STALE_SECONDS } = require('../options');
 const { HEURISTIC_STATUSES } = require('../http/freshness');
 const { checkTags } = require('../stores/contract');
@@ -103,11 +105,13 @@ function tags(value) {
   }
 }
 
+// RFC 9110 7.6.3: a proxy MUST send Via, so there is no way to turn it off; a pseudonym may
+// stand for the host name.
 function via(value) {
   if (value === undefined || value === true) return '1.1 respcache';
-  if (value === false) return null;
   if (typeof value !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z:]+$/.test(value)) {
-    throw fail('via', 'true, false or a pseudonym (a token, as in "Via: 1.1 <pseudonym>")', value);
+    const why = value === false ? ' (RFC 9110 7.6.3: a proxy sends Via)' : '';
+    throw new TypeError(`${fail('via', 'true or a pseudonym (a token, as in "Via: 1.1 <pseudonym>")', value).message}${why}`);
   }
   return `1.1 ${value}`;
 }
@@ -116,14 +120,16 @@ function via(value) {
  * Validates and interprets cache.proxy(upstream, options).
  * @param {string} upstream the origin URL, e.g. 'http://users.internal:8080' or 'http://host/api'
  * @param {object} [options] see docs/gateway.md
+ * @param {{ client?: boolean }} [internal] not from users: `client` for cache.fetch(), which is a
+ *   client and not a proxy, so it sends no Via (and no X-Forwarded-*)
  * @returns {Readonly<{ origin: string, basePath: string, heuristicFraction: number, heuristicMaxMs: number,
  *   statuses: Set<number>|null, heuristicStatuses: Set<number>, maxBodyBytes: number, retainStaleMs: number,
  *   cdnCacheControl: boolean, timeout: { connect: number, headers: number, body: number },
- *   tags: string[]|Function|null, ttlMs: number|null, coalesce: boolean, coalesceTimeout: number, lockTtl: number,
+ *   tags: string[]|Function|null, ttlCapMs: number|null, coalesce: boolean, coalesceTimeout: number, lockTtl: number,
  *   via: string|null, xForwarded: boolean, connections: number }>}
  * @throws {TypeError} naming the option
  */
-function proxyOptions(upstream, options) {
+function proxyOptions(upstream, options, internal = {}) {
   const { origin, basePath } = upstreamUrl(upstream);
   if (options === undefined || options === null) options = {};
   if (!isPlainObject(options)) throw new TypeError(`Expected the options of ${where} to be a plain object`);
@@ -132,12 +138,12 @@ function proxyOptions(upstream, options) {
   const statusSet = statuses(o.statuses);
   const heuristicStatuses = statusSet === null ? HEURISTIC_STATUSES
     : new Set([...HEURISTIC_STATUSES].filter((s) => statusSet.has(s)));
-  let ttlMs = null;
+  let ttlCapMs = null;
   if (o.ttl !== undefined && o.ttl !== null) {
     if (typeof o.ttl !== 'number' || !(o.ttl > 0) || o.ttl > MAX_SECONDS) {
-      throw fail('ttl', `a positive number of seconds (at most ${MAX_SECONDS}), or null for HTTP freshness`, o.ttl);
+      throw fail('ttl', `a positive number of seconds (at most ${MAX_SECONDS}), or null for no cap`, o.ttl);
     }
-    ttlMs = Math.max(1, Math.round(o.ttl * 1000));
+    ttlCapMs = Math.max(1, Math.round(o.ttl * 1000));
   }
   return Object.freeze({
     origin,
@@ -151,12 +157,12 @@ function proxyOptions(upstream, options) {
     cdnCacheControl: boolean(o, 'cdnCacheControl', true),
     timeout: timeouts(o.timeout),
     tags: tags(o.tags),
-    ttlMs,
+    ttlCapMs,
     coalesce: boolean(o, 'coalesce', true),
     coalesceTimeout: number(o, 'coalesceTimeout', { min: 1, max: MAX_MS, integer: true }, 'a whole number of milliseconds'),
     lockTtl: number(o, 'lockTtl', { min: 1, max: MAX_MS, integer: true }, 'a whole number of milliseconds'),
-    via: via(o.via),
-    xForwarded: boolean(o, 'xForwarded', true),
+    via: internal.client === true ? null : via(o.via),
+    xForwarded: internal.client === true ? false : boolean(o, 'xForwarded', true),
     connections: number(o, 'connections', { min: 1, max: 65536, integer: true }, 'a whole number of connections'),
   });
 }

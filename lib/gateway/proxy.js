@@ -2,10 +2,11 @@
 
 // cache.proxy(upstream, options): a request listener that is also Express middleware. It turns
 // the client's request into an exchange for the shared cache (lib/gateway/engine.js): the
-// upstream URL (origin + the upstream's path + the request's path relative to the mount point),
-// end-to-end headers with Via and X-Forwarded-*, the body as a stream; then writes the answer
-// with Via and X-Cache, after the upstream's interim responses (lib/gateway/interim.js). An
-// upstream that fails is answered 502, one that times out 504.
+// upstream URL (origin + the upstream's path + the request's target relative to the mount point,
+// as sent: RFC 9110 7.7 lets an intermediary change the target only as forwarding needs), end-to-
+// end headers with Via and X-Forwarded-*, the body as a stream; then writes the answer with Via
+// and X-Cache, after the upstream's interim responses (lib/gateway/interim.js). A target it
+// cannot forward is answered 400, an upstream that fails 502, one that times out 504.
 const debug = require('debug')('respcache');
 const { pipeline } = require('stream');
 const { proxyOptions } = require('./options');
@@ -16,21 +17,40 @@ const { requestPaths } = require('../http/paths');
 const { UpstreamError, UpstreamTimeoutError } = require('../errors');
 const { formatHttpDate } = require('../http/http-date');
 
-const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+const ABSOLUTE_FORM = /^([a-z][a-z0-9+.-]*):\/\/[^/?#]*/i;
+// What undici sends in a request line (and Node's parser accepts in one).
+const SENDABLE = /^[\u0021-\u00ff]*$/;
 
 /**
- * The upstream request target: the upstream's base path, then the request's path (and query)
- * below the mount point, as sent. Under Express the rest of the path is taken from originalUrl:
- * mounted at /orders, a request for "/orders?x" has req.url "/?x", which would become another
- * URL (and another cache key) than the "/orders?x" asked for.
+ * The path and query of a request target as sent: origin-form as it is; absolute-form (http or
+ * https) after its authority, with the "/" RFC 9112 3.2.1 puts in an empty path; null for what
+ * no origin-form can carry ("*", another scheme).
+ * @param {string} target
+ * @returns {string|null}
+ */
+function pathAndQuery(target) {
+  const absolute = ABSOLUTE_FORM.exec(target);
+  if (absolute === null) return target.startsWith('/') ? target : null;
+  const scheme = absolute[1].toLowerCase();
+  if (scheme !== 'http' && scheme !== 'https') return null;
+  const rest = target.slice(absolute[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+/**
+ * The upstream request target: the upstream's base path, then the request's target below the
+ * mount point, as sent, with a "/" in front only when the two leave none. Under Express that is
+ * req.url (which earlier middleware may have rewritten, on purpose) less the "/" Express puts in
+ * front when the mount path took the whole path: mounted at /orders, "/orders?x" is routed with
+ * req.url "/?x", which would become another URL (and another cache key) than the "/orders?x" sent.
+ * @returns {string|null} null when the target cannot be forwarded (answered 400)
  */
 function targetPath(req, basePath) {
-  let rest;
-  if (typeof req.baseUrl === 'string' && req.baseUrl !== '' && typeof req.originalUrl === 'string') {
-    rest = req.originalUrl.replace(ABSOLUTE_FORM, '').slice(req.baseUrl.length);
-  } else {
-    rest = String(req.url || '/').replace(ABSOLUTE_FORM, '');
-    if (!rest.startsWith('/')) rest = `/${rest}`;
+  let rest = typeof req.url === 'string' ? pathAndQuery(req.url) : null;
+  if (rest === null || !SENDABLE.test(rest)) return null;
+  if (typeof req.baseUrl === 'string' && req.baseUrl !== '' && typeof req.originalUrl === 'string'
+    && pathAndQuery(req.originalUrl) === req.baseUrl + rest.slice(1)) {
+    rest = rest.slice(1);
   }
   const target = basePath + rest;
   return target.startsWith('/') ? target : `/${target}`;
@@ -83,8 +103,12 @@ function fail(req, res, err, cache) {
     res.destroy();
     return;
   }
-  const status = err instanceof UpstreamTimeoutError ? 504 : 502;
-  const body = status === 504 ? 'Gateway Timeout\n' : 'Bad Gateway\n';
+  const timeout = err instanceof UpstreamTimeoutError;
+  answerPlain(req, res, timeout ? 504 : 502, timeout ? 'Gateway Timeout\n' : 'Bad Gateway\n');
+}
+
+/** A short text answer of the gateway's own, never stored. */
+function answerPlain(req, res, status, body) {
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Date: formatHttpDate(Date.now()),
     'X-Cache': 'MISS', 'Cache-Control': 'no-store',
@@ -105,6 +129,12 @@ function createProxy(cache, upstream, options) {
   const engine = new SharedCache(cache, o);
 
   function respcacheProxy(req, res) {
+    const target = targetPath(req, o.basePath);
+    if (target === null) {
+      debug('gateway: %s %s: a target it cannot forward (400)', req.method, req.url);
+      answerPlain(req, res, 400, 'Bad Request\n');
+      return;
+    }
     const controller = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) controller.abort();
@@ -117,7 +147,7 @@ function createProxy(cache, upstream, options) {
     }
     const request = {
       method: req.method,
-      url: o.origin + targetPath(req, o.basePath),
+      url: o.origin + target,
       headers: forwardHeaders(req, o),
       body: hasBody(req) ? req : null,
       signal: controller.signal,

@@ -3,7 +3,9 @@
 // Forwarding to the upstream through undici: one keep-alive pool per proxy, connect / headers /
 // body timeouts, bodies streamed both ways; the hop-by-hop fields of both directions removed
 // (RFC 9110 7.6.1; from interim responses too), Via and X-Forwarded-* added (RFC 9110 7.6.3).
-// Failures become UpstreamError / UpstreamTimeoutError, which the proxy answers with 502 / 504.
+// The request target goes as the caller built it, byte for byte (RFC 9110 7.7): nothing here
+// parses and re-serialises it. Failures become UpstreamError / UpstreamTimeoutError, which the
+// proxy answers with 502 / 504.
 const { Pool } = require('undici');
 const { listMembers, fieldValues } = require('../http/header-fields');
 const { formatHttpDate } = require('../http/http-date');
@@ -13,6 +15,7 @@ const { UpstreamError, UpstreamTimeoutError } = require('../errors');
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer',
   'te', 'proxy-authorization', 'proxy-authenticate', 'proxy-authentication-info', 'http2-settings']);
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const X_FORWARDED = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto'];
 
 /**
  * A copy of `headers` (object, lowercased names) without the hop-by-hop fields, those the
@@ -33,8 +36,13 @@ function endToEnd(headers) {
 }
 
 /**
- * The request headers sent upstream for a client request: end-to-end fields, Via appended, and
- * X-Forwarded-For (appended), -Proto and -Host (set when absent).
+ * The request headers sent upstream for a client request: end-to-end fields, Via appended, and,
+ * with the `xForwarded` option, X-Forwarded-For appended (the client's address after those it
+ * sent, as every proxy does), X-Forwarded-Host set to the Host the gateway received and
+ * X-Forwarded-Proto to the protocol of the connection it came on. The client's own -Host and
+ * -Proto are replaced, never passed on: the upstream may build its response from them (absolute
+ * links) and the cache key holds the values sent (engine-entries.js baseKey). Without the option
+ * no X-Forwarded-* is sent, the client's neither, as the key then holds none of them.
  * @param {import('http').IncomingMessage} req
  * @param {{ via: string|null, xForwarded: boolean }} o
  * @returns {object}
@@ -42,12 +50,14 @@ function endToEnd(headers) {
 function forwardHeaders(req, o) {
   const out = endToEnd(req.headers);
   if (o.via !== null) out.via = out.via ? `${out.via}, ${o.via}` : o.via;
-  if (o.xForwarded) {
-    const ip = req.socket && req.socket.remoteAddress;
-    if (ip) out['x-forwarded-for'] = out['x-forwarded-for'] ? `${out['x-forwarded-for']}, ${ip}` : ip;
-    if (!out['x-forwarded-proto']) out['x-forwarded-proto'] = req.socket && req.socket.encrypted ? 'https' : 'http';
-    if (!out['x-forwarded-host'] && req.headers.host) out['x-forwarded-host'] = req.headers.host;
-  }
+  const sentFor = out['x-forwarded-for'];
+  for (const name of X_FORWARDED) delete out[name];
+  if (!o.xForwarded) return out;
+  const ip = req.socket && req.socket.remoteAddress;
+  if (ip) out['x-forwarded-for'] = sentFor ? `${sentFor}, ${ip}` : ip;
+  else if (sentFor !== undefined) out['x-forwarded-for'] = sentFor;
+  out['x-forwarded-proto'] = req.socket && req.socket.encrypted ? 'https' : 'http';
+  if (req.headers.host) out['x-forwarded-host'] = req.headers.host;
   return out;
 }
 
@@ -90,14 +100,17 @@ class Upstream {
    * Sends one request. Resolves once the response head arrived; the body streams.
    * @param {{ method: string, url: string, headers: object, body: import('stream').Readable|Buffer|null,
    *   signal?: AbortSignal, onInterim?: (status: number, fields: object) => void }} request `url` absolute, on
-   *   this upstream's origin; `onInterim` hears each interim (1xx) response, its fields end-to-end only
+   *   this upstream's origin: what follows the origin ('/' and on) is the request target sent, as it is;
+   *   `onInterim` hears each interim (1xx) response, its fields end-to-end only
    * @returns {Promise<{ status: number, headers: object, body: import('stream').Readable,
    *   requestTime: number, responseTime: number }>} body errors are UpstreamErrors too
-   * @throws {UpstreamError|UpstreamTimeoutError} (as a rejection)
+   * @throws {UpstreamError|UpstreamTimeoutError} (as a rejection); a TypeError for a URL on another origin
    */
   async send({ method, url, headers, body, signal, onInterim }) {
-    const target = new URL(url);
-    const options = { method, path: target.pathname + target.search, headers: endToEnd(headers), body: body || null, signal };
+    if (!url.startsWith(this.origin) || url.charAt(this.origin.length) !== '/') {
+      throw new TypeError(`Expected a URL on the upstream ${this.origin}, got ${JSON.stringify(url)}`);
+    }
+    const options = { method, path: url.slice(this.origin.length), headers: endToEnd(headers), body: body || null, signal };
     if (typeof onInterim === 'function') {
       options.onInfo = ({ statusCode, headers: fields }) => onInterim(statusCode, endToEnd(fields));
     }

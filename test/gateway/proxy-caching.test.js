@@ -404,7 +404,9 @@ describe('coalescing across gateway instances', () => {
     const second = await bareGateway(other, t.origin.url);
     const agent = new http.Agent({ keepAlive: false, maxSockets: 50 });
     const arrived = new Promise((resolve) => t.origin.once('request', resolve));
-    const replies = Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? second : t.gw).get('/x-cold', { agent })));
+    // One Host for both, as behind a load balancer: it is part of the key (X-Forwarded-Host).
+    const headers = { Host: 'gateway.example' };
+    const replies = Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? second : t.gw).get('/x-cold', { agent, headers })));
     await arrived;
     // Both instances have a leader in flight (no event tells): the other one waits on the Redis fill lock.
     const leading = (c) => [...c._inflight.table.keys()].some((name) => name.startsWith('e:'));
@@ -425,12 +427,14 @@ describe('coalescing across gateway instances', () => {
       ? held.then(() => res.writeHead(304, dated({ 'Cache-Control': 'max-age=60', ETag: '"x"' })).end())
       : res.writeHead(200, dated({ 'Cache-Control': 'max-age=1', ETag: '"x"' })).end('shared')));
     const second = await bareGateway(other, t.origin.url);
-    await t.gw.get('/x-stale');
-    await waitFor(async () => (await second.get('/x-stale')).headers['x-cache'] === 'HIT', { what: 'the entry stored' });
+    // One Host for both, as behind a load balancer: it is part of the key (X-Forwarded-Host).
+    const headers = { Host: 'gateway.example' };
+    await t.gw.get('/x-stale', { headers });
+    await waitFor(async () => (await second.get('/x-stale', { headers })).headers['x-cache'] === 'HIT', { what: 'the entry stored' });
     t.clock.advance(2000);
     const agent = new http.Agent({ keepAlive: false, maxSockets: 50 });
     const arrived = new Promise((resolve) => t.origin.once('request', resolve));
-    const replies = Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? second : t.gw).get('/x-stale', { agent })));
+    const replies = Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? second : t.gw).get('/x-stale', { agent, headers })));
     await arrived;
     const leading = (c) => [...c._inflight.table.keys()].some((name) => name.startsWith('e:'));
     try {

@@ -294,7 +294,8 @@ class SharedCache {
 
   /**
    * Validates a stored response upstream (RFC 9111 4.3.1): a 304 refreshes it (REVALIDATED),
-   * a 5xx or a failure within stale-if-error serves it (STALE), anything else is a new response.
+   * a 5xx or a failure within stale-if-error serves it (STALE; HIT while still fresh, when the
+   * request asked for the validation), anything else is a new response.
    * @param {((encoded: Buffer|null) => void)|null} done a coalesced revalidation's end: called once
    *   with the entry stored under found.key, or null
    */
@@ -308,8 +309,10 @@ class SharedCache {
     };
     const stale = () => {
       end(null);
-      this.reporter.outcome(request, 'stale');
-      return answerFromEntry(request, found.entry, { ageMs: s.ageMs, cacheStatus: 'STALE', omit: this.omitted(found.entry) });
+      const fresh = s.ageMs < this.entries.storedView(found.entry).lifetimeMs;
+      this.reporter.outcome(request, fresh ? 'hit' : 'stale');
+      return answerFromEntry(request, found.entry, { ageMs: s.ageMs, cacheStatus: fresh ? 'HIT' : 'STALE',
+        omit: this.omitted(found.entry) });
     };
     let res;
     try {
@@ -355,7 +358,9 @@ class SharedCache {
 
   /**
    * The stored entry updated by a 304 (RFC 9111 4.3.4), stored again; resolves with it and its
-   * encoded bytes when they were stored under found.key (else null).
+   * encoded bytes when they were stored under found.key (else null). When the update makes it a
+   * response a shared cache may not store (the 304 says private, no-store...: 3, 5.2.2.5,
+   * 5.2.2.7), the stored one is removed instead: the request that validated gets it, nobody after.
    * @param {object|null} [merged] its new headers when already merged (a HEAD's, 4.3.5)
    * @param {number|null} [ttlMs] a lifetime overriding HTTP freshness (0: stored stale)
    */
@@ -365,6 +370,10 @@ class SharedCache {
       { responseTime: res.responseTime, cdnCacheControl: this.o.cdnCacheControl });
     const entry = this.entries.entryFor({ status: old.status, headers, requestTime: res.requestTime, responseTime: res.responseTime },
       old.body, ttlMs);
+    if (!this.storable({ ...request, method: 'GET' }, { status: old.status, headers })) {
+      await this.store.deleteEntry(found.key, false).catch(this.report);
+      return { entry, encoded: null };
+    }
     let encoded = null;
     if (entry.keepMs >= 1) {
       try {

@@ -258,6 +258,7 @@ class SharedCache {
     return !(declared > o.maxBodyBytes);
   }
 
+  /** @param {object} request the request the response answers, without the cache's own validators */
   respond(request, res, cacheStatus, found, fill, done) {
     const answer = { status: res.status, headers: res.headers, body: res.body, cacheStatus };
     if (found === null) {
@@ -265,7 +266,10 @@ class SharedCache {
       return answer;
     }
     if (!this.storable(request, res)) {
-      if (request.method === 'GET') this.passes.mark(found.key);
+      // Hit-for-miss (passes.js) is learnt from what plain requests get: not from a 304 or 206 to
+      // a client's own conditions or Range, nor from a request that may not be stored (no-store,
+      // Authorization, Cookie).
+      if (this.coalescable(request)) this.passes.mark(found.key);
       done(null);
       return answer;
     }
@@ -348,7 +352,7 @@ class SharedCache {
       await this.freshened(conditional, found, fill, res);
       return { status: 200, headers: res.headers, body: EMPTY, cacheStatus: 'MISS' };
     }
-    const answer = this.respond(conditional, res, 'MISS', found, fill, end);
+    const answer = this.respond({ ...conditional, headers: withoutConditions(conditional.headers) }, res, 'MISS', found, fill, end);
     if (head) {
       if (typeof answer.body.resume === 'function') answer.body.resume();
       answer.body = EMPTY;

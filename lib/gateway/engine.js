@@ -5,15 +5,17 @@
 // (lib/http/freshness.js: fresh, allowed stale, stale-while-revalidate with one background
 // revalidation), validated upstream when not (a 304 refreshes the stored headers, 4.3.3-4.3.4;
 // an error within stale-if-error serves it stale), or fetched, coalesced with concurrent misses
-// of this process (lib/inflight.js) and of other processes (store.acquire), and stored when
-// RFC 9111 section 3 allows. Unsafe methods are forwarded and, once they succeed, invalidate the
-// stored responses of their target, Location and Content-Location (4.4). Store faults never fail
-// an exchange: it is forwarded (BYPASS) and the fault reported on the cache's 'error' event.
+// of this process (lib/inflight.js) and of other processes (store.acquire; engine-coalesce.js),
+// and stored when RFC 9111 section 3 allows. Unsafe methods are forwarded and, once they succeed,
+// invalidate the stored responses of their target, Location and Content-Location (4.4). Store
+// faults never fail an exchange: it is forwarded (BYPASS) and the fault reported on the cache's
+// 'error' event.
 const debug = require('debug')('respcache');
 const { Upstream } = require('./upstream');
 const { Passes } = require('./passes');
 const { GatewayEntries, newer } = require('./engine-entries');
 const { answerFromEntry, tee, readAll, EMPTY } = require('./engine-answer');
+const { coalesce } = require('./engine-coalesce');
 const { servable, onlyIfCached } = require('../http/freshness');
 const { sharedStorable, strippedFields } = require('../http/storable');
 const { revalidationHeaders, mergeNotModified, freshenWithHead, hasOriginPreconditions, selectStoredForNotModified }
@@ -22,7 +24,7 @@ const { invalidationTargets, SAFE_METHODS } = require('../http/invalidation-targ
 const { requestDirectives } = require('../http/cache-control');
 const { formatHttpDate } = require('../http/http-date');
 const { fieldValues } = require('../http/header-fields');
-const { CLIENT_CONDITIONS, withoutConditions, checkOverrides, onceOnly } = require('./engine-request');
+const { CLIENT_CONDITIONS, withoutConditions, checkOverrides } = require('./engine-request');
 
 /**
  * Whether a 304 to the cache's own validation selects the stored response it validated (RFC
@@ -115,7 +117,7 @@ class SharedCache {
     if (s.state === 'revalidate') {
       if (only) return this.gatewayTimeout();
       if (!this.coalescable(request)) return this.revalidate(request, found, fill, s, null);
-      return this.coalesce(request, found, {
+      return coalesce(this, request, found, {
         lead: (done) => this.revalidate(request, found, fill, s, done),
         read: () => this.entries.readNewer(found.key, entry),
         // A fill of this process under way may hand over the very entry found stale.
@@ -146,6 +148,11 @@ class SharedCache {
       cacheStatus: 'MISS' };
   }
 
+  /** The base key of a request's URL (engine-entries.js). */
+  baseKey(request) {
+    return this.entries.baseKey(request.url);
+  }
+
   coalescable(request) {
     return this.o.coalesce && request.method === 'GET' && request.headers.authorization === undefined
       && request.headers.cookie === undefined
@@ -158,7 +165,7 @@ class SharedCache {
       this.reporter.outcome(request, 'miss');
       return this.forward(request, 'MISS', found, fill, null);
     }
-    return this.coalesce(request, found, {
+    return coalesce(this, request, found, {
       lead: (done) => {
         this.reporter.outcome(request, 'miss');
         return this.forward(request, 'MISS', found, fill, done);
@@ -170,61 +177,6 @@ class SharedCache {
       },
       cacheStatus: 'HIT',
     });
-  }
-
-  /**
-   * Has one request per key go upstream, in this process and across processes: followers are
-   * answered from the entry the leader stored, or go on alone when it stored none.
-   * @param {{ lead: (done: (encoded: Buffer|null) => void) => Promise<object>, read: () => Promise<object|null>,
-   *   alone: () => Promise<object>, cacheStatus: string }} how `lead` goes upstream and calls done once
-   *   with the entry it stored under this key, or null; `read`: the entry another process stored
-   *   (store.acquire's); `alone`: a follower's exchange when the leader stored nothing; `cacheStatus`:
-   *   a follower's; `accept` (optional): whether a follower takes the entry handed over in this process
-   */
-  async coalesce(request, found, { lead, read, alone, cacheStatus, accept = () => true }) {
-    const o = this.o;
-    const key = found.key;
-    const wait = this.inflight.join(key, o.coalesceTimeout);
-    if (wait !== null) {
-      const outcome = await wait;
-      const entry = outcome.kind === 'value' ? this.entries.decode(outcome.payload) : null;
-      return entry !== null && accept(entry) ? this.coalescedHit(request, entry, cacheStatus, alone) : alone();
-    }
-    const decision = await this.store.acquire(`e:${key}`, read, o)
-      .catch((err) => { this.report(err); return { own: true }; });
-    if (decision.entry) {
-      this.inflight.complete(key, decision.entry.bytes);
-      return this.coalescedHit(request, decision.entry, cacheStatus, alone);
-    }
-    const token = decision.token;
-    const done = onceOnly((encoded) => {
-      if (encoded !== null) this.inflight.complete(key, encoded);
-      else this.inflight.fail(key);
-      if (token !== undefined) this.store.release(`e:${key}`, token, encoded !== null);
-    });
-    try {
-      return await lead(done);
-    } catch (err) {
-      done(null);
-      throw err;
-    }
-  }
-
-  /**
-   * A follower's answer from the entry its leader stored, only when that entry is servable to the
-   * follower's own request (RFC 9111 4: fresh, or stale where allowed; a no-cache or max-age=0
-   * response, or a request's no-cache or max-age=0, needs a validation); else `alone()`.
-   */
-  coalescedHit(request, entry, cacheStatus, alone) {
-    const s = servable(this.entries.storedView(entry), request.headers, this.clock.now(),
-      { shared: true, cdnCacheControl: this.o.cdnCacheControl });
-    if (s.state === 'revalidate') {
-      debug('gateway: the coalesced entry for %s is not servable to a follower: it goes on alone', request.url);
-      return alone();
-    }
-    this.reporter.outcome(request, 'hit_coalesced');
-    return answerFromEntry(request, entry, { ageMs: s.ageMs, cacheStatus,
-      omit: cacheStatus === 'HIT' ? this.omitted(entry) : [] });
   }
 
   /**

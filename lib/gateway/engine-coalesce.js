@@ -4,10 +4,14 @@
 // (lib/inflight.js) and across processes (store.acquire); the others are answered from the entry
 // it stored, when that entry may serve them (RFC 9111 4), or go on alone. A waiting request still
 // ends when its own signal aborts (cache.fetch's timeout, the caller's abort, the proxy's client
-// leaving); what it leaves behind is ended for the others.
+// leaving); what it leaves behind is ended for the others. When the store cannot be asked, the
+// requests of this process for a URL still share one upstream fetch, as the app middleware's do
+// (lib/middleware/coalesce.js): the leader's response, encoded as it would have been stored, is
+// handed to those that select the same variant.
 const debug = require('debug')('respcache');
 const { UpstreamError } = require('../errors');
 const { servable } = require('../http/freshness');
+const { varyFieldNames, secondaryKey } = require('../http/variants');
 const { answerFromEntry } = require('./engine-answer');
 const { onceOnly } = require('./engine-request');
 
@@ -115,4 +119,50 @@ async function coalesce(engine, request, found, { lead, read, alone, cacheStatus
   }
 }
 
-module.exports = { coalesce, untilAborted };
+/**
+ * Whether a response handed over by a leader whose lookup failed answers a follower: without
+ * Vary always; with Vary, when the follower's request selects the same variant as the leader's
+ * (RFC 9111 4.1; no vary record could be read).
+ */
+function sameVariant(entry, leaderHeaders, reqHeaders) {
+  const names = varyFieldNames(entry.headers);
+  if (names.length === 0) return true;
+  return leaderHeaders !== undefined && secondaryKey(names, leaderHeaders) === secondaryKey(names, reqHeaders);
+}
+
+/**
+ * A coalescable request whose lookup failed (the store cannot be asked): forwarded (BYPASS), one
+ * per URL at a time in this process. The leader's response, when storable, is encoded as it would
+ * have been stored (nothing is written) and handed to the requests that joined it, which are
+ * answered from it (HIT) when it may serve them; the others go upstream alone. No lock across
+ * processes: the store is out of reach. The flight has a name of its own: a request whose lookup
+ * succeeded must never be handed a response selected by another request's Vary fields.
+ * @param {import('./engine').SharedCache} engine
+ */
+async function coalesceOffline(engine, request) {
+  const base = engine.baseKey(request);
+  const key = `${base}:offline`;
+  const alone = () => {
+    engine.reporter.outcome(request, 'bypass');
+    return engine.forward(request, 'BYPASS', null, null, null);
+  };
+  if (engine.passes.has(base)) return alone();
+  const wait = engine.inflight.join(key, engine.o.coalesceTimeout);
+  if (wait !== null) {
+    const leaderHeaders = engine.offlineLeaders.get(key);
+    const outcome = await untilAborted(wait, request.signal);
+    const entry = outcome.kind === 'value' ? engine.entries.decode(outcome.payload) : null;
+    if (entry !== null && sameVariant(entry, leaderHeaders, request.headers)) return coalescedHit(engine, request, entry, 'HIT', alone);
+    return alone();
+  }
+  engine.offlineLeaders.set(key, request.headers);
+  const done = onceOnly((encoded) => {
+    engine.offlineLeaders.delete(key);
+    if (encoded !== null) engine.inflight.complete(key, encoded);
+    else engine.inflight.fail(key);
+  });
+  engine.reporter.outcome(request, 'bypass');
+  return engine.forward(request, 'BYPASS', null, null, done);
+}
+
+module.exports = { coalesce, coalesceOffline, untilAborted };

@@ -8,14 +8,15 @@
 // of this process (lib/inflight.js) and of other processes (store.acquire; engine-coalesce.js),
 // and stored when RFC 9111 section 3 allows. Unsafe methods are forwarded and, once they succeed,
 // invalidate the stored responses of their target, Location and Content-Location (4.4). Store
-// faults never fail an exchange: it is forwarded (BYPASS) and the fault reported on the cache's
-// 'error' event.
+// faults never fail an exchange: it is forwarded (BYPASS, still coalesced within this process) and
+// the fault reported on the cache's 'error' event.
 const debug = require('debug')('respcache');
+const binding = require('../binding');
 const { Upstream } = require('./upstream');
 const { Passes } = require('./passes');
 const { GatewayEntries, newer } = require('./engine-entries');
 const { answerFromEntry, tee, readAll, EMPTY } = require('./engine-answer');
-const { coalesce } = require('./engine-coalesce');
+const { coalesce, coalesceOffline } = require('./engine-coalesce');
 const { servable, onlyIfCached } = require('../http/freshness');
 const { sharedStorable, strippedFields } = require('../http/storable');
 const { revalidationHeaders, mergeNotModified, freshenWithHead, hasOriginPreconditions, selectStoredForNotModified }
@@ -55,6 +56,8 @@ class SharedCache {
     // of the first stampede misses the leader's notice and waits out its coalesceTimeout.
     if (o.coalesce) this.store.listen();
     this.entries = new GatewayEntries(this.store, cache.keyPrefix, o, this.report);
+    // Flights of requests whose lookup failed (engine-coalesce.js): the leader's request headers.
+    this.offlineLeaders = new Map();
   }
 
   /**
@@ -103,6 +106,7 @@ class SharedCache {
       found = await this.entries.lookup(request, fill);
     } catch (err) {
       this.report(err);
+      if (this.coalescable(request)) return coalesceOffline(this, request);
       this.reporter.outcome(request, 'bypass');
       return this.forward(request, 'BYPASS', null, null, null);
     }
@@ -182,17 +186,17 @@ class SharedCache {
   /**
    * Sends the request upstream and answers with its response, storing it when it may be
    * (found null: the store could not be asked, nothing is stored).
+   * @param {((encoded: Buffer|null) => void)|null} done a coalesced fetch's end (see respond)
    */
   async forward(request, cacheStatus, found, fill, done) {
-    const end = done || (() => {});
     let res;
     try {
       res = await this.upstream.send(request);
     } catch (err) {
-      end(null);
+      if (done !== null) done(null);
       throw err;
     }
-    return this.respond(request, res, cacheStatus, found, fill, end);
+    return this.respond(request, res, cacheStatus, found, fill, done);
   }
 
   /** Whether a response to `request` may be stored (RFC 9111 3, narrowed by the options). */
@@ -210,39 +214,47 @@ class SharedCache {
     return !(declared > o.maxBodyBytes);
   }
 
-  /** @param {object} request the request the response answers, without the cache's own validators */
+  /**
+   * The answer with an upstream response, stored when it may be; `done` (when not null) is called
+   * once with the entry stored under found.key, or null. found null: the store could not be asked,
+   * nothing is stored, and `done`, if any, gets the entry encoded as it would have been stored.
+   * @param {object} request the request the response answers, without the cache's own validators
+   */
   respond(request, res, cacheStatus, found, fill, done) {
     const answer = { status: res.status, headers: res.headers, body: res.body, cacheStatus };
-    if (found === null) {
-      done(null);
-      return answer;
-    }
+    if (found === null && done === null) return answer;
+    const end = done || (() => {});
+    const passKey = found === null ? this.baseKey(request) : found.key;
     if (!this.storable(request, res)) {
       // Hit-for-miss (passes.js) is learnt from what plain requests get: not from a 304 or 206 to
       // a client's own conditions or Range, nor from a request that may not be stored (no-store,
       // Authorization, Cookie).
-      if (this.coalescable(request)) this.passes.mark(found.key);
-      done(null);
+      if (this.coalescable(request)) this.passes.mark(passKey);
+      end(null);
       return answer;
     }
-    this.passes.clear(found.key);
+    this.passes.clear(passKey);
     const { out, kept } = tee(res.body, this.o.maxBodyBytes);
     kept.then((body) => this.keep(request, res, body, found, fill))
-      .then(done, (err) => {
+      .then(end, (err) => {
         this.report(err);
-        done(null);
+        end(null);
       });
     answer.body = out;
     return answer;
   }
 
-  /** Stores a complete body; resolves with the encoded entry when stored under found.key, else null. */
+  /**
+   * Stores a complete body; resolves with the encoded entry when stored under found.key, else
+   * null. found null (the store could not be asked): only encodes it.
+   */
   async keep(request, res, body, found, fill) {
     if (body === null) return null;
     const declared = res.headers['content-length'];
     if (declared !== undefined && Number(declared) !== body.length) return null; // cut short
     const entry = this.entries.entryFor(res, body, this.entries.lifetimeFor(request));
     if (entry.keepMs < 1) return null;
+    if (found === null) return binding.encodeEntry(entry.status, entry.headers, entry.body, entry.storedAt, entry.expiresAt);
     const tags = this.entries.tagsFor(request, res, fill);
     const { key, encoded, stored } = await this.entries.put(request, found, entry, { ...fill, tags });
     return stored && key === found.key ? encoded : null;

@@ -5,15 +5,18 @@
 // (lib/http/freshness.js: fresh, allowed stale, stale-while-revalidate with one background
 // revalidation), validated upstream when not (a 304 refreshes the stored headers, 4.3.3-4.3.4;
 // an error within stale-if-error serves it stale), or fetched, coalesced with concurrent misses
-// of this process (lib/inflight.js) and of other processes (store.acquire), and stored when
-// RFC 9111 section 3 allows. Unsafe methods are forwarded and, once they succeed, invalidate the
-// stored responses of their target, Location and Content-Location (4.4). Store faults never fail
-// an exchange: it is forwarded (BYPASS) and the fault reported on the cache's 'error' event.
+// of this process (lib/inflight.js) and of other processes (store.acquire; engine-coalesce.js),
+// and stored when RFC 9111 section 3 allows. Unsafe methods are forwarded and, once they succeed,
+// invalidate the stored responses of their target, Location and Content-Location (4.4). Store
+// faults never fail an exchange: it is forwarded (BYPASS, still coalesced within this process) and
+// the fault reported on the cache's 'error' event.
 const debug = require('debug')('respcache');
+const binding = require('../binding');
 const { Upstream } = require('./upstream');
 const { Passes } = require('./passes');
 const { GatewayEntries, newer } = require('./engine-entries');
 const { answerFromEntry, tee, readAll, EMPTY } = require('./engine-answer');
+const { coalesce, coalesceOffline } = require('./engine-coalesce');
 const { servable, onlyIfCached } = require('../http/freshness');
 const { sharedStorable, strippedFields } = require('../http/storable');
 const { revalidationHeaders, mergeNotModified, freshenWithHead, hasOriginPreconditions, selectStoredForNotModified }
@@ -22,7 +25,7 @@ const { invalidationTargets, SAFE_METHODS } = require('../http/invalidation-targ
 const { requestDirectives } = require('../http/cache-control');
 const { formatHttpDate } = require('../http/http-date');
 const { fieldValues } = require('../http/header-fields');
-const { CLIENT_CONDITIONS, withoutConditions, checkOverrides, onceOnly } = require('./engine-request');
+const { CLIENT_CONDITIONS, withoutConditions, checkOverrides } = require('./engine-request');
 
 /**
  * Whether a 304 to the cache's own validation selects the stored response it validated (RFC
@@ -53,6 +56,8 @@ class SharedCache {
     // of the first stampede misses the leader's notice and waits out its coalesceTimeout.
     if (o.coalesce) this.store.listen();
     this.entries = new GatewayEntries(this.store, cache.keyPrefix, o, this.report);
+    // Flights of requests whose lookup failed (engine-coalesce.js): the leader's request headers.
+    this.offlineLeaders = new Map();
   }
 
   /**
@@ -101,6 +106,7 @@ class SharedCache {
       found = await this.entries.lookup(request, fill);
     } catch (err) {
       this.report(err);
+      if (this.coalescable(request)) return coalesceOffline(this, request);
       this.reporter.outcome(request, 'bypass');
       return this.forward(request, 'BYPASS', null, null, null);
     }
@@ -115,7 +121,7 @@ class SharedCache {
     if (s.state === 'revalidate') {
       if (only) return this.gatewayTimeout();
       if (!this.coalescable(request)) return this.revalidate(request, found, fill, s, null);
-      return this.coalesce(request, found, {
+      return coalesce(this, request, found, {
         lead: (done) => this.revalidate(request, found, fill, s, done),
         read: () => this.entries.readNewer(found.key, entry),
         // A fill of this process under way may hand over the very entry found stale.
@@ -146,6 +152,11 @@ class SharedCache {
       cacheStatus: 'MISS' };
   }
 
+  /** The base key of a request's URL (engine-entries.js). */
+  baseKey(request) {
+    return this.entries.baseKey(request.url);
+  }
+
   coalescable(request) {
     return this.o.coalesce && request.method === 'GET' && request.headers.authorization === undefined
       && request.headers.cookie === undefined
@@ -158,7 +169,7 @@ class SharedCache {
       this.reporter.outcome(request, 'miss');
       return this.forward(request, 'MISS', found, fill, null);
     }
-    return this.coalesce(request, found, {
+    return coalesce(this, request, found, {
       lead: (done) => {
         this.reporter.outcome(request, 'miss');
         return this.forward(request, 'MISS', found, fill, done);
@@ -173,74 +184,19 @@ class SharedCache {
   }
 
   /**
-   * Has one request per key go upstream, in this process and across processes: followers are
-   * answered from the entry the leader stored, or go on alone when it stored none.
-   * @param {{ lead: (done: (encoded: Buffer|null) => void) => Promise<object>, read: () => Promise<object|null>,
-   *   alone: () => Promise<object>, cacheStatus: string }} how `lead` goes upstream and calls done once
-   *   with the entry it stored under this key, or null; `read`: the entry another process stored
-   *   (store.acquire's); `alone`: a follower's exchange when the leader stored nothing; `cacheStatus`:
-   *   a follower's; `accept` (optional): whether a follower takes the entry handed over in this process
-   */
-  async coalesce(request, found, { lead, read, alone, cacheStatus, accept = () => true }) {
-    const o = this.o;
-    const key = found.key;
-    const wait = this.inflight.join(key, o.coalesceTimeout);
-    if (wait !== null) {
-      const outcome = await wait;
-      const entry = outcome.kind === 'value' ? this.entries.decode(outcome.payload) : null;
-      return entry !== null && accept(entry) ? this.coalescedHit(request, entry, cacheStatus, alone) : alone();
-    }
-    const decision = await this.store.acquire(`e:${key}`, read, o)
-      .catch((err) => { this.report(err); return { own: true }; });
-    if (decision.entry) {
-      this.inflight.complete(key, decision.entry.bytes);
-      return this.coalescedHit(request, decision.entry, cacheStatus, alone);
-    }
-    const token = decision.token;
-    const done = onceOnly((encoded) => {
-      if (encoded !== null) this.inflight.complete(key, encoded);
-      else this.inflight.fail(key);
-      if (token !== undefined) this.store.release(`e:${key}`, token, encoded !== null);
-    });
-    try {
-      return await lead(done);
-    } catch (err) {
-      done(null);
-      throw err;
-    }
-  }
-
-  /**
-   * A follower's answer from the entry its leader stored, only when that entry is servable to the
-   * follower's own request (RFC 9111 4: fresh, or stale where allowed; a no-cache or max-age=0
-   * response, or a request's no-cache or max-age=0, needs a validation); else `alone()`.
-   */
-  coalescedHit(request, entry, cacheStatus, alone) {
-    const s = servable(this.entries.storedView(entry), request.headers, this.clock.now(),
-      { shared: true, cdnCacheControl: this.o.cdnCacheControl });
-    if (s.state === 'revalidate') {
-      debug('gateway: the coalesced entry for %s is not servable to a follower: it goes on alone', request.url);
-      return alone();
-    }
-    this.reporter.outcome(request, 'hit_coalesced');
-    return answerFromEntry(request, entry, { ageMs: s.ageMs, cacheStatus,
-      omit: cacheStatus === 'HIT' ? this.omitted(entry) : [] });
-  }
-
-  /**
    * Sends the request upstream and answers with its response, storing it when it may be
    * (found null: the store could not be asked, nothing is stored).
+   * @param {((encoded: Buffer|null) => void)|null} done a coalesced fetch's end (see respond)
    */
   async forward(request, cacheStatus, found, fill, done) {
-    const end = done || (() => {});
     let res;
     try {
       res = await this.upstream.send(request);
     } catch (err) {
-      end(null);
+      if (done !== null) done(null);
       throw err;
     }
-    return this.respond(request, res, cacheStatus, found, fill, end);
+    return this.respond(request, res, cacheStatus, found, fill, done);
   }
 
   /** Whether a response to `request` may be stored (RFC 9111 3, narrowed by the options). */
@@ -258,35 +214,47 @@ class SharedCache {
     return !(declared > o.maxBodyBytes);
   }
 
+  /**
+   * The answer with an upstream response, stored when it may be; `done` (when not null) is called
+   * once with the entry stored under found.key, or null. found null: the store could not be asked,
+   * nothing is stored, and `done`, if any, gets the entry encoded as it would have been stored.
+   * @param {object} request the request the response answers, without the cache's own validators
+   */
   respond(request, res, cacheStatus, found, fill, done) {
     const answer = { status: res.status, headers: res.headers, body: res.body, cacheStatus };
-    if (found === null) {
-      done(null);
-      return answer;
-    }
+    if (found === null && done === null) return answer;
+    const end = done || (() => {});
+    const passKey = found === null ? this.baseKey(request) : found.key;
     if (!this.storable(request, res)) {
-      if (request.method === 'GET') this.passes.mark(found.key);
-      done(null);
+      // Hit-for-miss (passes.js) is learnt from what plain requests get: not from a 304 or 206 to
+      // a client's own conditions or Range, nor from a request that may not be stored (no-store,
+      // Authorization, Cookie).
+      if (this.coalescable(request)) this.passes.mark(passKey);
+      end(null);
       return answer;
     }
-    this.passes.clear(found.key);
+    this.passes.clear(passKey);
     const { out, kept } = tee(res.body, this.o.maxBodyBytes);
     kept.then((body) => this.keep(request, res, body, found, fill))
-      .then(done, (err) => {
+      .then(end, (err) => {
         this.report(err);
-        done(null);
+        end(null);
       });
     answer.body = out;
     return answer;
   }
 
-  /** Stores a complete body; resolves with the encoded entry when stored under found.key, else null. */
+  /**
+   * Stores a complete body; resolves with the encoded entry when stored under found.key, else
+   * null. found null (the store could not be asked): only encodes it.
+   */
   async keep(request, res, body, found, fill) {
     if (body === null) return null;
     const declared = res.headers['content-length'];
     if (declared !== undefined && Number(declared) !== body.length) return null; // cut short
     const entry = this.entries.entryFor(res, body, this.entries.lifetimeFor(request));
     if (entry.keepMs < 1) return null;
+    if (found === null) return binding.encodeEntry(entry.status, entry.headers, entry.body, entry.storedAt, entry.expiresAt);
     const tags = this.entries.tagsFor(request, res, fill);
     const { key, encoded, stored } = await this.entries.put(request, found, entry, { ...fill, tags });
     return stored && key === found.key ? encoded : null;
@@ -294,7 +262,8 @@ class SharedCache {
 
   /**
    * Validates a stored response upstream (RFC 9111 4.3.1): a 304 refreshes it (REVALIDATED),
-   * a 5xx or a failure within stale-if-error serves it (STALE), anything else is a new response.
+   * a 5xx or a failure within stale-if-error serves it (STALE; HIT while still fresh, when the
+   * request asked for the validation), anything else is a new response.
    * @param {((encoded: Buffer|null) => void)|null} done a coalesced revalidation's end: called once
    *   with the entry stored under found.key, or null
    */
@@ -308,8 +277,10 @@ class SharedCache {
     };
     const stale = () => {
       end(null);
-      this.reporter.outcome(request, 'stale');
-      return answerFromEntry(request, found.entry, { ageMs: s.ageMs, cacheStatus: 'STALE', omit: this.omitted(found.entry) });
+      const fresh = s.ageMs < this.entries.storedView(found.entry).lifetimeMs;
+      this.reporter.outcome(request, fresh ? 'hit' : 'stale');
+      return answerFromEntry(request, found.entry, { ageMs: s.ageMs, cacheStatus: fresh ? 'HIT' : 'STALE',
+        omit: this.omitted(found.entry) });
     };
     let res;
     try {
@@ -345,7 +316,7 @@ class SharedCache {
       await this.freshened(conditional, found, fill, res);
       return { status: 200, headers: res.headers, body: EMPTY, cacheStatus: 'MISS' };
     }
-    const answer = this.respond(conditional, res, 'MISS', found, fill, end);
+    const answer = this.respond({ ...conditional, headers: withoutConditions(conditional.headers) }, res, 'MISS', found, fill, end);
     if (head) {
       if (typeof answer.body.resume === 'function') answer.body.resume();
       answer.body = EMPTY;
@@ -355,7 +326,9 @@ class SharedCache {
 
   /**
    * The stored entry updated by a 304 (RFC 9111 4.3.4), stored again; resolves with it and its
-   * encoded bytes when they were stored under found.key (else null).
+   * encoded bytes when they were stored under found.key (else null). When the update makes it a
+   * response a shared cache may not store (the 304 says private, no-store...: 3, 5.2.2.5,
+   * 5.2.2.7), the stored one is removed instead: the request that validated gets it, nobody after.
    * @param {object|null} [merged] its new headers when already merged (a HEAD's, 4.3.5)
    * @param {number|null} [ttlMs] a lifetime overriding HTTP freshness (0: stored stale)
    */
@@ -365,6 +338,10 @@ class SharedCache {
       { responseTime: res.responseTime, cdnCacheControl: this.o.cdnCacheControl });
     const entry = this.entries.entryFor({ status: old.status, headers, requestTime: res.requestTime, responseTime: res.responseTime },
       old.body, ttlMs);
+    if (!this.storable({ ...request, method: 'GET' }, { status: old.status, headers })) {
+      await this.store.deleteEntry(found.key, false).catch(this.report);
+      return { entry, encoded: null };
+    }
     let encoded = null;
     if (entry.keepMs >= 1) {
       try {

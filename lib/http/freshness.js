@@ -151,8 +151,10 @@ function staleWindowsMs(resHeaders, { shared = true, cdnCacheControl = true } = 
  * max-stale; s-maxage yields to an explicit stale-while-revalidate (see staleWindowsMs).
  * `ifErrorMs`: how much longer, from `now`, the stored response may be served when validation
  * fails with an error: the rest of its lifetime plus the RFC 5861 stale-if-error window of the
- * response or the request, the longer; 0 when the response forbids stale use (and so also while
- * fresh under no-cache, which needs a successful validation).
+ * response or the request, the longer; 0 without such a window (a validation the request asked
+ * for, by no-cache, max-age or min-fresh, that fails is not answered from storage: RFC 9111
+ * 4.2.4, 5.2.1.4), and 0 when the response forbids stale use (and so also while fresh under
+ * no-cache, which needs a successful validation).
  * Request directive arguments that are not delta-seconds are ignored.
  * @param {{ headers: object|string[], status?: number, lifetimeMs: number, initialAgeMs: number,
  *   responseTime: number }} stored
@@ -170,7 +172,7 @@ function servable(stored, reqHeaders, now, { shared = true, cdnCacheControl = tr
   const windows = staleWindowsMs(stored.headers, { shared, cdnCacheControl });
   // A request's stale-if-error widens the window, unless s-maxage stands without one of its own.
   const ifErrorWindow = Math.max(windows.ifErrorMs, sMaxage ? 0 : windowMs(request, 'stale-if-error'));
-  const ifErrorMs = forbidden ? 0 : Math.max(0, stored.lifetimeMs + ifErrorWindow - ageMs);
+  const ifErrorMs = forbidden || ifErrorWindow === 0 ? 0 : Math.max(0, stored.lifetimeMs + ifErrorWindow - ageMs);
   const answer = (state) => ({ state, ageMs, ifErrorMs });
 
   if (directives.get('no-cache') === '' || request.has('no-cache')) return answer('revalidate');

@@ -82,3 +82,20 @@ describe('when concurrent requests join a MISS in flight', () => {
     }
   });
 });
+
+describe('RFC 9111 4.3.2: a request forwarded with its own conditions or Range on a MISS', () => {
+  it.each([
+    ['If-None-Match, answered 304', { 'If-None-Match': '"c"' }, (res) => res.writeHead(304, dated({ ETag: '"c"' })).end()],
+    ['Range, answered 206', { Range: 'bytes=0-1' },
+      (res) => res.writeHead(206, dated({ 'Content-Range': 'bytes 0-1/10', 'Cache-Control': 'max-age=60' })).end('01')],
+    ['Cache-Control: no-store, answered 200', { 'Cache-Control': 'no-store' },
+      (res) => res.writeHead(200, dated({ 'Cache-Control': 'max-age=60' })).end('full')],
+  ])('leaves the coalescing of the URL\'s plain requests on (%s)', async (_, reqHeaders, answer) => {
+    t.origin.handle = (req, res) => answer(res);
+    t.gw = await bareGateway(t.cache, t.origin.url);
+    expect((await t.gw.get('/own', { headers: reqHeaders })).headers['x-cache']).toBe('MISS');
+    const all = await stampede([t.gw], '/own', { 'Cache-Control': 'max-age=60' });
+    expect(all.map((r) => r.text)).toEqual(Array(5).fill('answer 1'));
+    expect(t.origin.count('/own')).toBe(2);
+  });
+});

@@ -287,7 +287,7 @@ describe('RFC 9111 4.2.4 and 5.2 serving a stored response: servable', () => {
   const state = (entry, req, secondsLater, options) => servable(entry, req, T0 + secondsLater * 1000, options).state;
 
   it('is fresh while the current age is below the lifetime', () => {
-    expect(servable(stored('max-age=60'), {}, T0 + 59000)).toEqual({ state: 'fresh', ageMs: 59000, ifErrorMs: 1000 });
+    expect(servable(stored('max-age=60'), {}, T0 + 59000)).toEqual({ state: 'fresh', ageMs: 59000, ifErrorMs: 0 });
   });
 
   it('counts the initial age (4.2.3)', () => {
@@ -438,8 +438,13 @@ describe('RFC 9111 4.2.4 and 5.2 serving a stored response: servable', () => {
       expect(servable(stored(`max-age=60, ${directive}, stale-if-error=600`), {}, T0 + 100000).ifErrorMs).toBe(0);
     });
 
-    it('is only the rest of the lifetime under s-maxage without a window of its own, even if the request asks', () => {
-      expect(servable(stored('s-maxage=60'), { 'cache-control': 'stale-if-error=600' }, T0 + 10000).ifErrorMs).toBe(50000);
+    it('is 0 under s-maxage without a window of its own, even if the request asks', () => {
+      expect(servable(stored('s-maxage=60'), { 'cache-control': 'stale-if-error=600' }, T0 + 10000).ifErrorMs).toBe(0);
+    });
+
+    it('is 0 without a window, even while fresh: a validation the request asks for must succeed (RFC 9111 4.2.4, 5.2.1.4)', () => {
+      expect(servable(stored('max-age=60'), { 'cache-control': 'no-cache' }, T0 + 10000)).toEqual({ state: 'revalidate', ageMs: 10000, ifErrorMs: 0 });
+      expect(servable(stored('max-age=60, stale-if-error=600'), { 'cache-control': 'no-cache' }, T0 + 10000).ifErrorMs).toBe(650000);
     });
 
     it('holds next to s-maxage when the response grants it', () => {

@@ -1,0 +1,90 @@
+'use strict';
+
+// When the store cannot be asked (Redis stalls past commandTimeout), the gateway forwards
+// (BYPASS) but still coalesces the concurrent requests for a URL of one process, as the app
+// middleware does: one goes upstream, the others are answered from its response when they may
+// be (the rules of a coalesced HIT, and the same variant when the response has Vary).
+const http = require('http');
+const { openCache, gate } = require('../helpers/cache');
+const { onFlightJoin } = require('../helpers/internals');
+const { bareGateway, gatewaySuite } = require('./proxy-fixtures');
+const { formatHttpDate } = require('../../lib/http/http-date');
+const { withClock } = require('../helpers/clock');
+
+const t = gatewaySuite();
+
+/** Headers of an origin response dated by the test's clock. */
+const dated = (headers) => ({ Date: formatHttpDate(t.clock.now()), ...headers });
+
+let pauseOver = null;
+
+/** A cache on the suite's Redis whose commands time out after 200 ms, and Redis paused for 3 s. */
+async function stalledCache() {
+  const { cache, errors } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 200 }, t.clock));
+  const control = t.redis.client({ connectionName: 'control' });
+  expect(await control.call('CLIENT', 'PAUSE', '3000', 'ALL')).toBe('OK');
+  pauseOver = control.ping().finally(() => control.disconnect()); // answered only when the pause ends
+  return { cache, errors };
+}
+
+afterEach(async () => {
+  if (pauseOver !== null) await pauseOver;
+  pauseOver = null;
+});
+
+/**
+ * Sends `count` concurrent GETs for `path`; the origin holds its first answer until the others
+ * joined that request's flight (or, if they do not coalesce, until they all reached it), and
+ * answers `answer(req, n)` with `headers`.
+ */
+async function burst(cache, gw, path, { count = 20, headers, reqHeaders = () => ({}), joiners = count - 1 }) {
+  const ready = gate();
+  let joined = 0;
+  onFlightJoin(cache, () => { if (++joined === joiners) ready.open(); });
+  let n = 0;
+  t.origin.handle = (req, res) => {
+    n += 1;
+    const body = `answer ${n} for ${req.headers['accept-language'] || 'any'}`;
+    const send = () => res.writeHead(200, dated(headers)).end(body);
+    if (n === count) ready.open();
+    return n === 1 ? ready.promise.then(send) : send();
+  };
+  const agent = new http.Agent({ keepAlive: false, maxSockets: 50 });
+  const all = await Promise.all(Array.from({ length: count }, (_, i) => gw.get(path, { agent, headers: reqHeaders(i) })));
+  agent.destroy();
+  return all;
+}
+
+describe('when the store cannot be asked (Redis paused past commandTimeout)', () => {
+  it('sends 20 concurrent cold GETs upstream as one: the leader BYPASS, the others HIT from its response', async () => {
+    const { cache, errors } = await stalledCache();
+    t.gw = await bareGateway(cache, t.origin.url);
+    const all = await burst(cache, t.gw, '/down', { headers: { 'Cache-Control': 'max-age=60' } });
+    expect(t.origin.count('/down')).toBe(1);
+    expect(all.every((r) => r.status === 200 && r.text === 'answer 1 for any')).toBe(true);
+    expect(all.map((r) => r.headers['x-cache']).sort()).toEqual(['BYPASS', ...Array(19).fill('HIT')]);
+    expect(errors.some((err) => err.code === 'ERR_RESPCACHE_REDIS_TIMEOUT')).toBe(true);
+  });
+
+  it('answers only the requests that select the leader\'s variant (RFC 9111 4.1): the others go upstream alone', async () => {
+    const { cache } = await stalledCache();
+    t.gw = await bareGateway(cache, t.origin.url);
+    const lang = (i) => (i % 2 === 0 ? 'en' : 'fr');
+    const all = await burst(cache, t.gw, '/lang', {
+      headers: { 'Cache-Control': 'max-age=60', Vary: 'Accept-Language' }, reqHeaders: (i) => ({ 'Accept-Language': lang(i) }),
+    });
+    const leaderLang = /for (\w+)$/.exec(all.find((r) => r.text.startsWith('answer 1 ')).text)[1];
+    expect(all.map((r, i) => r.text.endsWith(`for ${lang(i)}`))).toEqual(Array(20).fill(true));
+    const hits = all.filter((r) => r.headers['x-cache'] === 'HIT');
+    expect(hits.map((r) => r.text)).toEqual(Array(9).fill(`answer 1 for ${leaderLang}`));
+    expect(t.origin.count('/lang')).toBe(11);
+  });
+
+  it('does not answer the others from a response they may not be served without validation (max-age=0)', async () => {
+    const { cache } = await stalledCache();
+    t.gw = await bareGateway(cache, t.origin.url);
+    const all = await burst(cache, t.gw, '/zero', { count: 5, headers: { 'Cache-Control': 'max-age=0' } });
+    expect(all.map((r) => r.headers['x-cache'])).toEqual(Array(5).fill('BYPASS'));
+    expect(t.origin.count('/zero')).toBe(5);
+  });
+});

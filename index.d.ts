@@ -612,7 +612,7 @@ export declare class HandlerFailedError extends RespcacheError {
 /** The gateway's upstream could not be reached or failed mid-response (answered 502). */
 export declare class UpstreamError extends RespcacheError {
   constructor(message: string, options?: { cause?: unknown });
-  code: 'ERR_RESPCACHE_UPSTREAM' | 'ERR_RESPCACHE_UPSTREAM_TIMEOUT' | 'ERR_RESPCACHE_UPSTREAM_STATUS';
+  code: 'ERR_RESPCACHE_UPSTREAM' | 'ERR_RESPCACHE_UPSTREAM_TIMEOUT' | 'ERR_RESPCACHE_UPSTREAM_STATUS' | 'ERR_RESPCACHE_UPSTREAM_BODY';
 }
 /** The gateway's upstream did not connect, answer or send its body in time (answered 504). */
 export declare class UpstreamTimeoutError extends UpstreamError {
@@ -665,6 +665,19 @@ export declare class TlsHandshakeError extends TlsError {
 export declare class UpstreamStatusError extends UpstreamError {
   constructor(message: string, response: AggregateResponse);
   code: 'ERR_RESPCACHE_UPSTREAM_STATUS';
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: any;
+}
+/**
+ * A body that is not what its header fields say: a cache.fetch() body that does not decode as its
+ * Content-Encoding says (the body read rejects), or a cache.aggregate() call's 2xx whose JSON does
+ * not parse (`body` holds the text). `cause` is the decoder's or the parser's error.
+ */
+export declare class UpstreamBodyError extends UpstreamError {
+  constructor(message: string, response: { status: number; headers: Record<string, string | string[]>; body?: any },
+    options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_UPSTREAM_BODY';
   status: number;
   headers: Record<string, string | string[]>;
   body: any;

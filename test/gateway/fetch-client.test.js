@@ -207,7 +207,8 @@ describe('RFC 9110 8.4 Content-Encoding: the body is decoded as fetch() decodes 
     const gzipped = zlib.gzipSync(PLAIN);
     origin.handle = encoded('gzip', gzipped);
     expect(await (await cache.fetch(`${origin.url}/shared-gz`, { headers: ACCEPT })).text()).toBe(PLAIN);
-    const gateway = await serve(cache.proxy(origin.url));
+    // No X-Forwarded-*: the proxy's key is then the URL alone, as cache.fetch()'s.
+    const gateway = await serve(cache.proxy(origin.url, { xForwarded: false }));
     servers.push(gateway);
     const reply = await gateway.get('/shared-gz', { headers: ACCEPT });
     expect(reply.headers['x-cache']).toBe('HIT');
@@ -312,6 +313,28 @@ describe('RFC 9111 3 / 4.3.4: a call\'s "ttl" and "tags" apply only to the respo
     expect((await cache.fetch(`${origin.url}/rv`)).headers.get('x-cache')).toBe('HIT');
     expect(await cache.invalidateTags(['reval'])).toBe(1);
     expect((await cache.fetch(`${origin.url}/rv`)).headers.get('x-cache')).toBe('MISS');
+  });
+
+  it('a STALE answer (stale-while-revalidate) stores through its background revalidation: that call\'s ttl and tags apply (RFC 5861)', async () => {
+    origin.handle = (req, res) => {
+      const headers = { ETag: '"v1"', 'Cache-Control': 'max-age=0, stale-while-revalidate=60' };
+      if (req.headers['if-none-match'] === '"v1"') {
+        res.writeHead(304, headers);
+        res.end();
+        return;
+      }
+      json({ v: 1 }, headers)(req, res);
+    };
+    await (await cache.fetch(`${origin.url}/swr`)).text();
+    const busy = () => [...cache._inflight.table.keys()].some((name) => name.startsWith('e:') || name.startsWith('r:'));
+    await waitFor(async () => !busy() && (await lifetimes()).length > 0, { what: 'the stored entry' });
+    const stale = await cache.fetch(`${origin.url}/swr`, { tags: ['bg'], ttl: 60 });
+    expect(stale.headers.get('x-cache')).toBe('STALE');
+    await stale.text();
+    await waitFor(() => origin.count() === 2 && !busy(), { what: 'the background revalidation' });
+    expect(origin.requests[1].headers['if-none-match']).toBe('"v1"');
+    expect((await cache.fetch(`${origin.url}/swr`)).headers.get('x-cache')).toBe('HIT');
+    expect(await cache.invalidateTags(['bg'])).toBe(1);
   });
 });
 

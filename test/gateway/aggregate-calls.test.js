@@ -286,4 +286,23 @@ describe('an aggregated route cached by cache.middleware()', () => {
     // The route ran again, but its service calls were answered from their own entries.
     expect(users.count() + orders.count()).toBe(2);
   });
+
+  it('is not stored when partial, with the no-store of api.md\'s and the README\'s example', async () => {
+    const down = await deadUrl();
+    const app = express();
+    app.get('/profile/:id', cache.middleware({ ttl: 30 }), async (req, res) => {
+      const { results, partial } = await cache.aggregate({
+        user: { url: `${users.url}/users/${req.params.id}` },
+        orders: { url: `${down}/orders?user=${req.params.id}` },
+      }, { timeout: 2000 });
+      if (partial) res.set('Cache-Control', 'no-store');
+      res.json({ ...results, partial });
+    });
+    const http = await serve(app);
+    servers.push(http);
+    expect(JSON.parse((await http.get('/profile/1')).text).partial).toBe(true);
+    const again = await http.get('/profile/1');
+    expect(again.headers['x-cache']).toBe('MISS');
+    expect(JSON.parse(again.text).partial).toBe(true);
+  });
 });

@@ -238,8 +238,11 @@ const gateway: ProxyHandler = cache.proxy('http://users.internal:8080', {
   ttl: null, statuses: [200, 404], timeout: { headers: 5000 }, tags: (request: ProxyRequest) => [request.method],
   via: 'edge-1', maxBodyBytes: 1 << 20,
 });
-const gatewayOptions: ProxyOptions = { timeout: 2000, coalesce: false };
+const gatewayOptions: ProxyOptions = { timeout: 2000, coalesce: false, via: true, ttl: 60, xForwarded: false };
 void gatewayOptions;
+// @ts-expect-error a proxy must send Via (RFC 9110 7.6.3): true or a pseudonym
+const noVia: ProxyOptions = { via: false };
+void noVia;
 void gateway.close();
 // @ts-expect-error the upstream is a URL string
 cache.proxy(8080);

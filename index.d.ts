@@ -325,11 +325,18 @@ export declare class Cache {
   middleware(options?: RouteOptions): Middleware;
   /**
    * A cached, coalesced HTTP client through the same shared cache as cache.proxy(): resolves with
-   * a WHATWG Response carrying X-Cache (docs/gateway.md). Rejects with a TypeError naming a bad
-   * option, an UpstreamError (UpstreamTimeoutError after `timeout`), or the signal's reason.
+   * a WHATWG Response carrying X-Cache (docs/api.md), its body decoded from gzip, x-gzip, deflate
+   * and br as fetch() decodes it (headers as sent; the stored entry stays encoded). Rejects with a
+   * TypeError naming a bad option, an UpstreamError (UpstreamTimeoutError after `timeout`), or the
+   * signal's reason; a failing body read rejects with those or UpstreamBodyError. The call's `ttl`
+   * and `tags` apply only to the response it stores: a HIT or a coalesced answer leaves the entry as it is.
    */
   fetch(url: string | WebURL, init?: FetchInit): Promise<WebResponse>;
-  /** Service calls run concurrently through cache.fetch(), each cached by its own ttl, merged with per-call errors. */
+  /**
+   * Service calls run concurrently through cache.fetch(), each cached by its own ttl (applied, with
+   * its tags, only to what that call stores), merged with per-call errors: UpstreamError,
+   * UpstreamTimeoutError, UpstreamStatusError (any non-2xx), UpstreamBodyError (a 2xx whose JSON does not parse).
+   */
   aggregate<K extends string = string>(calls: Record<K, AggregateCall> | Array<AggregateCall & { name: K }>,
     options?: AggregateOptions): Promise<AggregateResult<K>>;
   /** Fills entries with a GET to the app's own server (a listening server, or its base URL) per path. */
@@ -389,7 +396,10 @@ export declare class Cache {
 
 /** Options of cache.proxy(upstream, options); every one is optional (docs/gateway.md). */
 export interface ProxyOptions {
-  /** Override HTTP freshness with a fixed lifetime in seconds; null (default) follows the upstream's headers. */
+  /**
+   * A cap in seconds on the freshness lifetime: stored fresh for min(HTTP freshness, ttl). It never
+   * makes a stale or unstorable response servable. null (default): no cap.
+   */
   ttl?: number | null;
   /** Share of the Last-Modified age a response without explicit freshness stays fresh (default 0.1). */
   heuristicFraction?: number;
@@ -413,9 +423,13 @@ export interface ProxyOptions {
   coalesceTimeout?: number;
   /** How long the cross-process fill lock is held at most, in ms (default 10000). */
   lockTtl?: number;
-  /** Add `Via: 1.1 respcache` (true, default), a pseudonym instead, or nothing (false). */
-  via?: boolean | string;
-  /** Add X-Forwarded-For, -Proto and -Host to upstream requests (default true). */
+  /** `Via: 1.1 respcache` (true, default) or `Via: 1.1 <pseudonym>`; a proxy must send Via (RFC 9110 7.6.3), so false throws. */
+  via?: true | string;
+  /**
+   * Send X-Forwarded-For (appended), -Host and -Proto, set by the gateway (the client's -Host and
+   * -Proto replaced) and part of the cache key (default true). false: none sent, the key is the
+   * URL alone, as cache.fetch()'s (whose entries such a gateway shares).
+   */
   xForwarded?: boolean;
   /** Most upstream connections kept alive (default 128). */
   connections?: number;
@@ -455,11 +469,18 @@ export interface FetchInit {
   /** Not with GET or HEAD. */
   body?: string | Uint8Array | null;
   signal?: WebAbortSignal | null;
-  /** Seconds: a fixed lifetime instead of the response's HTTP freshness (storability rules still apply). */
+  /**
+   * Seconds: a fixed lifetime instead of the response's HTTP freshness (storability rules still
+   * apply), for the response this call stores (a MISS, a revalidation); a HIT or a coalesced
+   * answer leaves the entry's lifetime as it is.
+   */
   ttl?: number | null;
-  /** Tags of the stored response, for cache.invalidateTags(). */
+  /** Tags of the response this call stores, for cache.invalidateTags(); a HIT or a coalesced answer adds none. */
   tags?: string[];
-  /** Milliseconds for the whole exchange, body included; then UpstreamTimeoutError. */
+  /**
+   * Milliseconds for the whole exchange, body included: then the request is aborted and the call
+   * (or its body read) rejects with UpstreamTimeoutError.
+   */
   timeout?: number | null;
 }
 
@@ -472,11 +493,14 @@ export interface AggregateCall extends FetchInit {
 export interface AggregateOptions {
   /** Resolve with the calls that succeeded (default true); false: any failure rejects with AggregateCallError. */
   allowPartial?: boolean;
-  /** Milliseconds per call (a call's own `timeout` wins). */
+  /** Milliseconds per call, body included (a call's own `timeout` wins); past it the call fails with UpstreamTimeoutError. */
   timeout?: number;
 }
 
-/** A call's response: body parsed as JSON when its content-type says JSON, else a string. */
+/**
+ * A call's response: body decoded, parsed as JSON when its content-type is a JSON MIME type
+ * (application/json, text/json, any +json subtype), else a string.
+ */
 export interface AggregateResponse {
   status: number;
   headers: Record<string, string | string[]>;
@@ -609,12 +633,18 @@ export declare class HandlerFailedError extends RespcacheError {
   constructor(message: string, options?: { cause?: unknown });
   code: 'ERR_RESPCACHE_HANDLER_FAILED';
 }
-/** The gateway's upstream could not be reached or failed mid-response (answered 502). */
+/**
+ * An upstream could not be reached or failed mid-response: cache.proxy() answered 502; a
+ * cache.fetch() call (or its body read) rejects with it; a cache.aggregate() call fails with it.
+ */
 export declare class UpstreamError extends RespcacheError {
   constructor(message: string, options?: { cause?: unknown });
-  code: 'ERR_RESPCACHE_UPSTREAM' | 'ERR_RESPCACHE_UPSTREAM_TIMEOUT' | 'ERR_RESPCACHE_UPSTREAM_STATUS';
+  code: 'ERR_RESPCACHE_UPSTREAM' | 'ERR_RESPCACHE_UPSTREAM_TIMEOUT' | 'ERR_RESPCACHE_UPSTREAM_STATUS' | 'ERR_RESPCACHE_UPSTREAM_BODY';
 }
-/** The gateway's upstream did not connect, answer or send its body in time (answered 504). */
+/**
+ * No answer in time: cache.proxy()'s upstream did not connect, answer or send its body within its
+ * `timeout` (answered 504); a cache.fetch() or cache.aggregate() call had no complete response within its `timeout`.
+ */
 export declare class UpstreamTimeoutError extends UpstreamError {
   code: 'ERR_RESPCACHE_UPSTREAM_TIMEOUT';
 }
@@ -661,10 +691,26 @@ export declare class TlsHandshakeError extends TlsError {
   constructor(message: string, options?: { cause?: unknown });
   code: 'ERR_RESPCACHE_TLS_HANDSHAKE';
 }
-/** A call of cache.aggregate() answered a status other than 2xx; it holds that response. */
+/**
+ * A call of cache.aggregate() answered a status other than 2xx; it holds that response (`body` as
+ * text when it does not parse, undefined with the reason as `cause` when it could not be read).
+ */
 export declare class UpstreamStatusError extends UpstreamError {
-  constructor(message: string, response: AggregateResponse);
+  constructor(message: string, response: AggregateResponse, options?: { cause?: unknown });
   code: 'ERR_RESPCACHE_UPSTREAM_STATUS';
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: any;
+}
+/**
+ * A body that is not what its header fields say: a cache.fetch() body that does not decode as its
+ * Content-Encoding says (the body read rejects), or a cache.aggregate() call's 2xx whose JSON does
+ * not parse (`body` holds the text). `cause` is the decoder's or the parser's error.
+ */
+export declare class UpstreamBodyError extends UpstreamError {
+  constructor(message: string, response: { status: number; headers: Record<string, string | string[]>; body?: any },
+    options?: { cause?: unknown });
+  code: 'ERR_RESPCACHE_UPSTREAM_BODY';
   status: number;
   headers: Record<string, string | string[]>;
   body: any;

@@ -133,9 +133,12 @@ class Cache extends EventEmitter {
 
   /**
    * A cached, coalesced HTTP client for service-to-service calls: the exchange goes through the
-   * same RFC 9111 shared cache as cache.proxy(). Resolves with a WHATWG Response with X-Cache;
-   * rejects with a TypeError naming a bad option, an UpstreamError when the upstream fails
-   * (UpstreamTimeoutError after `timeout`), or the signal's reason when `signal` aborts.
+   * same RFC 9111 shared cache as cache.proxy(). Resolves with a WHATWG Response with X-Cache, its
+   * body decoded as fetch() decodes it (gzip, deflate, br; a body that does not decode errors with
+   * UpstreamBodyError); rejects with a TypeError naming a bad option, an UpstreamError when the
+   * upstream fails (UpstreamTimeoutError after `timeout`), or the signal's reason when `signal`
+   * aborts. `ttl` and `tags` apply only to the response this call stores (a MISS, a revalidation):
+   * a HIT, or an answer from a concurrent call's fetch, leaves the entry as it is.
    * @param {string | URL} url absolute http: or https: URL
    * @param {{ method?: string, headers?: object, body?: string|Buffer|Uint8Array|null, signal?: AbortSignal,
    *   ttl?: number, tags?: string[], timeout?: number }} [init] ttl in seconds overrides HTTP freshness;
@@ -156,8 +159,10 @@ class Cache extends EventEmitter {
    * Runs service calls concurrently through cache.fetch(), each with its own ttl and tags, and
    * merges them: { results: { [name]: { status, headers, body } }, partial, errors: { [name]: Error } }
    * (body parsed as JSON when the response says JSON). A call fails on a network error, its
-   * timeout or a non-2xx status; with `allowPartial: false` any failure rejects with an
-   * AggregateCallError (ERR_RESPCACHE_AGGREGATE) naming the failed calls.
+   * timeout, a non-2xx status (UpstreamStatusError) or a 2xx whose JSON does not parse
+   * (UpstreamBodyError); with `allowPartial: false` any failure rejects with an
+   * AggregateCallError (ERR_RESPCACHE_AGGREGATE) naming the failed calls. A call's ttl and tags
+   * apply only to what it stores, as for cache.fetch().
    * @param {object | object[]} calls { [name]: { url, ttl?, tags?, ...init } } or [{ name, url, ... }]
    * @param {{ allowPartial?: boolean, timeout?: number }} [options] timeout: ms, per call
    * @returns {Promise<{ results: object, partial: boolean, errors: object }>}

@@ -110,15 +110,20 @@ class HandlerFailedError extends RespcacheError {
 }
 
 /**
- * The upstream of a gateway (cache.proxy) could not be reached or failed mid-response: refused
- * or reset connections, DNS failures, a request body that could not be sent. The proxy answers
- * 502 (Bad Gateway) unless a stale response may be served (stale-if-error).
+ * An upstream could not be reached or failed mid-response: refused or reset connections, DNS
+ * failures, a request body that could not be sent. cache.proxy answers 502 (Bad Gateway) unless a
+ * stale response may be served (stale-if-error); cache.fetch rejects (or its body read does);
+ * cache.aggregate reports it as the call's error. The base class of the three below.
  */
 class UpstreamError extends RespcacheError {
   constructor(message, options, code = 'ERR_RESPCACHE_UPSTREAM') { super(message, code, options); }
 }
 
-/** The upstream did not connect, send its headers or its next body chunk in time: 504 (Gateway Timeout). */
+/**
+ * No answer in time: cache.proxy's upstream did not connect, send its headers or its next body
+ * chunk within its `timeout` (504, Gateway Timeout); a cache.fetch or cache.aggregate call had no
+ * complete response within its `timeout`.
+ */
 class UpstreamTimeoutError extends UpstreamError {
   constructor(message, options) { super(message, options, 'ERR_RESPCACHE_UPSTREAM_TIMEOUT'); }
 }
@@ -168,15 +173,33 @@ class TlsHandshakeError extends TlsError {
 
 /**
  * A call of cache.aggregate() answered with a status other than 2xx. `status`, `headers` and
- * `body` are the response's, as a successful call's result would hold them.
+ * `body` are the response's, as a successful call's result would hold them (the body as text when
+ * it does not parse as the JSON its content-type says; undefined, with the reason as `cause`, when
+ * it could not be read).
  */
 class UpstreamStatusError extends UpstreamError {
-  constructor(message, { status, headers, body }) {
-    super(message, undefined, 'ERR_RESPCACHE_UPSTREAM_STATUS');
-    this.status = status;
-    this.headers = headers;
-    this.body = body;
+  constructor(message, response, options) {
+    super(message, options, 'ERR_RESPCACHE_UPSTREAM_STATUS');
+    holdResponse(this, response);
   }
+}
+
+/**
+ * A response's body is not what its header fields say: it does not decode as its Content-Encoding
+ * says (a cache.fetch() body read rejects with it), or a cache.aggregate() call's 2xx body does not
+ * parse as the JSON its content-type says. `status` and `headers` are the response's; `body` is
+ * its text when it was read (the JSON case), else undefined; `cause` is the decoder's or parser's error.
+ */
+class UpstreamBodyError extends UpstreamError {
+  constructor(message, response, options) {
+    super(message, options, 'ERR_RESPCACHE_UPSTREAM_BODY');
+    holdResponse(this, response);
+  }
+}
+
+/** Sets an upstream error's `status`, `headers` and `body` (the response it is about). */
+function holdResponse(err, { status, headers, body }) {
+  Object.assign(err, { status, headers, body });
 }
 
 /**
@@ -243,5 +266,6 @@ module.exports = {
   TlsClientCertRejectedError,
   TlsHandshakeError,
   UpstreamStatusError,
+  UpstreamBodyError,
   AggregateCallError,
 };

@@ -2,16 +2,22 @@
 
 // cache.aggregate(calls, options): several service calls at once, each through cache.fetch() with
 // its own ttl and tags, merged into one result with per-service errors. A call fails on a network
-// error, on its timeout (its signal aborts the exchange, body included) or on a non-2xx status.
-// With allowPartial (the default) the result says which calls failed; without it, any failure
-// rejects the whole with an AggregateCallError naming them.
+// error, on its timeout (its signal aborts the exchange, body included), on a non-2xx status, or
+// on a 2xx whose body does not parse as the JSON its content-type says. With allowPartial (the
+// default) the result says which calls failed; without it, any failure rejects the whole with an
+// AggregateCallError naming them. A call's ttl and tags apply only to what that call stores (a
+// MISS or a revalidation); a call answered from the cache or from a concurrent call's fetch leaves
+// the entry as it is.
 const { isPlainObject, rejectUnknown } = require('../options');
-const { fetchInit, callSignal } = require('./fetch');
-const { UpstreamError, UpstreamStatusError, AggregateCallError } = require('../errors');
+const { fetchInit, callSignal, plainHeaders, setOwn } = require('./fetch');
+const { UpstreamError, UpstreamStatusError, UpstreamBodyError, AggregateCallError } = require('../errors');
 
 const AGGREGATE_OPTIONS = ['allowPartial', 'timeout'];
 const MAX_MS = 2147483647;
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+// A JSON MIME type (WHATWG mimesniff): essence application/json or text/json, or any subtype ending
+// in "+json"; case-insensitive, parameters after ';'.
+const TOKEN = "[!#$%&'*.^_`|~0-9a-z+-]";
+const JSON_TYPE = new RegExp(`^(?:application/json|text/json|${TOKEN}+/${TOKEN}*\\+json)[ \\t]*(?:;|$)`, 'i');
 
 const where = 'cache.aggregate()';
 
@@ -59,49 +65,53 @@ function callList(calls, timeout) {
   });
 }
 
-/** A response's headers as a plain object (lowercased names; Set-Cookie as an array). */
-function plainHeaders(headers) {
-  const out = {};
-  for (const [name, value] of headers) out[name] = value;
-  const cookies = headers.getSetCookie();
-  if (cookies.length > 0) out['set-cookie'] = cookies;
-  return out;
-}
-
-/** The body: parsed JSON when the content-type says JSON, else text. */
-async function readBody(response, name) {
-  const text = await response.text();
-  const type = response.headers.get('content-type') || '';
-  if (!JSON_TYPE.test(type) || text.length === 0) return text;
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new UpstreamError(`the call "${name}" of ${where} answered ${type} that does not parse: ${err.message}`, { cause: err });
-  }
-}
-
-/** One call: its { status, headers, body }, or a rejection with the reason it failed. */
+/**
+ * One call: its { status, headers, body }, or a rejection with the reason it failed. The status
+ * decides first: a non-2xx fails with UpstreamStatusError whatever its body (the body as text when
+ * it does not parse); a 2xx whose JSON does not parse fails with UpstreamBodyError.
+ */
 async function runCall(fetch, { name, url, init }) {
-  const guard = callSignal(init.signal || null, init.timeout === undefined ? null : init.timeout, `the call "${name}" of ${where}`);
+  const what = `the call "${name}" of ${where}`;
+  const guard = callSignal(init.signal || null, init.timeout === undefined ? null : init.timeout, what);
   try {
     const response = await fetch(url, { ...init, timeout: undefined, signal: guard.signal });
-    const body = await readBody(response, name);
-    const result = { status: response.status, headers: plainHeaders(response.headers), body };
-    if (response.status < 200 || response.status > 299) {
-      throw new UpstreamStatusError(`the call "${name}" of ${where} answered ${response.status}`, result);
+    const result = { status: response.status, headers: plainHeaders(response.headers), body: undefined };
+    const ok = response.status >= 200 && response.status <= 299;
+    let text;
+    try {
+      text = await response.text();
+    } catch (err) {
+      // Aborted (timeout, caller's signal): that is the reason; else the status is, the body unread.
+      if (ok || (guard.signal !== undefined && guard.signal.aborted)) throw err;
+      throw new UpstreamStatusError(`${what} answered ${response.status}`, result, { cause: err });
     }
+    const type = response.headers.get('content-type') || '';
+    result.body = text;
+    if (JSON_TYPE.test(type) && text.length > 0) {
+      try {
+        result.body = JSON.parse(text);
+      } catch (err) {
+        if (ok) {
+          throw new UpstreamBodyError(`${what} answered ${response.status} with "${type}" and a body that is not JSON: ${err.message}`,
+            result, { cause: err });
+        }
+      }
+    }
+    if (!ok) throw new UpstreamStatusError(`${what} answered ${response.status}`, result);
     return result;
   } catch (err) {
     if (guard.timedOut()) throw guard.signal.reason;
     if (err instanceof Error) throw err;
-    throw new UpstreamError(`the call "${name}" of ${where} failed: ${String(err)}`, { cause: err });
+    throw new UpstreamError(`${what} failed: ${String(err)}`, { cause: err });
   } finally {
     guard.done();
   }
 }
 
 /**
- * Runs every call concurrently through `fetch` (cache.fetch bound to its cache).
+ * Runs every call concurrently through `fetch` (cache.fetch bound to its cache). A call's ttl and
+ * tags apply only to the response that call stores; one answered from the cache (HIT) or from a
+ * concurrent call's fetch leaves the entry as it was stored.
  * @param {(url: string|URL, init?: object) => Promise<Response>} fetch
  * @param {object|object[]} calls { [name]: { url, ttl?, tags?, timeout?, ...init } } or [{ name, url, ... }]
  * @param {{ allowPartial?: boolean, timeout?: number }} [options]
@@ -111,11 +121,12 @@ async function aggregate(fetch, calls, options) {
   const o = aggregateOptions(options);
   const list = callList(calls, o.timeout);
   const settled = await Promise.allSettled(list.map((call) => runCall(fetch, call)));
+  // Own properties, so that every name is kept ('__proto__' would set the prototype by assignment).
   const results = {};
   const errors = {};
   settled.forEach((outcome, i) => {
-    if (outcome.status === 'fulfilled') results[list[i].name] = outcome.value;
-    else errors[list[i].name] = outcome.reason;
+    if (outcome.status === 'fulfilled') setOwn(results, list[i].name, outcome.value);
+    else setOwn(errors, list[i].name, outcome.reason);
   });
   const failed = Object.keys(errors);
   if (failed.length > 0 && !o.allowPartial) {

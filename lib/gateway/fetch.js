@@ -3,16 +3,20 @@
 // cache.fetch(url, init): a cached, coalesced HTTP client for service-to-service calls. Each call
 // is one exchange through the same shared cache as cache.proxy() (lib/gateway/engine.js: RFC 9111
 // freshness and revalidation, Vary, coalescing in this process and across processes, the same
-// entries and invalidation), and resolves with a WHATWG Response carrying X-Cache.
+// entries and invalidation), and resolves with a WHATWG Response carrying X-Cache, its body decoded
+// as fetch decodes it (the stored entry keeps the Content-Encoding the origin sent).
 //
 // The engine is bound to one upstream origin (its connection pool), so this file keeps one
-// SharedCache per origin, created on first use; a call's ttl and tags go with its request.
-const { Readable } = require('stream');
+// SharedCache per origin, created on first use; a call's ttl and tags go with its request, and
+// apply only to what that exchange stores (a MISS, a revalidation): a call answered from the
+// cache or from a concurrent call's fetch leaves the entry as it is.
+const { Readable, Transform, pipeline } = require('stream');
+const zlib = require('zlib');
 const { proxyOptions } = require('./options');
 const { SharedCache } = require('./engine');
 const { isPlainObject, rejectUnknown } = require('../options');
 const { checkTags } = require('../stores/contract');
-const { UpstreamTimeoutError } = require('../errors');
+const { UpstreamTimeoutError, UpstreamBodyError } = require('../errors');
 
 const FETCH_OPTIONS = ['method', 'headers', 'body', 'signal', 'ttl', 'tags', 'timeout'];
 const MAX_SECONDS = 10 * 365 * 86400;
@@ -162,7 +166,89 @@ function callSignal(signal, timeout, what = where) {
   };
 }
 
-/** The engine's answer as a WHATWG Response (X-Cache added; no body for HEAD and null-body statuses). */
+/** Headers as a plain object (lowercased names; Set-Cookie as an array), every name an own property. */
+function plainHeaders(headers) {
+  const out = {};
+  const cookies = headers.getSetCookie();
+  for (const [name, value] of headers) setOwn(out, name, name === 'set-cookie' ? cookies : value);
+  return out;
+}
+
+/** obj[name] = value as an own data property, whatever the name ('__proto__' included). */
+function setOwn(obj, name, value) {
+  Object.defineProperty(obj, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
+// Decoding as WHATWG fetch does in Node (undici): lenient about a truncated end, as browsers and
+// cURL are (Z_SYNC_FLUSH).
+const ZLIB_LENIENT = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+const BROTLI_LENIENT = { flush: zlib.constants.BROTLI_OPERATION_FLUSH, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH };
+
+/** "deflate" is the zlib format (RFC 9110 8.4.1.2), but servers send raw DEFLATE too: told apart by the first byte. */
+class Inflate extends Transform {
+  _transform(chunk, encoding, callback) {
+    if (this.inner === undefined) {
+      if (chunk.length === 0) return callback();
+      this.inner = (chunk[0] & 0x0f) === 0x08 ? zlib.createInflate(ZLIB_LENIENT) : zlib.createInflateRaw(ZLIB_LENIENT);
+      this.inner.on('data', (data) => this.push(data));
+      this.inner.on('error', (err) => this.destroy(err));
+    }
+    return this.inner.write(chunk, callback);
+  }
+
+  _flush(callback) {
+    if (this.inner === undefined) return callback();
+    this.inner.once('end', () => callback());
+    return this.inner.end();
+  }
+
+  _destroy(err, callback) {
+    if (this.inner !== undefined) this.inner.destroy();
+    callback(err);
+  }
+}
+
+const DECODERS = {
+  gzip: () => zlib.createGunzip(ZLIB_LENIENT),
+  'x-gzip': () => zlib.createGunzip(ZLIB_LENIENT),
+  deflate: () => new Inflate(),
+  br: () => zlib.createBrotliDecompress(BROTLI_LENIENT),
+};
+
+/**
+ * The decoders that undo a Content-Encoding list, last applied first; none when it names a
+ * coding not in DECODERS (the body is then left as it is, as fetch leaves it).
+ */
+function decodersFor(contentEncoding) {
+  if (contentEncoding === null) return [];
+  const codings = contentEncoding.toLowerCase().split(',').map((coding) => coding.trim()).reverse();
+  if (!codings.every((coding) => Object.hasOwn(DECODERS, coding))) return [];
+  return codings.map((coding) => DECODERS[coding]());
+}
+
+/**
+ * `source` through `decoders`, as one stream. A decoder's failure errors it with an
+ * UpstreamBodyError (from `bodyError`); the source's own (the timeout, a reset) as it came.
+ */
+function decoded(source, decoders, bodyError) {
+  let sourceFailed = false;
+  source.once('error', () => { sourceFailed = true; });
+  const last = pipeline(source, ...decoders, () => {});
+  return Readable.from((async function* decode() {
+    try {
+      yield* last;
+    } catch (err) {
+      throw sourceFailed || source.readableAborted ? err : bodyError(err);
+    }
+  })(), { objectMode: false });
+}
+
+/**
+ * The engine's answer as a WHATWG Response (X-Cache added; no body for HEAD and null-body
+ * statuses). The body is decoded as fetch decodes it (gzip, x-gzip, deflate, br); the headers,
+ * Content-Encoding included, are left as they are, as fetch leaves them. The stored entry stays
+ * encoded: cache.proxy() serves the same entries.
+ */
 function toResponse(answer, method, url, onBodyEnd) {
   const headers = new Headers();
   for (const [name, value] of Object.entries(answer.headers)) {
@@ -181,11 +267,17 @@ function toResponse(answer, method, url, onBodyEnd) {
     if (!Buffer.isBuffer(body)) body.resume();
     body = null;
     onBodyEnd();
-  } else if (Buffer.isBuffer(body)) {
-    onBodyEnd();
   } else {
-    body.once('close', onBodyEnd);
-    body = Readable.toWeb(body);
+    const decoders = decodersFor(headers.get('content-encoding'));
+    if (Buffer.isBuffer(body)) onBodyEnd();
+    else body.once('close', onBodyEnd);
+    if (decoders.length > 0) {
+      const coding = headers.get('content-encoding');
+      body = decoded(Buffer.isBuffer(body) ? Readable.from([body]) : body, decoders, (err) => new UpstreamBodyError(
+        `the body of ${url} does not decode as its Content-Encoding "${coding}" says: ${err.message}`,
+        { status: answer.status, headers: plainHeaders(headers) }, { cause: err }));
+    }
+    if (!Buffer.isBuffer(body)) body = Readable.toWeb(body);
   }
   const response = new Response(body, { status: answer.status, headers });
   Object.defineProperty(response, 'url', { value: url, enumerable: true });
@@ -209,9 +301,13 @@ class Fetcher {
   }
 
   /**
+   * One call of cache.fetch(). `init.ttl` and `init.tags` apply only to the response this call
+   * stores (a MISS, or a revalidation that refreshes the entry); a HIT, or an answer from a
+   * concurrent call's fetch, leaves the entry with the lifetime and tags it was stored with.
    * @param {string|URL} url
    * @param {object} [init] method, headers, body, signal, ttl, tags, timeout
-   * @returns {Promise<Response>}
+   * @returns {Promise<Response>} its body decoded from gzip, x-gzip, deflate and br (a body that
+   *   does not decode errors with UpstreamBodyError); its headers as the origin sent them
    */
   async fetch(url, init) {
     const call = fetchInit(url, init);
@@ -243,4 +339,4 @@ class Fetcher {
   }
 }
 
-module.exports = { Fetcher, fetchInit, callSignal, FETCH_OPTIONS };
+module.exports = { Fetcher, fetchInit, callSignal, plainHeaders, setOwn, FETCH_OPTIONS };

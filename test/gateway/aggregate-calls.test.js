@@ -3,12 +3,21 @@
 // cache.aggregate(calls, options): service calls run concurrently through cache.fetch(), each with
 // its own ttl and tags, merged with per-service errors; and an aggregated route whose own response
 // is cached and tagged by cache.middleware(). Real origin servers, a real redis-server.
+const zlib = require('zlib');
 const express = require('express');
 const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
-const { openCache, closeCaches } = require('../helpers/cache');
+const { openCache, closeCaches, gate } = require('../helpers/cache');
 const { startOrigin, json, deadUrl } = require('./fetch-fixtures');
-const { AggregateCallError, UpstreamStatusError, UpstreamTimeoutError } = require('../../lib');
+const {
+  AggregateCallError, UpstreamBodyError, UpstreamStatusError, UpstreamTimeoutError,
+} = require('../../lib');
+
+/** An origin handler answering this status, header fields and body at once. */
+const answers = (status, headers, body) => (req, res) => {
+  res.writeHead(status, headers);
+  res.end(body);
+};
 
 let redis;
 let cache;
@@ -101,6 +110,33 @@ describe('calls keyed by service name', () => {
   });
 });
 
+describe('WHATWG mimesniff "JSON MIME type": which bodies are parsed', () => {
+  it.each([
+    ['application/json', true],
+    ['Application/JSON', true],
+    ['application/json; charset=utf-8', true],
+    ['text/json', true],
+    ['application/problem+json', true],
+    ['application/vnd.api+json; charset=utf-8', true],
+    ['text/x-custom+json', true],
+    ['application/json-seq', false],
+    ['application/jsonx', false],
+    ['text/plain', false],
+    ['image/json', false],
+  ])('%s: parsed %s', async (type, parsed) => {
+    orders.handle = answers(200, { 'Content-Type': type }, '{"a":1}');
+    const out = await cache.aggregate({ x: { url: `${orders.url}/t` } });
+    expect(out.results.x.body).toEqual(parsed ? { a: 1 } : '{"a":1}');
+  });
+
+  it('parses a body that was sent gzip-encoded (cache.fetch() decodes it)', async () => {
+    orders.handle = answers(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, zlib.gzipSync('{"a":1}'));
+    const out = await cache.aggregate({ x: { url: `${orders.url}/gz`, headers: { 'accept-encoding': 'gzip' } } });
+    expect(out.results.x.body).toEqual({ a: 1 });
+    expect(out.results.x.headers['content-encoding']).toBe('gzip');
+  });
+});
+
 describe('calls as an array of { name, url, ... }', () => {
   it('keys the results by name', async () => {
     const out = await cache.aggregate([
@@ -131,8 +167,13 @@ describe('when a call fails', () => {
     expect(out.errors.orders.message).toBe('the call "orders" of cache.aggregate() answered 503');
   });
 
-  it('"timeout" fails a call that takes longer (per call; a call\'s own timeout wins)', async () => {
-    orders.handle = json([], {}, { delayMs: 1000 });
+  it('"timeout" fails a call that takes longer (per call; a call\'s own timeout wins), aborting its request', async () => {
+    const abandoned = gate();
+    orders.handle = (req, res) => {
+      // Closed before the response was sent: the call was aborted, not merely no longer awaited.
+      res.on('close', () => abandoned.open(!res.writableFinished));
+      setTimeout(() => { if (!res.destroyed) json([])(req, res); }, 1000);
+    };
     const t0 = Date.now();
     const out = await cache.aggregate({
       user: { url: `${users.url}/users/1`, timeout: 500 },
@@ -142,6 +183,45 @@ describe('when a call fails', () => {
     expect(out.results.user.status).toBe(200);
     expect(out.errors.orders).toBeInstanceOf(UpstreamTimeoutError);
     expect(out.errors.orders.message).toMatch(/the call "orders" of cache.aggregate\(\) had no complete response within 200 ms/);
+    expect(await abandoned.promise).toBe(true);
+  });
+
+  it('RFC 9110 15: a non-2xx status fails the call whatever its body: UpstreamStatusError with the body as text when it does not parse', async () => {
+    orders.handle = answers(502, { 'Content-Type': 'application/json' }, '<html>Bad gateway</html>');
+    const out = await cache.aggregate({ orders: { url: `${orders.url}/orders` } });
+    expect(out.errors.orders).toBeInstanceOf(UpstreamStatusError);
+    expect(out.errors.orders).toMatchObject({ code: 'ERR_RESPCACHE_UPSTREAM_STATUS', status: 502, body: '<html>Bad gateway</html>' });
+    expect(out.errors.orders.headers['content-type']).toBe('application/json');
+    expect(out.errors.orders.message).toBe('the call "orders" of cache.aggregate() answered 502');
+  });
+
+  it('a non-2xx whose body cannot be read fails with UpstreamStatusError all the same (no body; the reason as cause)', async () => {
+    orders.handle = answers(503, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, 'not gzip');
+    const out = await cache.aggregate({ orders: { url: `${orders.url}/orders` } });
+    expect(out.errors.orders).toBeInstanceOf(UpstreamStatusError);
+    expect(out.errors.orders).toMatchObject({ status: 503, body: undefined, cause: { code: 'ERR_RESPCACHE_UPSTREAM_BODY' } });
+  });
+
+  it('a 2xx whose JSON body does not parse fails the call with UpstreamBodyError, holding the response and its text', async () => {
+    orders.handle = answers(200, { 'Content-Type': 'application/json; charset=utf-8' }, '<html>oops');
+    const out = await cache.aggregate({ orders: { url: `${orders.url}/orders` } });
+    expect(out.errors.orders).toBeInstanceOf(UpstreamBodyError);
+    expect(out.errors.orders).toMatchObject({ code: 'ERR_RESPCACHE_UPSTREAM_BODY', status: 200, body: '<html>oops' });
+    expect(out.errors.orders.cause).toBeInstanceOf(SyntaxError);
+    expect(out.errors.orders.message).toMatch(/^the call "orders" of cache.aggregate\(\) answered 200 with "application\/json; charset=utf-8" and a body that is not JSON: /);
+  });
+
+  it('keeps a failed call named "__proto__" (results and errors hold every name as their own)', async () => {
+    const down = await deadUrl();
+    const out = await cache.aggregate([{ name: '__proto__', url: `${down}/x` }, { name: 'constructor', url: `${users.url}/users/1` }]);
+    expect(out.partial).toBe(true);
+    expect(Object.keys(out.errors)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(out.errors)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(out.errors, '__proto__').value).toMatchObject({ code: 'ERR_RESPCACHE_UPSTREAM' });
+    expect(Object.keys(out.results)).toEqual(['constructor']);
+    const err = await cache.aggregate({ ['__proto__']: { url: `${down}/x` } }, { allowPartial: false }).catch((e) => e);
+    expect(err).toBeInstanceOf(AggregateCallError);
+    expect(err.failed).toEqual(['__proto__']);
   });
 
   it('with allowPartial: false, rejects with an AggregateCallError naming the failed services', async () => {
@@ -205,5 +285,24 @@ describe('an aggregated route cached by cache.middleware()', () => {
     expect(third.headers['x-cache']).toBe('MISS');
     // The route ran again, but its service calls were answered from their own entries.
     expect(users.count() + orders.count()).toBe(2);
+  });
+
+  it('is not stored when partial, with the no-store of api.md\'s and the README\'s example', async () => {
+    const down = await deadUrl();
+    const app = express();
+    app.get('/profile/:id', cache.middleware({ ttl: 30 }), async (req, res) => {
+      const { results, partial } = await cache.aggregate({
+        user: { url: `${users.url}/users/${req.params.id}` },
+        orders: { url: `${down}/orders?user=${req.params.id}` },
+      }, { timeout: 2000 });
+      if (partial) res.set('Cache-Control', 'no-store');
+      res.json({ ...results, partial });
+    });
+    const http = await serve(app);
+    servers.push(http);
+    expect(JSON.parse((await http.get('/profile/1')).text).partial).toBe(true);
+    const again = await http.get('/profile/1');
+    expect(again.headers['x-cache']).toBe('MISS');
+    expect(JSON.parse(again.text).partial).toBe(true);
   });
 });

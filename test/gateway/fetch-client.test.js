@@ -2,11 +2,12 @@
 
 // cache.fetch(url, init): a cached, coalesced HTTP client through the gateway's shared cache, on a
 // real redis-server and real origin servers whose headers each test scripts.
+const zlib = require('zlib');
 const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
-const { openCache, closeCaches, waitFor } = require('../helpers/cache');
+const { openCache, closeCaches, waitFor, gate } = require('../helpers/cache');
 const { startOrigin, json, deadUrl } = require('./fetch-fixtures');
-const { UpstreamError, UpstreamTimeoutError } = require('../../lib');
+const { UpstreamError, UpstreamTimeoutError, UpstreamBodyError } = require('../../lib');
 
 let redis;
 let cache;
@@ -85,16 +86,19 @@ describe('a GET of a fresh response (RFC 9111 4.2)', () => {
   });
 });
 
+/** An origin whose response is stale at once, with an ETag it answers If-None-Match to with 304. */
+function revalidated(req, res) {
+  if (req.headers['if-none-match'] === '"v1"') {
+    res.writeHead(304, { ETag: '"v1"', 'Cache-Control': 'max-age=0' });
+    res.end();
+    return;
+  }
+  json({ v: 1 }, { 'Cache-Control': 'max-age=0', ETag: '"v1"' })(req, res);
+}
+
 describe('a stale response with a validator (RFC 9111 4.3)', () => {
   it('is revalidated with If-None-Match, and a 304 serves the stored body (REVALIDATED)', async () => {
-    origin.handle = (req, res) => {
-      if (req.headers['if-none-match'] === '"v1"') {
-        res.writeHead(304, { ETag: '"v1"', 'Cache-Control': 'max-age=0' });
-        res.end();
-        return;
-      }
-      json({ v: 1 }, { 'Cache-Control': 'max-age=0', ETag: '"v1"' })(req, res);
-    };
+    origin.handle = revalidated;
     const first = await cache.fetch(`${origin.url}/r`);
     expect(first.headers.get('x-cache')).toBe('MISS');
     await first.text();
@@ -169,6 +173,173 @@ describe('request headers and bodies', () => {
   });
 });
 
+describe('RFC 9110 8.4 Content-Encoding: the body is decoded as fetch() decodes it', () => {
+  const PLAIN = JSON.stringify({ hello: 'world', list: [1, 2, 3] });
+  const ACCEPT = { 'accept-encoding': 'gzip, deflate, br' };
+  /** An origin answering `bytes` with this Content-Encoding, stored for 60 s per Accept-Encoding. */
+  const encoded = (coding, bytes, cacheControl = 'max-age=60') => (req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': coding, 'Cache-Control': cacheControl, Vary: 'Accept-Encoding' });
+    res.end(bytes);
+  };
+
+  it.each([
+    ['gzip', 'gzip', zlib.gzipSync(PLAIN)],
+    ['x-gzip', 'x-gzip', zlib.gzipSync(PLAIN)],
+    ['GZIP (case-insensitive)', 'GZIP', zlib.gzipSync(PLAIN)],
+    ['deflate (zlib format, RFC 9110 8.4.1.2)', 'deflate', zlib.deflateSync(PLAIN)],
+    ['deflate (raw, as some servers send it; undici reads both)', 'deflate', zlib.deflateRawSync(PLAIN)],
+    ['br', 'br', zlib.brotliCompressSync(PLAIN)],
+    // A list is in the order the codings were applied: the last one is undone first.
+    ['deflate, br', 'deflate, br', zlib.brotliCompressSync(zlib.deflateSync(PLAIN))],
+    ['gzip,gzip', 'gzip,gzip', zlib.gzipSync(zlib.gzipSync(PLAIN))],
+  ])('%s: MISS and HIT give the decoded body, with the response headers unchanged', async (label, coding, bytes) => {
+    origin.handle = encoded(coding, bytes);
+    const first = await cache.fetch(`${origin.url}/enc`, { headers: ACCEPT });
+    expect(first.headers.get('x-cache')).toBe('MISS');
+    expect(first.headers.get('content-encoding')).toBe(coding);
+    expect(await first.text()).toBe(PLAIN);
+    const second = await cache.fetch(`${origin.url}/enc`, { headers: ACCEPT });
+    expect(second.headers.get('x-cache')).toBe('HIT');
+    expect(second.headers.get('content-encoding')).toBe(coding);
+    expect(await second.json()).toEqual(JSON.parse(PLAIN));
+    expect(origin.count()).toBe(1);
+  });
+
+  it('stores the entry encoded: cache.proxy() serves it with its Content-Encoding, bytes as the origin sent them', async () => {
+    const gzipped = zlib.gzipSync(PLAIN);
+    origin.handle = encoded('gzip', gzipped);
+    expect(await (await cache.fetch(`${origin.url}/shared-gz`, { headers: ACCEPT })).text()).toBe(PLAIN);
+    // No X-Forwarded-*: the proxy's key is then the URL alone, as cache.fetch()'s.
+    const gateway = await serve(cache.proxy(origin.url, { xForwarded: false }));
+    servers.push(gateway);
+    const reply = await gateway.get('/shared-gz', { headers: ACCEPT });
+    expect(reply.headers['x-cache']).toBe('HIT');
+    expect(reply.headers['content-encoding']).toBe('gzip');
+    expect(reply.body.equals(gzipped)).toBe(true);
+    expect(origin.count()).toBe(1);
+  });
+
+  it.each([
+    ['an unknown coding', 'x-custom'],
+    ['a list that ends with an unknown coding', 'gzip, x-custom'],
+    ['a list with an unknown coding before a known one', 'x-custom, gzip'],
+  ])('leaves the body as it is for %s', async (what, coding) => {
+    const bytes = Buffer.from([0x1f, 0x8b, 0x00, 0xff, 0x10, 0x20]);
+    origin.handle = encoded(coding, bytes, 'no-store');
+    const reply = await cache.fetch(`${origin.url}/odd`);
+    expect(Buffer.from(await reply.arrayBuffer()).equals(bytes)).toBe(true);
+  });
+
+  it.each([['MISS', 'no-store'], ['HIT', 'max-age=60']])('a body that does not decode rejects the body read (%s), with UpstreamBodyError', async (status, cacheControl) => {
+    origin.handle = encoded('gzip', 'this is not gzip', cacheControl);
+    if (status === 'HIT') await (await cache.fetch(`${origin.url}/bad-gz`)).arrayBuffer().catch(() => null);
+    const reply = await cache.fetch(`${origin.url}/bad-gz`);
+    expect(reply.headers.get('x-cache')).toBe(status);
+    expect(reply.status).toBe(200);
+    const err = await reply.text().catch((e) => e);
+    expect(err).toBeInstanceOf(UpstreamBodyError);
+    expect(err).toMatchObject({ code: 'ERR_RESPCACHE_UPSTREAM_BODY', status: 200, cause: { code: 'Z_DATA_ERROR' } });
+    expect(err.message).toBe(`the body of ${origin.url}/bad-gz does not decode as its Content-Encoding "gzip" says: incorrect header check`);
+  });
+
+  it('does not decode a HEAD response or a null-body status', async () => {
+    origin.handle = (req, res) => {
+      res.writeHead(req.url === '/gone' ? 204 : 200, { 'Content-Encoding': 'gzip', 'Cache-Control': 'no-store' });
+      res.end();
+    };
+    expect((await cache.fetch(`${origin.url}/h`, { method: 'HEAD' })).body).toBeNull();
+    expect((await cache.fetch(`${origin.url}/gone`)).body).toBeNull();
+  });
+
+  it('sends no Accept-Encoding unless the call does (the stored variant is the identity one)', async () => {
+    origin.handle = json({});
+    await (await cache.fetch(`${origin.url}/ae`)).text();
+    expect(origin.requests[0].headers['accept-encoding']).toBeUndefined();
+  });
+});
+
+describe('RFC 9111 3 / 4.3.4: a call\'s "ttl" and "tags" apply only to the response that call stores', () => {
+  /** The remaining lifetimes (ms) of the entries in Redis (index keys have none). */
+  const lifetimes = async () => {
+    const client = redis.client();
+    const keys = await client.keys('*gw:*');
+    return (await Promise.all(keys.map((k) => client.pttl(k)))).filter((ms) => ms > 0);
+  };
+
+  it('a HIT leaves the entry as it was: its tags are not added, its ttl not applied', async () => {
+    origin.handle = json({ v: 1 }, { 'Cache-Control': 'max-age=60' });
+    await (await cache.fetch(`${origin.url}/hit`)).text();
+    const hit = await cache.fetch(`${origin.url}/hit`, { tags: ['late'], ttl: 1 });
+    expect(hit.headers.get('x-cache')).toBe('HIT');
+    await hit.text();
+    expect(await cache.invalidateTags(['late'])).toBe(0);
+    expect(Math.min(...await lifetimes())).toBeGreaterThan(30000);
+  });
+
+  it('a call answered from a concurrent call\'s fetch (coalesced) leaves the entry as that call stored it', async () => {
+    const release = gate();
+    origin.handle = (req, res) => release.promise.then(() => json({ v: 1 }, { 'Cache-Control': 'max-age=60' })(req, res));
+    const joined = gate();
+    const join = cache._inflight.join;
+    const spy = jest.spyOn(cache._inflight, 'join').mockImplementation(function joinSpy(...args) {
+      const wait = join.apply(this, args);
+      if (wait !== null) joined.open();
+      return wait;
+    });
+    try {
+      const leader = cache.fetch(`${origin.url}/co`);
+      await waitFor(() => origin.count() === 1, { what: 'the leader at the origin' });
+      const follower = cache.fetch(`${origin.url}/co`, { tags: ['follower'], ttl: 1 });
+      await joined.promise;
+      release.open();
+      const [a, b] = await Promise.all([leader, follower]);
+      expect([a.headers.get('x-cache'), b.headers.get('x-cache')]).toEqual(['MISS', 'HIT']);
+      await Promise.all([a.text(), b.text()]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(origin.count()).toBe(1);
+    expect(await cache.invalidateTags(['follower'])).toBe(0);
+    expect(Math.min(...await lifetimes())).toBeGreaterThan(30000);
+  });
+
+  it('a revalidation stores the refreshed entry (REVALIDATED): that call\'s ttl and tags apply', async () => {
+    origin.handle = revalidated;
+    await (await cache.fetch(`${origin.url}/rv`)).text();
+    const filling = () => [...cache._inflight.table.keys()].some((name) => name.startsWith('e:'));
+    await waitFor(async () => !filling() && (await lifetimes()).length > 0, { what: 'the stored entry' });
+    const again = await cache.fetch(`${origin.url}/rv`, { tags: ['reval'], ttl: 60 });
+    expect(again.headers.get('x-cache')).toBe('REVALIDATED');
+    await again.text();
+    // Fresh for the call's 60 s, although the 304 says max-age=0.
+    expect((await cache.fetch(`${origin.url}/rv`)).headers.get('x-cache')).toBe('HIT');
+    expect(await cache.invalidateTags(['reval'])).toBe(1);
+    expect((await cache.fetch(`${origin.url}/rv`)).headers.get('x-cache')).toBe('MISS');
+  });
+
+  it('a STALE answer (stale-while-revalidate) stores through its background revalidation: that call\'s ttl and tags apply (RFC 5861)', async () => {
+    origin.handle = (req, res) => {
+      const headers = { ETag: '"v1"', 'Cache-Control': 'max-age=0, stale-while-revalidate=60' };
+      if (req.headers['if-none-match'] === '"v1"') {
+        res.writeHead(304, headers);
+        res.end();
+        return;
+      }
+      json({ v: 1 }, headers)(req, res);
+    };
+    await (await cache.fetch(`${origin.url}/swr`)).text();
+    const busy = () => [...cache._inflight.table.keys()].some((name) => name.startsWith('e:') || name.startsWith('r:'));
+    await waitFor(async () => !busy() && (await lifetimes()).length > 0, { what: 'the stored entry' });
+    const stale = await cache.fetch(`${origin.url}/swr`, { tags: ['bg'], ttl: 60 });
+    expect(stale.headers.get('x-cache')).toBe('STALE');
+    await stale.text();
+    await waitFor(() => origin.count() === 2 && !busy(), { what: 'the background revalidation' });
+    expect(origin.requests[1].headers['if-none-match']).toBe('"v1"');
+    expect((await cache.fetch(`${origin.url}/swr`)).headers.get('x-cache')).toBe('HIT');
+    expect(await cache.invalidateTags(['bg'])).toBe(1);
+  });
+});
+
 describe('failures', () => {
   it('rejects with an UpstreamError when the origin cannot be reached', async () => {
     const url = await deadUrl();
@@ -176,22 +347,33 @@ describe('failures', () => {
     await expect(cache.fetch(`${url}/x`)).rejects.toBeInstanceOf(UpstreamError);
   });
 
-  it('"timeout" rejects with an UpstreamTimeoutError when the response does not come in time', async () => {
-    origin.handle = json({}, {}, { delayMs: 1000 });
+  it('"timeout" rejects with an UpstreamTimeoutError when the response does not come in time, and aborts the request', async () => {
+    const abandoned = gate();
+    origin.handle = (req, res) => {
+      // Closed before the response was sent: the exchange was aborted, not merely no longer awaited.
+      res.on('close', () => abandoned.open(!res.writableFinished));
+      setTimeout(() => { if (!res.destroyed) json({})(req, res); }, 1000);
+    };
     const t0 = Date.now();
     const call = cache.fetch(`${origin.url}/slow`, { timeout: 100 });
     await expect(call).rejects.toBeInstanceOf(UpstreamTimeoutError);
     await expect(call).rejects.toThrow('within 100 ms');
     expect(Date.now() - t0).toBeLessThan(900);
+    expect(await abandoned.promise).toBe(true);
   });
 
-  it('"timeout" covers the body: a body that stalls errors the stream', async () => {
+  it('"timeout" covers the body: a body that stalls errors the stream with UpstreamTimeoutError', async () => {
+    const abandoned = gate();
     origin.handle = (req, res) => {
+      res.on('close', () => abandoned.open(!res.writableFinished));
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.write('start');
     };
     const reply = await cache.fetch(`${origin.url}/stall`, { timeout: 150 });
-    await expect(reply.text()).rejects.toBeDefined();
+    const err = await reply.text().catch((e) => e);
+    expect(err).toBeInstanceOf(UpstreamTimeoutError);
+    expect(err.message).toBe('cache.fetch() had no complete response within 150 ms');
+    expect(await abandoned.promise).toBe(true);
   });
 
   it('"signal" aborts the call with the signal\'s reason', async () => {

@@ -9,7 +9,7 @@ import {
   TlsUnavailableError, TlsUnknownCaError, TlsNameMismatchError, TlsCertExpiredError, TlsClientCertRejectedError,
   TlsHandshakeError, UpstreamError, UpstreamTimeoutError,
 } from 'respcache';
-import { AggregateCallError, UpstreamStatusError } from 'respcache';
+import { AggregateCallError, UpstreamBodyError, UpstreamStatusError } from 'respcache';
 import type {
   CacheOptions, RouteOptions, CacheStats, CacheRequest, CacheResponse, Middleware, KeyBuilder, LocalStats,
   MetricsRegistry, WarmResult, CacheEvents, ValueOptions, TlsOptions, TlsErrorCode, ClusterOptions, SentinelOptions,
@@ -238,12 +238,16 @@ const gateway: ProxyHandler = cache.proxy('http://users.internal:8080', {
   ttl: null, statuses: [200, 404], timeout: { headers: 5000 }, tags: (request: ProxyRequest) => [request.method],
   via: 'edge-1', maxBodyBytes: 1 << 20,
 });
-const gatewayOptions: ProxyOptions = { timeout: 2000, coalesce: false };
+const gatewayOptions: ProxyOptions = { timeout: 2000, coalesce: false, via: true, ttl: 60, xForwarded: false };
 void gatewayOptions;
+// @ts-expect-error a proxy must send Via (RFC 9110 7.6.3): true or a pseudonym
+const noVia: ProxyOptions = { via: false };
+void noVia;
 void gateway.close();
 // @ts-expect-error the upstream is a URL string
 cache.proxy(8080);
-const upstreamCode: 'ERR_RESPCACHE_UPSTREAM' | 'ERR_RESPCACHE_UPSTREAM_TIMEOUT' | 'ERR_RESPCACHE_UPSTREAM_STATUS' = new UpstreamError('down').code;
+const upstreamCode: 'ERR_RESPCACHE_UPSTREAM' | 'ERR_RESPCACHE_UPSTREAM_TIMEOUT' | 'ERR_RESPCACHE_UPSTREAM_STATUS'
+  | 'ERR_RESPCACHE_UPSTREAM_BODY' = new UpstreamError('down').code;
 const timeoutCode: 'ERR_RESPCACHE_UPSTREAM_TIMEOUT' = new UpstreamTimeoutError('slow').code;
 void upstreamCode;
 void timeoutCode;
@@ -261,8 +265,11 @@ async function client(): Promise<void> {
   const user: AggregateResponse | undefined = merged.results.user;
   const failed: string[] = new AggregateCallError('x', { errors: {}, results: {}, failed: ['orders'] }).failed;
   const code: 'ERR_RESPCACHE_UPSTREAM_STATUS' = new UpstreamStatusError('503', { status: 503, headers: {}, body: '' }).code;
+  const bodyError = new UpstreamBodyError('not JSON', { status: 200, headers: {}, body: '<html>' }, { cause: new Error('x') });
+  const bodyCode: 'ERR_RESPCACHE_UPSTREAM_BODY' = bodyError.code;
+  const notJson: number = bodyError.status;
   // @ts-expect-error ttl is a number of seconds
   void cache.fetch('http://x/', { ttl: '30' });
-  void [status, xCache, user, failed, code];
+  void [status, xCache, user, failed, code, bodyCode, notJson];
 }
 void client;

@@ -106,6 +106,7 @@ class SharedCache {
       found = await this.entries.lookup(request, fill);
     } catch (err) {
       this.report(err);
+      if (onlyIfCached(request.headers)) return this.gatewayTimeout(); // nothing stored can be had (5.2.1.7)
       if (this.coalescable(request)) return coalesceOffline(this, request);
       this.reporter.outcome(request, 'bypass');
       return this.forward(request, 'BYPASS', null, null, null);
@@ -152,9 +153,9 @@ class SharedCache {
       cacheStatus: 'MISS' };
   }
 
-  /** The base key of a request's URL (engine-entries.js). */
+  /** The base key of a request (engine-entries.js: its URL as sent and, with xForwarded, the forwarded Host and protocol). */
   baseKey(request) {
-    return this.entries.baseKey(request.url);
+    return this.entries.baseKey(request);
   }
 
   coalescable(request) {

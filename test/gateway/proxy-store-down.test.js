@@ -87,4 +87,13 @@ describe('when the store cannot be asked (Redis paused past commandTimeout)', ()
     expect(all.map((r) => r.headers['x-cache'])).toEqual(Array(5).fill('BYPASS'));
     expect(t.origin.count('/zero')).toBe(5);
   });
+
+  it('answers only-if-cached with 504 without going upstream (RFC 9111 5.2.1.7)', async () => {
+    const { cache } = await stalledCache();
+    t.gw = await bareGateway(cache, t.origin.url);
+    t.origin.handle = (req, res) => res.writeHead(200, dated({ 'Cache-Control': 'max-age=60' })).end('from origin');
+    const reply = await t.gw.get('/only', { headers: { 'Cache-Control': 'only-if-cached' } });
+    expect(reply.status).toBe(504);
+    expect(t.origin.count('/only')).toBe(0);
+  });
 });

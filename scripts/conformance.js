@@ -9,8 +9,14 @@
 //
 //   node scripts/conformance.js                    # report
 //   node scripts/conformance.js --update-docs      # also rewrite the results table in docs/conformance.md
+//   node scripts/conformance.js --gate             # exit 1 when a test fails that is not a listed exception
 //   node scripts/conformance.js --min-required 90  # exit 1 below 90% of required tests passing
 //   node scripts/conformance.js -- --testNamePattern freshness   # more Jest arguments after --
+//
+// The gate (npm test runs it) holds each behaviour, not a share: every required and project test
+// must pass except those in ACCEPTED_REQUIRED, and every optimal test except those in
+// KNOWN_OPTIMAL; check tests are informational and never gate. A listed test that passes is
+// reported (take it off its list), never a failure.
 //
 // The normal Jest run leaves these files out (testPathIgnorePatterns in package.json); this run
 // puts them back by giving Jest its own ignore list.
@@ -22,15 +28,30 @@ const path = require('path');
 const ROOT = path.resolve(__dirname, '..');
 const DOC = path.join(ROOT, 'docs', 'conformance.md');
 const KINDS = ['required', 'optimal', 'check', 'project'];
-// Upstream tests respcache fails on purpose: a response with Set-Cookie is never stored (issue 14).
-const BY_PROJECT_RULE = new Map([
+// Required tests respcache fails on purpose, with the reason (docs/conformance.md lists them).
+const ACCEPTED_REQUIRED = new Map([
   ['headers-store-Set-Cookie', 'responses carrying Set-Cookie are never stored (project rule)'],
 ]);
+// Optimal tests respcache does not pass today, with the reason: a gap, not a regression.
+const KNOWN_OPTIMAL = new Map([
+  ['other-set-cookie', 'responses carrying Set-Cookie are never stored (project rule)'],
+  ['conditional-lm-fresh-no-lm', 'If-Modified-Since is answered from storage only against a stored Last-Modified, not its Date'],
+  ['method-POST', 'responses to POST are not stored'],
+  ...['order', 'case', 'select'].map((what) => [`vary-normalise-lang-${what}`,
+    'Vary matching normalises whitespace only, not Accept-Language\'s order, case or qvalues']),
+  ...['', '-byterange', '-absent', '-suffix'].map((what) => [`partial-store-partial-reuse-partial${what}`,
+    '206 responses are not stored']),
+  ['partial-store-partial-complete', '206 responses are not stored, so never completed'],
+]);
+const EXCEPTIONS = { required: ACCEPTED_REQUIRED, optimal: KNOWN_OPTIMAL };
 
 function parseArgs(argv) {
   const dash = argv.indexOf('--');
   const own = dash === -1 ? argv : argv.slice(0, dash);
-  const args = { updateDocs: own.includes('--update-docs'), minRequired: null, jestArgs: dash === -1 ? [] : argv.slice(dash + 1) };
+  const args = {
+    updateDocs: own.includes('--update-docs'), gate: own.includes('--gate'), minRequired: null,
+    jestArgs: dash === -1 ? [] : argv.slice(dash + 1),
+  };
   const min = own.indexOf('--min-required');
   if (min !== -1) {
     args.minRequired = Number(own[min + 1]);
@@ -93,11 +114,37 @@ function summarise(rows) {
   });
 }
 
+/** The reason a failing test is accepted, or undefined when its failure is a regression. */
+function exception(row) {
+  const list = EXCEPTIONS[row.kind];
+  return list ? list.get(row.id) : undefined;
+}
+
 function note(row) {
   const parts = [];
-  if (BY_PROJECT_RULE.has(row.id)) parts.push(BY_PROJECT_RULE.get(row.id));
+  if (exception(row) !== undefined) parts.push(exception(row));
+  else if (!row.passed && row.kind !== 'check') parts.push('on no list: fails the gate');
   if (row.failedDeps) parts.push(`depends on failed ${row.failedDeps}`);
   return parts.length ? ` [${parts.join('; ')}]` : '';
+}
+
+/**
+ * The gate's verdict on a run: `regressions`, the failing required, optimal and project tests no
+ * list accepts; `nowPassing`, listed tests that pass; `unseen`, listed ids the run did not have.
+ * @param {Array<{ id: string, kind: string, passed: boolean }>} rows
+ * @returns {{ regressions: object[], nowPassing: object[], unseen: string[] }}
+ */
+function gate(rows) {
+  const gated = rows.filter((r) => r.kind !== 'check');
+  const listed = (r) => exception(r) !== undefined;
+  const seen = new Set(rows.map((r) => `${r.kind} ${r.id}`));
+  const unseen = Object.entries(EXCEPTIONS).flatMap(([kind, list]) => [...list.keys()]
+    .filter((id) => !seen.has(`${kind} ${id}`)).map((id) => `${kind} ${id}`));
+  return {
+    regressions: gated.filter((r) => !r.passed && !listed(r)),
+    nowPassing: gated.filter((r) => r.passed && listed(r)),
+    unseen,
+  };
 }
 
 function markdown(summary, rows, seconds) {
@@ -145,6 +192,25 @@ function main() {
     console.log(`\nRequired tests passing: ${required.share}, below --min-required ${args.minRequired}%`);
     process.exitCode = 1;
   }
+  if (args.gate) {
+    const verdict = gate(rows);
+    if (verdict.nowPassing.length) {
+      console.log(`\nListed as failing but passing now (take them off the lists in ${path.relative(ROOT, __filename)}):`);
+      for (const r of verdict.nowPassing) console.log(`  ${r.kind} ${r.id}`);
+    }
+    // Only a whole run has every listed test: one a Jest argument left out is not news.
+    if (verdict.unseen.length && args.jestArgs.length === 0) {
+      console.log(`\nListed tests this run does not have (renamed or removed upstream?): ${verdict.unseen.join(', ')}`);
+    }
+    if (fileErrors.length || verdict.regressions.length) {
+      console.log(`\nGate: ${verdict.regressions.length} failing test(s) no list accepts`
+        + `${fileErrors.length ? `, ${fileErrors.length} file(s) that did not run` : ''}:`);
+      for (const r of verdict.regressions) console.log(`  ${r.kind} ${r.id}: ${r.reason}`);
+      process.exitCode = 1;
+    } else {
+      console.log('\nGate: every required, optimal and project test passes but the listed exceptions');
+    }
+  }
 }
 
 if (require.main === module) {
@@ -156,4 +222,4 @@ if (require.main === module) {
   }
 }
 
-module.exports = { collect, summarise, markdown };
+module.exports = { collect, summarise, markdown, gate, ACCEPTED_REQUIRED, KNOWN_OPTIMAL };

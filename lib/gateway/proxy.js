@@ -38,16 +38,31 @@ function pathAndQuery(target) {
 }
 
 /**
+ * Whether a path holds a dot segment ("." or "..", also percent-encoded, between "/", "\\" or an
+ * encoded "/" or "\\"). The upstream would resolve it (RFC 3986 5.2.4) after the gateway chose
+ * the mount, the base path and the cache key: "/public/../private/x" through a proxy mounted at
+ * /public would reach the upstream's /private/x, past whatever guards the /private mount.
+ */
+function hasDotSegment(path) {
+  return path.split(/\/|\\|%2f|%5c/i).some((segment) => {
+    const decoded = segment.replace(/%2e/gi, '.');
+    return decoded === '.' || decoded === '..';
+  });
+}
+
+/**
  * The upstream request target: the upstream's base path, then the request's target below the
  * mount point, as sent, with a "/" in front only when the two leave none. Under Express that is
  * req.url (which earlier middleware may have rewritten, on purpose) less the "/" Express puts in
  * front when the mount path took the whole path: mounted at /orders, "/orders?x" is routed with
  * req.url "/?x", which would become another URL (and another cache key) than the "/orders?x" sent.
+ * A target with a dot segment is not forwarded either: clients remove them (RFC 3986 5.2.4), and
+ * forwarding one would let a client climb out of the mount or the base path.
  * @returns {string|null} null when the target cannot be forwarded (answered 400)
  */
 function targetPath(req, basePath) {
   let rest = typeof req.url === 'string' ? pathAndQuery(req.url) : null;
-  if (rest === null || !SENDABLE.test(rest)) return null;
+  if (rest === null || !SENDABLE.test(rest) || hasDotSegment(rest.split('?', 1)[0])) return null;
   if (typeof req.baseUrl === 'string' && req.baseUrl !== '' && typeof req.originalUrl === 'string'
     && pathAndQuery(req.originalUrl) === req.baseUrl + rest.slice(1)) {
     rest = rest.slice(1);

@@ -20,7 +20,7 @@ function withoutConditions(headers) {
 
 /**
  * Checks the per-call overrides of a request (cache.fetch's): `ttl` in seconds (null or
- * undefined: the options' ttl, else HTTP freshness) and `tags` (added to the entry's).
+ * undefined: HTTP freshness, capped by the `ttl` option) and `tags` (added to the entry's).
  * @throws {TypeError} naming the property
  */
 function checkOverrides(request) {

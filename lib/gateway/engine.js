@@ -69,7 +69,7 @@ class SharedCache {
    *   absolute upstream URL; `headers`: lowercased names, without hop-by-hop fields; `onInterim`:
    *   hears the interim (1xx) responses to this request's own trips upstream (never stored); `paths`: more
    *   paths to index the entry under; `ttl` (seconds): overrides the freshness lifetime of what
-   *   this exchange stores, like the `ttl` option (null: the option's, else HTTP rules); `tags`:
+   *   this exchange stores (a cache.fetch call's; null: HTTP rules, capped by the `ttl` option); `tags`:
    *   added to the stored entry's tags
    * @returns {Promise<{ status: number, headers: object, body: import('stream').Readable|Buffer,
    *   cacheStatus: 'HIT'|'MISS'|'STALE'|'REVALIDATED'|'BYPASS' }>}

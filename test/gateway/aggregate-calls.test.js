@@ -48,7 +48,7 @@ afterEach(async () => {
   expect(errors).toEqual([]);
 });
 
-describe('calls keyed by service name', () => {
+describe('project rule: cache.aggregate() calls keyed by service name', () => {
   it('runs them concurrently and resolves with each status, headers and body (JSON parsed, else text)', async () => {
     const text = await startOrigin();
     text.handle = (req, res) => { res.setHeader('Content-Type', 'text/plain'); res.end('plain'); };
@@ -81,7 +81,7 @@ describe('calls keyed by service name', () => {
     }
   });
 
-  it('caches each call with its own ttl: the next aggregate is served from Redis', async () => {
+  it('caches each call with its own ttl: the next aggregate is served from Redis (RFC 9111 4.2.1 freshness, else the call\'s ttl)', async () => {
     const calls = {
       user: { url: `${users.url}/users/1` }, // HTTP freshness: max-age=60
       orders: { url: `${orders.url}/orders?user=1`, ttl: 30 }, // no freshness from the origin: the call's ttl
@@ -129,7 +129,7 @@ describe('WHATWG mimesniff "JSON MIME type": which bodies are parsed', () => {
     expect(out.results.x.body).toEqual(parsed ? { a: 1 } : '{"a":1}');
   });
 
-  it('parses a body that was sent gzip-encoded (cache.fetch() decodes it)', async () => {
+  it('parses a body that was sent gzip-encoded (cache.fetch() decodes it: RFC 9110 8.4, WHATWG Fetch)', async () => {
     orders.handle = answers(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, zlib.gzipSync('{"a":1}'));
     const out = await cache.aggregate({ x: { url: `${orders.url}/gz`, headers: { 'accept-encoding': 'gzip' } } });
     expect(out.results.x.body).toEqual({ a: 1 });
@@ -137,7 +137,7 @@ describe('WHATWG mimesniff "JSON MIME type": which bodies are parsed', () => {
   });
 });
 
-describe('calls as an array of { name, url, ... }', () => {
+describe('project rule: cache.aggregate() calls as an array of { name, url, ... }', () => {
   it('keys the results by name', async () => {
     const out = await cache.aggregate([
       { name: 'a', url: `${users.url}/users/2` },
@@ -148,7 +148,7 @@ describe('calls as an array of { name, url, ... }', () => {
   });
 });
 
-describe('when a call fails', () => {
+describe('project rule: when a call of cache.aggregate() fails', () => {
   it('reports a service that is down in errors, with partial: true and the others\' results', async () => {
     const down = await deadUrl();
     const out = await cache.aggregate({ user: { url: `${users.url}/users/1` }, products: { url: `${down}/products` } });
@@ -158,7 +158,7 @@ describe('when a call fails', () => {
     expect(out.errors.products).toMatchObject({ code: 'ERR_RESPCACHE_UPSTREAM' });
   });
 
-  it('counts a non-2xx status as a failure, with a coded error holding the status and body', async () => {
+  it('counts a non-2xx status as a failure (RFC 9110 15.3: 2xx is success), with a coded error holding the status and body', async () => {
     orders.handle = json({ error: 'busy' }, {}, { status: 503 });
     const out = await cache.aggregate({ user: { url: `${users.url}/users/1` }, orders: { url: `${orders.url}/orders` } });
     expect(out.partial).toBe(true);
@@ -240,7 +240,7 @@ describe('when a call fails', () => {
   });
 });
 
-describe('invalid arguments', () => {
+describe('project rule: invalid arguments of cache.aggregate()', () => {
   it.each([
     ['calls', () => cache.aggregate('x'), /the calls of cache.aggregate\(\) to be an object keyed by service name/],
     ['name', () => cache.aggregate([{ url: 'http://a/' }]), /call 0 of cache.aggregate\(\) .* non-empty "name"/],
@@ -256,7 +256,7 @@ describe('invalid arguments', () => {
   });
 });
 
-describe('an aggregated route cached by cache.middleware()', () => {
+describe('project rule: an aggregated route cached by cache.middleware()', () => {
   it('is stored and tagged: HIT without any service call, MISS after its tag is invalidated', async () => {
     const app = express();
     app.get('/profile/:id', cache.middleware({ ttl: 60, tags: (req) => [`profile:${req.params.id}`] }), async (req, res, next) => {
@@ -287,7 +287,7 @@ describe('an aggregated route cached by cache.middleware()', () => {
     expect(users.count() + orders.count()).toBe(2);
   });
 
-  it('is not stored when partial, with the no-store of api.md\'s and the README\'s example', async () => {
+  it('is not stored when partial, with the no-store of api.md\'s and the README\'s example (RFC 9111 5.2.2.5)', async () => {
     const down = await deadUrl();
     const app = express();
     app.get('/profile/:id', cache.middleware({ ttl: 30 }), async (req, res) => {

@@ -46,7 +46,7 @@ async function stored(engine, path, extra) {
   throw new Error(`${path} was never stored`);
 }
 
-describe('when a request has a "ttl"', () => {
+describe('project rule: when a request has a "ttl" (it overrides the RFC 9111 4.2.1 freshness lifetime)', () => {
   it('stores a response without freshness information for that many seconds', async () => {
     const engine = engineFor((req, res) => res.writeHead(200, dated({ 'Content-Type': 'text/plain' })).end('plain'));
     expect((await exchange(engine, '/p', { ttl: 30 })).cacheStatus).toBe('MISS');
@@ -65,7 +65,7 @@ describe('when a request has a "ttl"', () => {
     expect((await exchange(engine, '/m')).cacheStatus).toBe('MISS');
   });
 
-  it('null keeps the HTTP rules', async () => {
+  it('null keeps the HTTP rules (RFC 9111 4.2.1)', async () => {
     const engine = engineFor((req, res) => res.writeHead(200, dated({ 'Cache-Control': 'max-age=60' })).end('h'));
     await exchange(engine, '/h', { ttl: null });
     await stored(engine, '/h');
@@ -97,7 +97,7 @@ describe('when a request has a "ttl"', () => {
   });
 });
 
-describe('when a request has "tags"', () => {
+describe('project rule: when a request has "tags"', () => {
   it('adds them to the stored entry\'s tags, beside the "tags" option\'s', async () => {
     const engine = engineFor((req, res) => res.writeHead(200, dated({ 'Cache-Control': 'max-age=60' })).end('t'),
       { tags: ['gateway'] });

@@ -39,7 +39,7 @@ describe('a GET of a fresh response (RFC 9111 4.2)', () => {
     origin.handle = json((req) => ({ n: origin.count(), url: req.url }), { 'Cache-Control': 'max-age=60', ETag: '"v1"' });
   });
 
-  it('resolves with a WHATWG Response: MISS first, then HIT from Redis without asking the origin', async () => {
+  it('resolves with a WHATWG Fetch Response: MISS first, then HIT from Redis with Age (RFC 9111 5.1) without asking the origin', async () => {
     const first = await cache.fetch(`${origin.url}/users/1?x=1`);
     expect(first).toBeInstanceOf(Response);
     expect(first.status).toBe(200);
@@ -57,7 +57,7 @@ describe('a GET of a fresh response (RFC 9111 4.2)', () => {
     expect(keys.length).toBeGreaterThan(0);
   });
 
-  it('coalesces concurrent cold calls into one origin request', async () => {
+  it('coalesces concurrent cold calls into one origin request (RFC 9111 4; project rule: one upstream request per key)', async () => {
     origin.handle = json({ ok: true }, { 'Cache-Control': 'max-age=60' }, { delayMs: 100 });
     const replies = await Promise.all(Array.from({ length: 8 }, () => cache.fetch(`${origin.url}/cold`)));
     expect(origin.count()).toBe(1);
@@ -66,7 +66,7 @@ describe('a GET of a fresh response (RFC 9111 4.2)', () => {
     for (const r of replies) expect(await r.json()).toEqual({ ok: true });
   });
 
-  it('shares its entries with cache.proxy() in front of the same origin that sends no X-Forwarded-*', async () => {
+  it('shares its entries with cache.proxy() in front of the same origin that sends no X-Forwarded-* (RFC 9111 2: same method and target URI, same key)', async () => {
     await (await cache.fetch(`${origin.url}/shared`)).text();
     // With X-Forwarded-Host/-Proto sent, the proxy's key holds them (the upstream may answer by
     // them) and a call, which sends none, has its own entry.
@@ -77,7 +77,7 @@ describe('a GET of a fresh response (RFC 9111 4.2)', () => {
     expect(origin.count()).toBe(1);
   });
 
-  it('answers HEAD from the stored GET response, with no body', async () => {
+  it('answers HEAD from the stored GET response, with no body (RFC 9110 9.3.2; WHATWG Fetch: a HEAD response has a null body)', async () => {
     await (await cache.fetch(`${origin.url}/h`)).text();
     const head = await cache.fetch(`${origin.url}/h`, { method: 'head' });
     expect(head.headers.get('x-cache')).toBe('HIT');
@@ -97,7 +97,7 @@ function revalidated(req, res) {
 }
 
 describe('a stale response with a validator (RFC 9111 4.3)', () => {
-  it('is revalidated with If-None-Match, and a 304 serves the stored body (REVALIDATED)', async () => {
+  it('is revalidated with If-None-Match (4.3.1), and a 304 serves the stored body (REVALIDATED, 4.3.4)', async () => {
     origin.handle = revalidated;
     const first = await cache.fetch(`${origin.url}/r`);
     expect(first.headers.get('x-cache')).toBe('MISS');
@@ -112,7 +112,7 @@ describe('a stale response with a validator (RFC 9111 4.3)', () => {
   });
 });
 
-describe('per-call overrides', () => {
+describe('per-call overrides (project rule: "ttl" overrides the RFC 9111 4.2.1 lifetime, "tags" index the entry)', () => {
   it('"ttl" stores a response the origin gives no freshness, for that many seconds', async () => {
     origin.handle = json({ n: 1 });
     expect((await cache.fetch(`${origin.url}/t`)).headers.get('x-cache')).toBe('MISS');
@@ -141,8 +141,8 @@ describe('per-call overrides', () => {
   });
 });
 
-describe('request headers and bodies', () => {
-  it('sends headers given as an object, a Headers or [name, value] pairs', async () => {
+describe('request headers and bodies (WHATWG Fetch RequestInit)', () => {
+  it('sends headers given as an object, a Headers or [name, value] pairs (WHATWG Fetch HeadersInit; a repeated name combined, RFC 9110 5.3), and no Via: not a proxy (RFC 9110 7.6.3)', async () => {
     origin.handle = json({});
     await (await cache.fetch(`${origin.url}/a`, { headers: { 'X-One': '1', Accept: 'application/json' } })).text();
     await (await cache.fetch(`${origin.url}/b`, { headers: new Headers({ 'X-Two': '2' }) })).text();
@@ -165,7 +165,7 @@ describe('request headers and bodies', () => {
     expect((await cache.fetch(`${origin.url}/items/1`)).headers.get('x-cache')).toBe('MISS');
   });
 
-  it('gives a 204 a null body', async () => {
+  it('gives a 204 a null body (WHATWG Fetch: null body status; RFC 9110 15.3.5)', async () => {
     origin.handle = (req, res) => { res.writeHead(204); res.end(); };
     const reply = await cache.fetch(`${origin.url}/empty`, { method: 'DELETE' });
     expect(reply.status).toBe(204);
@@ -173,7 +173,7 @@ describe('request headers and bodies', () => {
   });
 });
 
-describe('RFC 9110 8.4 Content-Encoding: the body is decoded as fetch() decodes it', () => {
+describe('RFC 9110 8.4 Content-Encoding: the body is decoded as fetch() decodes it (WHATWG Fetch: handle content codings)', () => {
   const PLAIN = JSON.stringify({ hello: 'world', list: [1, 2, 3] });
   const ACCEPT = { 'accept-encoding': 'gzip, deflate, br' };
   /** An origin answering `bytes` with this Content-Encoding, stored for 60 s per Accept-Encoding. */
@@ -205,7 +205,7 @@ describe('RFC 9110 8.4 Content-Encoding: the body is decoded as fetch() decodes 
     expect(origin.count()).toBe(1);
   });
 
-  it('stores the entry encoded: cache.proxy() serves it with its Content-Encoding, bytes as the origin sent them', async () => {
+  it('stores the entry encoded under Vary: Accept-Encoding (RFC 9111 3, 4.1): cache.proxy() serves it with its Content-Encoding, bytes as the origin sent them', async () => {
     const gzipped = zlib.gzipSync(PLAIN);
     origin.handle = encoded('gzip', gzipped);
     expect(await (await cache.fetch(`${origin.url}/shared-gz`, { headers: ACCEPT })).text()).toBe(PLAIN);
@@ -223,14 +223,14 @@ describe('RFC 9110 8.4 Content-Encoding: the body is decoded as fetch() decodes 
     ['an unknown coding', 'x-custom'],
     ['a list that ends with an unknown coding', 'gzip, x-custom'],
     ['a list with an unknown coding before a known one', 'x-custom, gzip'],
-  ])('leaves the body as it is for %s', async (what, coding) => {
+  ])('leaves the body as it is for %s (WHATWG Fetch: unsupported codings return the bytes)', async (what, coding) => {
     const bytes = Buffer.from([0x1f, 0x8b, 0x00, 0xff, 0x10, 0x20]);
     origin.handle = encoded(coding, bytes, 'no-store');
     const reply = await cache.fetch(`${origin.url}/odd`);
     expect(Buffer.from(await reply.arrayBuffer()).equals(bytes)).toBe(true);
   });
 
-  it.each([['MISS', 'no-store'], ['HIT', 'max-age=60']])('a body that does not decode rejects the body read (%s), with UpstreamBodyError', async (status, cacheControl) => {
+  it.each([['MISS', 'no-store'], ['HIT', 'max-age=60']])('a body that does not decode rejects the body read (%s), with UpstreamBodyError (WHATWG Fetch: decoding failure errors the body)', async (status, cacheControl) => {
     origin.handle = encoded('gzip', 'this is not gzip', cacheControl);
     if (status === 'HIT') await (await cache.fetch(`${origin.url}/bad-gz`)).arrayBuffer().catch(() => null);
     const reply = await cache.fetch(`${origin.url}/bad-gz`);
@@ -242,7 +242,7 @@ describe('RFC 9110 8.4 Content-Encoding: the body is decoded as fetch() decodes 
     expect(err.message).toBe(`the body of ${origin.url}/bad-gz does not decode as its Content-Encoding "gzip" says: incorrect header check`);
   });
 
-  it('does not decode a HEAD response or a null-body status', async () => {
+  it('does not decode a HEAD response or a null-body status (WHATWG Fetch: their body is null)', async () => {
     origin.handle = (req, res) => {
       res.writeHead(req.url === '/gone' ? 204 : 200, { 'Content-Encoding': 'gzip', 'Cache-Control': 'no-store' });
       res.end();
@@ -251,7 +251,7 @@ describe('RFC 9110 8.4 Content-Encoding: the body is decoded as fetch() decodes 
     expect((await cache.fetch(`${origin.url}/gone`)).body).toBeNull();
   });
 
-  it('sends no Accept-Encoding unless the call does (the stored variant is the identity one)', async () => {
+  it('project rule: sends no Accept-Encoding unless the call does, unlike fetch() in browsers and undici (the stored variant is the identity one)', async () => {
     origin.handle = json({});
     await (await cache.fetch(`${origin.url}/ae`)).text();
     expect(origin.requests[0].headers['accept-encoding']).toBeUndefined();
@@ -317,7 +317,7 @@ describe('RFC 9111 3 / 4.3.4: a call\'s "ttl" and "tags" apply only to the respo
     expect((await cache.fetch(`${origin.url}/rv`)).headers.get('x-cache')).toBe('MISS');
   });
 
-  it('a STALE answer (stale-while-revalidate) stores through its background revalidation: that call\'s ttl and tags apply (RFC 5861)', async () => {
+  it('a STALE answer (stale-while-revalidate) stores through its background revalidation: that call\'s ttl and tags apply (RFC 5861 3)', async () => {
     origin.handle = (req, res) => {
       const headers = { ETag: '"v1"', 'Cache-Control': 'max-age=0, stale-while-revalidate=60' };
       if (req.headers['if-none-match'] === '"v1"') {
@@ -340,7 +340,7 @@ describe('RFC 9111 3 / 4.3.4: a call\'s "ttl" and "tags" apply only to the respo
   });
 });
 
-describe('failures', () => {
+describe('failures (project rule: coded errors, timeouts; WHATWG Fetch for "signal")', () => {
   it('rejects with an UpstreamError when the origin cannot be reached', async () => {
     const url = await deadUrl();
     await expect(cache.fetch(`${url}/x`)).rejects.toMatchObject({ code: 'ERR_RESPCACHE_UPSTREAM' });
@@ -376,7 +376,7 @@ describe('failures', () => {
     expect(await abandoned.promise).toBe(true);
   });
 
-  it('"signal" aborts the call with the signal\'s reason', async () => {
+  it('"signal" aborts the call with the signal\'s reason (WHATWG Fetch: abort the fetch() call with the signal\'s abort reason)', async () => {
     origin.handle = json({}, {}, { delayMs: 1000 });
     const controller = new AbortController();
     const call = cache.fetch(`${origin.url}/abort`, { signal: controller.signal });
@@ -403,7 +403,7 @@ describe('failures', () => {
   });
 });
 
-describe('after cache.close()', () => {
+describe('project rule: after cache.close()', () => {
   it('rejects with CacheClosedError and sends nothing upstream', async () => {
     const { cache: closing } = await openCache({ redis: redis.url, commandTimeout: 1000 });
     await closing.close();

@@ -7,7 +7,7 @@ const { execFile } = require('child_process');
 
 const DEMO = path.join(__dirname, '../../examples/gateway/demo.js');
 
-it('runs the gateway demo to the end and exits 0', async () => {
+it('project rule (npm run demo:gateway): runs the gateway demo to the end and exits 0', async () => {
   const env = { ...process.env };
   delete env.REDIS_URL;
   const { code, stdout, stderr } = await new Promise((resolve) => {

@@ -51,7 +51,7 @@ describe('freshness (RFC 9111 4.2)', () => {
     expect((await t.gw.get('/i')).headers['x-cache']).toBe('MISS');
   });
 
-  it('serves a response with s-maxage=0 from the upstream every time', async () => {
+  it('serves a response with s-maxage=0 from the upstream every time (5.2.2.10)', async () => {
     await start((req, res) => res.writeHead(200, dated({ 'Cache-Control': 'max-age=60, s-maxage=0' })).end('s'));
     await t.gw.get('/s');
     expect((await t.gw.get('/s')).headers['x-cache']).toBe('MISS');
@@ -72,7 +72,7 @@ describe('freshness (RFC 9111 4.2)', () => {
 });
 
 describe('revalidation (RFC 9111 4.3)', () => {
-  it('validates a stale entry with its ETag; a 304 refreshes the stored headers and lifetime', async () => {
+  it('validates a stale entry with its ETag; a 304 refreshes the stored headers and lifetime (4.3.1, 4.3.3, 4.3.4)', async () => {
     let version = 1;
     await start((req, res) => {
       if (req.headers['if-none-match'] === '"v1"') {
@@ -103,7 +103,7 @@ describe('revalidation (RFC 9111 4.3)', () => {
     expect([reply.headers['x-cache'], reply.text, t.origin.count()]).toEqual(['REVALIDATED', 'bare', 1]);
   });
 
-  it('revalidates a fresh entry when the request says no-cache', async () => {
+  it('revalidates a fresh entry when the request says no-cache (5.2.1.4)', async () => {
     await start((req, res) => res.writeHead(req.headers['if-none-match'] ? 304 : 200,
       dated({ 'Cache-Control': 'max-age=60', ETag: '"n"' })).end(req.headers['if-none-match'] ? undefined : 'n'));
     await t.gw.get('/n');
@@ -111,7 +111,7 @@ describe('revalidation (RFC 9111 4.3)', () => {
     expect([reply.headers['x-cache'], reply.text, t.origin.count()]).toEqual(['REVALIDATED', 'n', 2]);
   });
 
-  it('replaces the entry when the upstream answers the validation with a new 200', async () => {
+  it('replaces the entry when the upstream answers the validation with a new 200 (4.3.3)', async () => {
     let body = 'old';
     await start((req, res) => res.writeHead(200, dated({ 'Cache-Control': 'max-age=10', ETag: `"${body}"` })).end(body));
     await t.gw.get('/v');
@@ -210,7 +210,7 @@ describe('invalidation by unsafe methods (RFC 9111 4.4)', () => {
     expect((await t.gw.get('/d')).headers['x-cache']).toBe('HIT');
   });
 
-  it('cache.invalidatePath and cache.invalidateTags reach gateway entries', async () => {
+  it('project rule (beside 4.4): cache.invalidatePath and cache.invalidateTags reach gateway entries', async () => {
     await start((req, res) => res.writeHead(200, dated({ 'Cache-Control': 'max-age=60' })).end('t'), { tags: ['users'] });
     await t.gw.get('/users/1');
     await t.gw.get('/users/2');
@@ -222,7 +222,7 @@ describe('invalidation by unsafe methods (RFC 9111 4.4)', () => {
 });
 
 describe('stale responses (RFC 5861)', () => {
-  it('stale-if-error: serves the stale entry when the upstream answers 5xx or cannot be reached', async () => {
+  it('stale-if-error (RFC 5861 4): serves the stale entry when the upstream answers 5xx or cannot be reached', async () => {
     let failing = false;
     await start((req, res) => (failing ? res.writeHead(500).end('down')
       : res.writeHead(200, dated({ 'Cache-Control': 'max-age=1, stale-if-error=60', ETag: '"s"' })).end('stale body')));
@@ -237,7 +237,7 @@ describe('stale responses (RFC 5861)', () => {
     t.origin = await startOrigin(); // for afterEach
   });
 
-  it('without stale-if-error a stale entry is not served when the upstream fails', async () => {
+  it('without stale-if-error a stale entry is not served when the upstream fails (RFC 9111 4.2.4)', async () => {
     let failing = false;
     await start((req, res) => (failing ? res.writeHead(500).end('down')
       : res.writeHead(200, dated({ 'Cache-Control': 'max-age=1', ETag: '"s"' })).end('stale body')));
@@ -248,7 +248,7 @@ describe('stale responses (RFC 5861)', () => {
     expect([reply.status, reply.text]).toEqual([500, 'down']);
   });
 
-  it('stale-while-revalidate: answers stale at once and revalidates in the background', async () => {
+  it('stale-while-revalidate (RFC 5861 3): answers stale at once and revalidates in the background', async () => {
     let body = 'v1';
     await start((req, res) => res.writeHead(200, dated({ 'Cache-Control': 'max-age=1, stale-while-revalidate=60' })).end(body));
     await t.gw.get('/w');
@@ -268,7 +268,7 @@ describe('stale responses (RFC 5861)', () => {
   });
 });
 
-describe('answers computed from storage', () => {
+describe('answers computed from storage (RFC 9111 4)', () => {
   beforeEach(async () => {
     await start((req, res) => res.writeHead(200, dated({
       'Cache-Control': 'max-age=60', ETag: '"e1"', 'Content-Type': 'text/plain',
@@ -282,14 +282,14 @@ describe('answers computed from storage', () => {
     expect(t.origin.count()).toBe(1);
   });
 
-  it('answers a Range request from the stored full response', async () => {
+  it('answers a Range request from the stored full response (RFC 9110 14.2, 14.4, 15.3.7, 15.5.17)', async () => {
     const reply = await t.gw.get('/f', { headers: { Range: 'bytes=2-4' } });
     expect([reply.status, reply.headers['content-range'], reply.text]).toEqual([206, 'bytes 2-4/10', '234']);
     const outside = await t.gw.get('/f', { headers: { Range: 'bytes=50-' } });
     expect([outside.status, outside.headers['content-range']]).toEqual([416, 'bytes */10']);
   });
 
-  it('answers HEAD from the stored GET response, without a body', async () => {
+  it('answers HEAD from the stored GET response, without a body (RFC 9110 9.3.2)', async () => {
     const reply = await t.gw.head('/f');
     expect([reply.status, reply.headers['x-cache'], reply.headers['content-length'], reply.body.length]).toEqual([200, 'HIT', '10', 0]);
     expect(t.origin.count()).toBe(1);
@@ -303,13 +303,13 @@ describe('answers computed from storage', () => {
 });
 
 describe('fields the response restricts (RFC 9111 5.2.2)', () => {
-  it('does not store a response that says private', async () => {
+  it('does not store a response that says private (5.2.2.7)', async () => {
     await start((req, res) => res.writeHead(200, dated({ 'Cache-Control': 'private, max-age=60' })).end('p'));
     await t.gw.get('/p');
     expect((await t.gw.get('/p')).headers['x-cache']).toBe('MISS');
   });
 
-  it('stores private="X-User" without that field, and sends no-cache="X-Secret" fields only after validation', async () => {
+  it('stores private="X-User" without that field (5.2.2.7), and sends no-cache="X-Secret" fields only after validation (5.2.2.4)', async () => {
     await start((req, res) => res.writeHead(200, dated({
       'Cache-Control': 'max-age=60, private="X-User", no-cache="X-Secret"', 'X-User': 'u1', 'X-Secret': 's',
     })).end('q'));
@@ -320,7 +320,7 @@ describe('fields the response restricts (RFC 9111 5.2.2)', () => {
   });
 });
 
-describe('coalescing', () => {
+describe('coalescing (RFC 9111 4; project rule: one upstream request per key)', () => {
   it('sends 20 concurrent cold requests upstream as one', async () => {
     let release;
     const held = new Promise((resolve) => { release = resolve; });
@@ -336,7 +336,7 @@ describe('coalescing', () => {
     expect(t.origin.count()).toBe(1);
   });
 
-  it('once a URL answered no-store, sends its concurrent requests upstream together, not one at a time', async () => {
+  it('once a URL answered no-store (5.2.2.5), sends its concurrent requests upstream together, not one at a time (project rule: hit-for-miss)', async () => {
     // After a first no-store answer, the origin answers only once 10 requests wait at the same
     // time: had the gateway queued them behind one leader, one would arrive and the test time out.
     const waiting = [];
@@ -381,7 +381,7 @@ describe('coalescing', () => {
   });
 });
 
-describe('store faults', () => {
+describe('project rule: store faults', () => {
   it('never become errors: with Redis unreachable every request goes upstream (BYPASS)', async () => {
     const { cache: broken } = await openCache({ redis: 'redis://127.0.0.1:1', commandTimeout: 200, connectTimeout: 200 },
       { waitReady: false });
@@ -394,7 +394,7 @@ describe('store faults', () => {
   });
 });
 
-describe('coalescing across gateway instances', () => {
+describe('coalescing across gateway instances (RFC 9111 4; project rule: one upstream request per key across instances)', () => {
   it('has two caches on one Redis (each with its own in-process table) send 20 cold requests upstream as one', async () => {
     // On the test's clock, like the first cache: on the real one the entry's times would mean another thing to each.
     const { cache: other } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 1000 }, t.clock));
@@ -419,7 +419,7 @@ describe('coalescing across gateway instances', () => {
     expect(t.origin.count()).toBe(1);
   });
 
-  it('has two caches on one Redis validate a stale entry for 20 concurrent requests with one conditional request', async () => {
+  it('has two caches on one Redis validate a stale entry for 20 concurrent requests with one conditional request (RFC 9111 4.3.1)', async () => {
     const { cache: other } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 1000 }, t.clock));
     let release;
     const held = new Promise((resolve) => { release = resolve; });
@@ -451,7 +451,7 @@ describe('coalescing across gateway instances', () => {
   });
 });
 
-describe('requests with Cookie (project rule: the gateway key does not tell users apart)', () => {
+describe('requests with Cookie (project rule extending RFC 9111 3.5: the gateway key does not tell users apart)', () => {
   it('does not store a response to a request with Cookie unless it says public', async () => {
     await start((req, res) => res.writeHead(200, dated({ 'Cache-Control': req.url === '/pub' ? 'public, max-age=60' : 'max-age=60' }))
       .end(`for ${req.headers.cookie || 'nobody'}`));

@@ -41,11 +41,11 @@ async function stampede(gateways, path, headers, { count = 5, reqHeaders = () =>
   return all;
 }
 
-describe('when concurrent requests join a MISS in flight', () => {
+describe('RFC 9111 4 (project rule: coalescing): when concurrent requests join a MISS in flight', () => {
   it.each([
-    ['Cache-Control: max-age=0', { 'Cache-Control': 'max-age=0', ETag: '"z"' }],
-    ['Cache-Control: no-cache', { 'Cache-Control': 'no-cache, max-age=60', ETag: '"n"' }],
-  ])('does not answer followers HIT from a response with "%s"', async (_, headers) => {
+    ['"Cache-Control: max-age=0" (stale at once: RFC 9111 4.2, 4.2.4)', { 'Cache-Control': 'max-age=0', ETag: '"z"' }],
+    ['"Cache-Control: no-cache" (RFC 9111 5.2.2.4)', { 'Cache-Control': 'no-cache, max-age=60', ETag: '"n"' }],
+  ])('does not answer followers HIT from a response with %s', async (_, headers) => {
     t.gw = await bareGateway(t.cache, t.origin.url);
     const all = await stampede([t.gw], '/held', headers);
     expect(all.every((r) => r.status === 200)).toBe(true);
@@ -53,7 +53,7 @@ describe('when concurrent requests join a MISS in flight', () => {
     expect(t.origin.count('/held')).toBe(5);
   });
 
-  it('does not answer a follower whose request says "Cache-Control: no-cache" HIT', async () => {
+  it('does not answer a follower whose request says "Cache-Control: no-cache" HIT (RFC 9111 5.2.1.4)', async () => {
     t.gw = await bareGateway(t.cache, t.origin.url);
     const all = await stampede([t.gw], '/fresh', { 'Cache-Control': 'max-age=60' },
       { reqHeaders: (i) => (i === 0 ? {} : { 'cache-control': 'no-cache' }) });
@@ -61,14 +61,14 @@ describe('when concurrent requests join a MISS in flight', () => {
     expect(t.origin.count('/fresh')).toBe(5);
   });
 
-  it('still answers followers HIT from a fresh response', async () => {
+  it('still answers followers HIT from a fresh response (RFC 9111 4.2)', async () => {
     t.gw = await bareGateway(t.cache, t.origin.url);
     const all = await stampede([t.gw], '/shared', { 'Cache-Control': 'max-age=60' });
     expect(all.map((r) => r.text)).toEqual(Array(5).fill('answer 1'));
     expect(t.origin.count('/shared')).toBe(1);
   });
 
-  it('does not answer followers of another process HIT from a "max-age=0" response', async () => {
+  it('does not answer followers of another process HIT from a "max-age=0" response (RFC 9111 4.2.4)', async () => {
     const { cache: other } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 1000 }, t.clock));
     t.gw = await bareGateway(t.cache, t.origin.url);
     const second = await bareGateway(other, t.origin.url);
@@ -85,12 +85,12 @@ describe('when concurrent requests join a MISS in flight', () => {
 
 describe('RFC 9111 4.3.2: a request forwarded with its own conditions or Range on a MISS', () => {
   it.each([
-    ['If-None-Match, answered 304', { 'If-None-Match': '"c"' }, (res) => res.writeHead(304, dated({ ETag: '"c"' })).end()],
-    ['Range, answered 206', { Range: 'bytes=0-1' },
+    ['If-None-Match, answered 304 (RFC 9110 13.1.2, 15.4.5)', { 'If-None-Match': '"c"' }, (res) => res.writeHead(304, dated({ ETag: '"c"' })).end()],
+    ['Range, answered 206 (RFC 9110 14.2, 15.3.7)', { Range: 'bytes=0-1' },
       (res) => res.writeHead(206, dated({ 'Content-Range': 'bytes 0-1/10', 'Cache-Control': 'max-age=60' })).end('01')],
-    ['Cache-Control: no-store, answered 200', { 'Cache-Control': 'no-store' },
+    ['Cache-Control: no-store, answered 200 (RFC 9111 5.2.1.5)', { 'Cache-Control': 'no-store' },
       (res) => res.writeHead(200, dated({ 'Cache-Control': 'max-age=60' })).end('full')],
-  ])('leaves the coalescing of the URL\'s plain requests on (%s)', async (_, reqHeaders, answer) => {
+  ])('leaves the coalescing of the URL\'s plain requests on (project rule) after %s', async (_, reqHeaders, answer) => {
     t.origin.handle = (req, res) => answer(res);
     t.gw = await bareGateway(t.cache, t.origin.url);
     expect((await t.gw.get('/own', { headers: reqHeaders })).headers['x-cache']).toBe('MISS');

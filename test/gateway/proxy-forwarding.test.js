@@ -18,7 +18,7 @@ describe.each([
   ['a bare http.createServer handler', (options) => bareGateway(t.cache, t.origin.url, options), ''],
   ['Express middleware mounted at /api', (options) => expressGateway(t.cache, t.origin.url, options), '/api'],
 ])('as %s', (_, start, mount) => {
-  it('answers the first request from the upstream (MISS), the next from Redis (HIT) with Age', async () => {
+  it('RFC 9111 4.2.3, 5.1: answers the first request from the upstream (MISS), the next from Redis (HIT) with Age, and keeps the stored Date (RFC 9110 6.6.1)', async () => {
     t.origin.handle = cacheable('hello');
     t.gw = await start();
     const miss = await t.gw.get(`${mount}/greeting?x=1`);
@@ -31,7 +31,7 @@ describe.each([
     expect(t.origin.requests[0].url).toBe('/greeting?x=1'); // the path relative to the mount point
   });
 
-  it('keys by the whole URL: another query string is another entry', async () => {
+  it('RFC 9111 2, 4: keys by the whole target URI: another query string is another entry', async () => {
     t.origin.handle = (req, res) => cacheable(req.url)(req, res);
     t.gw = await start();
     await t.gw.get(`${mount}/p?a=1`);
@@ -40,8 +40,8 @@ describe.each([
   });
 });
 
-describe('the request target under an Express mount point', () => {
-  it('sends the path below the mount as sent: /api?x=1 and /api/?x=1 are two upstream URLs', async () => {
+describe('RFC 9110 7.7: the request target under an Express mount point is forwarded as sent', () => {
+  it('sends the path below the mount as sent: /api?x=1 and /api/?x=1 are two upstream URLs, two entries (RFC 9111 4)', async () => {
     t.origin.handle = (req, res) => cacheable(req.url)(req, res);
     t.gw = await expressGateway(t.cache, `${t.origin.url}/base`);
     const bare = await t.gw.get('/api?x=1');
@@ -52,7 +52,7 @@ describe('the request target under an Express mount point', () => {
 });
 
 describe('forwarded headers (RFC 9110 7.6)', () => {
-  it('drops hop-by-hop fields, adds Via and X-Forwarded-*, and sends the upstream its own Host', async () => {
+  it('drops hop-by-hop fields (7.6.1), adds Via (7.6.3) and the de facto X-Forwarded-*, and sends the upstream its own Host (7.2)', async () => {
     t.origin.handle = cacheable('x', { Connection: 'X-Hop', 'X-Hop': 'secret', 'Keep-Alive': 'timeout=5' });
     t.gw = await bareGateway(t.cache, t.origin.url);
     const reply = await t.gw.get('/h', { headers: { Connection: 'keep-alive, X-Client-Hop', 'X-Client-Hop': '1', 'X-End': '2' } });
@@ -68,21 +68,21 @@ describe('forwarded headers (RFC 9110 7.6)', () => {
     expect(reply.headers.via).toBe('1.1 respcache');
   });
 
-  it('appends to an X-Forwarded-For the client sent, and names a pseudonym in Via when told', async () => {
+  it('appends to an X-Forwarded-For the client sent (de facto; RFC 7239 Forwarded is not sent), and names a pseudonym in Via when told (7.6.3)', async () => {
     t.gw = await bareGateway(t.cache, t.origin.url, { via: 'edge-1' });
     await t.gw.get('/h', { headers: { 'X-Forwarded-For': '10.0.0.1' } });
     expect(t.origin.requests[0].headers['x-forwarded-for']).toBe('10.0.0.1, 127.0.0.1');
     expect(t.origin.requests[0].headers.via).toBe('1.1 edge-1');
   });
 
-  it('prefixes the upstream URL\'s own path', async () => {
+  it('prefixes the upstream URL\'s own path (RFC 9110 3.7: a gateway translates the target for its upstream)', async () => {
     t.gw = await bareGateway(t.cache, `${t.origin.url}/v2/`);
     await t.gw.get('/users/1');
     expect(t.origin.requests[0].url).toBe('/v2/users/1');
   });
 });
 
-describe('bodies are streamed', () => {
+describe('RFC 9110 7.6 forwarding (project rule: bodies are streamed, not buffered)', () => {
   it('sends the first bytes of a large response before the upstream has sent the rest, and stores the whole', async () => {
     const rest = gate();
     const chunk = Buffer.alloc(64 * 1024, 'a');
@@ -118,7 +118,7 @@ describe('bodies are streamed', () => {
     expect(reply.text).toBe(`got ${body.length}`);
   });
 
-  it('does not store a body over maxBodyBytes, but sends all of it', async () => {
+  it('does not store a body over maxBodyBytes, but sends all of it (RFC 9111 2: a cache is never obliged to store)', async () => {
     t.origin.handle = cacheable(Buffer.alloc(5000, 'z'));
     t.gw = await bareGateway(t.cache, t.origin.url, { maxBodyBytes: 1000 });
     const first = await t.gw.get('/z');
@@ -127,8 +127,8 @@ describe('bodies are streamed', () => {
   });
 });
 
-describe('when the upstream fails', () => {
-  it('answers 502 when it cannot be reached', async () => {
+describe('when the upstream fails (RFC 9110 15.6)', () => {
+  it('answers 502 when it cannot be reached (15.6.3)', async () => {
     const closed = await startOrigin();
     await closed.close();
     t.gw = await bareGateway(t.cache, closed.url);
@@ -136,7 +136,7 @@ describe('when the upstream fails', () => {
     expect([reply.status, reply.headers['x-cache']]).toEqual([502, 'MISS']);
   });
 
-  it('answers 504 when it does not send its headers in time', async () => {
+  it('answers 504 when it does not send its headers in time (15.6.5)', async () => {
     const never = gate();
     t.origin.handle = (req, res) => never.promise.then(() => res.end());
     t.gw = await bareGateway(t.cache, t.origin.url, { timeout: { headers: 200 } });
@@ -145,7 +145,7 @@ describe('when the upstream fails', () => {
     expect(reply.status).toBe(504);
   });
 
-  it('passes a 5xx through without storing it', async () => {
+  it('passes a 5xx through, not stored when the "statuses" option leaves it out (RFC 9111 2: options only narrow what is stored)', async () => {
     t.origin.handle = (req, res) => res.writeHead(503, { 'Cache-Control': 'max-age=60' }).end('busy');
     t.gw = await bareGateway(t.cache, t.origin.url, { statuses: [200] });
     await t.gw.get('/busy');
@@ -155,7 +155,7 @@ describe('when the upstream fails', () => {
 });
 
 describe('what is never stored', () => {
-  it('a response with Set-Cookie', async () => {
+  it('a response with Set-Cookie (project rule: RFC 9111 7.3 would let a cache store it)', async () => {
     t.origin.handle = cacheable('c', { 'Set-Cookie': 'sid=1' });
     t.gw = await bareGateway(t.cache, t.origin.url);
     await t.gw.get('/c');
@@ -174,7 +174,7 @@ describe('what is never stored', () => {
   });
 });
 
-describe('options are checked at setup', () => {
+describe('project rule: options are checked at setup', () => {
   it.each([
     ['upstream', () => t.cache.proxy('ftp://example.test')],
     ['upstream', () => t.cache.proxy(42)],

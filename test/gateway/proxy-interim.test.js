@@ -77,7 +77,7 @@ describe('the fields of a relayed 103 (RFC 9110 15.2, 7.6.1; RFC 8297)', () => {
   });
 });
 
-describe('who gets interim responses', () => {
+describe('who gets interim responses (RFC 9110 15.2)', () => {
   it('a client revalidating a stale entry gets those of the validation (RFC 9110 15.2)', async () => {
     t.origin.handle = (req, res) => {
       if (req.headers['if-none-match'] === '"v1"') {
@@ -106,7 +106,7 @@ describe('who gets interim responses', () => {
     expect(raw.endsWith('final')).toBe(true);
   });
 
-  it('cache.fetch() has no interim responses: it resolves with the final one', async () => {
+  it('cache.fetch() has no interim responses: it resolves with the final one (WHATWG Fetch, HTTP-network fetch: 1xx other than 101 are ignored)', async () => {
     t.origin.handle = withInterim();
     const reply = await t.cache.fetch(`${t.origin.url}/fetched`);
     expect([reply.status, reply.headers.get('x-cache'), await reply.text()]).toEqual([200, 'MISS', 'final']);

@@ -12,6 +12,12 @@ const { retryable, RETRY_PAUSE_MS } = require('./redis-topology');
 // Releases of locks that a command past its timeout may still take (releaseAfterFault): at most
 // this many wait, the oldest dropped first.
 const FAULT_RELEASES_MAX = 10000;
+// A release that failed (timed out, refused while the connection waits for a late reply, the
+// connection lost) joins that queue: its lock would hold every fill of the key, in every process,
+// for the rest of its lifetime (seen: a gateway stampede with Redis past commandTimeout waited
+// out the 10 s coalesceTimeout). Sent again for at most this long (the lock's lifetime is not
+// known here; a release of a lock already gone deletes nothing: it compares the token).
+const RELEASE_RETRY_MS = 60000;
 
 // Lock tokens: unique per process (random base) and per acquisition (sequence).
 const TOKEN_BASE = crypto.randomBytes(9).toString('base64');
@@ -46,7 +52,7 @@ function unlock(store, name, token, afterFaultTtl = 0) {
   if (token === '') return;
   const argv = ['EVAL', scripts.RELEASE_LOCK, '1', lockName(store, name), token];
   if (afterFaultTtl > 0) releaseAfterFault(store, argv, afterFaultTtl);
-  else store.releaseLock(argv, store.names.lockBucket(name));
+  else store.releaseLock(argv, store.names.lockBucket(name), () => releaseAfterFault(store, argv, RELEASE_RETRY_MS));
 }
 
 /**

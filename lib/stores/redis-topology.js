@@ -193,7 +193,7 @@ const REPLAY_MAX = 10000;
  * @param {number} b the bucket of the lock's name
  * @returns {void} faults are reported, not thrown
  */
-function releaseLock(store, argv, b) {
+function releaseLock(store, argv, b, onFault) {
   if (store.closing) return;
   if (store.topology === 'sentinel') {
     const now = performance.now();
@@ -205,7 +205,9 @@ function releaseLock(store, argv, b) {
   }
   const send = () => store.command(argv, undefined, true);
   (store.topology === 'single' ? send() : retrying(store, send)).catch((err) => {
-    if (!(err && err.code === 'ERR_RESPCACHE_REDIS_CLOSED')) store.report(err);
+    if (err && err.code === 'ERR_RESPCACHE_REDIS_CLOSED') return;
+    store.report(err);
+    if (onFault !== undefined && retryable(err)) onFault();
   });
 }
 

@@ -143,8 +143,8 @@ class RedisStore extends EventEmitter {
   }
 
   /** Sends a lock's release, retried on Sentinel and Cluster as invalidation steps are. */
-  releaseLock(argv, b) {
-    topo.releaseLock(this, argv, b);
+  releaseLock(argv, b, onFault) {
+    topo.releaseLock(this, argv, b, onFault);
   }
 
   /** The route of a keyless command that must share the connection of bucket b's names (Cluster). */

@@ -302,4 +302,23 @@ describe('when Redis stalls (CLIENT PAUSE) beyond commandTimeout', () => {
     expect(next.headers['x-cache']).toBe('MISS');
     control.disconnect();
   });
+
+  it('a fill lock whose release fails (past commandTimeout) is released once Redis answers again', async () => {
+    const { cache } = await openCache({ redis: redis.url, commandTimeout: 100 });
+    const store = cache._store;
+    const taken = await store.acquire('e:k', async () => null, { coalesceTimeout: 1000, lockTtl: 10000 });
+    expect(typeof taken.token).toBe('string');
+    const control = redis.client({ connectionName: 'control' });
+    const locks = async () => (await control.keys(familyPattern('l:*'))).length;
+    expect(await locks()).toBe(1);
+    expect(await control.call('CLIENT', 'PAUSE', '600', 'WRITE')).toBe('OK');
+    // A write past commandTimeout: until Redis answers it, the connection fails new commands at
+    // once, so the notice and the unlock below are never sent.
+    await expect(store.command(['SET', 'other', '1'])).rejects.toMatchObject({ code: 'ERR_RESPCACHE_REDIS_TIMEOUT' });
+    const failed = once(cache, 'error');
+    store.release('e:k', taken.token, false);
+    expect((await failed)[0].code).toBe('ERR_RESPCACHE_REDIS_TIMEOUT');
+    await waitFor(async () => (await locks()) === 0, { timeout: 3000, interval: 10, what: 'the lock released after the pause' });
+    control.disconnect();
+  });
 });

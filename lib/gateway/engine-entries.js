@@ -184,8 +184,9 @@ class GatewayEntries {
   /**
    * Stores an entry for `request` under the key its Vary selects, writing the vary record when
    * it varies (and, when the lookup found no record, removing an entry under the bare base key,
-   * which would answer every variant). Resolves with { key, encoded, stored } (encoded null when
-   * it cannot be encoded); never rejects.
+   * which would answer every variant). Resolves with { key, encoded, stored, faulted } (faulted:
+   * the store failed, rather than refused it; encoded null when it cannot be encoded); never
+   * rejects.
    * @param {{ headers: object }} request
    * @param {{ base: string, names: string[]|null }} found the lookup's
    * @param {object} entry from entryFor
@@ -213,8 +214,13 @@ class GatewayEntries {
       stored = Promise.reject(err);
     }
     if (names.length > 0) this.putRecord(base, names, entry.storedAt, ttl, found.names === null);
-    const result = await stored.then((ok) => ok === true, (err) => { this.report(err); return false; });
-    return { key, encoded, stored: result };
+    let faulted = false;
+    const result = await stored.then((ok) => ok === true, (err) => {
+      this.report(err);
+      faulted = true;
+      return false;
+    });
+    return { key, encoded, stored: result, faulted };
   }
 
   putRecord(base, names, now, ttlMs, dropBase) {

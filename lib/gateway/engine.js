@@ -257,8 +257,10 @@ class SharedCache {
     if (entry.keepMs < 1) return null;
     if (found === null) return binding.encodeEntry(entry.status, entry.headers, entry.body, entry.storedAt, entry.expiresAt);
     const tags = this.entries.tagsFor(request, res, fill);
-    const { key, encoded, stored } = await this.entries.put(request, found, entry, { ...fill, tags });
-    return stored && key === found.key ? encoded : null;
+    const { key, encoded, stored, faulted } = await this.entries.put(request, found, entry, { ...fill, tags });
+    // A store that failed (Redis past commandTimeout) still answers this process's followers; one
+    // that was refused (an invalidation fenced the fill) answers none.
+    return (stored || faulted) && key === found.key ? encoded : null;
   }
 
   /**

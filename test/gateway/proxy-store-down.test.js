@@ -96,4 +96,27 @@ describe('when the store cannot be asked (Redis paused past commandTimeout)', ()
     expect(reply.status).toBe(504);
     expect(t.origin.count('/only')).toBe(0);
   });
+
+  it('answers the followers from the leader\'s response when storing it fails (RFC 9111 4; project rule: one upstream request per key)', async () => {
+    const { cache, errors } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 200 }, t.clock));
+    t.gw = await bareGateway(cache, t.origin.url);
+    const control = t.redis.client({ connectionName: 'control' });
+    const joined = gate();
+    let n = 0;
+    onFlightJoin(cache, () => { if (++n === 19) joined.open(); });
+    t.origin.handle = async (req, res) => {
+      await joined.promise;
+      // Redis takes no write for 1 s from now: the leader's store (a script) times out.
+      expect(await control.call('CLIENT', 'PAUSE', '1000', 'WRITE')).toBe('OK');
+      pauseOver = control.ping().finally(() => control.disconnect());
+      res.writeHead(200, dated({ 'Cache-Control': 'max-age=60' })).end('the one answer');
+    };
+    const agent = new http.Agent({ keepAlive: false, maxSockets: 50 });
+    const all = await Promise.all(Array.from({ length: 20 }, () => t.gw.get('/put-fails', { agent })));
+    agent.destroy();
+    expect(t.origin.count('/put-fails')).toBe(1);
+    expect(all.every((r) => r.status === 200 && r.text === 'the one answer')).toBe(true);
+    expect(all.map((r) => r.headers['x-cache']).sort()).toEqual([...Array(19).fill('HIT'), 'MISS']);
+    expect(errors.some((err) => err.code === 'ERR_RESPCACHE_REDIS_TIMEOUT')).toBe(true);
+  });
 });

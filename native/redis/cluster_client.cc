@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "core/cluster_slot.h"
+#include "redis/loop_clock.h"
 
 namespace respcache {
 
@@ -233,7 +234,7 @@ ClusterClient::Op* ClusterClient::NewOp(int argc, const char* const* argv, const
     return nullptr;
   }
   uint32_t timeout = timeout_ms ? timeout_ms : options_.command_timeout_ms;
-  return new Op(this, argc, argv, lens, cb, data, uv_now(loop_) + timeout, timeout, slot);
+  return new Op(this, argc, argv, lens, cb, data, FreshNowMs(loop_) + timeout, timeout, slot);
 }
 
 int ClusterClient::CallerSlot(int slot, int argc, const char* const* argv, const size_t* lens) {
@@ -300,7 +301,7 @@ void ClusterClient::Dispatch(Op* op) {
 }
 
 void ClusterClient::Send(Op* op, Link* link, bool asking) {
-  uint64_t now = uv_now(loop_);
+  uint64_t now = FreshNowMs(loop_);
   if (op->deadline_ms <= now) {
     std::string why = "Redis did not answer within " + std::to_string(op->timeout_ms) + " ms";
     Settle(op, nullptr, CommandError::kTimeout, why.c_str());

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "redis/ip_literal.h"
+#include "redis/loop_clock.h"
 #include "redis/pubsub_message.h"
 #include "redis/reconnect_policy.h"
 
@@ -232,7 +233,7 @@ void RedisConnection::StartHandshake() {
       argv.push_back(a.data());
       lens.push_back(a.size());
     }
-    auto* p = new Pending(this, cb, this, uv_now(loop_) + options_.connect_timeout_ms,
+    auto* p = new Pending(this, cb, this, FreshNowMs(loop_) + options_.connect_timeout_ms,
                           options_.connect_timeout_ms);
     if (sub_op >= 0) {
       p->sub_op = sub_op;
@@ -482,7 +483,7 @@ void RedisConnection::Submit(int argc, const char* const* argv, const size_t* le
          "Redis has not answered earlier commands within their timeout");
       return;
     }
-    auto* p = new Pending(this, cb, data, uv_now(loop_) + timeout, timeout);
+    auto* p = new Pending(this, cb, data, FreshNowMs(loop_) + timeout, timeout);
     p->sub_op = sub_op;
     p->sub_name = sub_name;
     if (!Send(p, argc, argv, lens)) {
@@ -500,7 +501,7 @@ void RedisConnection::Submit(int argc, const char* const* argv, const size_t* le
     return;
   }
   if (attempt_in_progress_) {
-    auto* p = new Pending(this, cb, data, uv_now(loop_) + timeout, timeout);
+    auto* p = new Pending(this, cb, data, FreshNowMs(loop_) + timeout, timeout);
     p->sub_op = sub_op;
     p->sub_name = sub_name;
     p->argv.reserve(argc);

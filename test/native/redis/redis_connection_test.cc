@@ -330,6 +330,28 @@ TEST(RedisConnection, TakesAReplyAlreadyWaitingWhenItsDeadlineFires) {
   EXPECT_EQ(echo->str, "on time");
 }
 
+TEST(RedisConnection, CountsATimeoutFromWhenTheCommandIsIssuedNotFromTheStartOfTheLoopTurn) {
+  FakeRedisServer server;
+  server.On(0, [](FakeConnection& c) {
+    Command cmd;
+    while (c.Read(&cmd)) {
+      std::this_thread::sleep_for(40ms);  // Redis's answer takes 40 ms: well within the timeout
+      c.Write(Bulk(cmd.size() > 1 ? cmd[1] : "?"));
+    }
+  });
+  TestLoop loop;
+  loop.Watch(server);
+  Client client(loop, Client::Tcp(server.port()));
+  ASSERT_TRUE(client.WaitReady());
+  // A long turn of the loop (a burst of requests, a busy machine): libuv's cached time stays at
+  // the start of the turn, 150 ms behind, when the command is issued.
+  std::this_thread::sleep_for(150ms);  // the busy turn being simulated, not synchronisation
+  auto echo = client.Issue({"ECHO", "in time"}, 100, /*flush_now=*/true);
+  ASSERT_TRUE(loop.RunUntil([&] { return echo->done(); }));
+  EXPECT_EQ(echo->error, CommandError::kNone) << echo->message;
+  EXPECT_EQ(echo->str, "in time");
+}
+
 // --- Replies split across reads ----------------------------------------------------------------
 
 const std::string kPipelineReplies = Bulk("hello") + ":42\r\n" + "*2\r\n$1\r\na\r\n$-1\r\n";

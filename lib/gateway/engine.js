@@ -332,6 +332,7 @@ class SharedCache {
    * encoded bytes when they were stored under found.key (else null). When the update makes it a
    * response a shared cache may not store (the 304 says private, no-store...: 3, 5.2.2.5,
    * 5.2.2.7), the stored one is removed instead: the request that validated gets it, nobody after.
+   * Only the response decides that: a request that may not store leaves the entry untouched.
    * @param {object|null} [merged] its new headers when already merged (a HEAD's, 4.3.5)
    * @param {number|null} [ttlMs] a lifetime overriding HTTP freshness (0: stored stale)
    */
@@ -341,12 +342,15 @@ class SharedCache {
       { responseTime: res.responseTime, cdnCacheControl: this.o.cdnCacheControl });
     const entry = this.entries.entryFor({ status: old.status, headers, requestTime: res.requestTime, responseTime: res.responseTime },
       old.body, ttlMs);
-    if (!this.storable({ ...request, method: 'GET' }, { status: old.status, headers })) {
+    const updated = { status: old.status, headers };
+    if (!this.storable({ method: 'GET', url: request.url, headers: {} }, updated)) {
       await this.store.deleteEntry(found.key, false).catch(this.report);
       return { entry, encoded: null };
     }
     let encoded = null;
-    if (entry.keepMs >= 1) {
+    // A request that may not store (no-store, credentials on a response not marked for sharing:
+    // 5.2.1.5, 3.5) leaves the stored response as it was: neither updated nor removed.
+    if (entry.keepMs >= 1 && this.storable({ ...request, method: 'GET' }, updated)) {
       try {
         const put = await this.entries.put(request, found, entry, { ...fill, tags: this.entries.tagsFor(request, res, fill) });
         if (put.stored && put.key === found.key) encoded = put.encoded;

@@ -80,6 +80,26 @@ describe('RFC 9111 4.3.4, 5.2.2.5, 5.2.2.7: a 304 that makes the stored response
   });
 });
 
+describe('RFC 9111 5.2.1.5, 3.5: a 304 to a request that may not store', () => {
+  it.each([
+    ['Cache-Control: no-cache, no-store', { 'Cache-Control': 'no-cache, no-store' }],
+    ['Authorization', { Authorization: 'Bearer one-user' }],
+    ['Cookie', { Cookie: 'session=one-user' }],
+  ])('leaves the stored response as it was for everyone else (request with %s)', async (what, headers) => {
+    await validating({ 'Cache-Control': 'max-age=1' }, { 'Cache-Control': 'max-age=600' });
+    await t.gw.get('/k');
+    await waitFor(async () => (await t.gw.get('/k')).headers['x-cache'] === 'HIT', { what: 'the entry stored' });
+    t.clock.advance(2000);
+    const validated = await t.gw.get('/k', { headers });
+    expect([validated.status, validated.text]).toEqual([200, 'shared body']);
+    expect(conditionals()).toBe(1);
+    // Neither removed nor refreshed by that request: still there, still stale (validated again).
+    const next = await t.gw.get('/k');
+    expect([next.status, next.headers['x-cache'], next.text]).toEqual([200, 'REVALIDATED', 'shared body']);
+    expect(conditionals()).toBe(2);
+  });
+});
+
 describe('RFC 9111 4.2.4, 5.2.1.4; RFC 5861 4: a validation the request asked for fails', () => {
   /** Stores a fresh response, then has the origin answer `failure`. */
   async function storedThenFailing(cacheControl, failure) {

@@ -231,14 +231,20 @@ function decodersFor(contentEncoding) {
  * UpstreamBodyError (from `bodyError`); the source's own (the timeout, a reset) as it came.
  */
 function decoded(source, decoders, bodyError) {
+  // Whichever fails first decides: pipeline then destroys the others (the source too, while the
+  // body still streams), and they report that same error.
   let sourceFailed = false;
+  let decoderError = null;
   source.once('error', () => { sourceFailed = true; });
+  for (const decoder of decoders) {
+    decoder.once('error', (err) => { if (!sourceFailed && decoderError === null) decoderError = err; });
+  }
   const last = pipeline(source, ...decoders, () => {});
   return Readable.from((async function* decode() {
     try {
       yield* last;
     } catch (err) {
-      throw sourceFailed || source.readableAborted ? err : bodyError(err);
+      throw decoderError !== null ? bodyError(decoderError) : err;
     }
   })(), { objectMode: false });
 }

@@ -162,7 +162,12 @@ async function coalesceOffline(engine, request) {
     else engine.inflight.fail(key);
   });
   engine.reporter.outcome(request, 'bypass');
-  return engine.forward(request, 'BYPASS', null, null, done);
+  try {
+    return await engine.forward(request, 'BYPASS', null, null, done);
+  } catch (err) {
+    done(null);
+    throw err;
+  }
 }
 
 module.exports = { coalesce, coalesceOffline, untilAborted };

@@ -192,12 +192,16 @@ class GatewayEntries {
    * @param {object} entry from entryFor
    * @param {object} fill from fillFor
    */
+  /** The Vary field names of stored headers when the cache keeps such a response, else null. */
+  varyNames(headers) {
+    const names = varyFieldNames(headers);
+    return names[0] === '*' || names.length > MAX_VARY_NAMES || !names.every((n) => NAME.test(n)) ? null : names;
+  }
+
   async put(request, found, entry, fill) {
     const base = found.base;
-    const names = varyFieldNames(entry.headers);
-    if (names[0] === '*' || names.length > MAX_VARY_NAMES || !names.every((n) => NAME.test(n))) {
-      return { key: base, encoded: null, stored: false };
-    }
+    const names = this.varyNames(entry.headers);
+    if (names === null) return { key: base, encoded: null, stored: false };
     const key = this.variantKey(base, names, request.headers);
     let encoded;
     try {

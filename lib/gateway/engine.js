@@ -255,7 +255,11 @@ class SharedCache {
     if (declared !== undefined && Number(declared) !== body.length) return null; // cut short
     const entry = this.entries.entryFor(res, body, this.entries.lifetimeFor(request));
     if (entry.keepMs < 1) return null;
-    if (found === null) return binding.encodeEntry(entry.status, entry.headers, entry.body, entry.storedAt, entry.expiresAt);
+    if (found === null) {
+      // The store could not be asked: handed to this process's followers only, as it would be stored.
+      if (this.entries.varyNames(entry.headers) === null) return null;
+      return binding.encodeEntry(entry.status, entry.headers, entry.body, entry.storedAt, entry.expiresAt);
+    }
     const tags = this.entries.tagsFor(request, res, fill);
     const { key, encoded, stored, faulted } = await this.entries.put(request, found, entry, { ...fill, tags });
     // A store that failed (Redis past commandTimeout) still answers this process's followers; one

@@ -88,6 +88,14 @@ describe('when the store cannot be asked (Redis paused past commandTimeout)', ()
     expect(t.origin.count('/zero')).toBe(5);
   });
 
+  it('does not hand over a response whose Vary the cache would not store under (RFC 9111 4.1)', async () => {
+    const { cache } = await stalledCache();
+    t.gw = await bareGateway(cache, t.origin.url);
+    const all = await burst(cache, t.gw, '/odd-vary', { count: 5, headers: { 'Cache-Control': 'max-age=60', Vary: 'x y' } });
+    expect(all.map((r) => r.headers['x-cache'])).toEqual(Array(5).fill('BYPASS'));
+    expect(t.origin.count('/odd-vary')).toBe(5);
+  });
+
   it('answers only-if-cached with 504 without going upstream (RFC 9111 5.2.1.7)', async () => {
     const { cache } = await stalledCache();
     t.gw = await bareGateway(cache, t.origin.url);

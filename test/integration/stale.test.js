@@ -13,6 +13,7 @@ const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches, entryKey, once, gate } = require('../helpers/cache');
 const { fakeClock, withClock } = require('../helpers/clock');
+const { onFlightJoin } = require('../helpers/internals');
 
 let redis;
 let cache;
@@ -446,7 +447,11 @@ describe('stale-if-error', () => {
   });
 
   it('answers every concurrent request from the stale entry after one failed handler run', async () => {
-    const http = await route(options, (req, res) => setTimeout(() => res.status(502).send('bad gateway'), 50));
+    // The handler fails once the 9 other requests have joined its run.
+    const joined = gate();
+    let n = 0;
+    onFlightJoin(cache, () => { if (++n === 9) joined.open(); });
+    const http = await route(options, (req, res) => joined.promise.then(() => res.status(502).send('bad gateway')));
     await plant();
     const replies = await Promise.all(Array.from({ length: 10 }, () => http.get('/r', { agent: false })));
     expect(replies.map((r) => `${r.status} ${r.headers['x-cache']} ${r.text}`)).toEqual(Array(10).fill('200 STALE old'));

@@ -41,7 +41,7 @@ async function settled() {
 
 describe('RFC 9110 7.7: the request target is forwarded as sent', () => {
   const targets = ['/q/{id}', '/q/a"b', '/q/a`b', "/z?q=a'b", '/r?x=%7e', '/r?x=~', '//double', '/a|b^c', '/a..b/.c',
-    '/q?next=../x'];
+    '/q?next=../x', '/p;v=1/..x;y/z.;..'];
 
   it.each(targets)('sends %s upstream byte for byte', async (path) => {
     t.origin.handle = echo();
@@ -68,7 +68,8 @@ describe('RFC 9110 7.7: the request target is forwarded as sent', () => {
     expect([escaped.headers['x-cache'], plain.headers['x-cache'], plain.text]).toEqual(['MISS', 'MISS', '/r?x=~']);
   });
 
-  it.each(['/x/./y', '/x/../y', '/..', '/x/%2e%2E/y', '/x/.%2e', '/x%2f..%2fy', '/x/..%5cy'])(
+  it.each(['/x/./y', '/x/../y', '/..', '/x/%2e%2E/y', '/x/.%2e', '/x%2f..%2fy', '/x/..%5cy',
+    '/x/..;/y', '/x/..;x=1/y', '/x/.;p/y', '/x/%2e%2e%3bx/y', '/x/..%3B/y', '/x%2f..;%5cy'])(
     'answers 400 to the dot segments of %s, which the upstream would resolve past the mount (RFC 3986 5.2.4)', async (path) => {
       t.origin.handle = echo();
       t.gw = await bareGateway(t.cache, t.origin.url);

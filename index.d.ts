@@ -426,11 +426,19 @@ export interface ProxyOptions {
   /** `Via: 1.1 respcache` (true, default) or `Via: 1.1 <pseudonym>`; a proxy must send Via (RFC 9110 7.6.3), so false throws. */
   via?: true | string;
   /**
-   * Send X-Forwarded-For (appended), -Host and -Proto, set by the gateway (the client's -Host and
-   * -Proto replaced) and part of the cache key (default true). false: none sent, the key is the
-   * URL alone, as cache.fetch()'s (whose entries such a gateway shares).
+   * Send X-Forwarded-For (appended), -Host and -Proto, set by the gateway (the client's Forwarded
+   * and X-Forwarded-Host, -Proto, -Port, -Prefix, -Server removed unless `trustForwarded`); every
+   * forwarded field sent but X-Forwarded-For is part of the cache key (default true). false: none
+   * sent, the key is the URL alone, as cache.fetch()'s (whose entries such a gateway shares).
    */
   xForwarded?: boolean;
+  /**
+   * Behind a proxy that sets them (a TLS-terminating load balancer): pass the client's Forwarded
+   * and X-Forwarded-Host, -Proto, -Port, -Prefix, -Server on as they are, -Host / -Proto set by
+   * the gateway only where none was sent; each is part of the cache key (default false). Only
+   * with `xForwarded` (true with `xForwarded: false` throws).
+   */
+  trustForwarded?: boolean;
   /** Most upstream connections kept alive (default 128). */
   connections?: number;
 }

@@ -6,14 +6,16 @@
 // invalidated (4.4).
 //
 // Keys (RFC 9111 4: the primary key is the target URI). The base key of a request is
-// `<keyPrefix>:gw:<sha256('GET', absolute upstream URL as sent[, X-Forwarded-Host, -Proto])>`
+// `<keyPrefix>:gw:<sha256('GET', absolute upstream URL as sent[, forwarded fields sent])>`
 // (HEAD is answered from GET entries). The URL is the one the upstream is sent, byte for byte
 // (no dot segments resolved, no escapes added or removed): two targets the upstream may answer
-// differently never share a key. With the `xForwarded` option on, the X-Forwarded-Host and
-// -Proto values sent upstream are part of the key too: the upstream may build its response from
-// them (absolute links), and they come from the client's Host, so without them one client could
-// choose what another is answered (cache poisoning). cache.fetch() sends neither: its key is the
-// URL alone. A response with Vary is stored under `<base key>:<sha256(secondary key)>` and a vary
+// differently never share a key. With the `xForwarded` option on, the values of the forwarded
+// fields sent upstream (upstream.js FORWARDED_FIELDS: Forwarded, X-Forwarded-Host, -Proto, -Port,
+// -Prefix, -Server, in that order, '' for one not sent) are part of the key too: the upstream may
+// build its response from them (absolute links), and they come from the client's Host (or, with
+// `trustForwarded`, from its own fields), so without them one client could choose what another
+// is answered (cache poisoning). With `xForwarded` off none is sent, and for cache.fetch(), the
+// key is the URL alone. A response with Vary is stored under `<base key>:<sha256(secondary key)>` and a vary
 // record under the base key lists its Vary field names, as lib/middleware/vary.js does for the
 // app middleware. Every entry is indexed under an internal tag per URL (in the WHATWG URL
 // parser's form, the form RFC 9111 4.4 invalidation targets are resolved in), so invalidating a
@@ -28,6 +30,7 @@ const { strippedFields } = require('../http/storable');
 const { freshnessLifetime, initialAge, staleWindowsMs } = require('../http/freshness');
 const { checkTags } = require('../stores/contract');
 const { StoreError } = require('../errors');
+const { FORWARDED_FIELDS } = require('./upstream');
 
 const RECORD = 'vr:';
 const NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
@@ -61,13 +64,13 @@ class GatewayEntries {
 
   /**
    * The base key of a request: its absolute upstream URL as sent, and, with the `xForwarded`
-   * option, the X-Forwarded-Host and -Proto it is sent with ('' for one not sent).
+   * option, every forwarded field it is sent with (FORWARDED_FIELDS, '' for one not sent).
    * @param {{ url: string, headers: object }} request
    */
   baseKey(request) {
     const parts = ['GET', request.url];
     if (this.o.xForwarded) {
-      for (const name of ['x-forwarded-host', 'x-forwarded-proto']) parts.push(String(request.headers[name] ?? ''));
+      for (const name of FORWARDED_FIELDS) parts.push(String(request.headers[name] ?? ''));
     }
     return `${this.keyPrefix}:gw:${binding.hashKey(parts)}`;
   }

@@ -153,7 +153,7 @@ class SharedCache {
       cacheStatus: 'MISS' };
   }
 
-  /** The base key of a request (engine-entries.js: its URL as sent and, with xForwarded, the forwarded Host and protocol). */
+  /** The base key of a request (engine-entries.js: its URL as sent and, with xForwarded, the forwarded fields sent). */
   baseKey(request) {
     return this.entries.baseKey(request);
   }

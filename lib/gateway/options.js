@@ -12,7 +12,7 @@ const { checkTags } = require('../stores/contract');
 
 const PROXY_OPTIONS = ['heuristicFraction', 'heuristicMaxAge', 'statuses', 'maxBodyBytes', 'retainStale',
   'cdnCacheControl', 'timeout', 'tags', 'ttl', 'coalesce', 'coalesceTimeout', 'lockTtl', 'via', 'xForwarded',
-  'connections'];
+  'trustForwarded', 'connections'];
 const TIMEOUT_OPTIONS = ['connect', 'headers', 'body'];
 const MAX_SECONDS = 10 * 365 * 86400;
 const MAX_MS = 2147483647;
@@ -105,6 +105,21 @@ function tags(value) {
   }
 }
 
+/**
+ * `xForwarded` and `trustForwarded`: trusting the client's forwarded fields means passing them
+ * on, which a gateway that sends none (xForwarded: false) does not do; cache.fetch() sends none.
+ */
+function forwarding(o, internal) {
+  if (internal.client === true) return { xForwarded: false, trustForwarded: false };
+  const xForwarded = boolean(o, 'xForwarded', true);
+  const trustForwarded = boolean(o, 'trustForwarded', false);
+  if (trustForwarded && !xForwarded) {
+    throw new TypeError(`Expected the "trustForwarded" option of ${where} to be false when "xForwarded" is false `
+      + '(no forwarded field is sent then, the client\'s neither)');
+  }
+  return { xForwarded, trustForwarded };
+}
+
 // RFC 9110 7.6.3: a proxy MUST send Via, so there is no way to turn it off; a pseudonym may
 // stand for the host name.
 function via(value) {
@@ -121,12 +136,12 @@ function via(value) {
  * @param {string} upstream the origin URL, e.g. 'http://users.internal:8080' or 'http://host/api'
  * @param {object} [options] see docs/gateway.md
  * @param {{ client?: boolean }} [internal] not from users: `client` for cache.fetch(), which is a
- *   client and not a proxy, so it sends no Via (and no X-Forwarded-*)
+ *   client and not a proxy, so it sends no Via (and no forwarded field of its own)
  * @returns {Readonly<{ origin: string, basePath: string, heuristicFraction: number, heuristicMaxMs: number,
  *   statuses: Set<number>|null, heuristicStatuses: Set<number>, maxBodyBytes: number, retainStaleMs: number,
  *   cdnCacheControl: boolean, timeout: { connect: number, headers: number, body: number },
  *   tags: string[]|Function|null, ttlCapMs: number|null, coalesce: boolean, coalesceTimeout: number, lockTtl: number,
- *   via: string|null, xForwarded: boolean, connections: number }>}
+ *   via: string|null, xForwarded: boolean, trustForwarded: boolean, connections: number }>}
  * @throws {TypeError} naming the option
  */
 function proxyOptions(upstream, options, internal = {}) {
@@ -162,7 +177,7 @@ function proxyOptions(upstream, options, internal = {}) {
     coalesceTimeout: number(o, 'coalesceTimeout', { min: 1, max: MAX_MS, integer: true }, 'a whole number of milliseconds'),
     lockTtl: number(o, 'lockTtl', { min: 1, max: MAX_MS, integer: true }, 'a whole number of milliseconds'),
     via: internal.client === true ? null : via(o.via),
-    xForwarded: internal.client === true ? false : boolean(o, 'xForwarded', true),
+    ...forwarding(o, internal),
     connections: number(o, 'connections', { min: 1, max: 65536, integer: true }, 'a whole number of connections'),
   });
 }

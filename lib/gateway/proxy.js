@@ -41,11 +41,13 @@ function pathAndQuery(target) {
  * Whether a path holds a dot segment ("." or "..", also percent-encoded, between "/", "\\" or an
  * encoded "/" or "\\"). The upstream would resolve it (RFC 3986 5.2.4) after the gateway chose
  * the mount, the base path and the cache key: "/public/../private/x" through a proxy mounted at
- * /public would reach the upstream's /private/x, past whatever guards the /private mount.
+ * /public would reach the upstream's /private/x, past whatever guards the /private mount. A
+ * segment's path parameters (from ";", or "%3b", on) are left out first: Tomcat and Spring read
+ * "..;x=1" and "..;" as "..".
  */
 function hasDotSegment(path) {
   return path.split(/\/|\\|%2f|%5c/i).some((segment) => {
-    const decoded = segment.replace(/%2e/gi, '.');
+    const decoded = segment.split(/;|%3b/i, 1)[0].replace(/%2e/gi, '.');
     return decoded === '.' || decoded === '..';
   });
 }

@@ -2,7 +2,8 @@
 
 // Forwarding to the upstream through undici: one keep-alive pool per proxy, connect / headers /
 // body timeouts, bodies streamed both ways; the hop-by-hop fields of both directions removed
-// (RFC 9110 7.6.1; from interim responses too), Via and X-Forwarded-* added (RFC 9110 7.6.3).
+// (RFC 9110 7.6.1; from interim responses too), Via (RFC 9110 7.6.3) and X-Forwarded-* added,
+// the client's forwarded fields removed unless trusted.
 // The request target goes as the caller built it, byte for byte (RFC 9110 7.7): nothing here
 // parses and re-serialises it. Failures become UpstreamError / UpstreamTimeoutError, which the
 // proxy answers with 502 / 504.
@@ -15,7 +16,12 @@ const { UpstreamError, UpstreamTimeoutError } = require('../errors');
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer',
   'te', 'proxy-authorization', 'proxy-authenticate', 'proxy-authentication-info', 'http2-settings']);
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-const X_FORWARDED = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto'];
+// The forwarded fields (RFC 7239 Forwarded and the de facto X-Forwarded-*, X-Forwarded-For
+// apart): an upstream may build its response from any of them (absolute links, https redirects,
+// a path prefix), so each one sent upstream is part of the cache key, in this order
+// (engine-entries.js baseKey). X-Forwarded-For is not: it names the client, one entry per client.
+const FORWARDED_FIELDS = Object.freeze(['forwarded', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port',
+  'x-forwarded-prefix', 'x-forwarded-server']);
 
 /**
  * A copy of `headers` (object, lowercased names) without the hop-by-hop fields, those the
@@ -38,26 +44,30 @@ function endToEnd(headers) {
 /**
  * The request headers sent upstream for a client request: end-to-end fields, Via appended, and,
  * with the `xForwarded` option, X-Forwarded-For appended (the client's address after those it
- * sent, as every proxy does), X-Forwarded-Host set to the Host the gateway received and
- * X-Forwarded-Proto to the protocol of the connection it came on. The client's own -Host and
- * -Proto are replaced, never passed on: the upstream may build its response from them (absolute
- * links) and the cache key holds the values sent (engine-entries.js baseKey). Without the option
- * no X-Forwarded-* is sent, the client's neither, as the key then holds none of them.
+ * sent, as every proxy does) and X-Forwarded-Host / -Proto. Without `trustForwarded` the client's
+ * forwarded fields (FORWARDED_FIELDS) are removed, never passed on, and the gateway sets
+ * X-Forwarded-Host to the Host it received and X-Forwarded-Proto to the protocol of the
+ * connection it came on: the upstream may build its response from them, and one client must not
+ * choose what the cache hands to another. With `trustForwarded` (a proxy in front sets them) the
+ * client's pass as they are, and the gateway sets -Host / -Proto only where the client sent
+ * none. Either way the cache key holds the values sent (engine-entries.js baseKey). Without
+ * `xForwarded` none of them is sent, the client's neither, and no X-Forwarded-For.
  * @param {import('http').IncomingMessage} req
- * @param {{ via: string|null, xForwarded: boolean }} o
+ * @param {{ via: string|null, xForwarded: boolean, trustForwarded: boolean }} o
  * @returns {object}
  */
 function forwardHeaders(req, o) {
   const out = endToEnd(req.headers);
   if (o.via !== null) out.via = out.via ? `${out.via}, ${o.via}` : o.via;
   const sentFor = out['x-forwarded-for'];
-  for (const name of X_FORWARDED) delete out[name];
+  delete out['x-forwarded-for'];
+  if (!o.trustForwarded) for (const name of FORWARDED_FIELDS) delete out[name];
   if (!o.xForwarded) return out;
   const ip = req.socket && req.socket.remoteAddress;
   if (ip) out['x-forwarded-for'] = sentFor ? `${sentFor}, ${ip}` : ip;
   else if (sentFor !== undefined) out['x-forwarded-for'] = sentFor;
-  out['x-forwarded-proto'] = req.socket && req.socket.encrypted ? 'https' : 'http';
-  if (req.headers.host) out['x-forwarded-host'] = req.headers.host;
+  if (out['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = req.socket && req.socket.encrypted ? 'https' : 'http';
+  if (out['x-forwarded-host'] === undefined && req.headers.host) out['x-forwarded-host'] = req.headers.host;
   return out;
 }
 
@@ -138,4 +148,4 @@ class Upstream {
   }
 }
 
-module.exports = { Upstream, endToEnd, forwardHeaders, responseHeaders, HOP_BY_HOP };
+module.exports = { Upstream, endToEnd, forwardHeaders, responseHeaders, HOP_BY_HOP, FORWARDED_FIELDS };

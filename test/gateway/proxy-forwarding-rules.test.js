@@ -1,9 +1,9 @@
 'use strict';
 
 // cache.proxy(): what a gateway may and may not change when it forwards (the request target, RFC
-// 9110 7.7; Via, 7.6.3), what the cache key must hold so that one client cannot choose what
-// another is answered (X-Forwarded-Host / -Proto, RFC 9111 4), and options that only narrow RFC
-// 9111 (the "ttl" option caps freshness, RFC 9111 3 and 4.2).
+// 9110 7.7; Via, 7.6.3; Forwarded, RFC 7239, and the de facto X-Forwarded-*), what the cache key
+// must hold so that one client cannot choose what another is answered (RFC 9111 4), and options
+// that only narrow RFC 9111 (the "ttl" option caps freshness, RFC 9111 3 and 4.2).
 const { bareGateway, expressGateway, gatewaySuite } = require('./proxy-fixtures');
 const { waitFor } = require('../helpers/cache');
 const { formatHttpDate } = require('../../lib/http/http-date');
@@ -41,7 +41,7 @@ async function settled() {
 
 describe('RFC 9110 7.7: the request target is forwarded as sent', () => {
   const targets = ['/q/{id}', '/q/a"b', '/q/a`b', "/z?q=a'b", '/r?x=%7e', '/r?x=~', '//double', '/a|b^c', '/a..b/.c',
-    '/q?next=../x'];
+    '/q?next=../x', '/p;v=1/..x;y/z.;..'];
 
   it.each(targets)('sends %s upstream byte for byte', async (path) => {
     t.origin.handle = echo();
@@ -68,7 +68,8 @@ describe('RFC 9110 7.7: the request target is forwarded as sent', () => {
     expect([escaped.headers['x-cache'], plain.headers['x-cache'], plain.text]).toEqual(['MISS', 'MISS', '/r?x=~']);
   });
 
-  it.each(['/x/./y', '/x/../y', '/..', '/x/%2e%2E/y', '/x/.%2e', '/x%2f..%2fy', '/x/..%5cy'])(
+  it.each(['/x/./y', '/x/../y', '/..', '/x/%2e%2E/y', '/x/.%2e', '/x%2f..%2fy', '/x/..%5cy',
+    '/x/..;/y', '/x/..;x=1/y', '/x/.;p/y', '/x/%2e%2e%3bx/y', '/x/..%3B/y', '/x%2f..;%5cy'])(
     'answers 400 to the dot segments of %s, which the upstream would resolve past the mount (RFC 3986 5.2.4)', async (path) => {
       t.origin.handle = echo();
       t.gw = await bareGateway(t.cache, t.origin.url);
@@ -120,7 +121,99 @@ describe('RFC 9110 7.7: the request target is forwarded as sent', () => {
   });
 });
 
-describe('RFC 9111 4 cache key: no cache poisoning through X-Forwarded-Host / X-Forwarded-Proto', () => {
+/** The forwarded fields a client may send, with values an attacker would choose. */
+const SPOOFED = {
+  Forwarded: 'for=192.0.2.1;host=evil.example;proto=https',
+  'X-Forwarded-Host': 'evil.example',
+  'X-Forwarded-Proto': 'https',
+  'X-Forwarded-Port': '8443',
+  'X-Forwarded-Prefix': '/phish',
+  'X-Forwarded-Server': 'evil',
+};
+const SPOOFED_NAMES = Object.keys(SPOOFED);
+
+/** What the upstream saw of the forwarded fields (those not sent left out). */
+const forwardedSeen = (headers) => Object.fromEntries(SPOOFED_NAMES.map((name) => [name, headers[name.toLowerCase()]])
+  .filter(([, value]) => value !== undefined));
+
+/** An upstream that builds a link from the forwarded fields, as Spring's ForwardedHeaderFilter does. */
+const linking = (req) => {
+  const forwarded = /host=([^;,\s]+)/.exec(req.headers.forwarded || '');
+  const host = forwarded ? forwarded[1] : req.headers['x-forwarded-host'];
+  return `https://${host}${req.headers['x-forwarded-prefix'] || ''}/login`;
+};
+
+describe('RFC 7239 Forwarded: a client\'s is passed on only with trustForwarded', () => {
+  it('removes the client\'s Forwarded by default: a response built from it is never served to another client', async () => {
+    t.origin.handle = echo(linking);
+    t.gw = await bareGateway(t.cache, t.origin.url);
+    const attacker = await t.gw.get('/page', { headers: { Forwarded: 'host=evil.example', 'X-Forwarded-Prefix': '/phish' } });
+    const victim = await stored('/page');
+    expect(t.origin.requests[0].headers.forwarded).toBeUndefined();
+    expect([attacker.text, victim.text]).toEqual([`https://127.0.0.1:${t.gw.port}/login`, `https://127.0.0.1:${t.gw.port}/login`]);
+  });
+
+  it('with trustForwarded passes the Forwarded it received on as it is, and keys by it', async () => {
+    t.origin.handle = echo(linking);
+    t.gw = await bareGateway(t.cache, t.origin.url, { trustForwarded: true });
+    const a = { headers: { Forwarded: 'host=a.example;proto=https' } };
+    await t.gw.get('/page', a);
+    await stored('/page', a);
+    const b = await t.gw.get('/page', { headers: { Forwarded: 'host=b.example;proto=https' } });
+    expect(t.origin.requests.map((r) => r.headers.forwarded)).toEqual(['host=a.example;proto=https', 'host=b.example;proto=https']);
+    expect([b.headers['x-cache'], b.text]).toEqual(['MISS', 'https://b.example/login']);
+    expect((await t.gw.get('/page', a)).text).toBe('https://a.example/login');
+  });
+});
+
+describe('de facto X-Forwarded-*: the gateway\'s own unless trustForwarded, X-Forwarded-For appended', () => {
+  it('removes the client\'s X-Forwarded-Port, -Prefix and -Server by default, and replaces its -Host and -Proto', async () => {
+    t.origin.handle = echo();
+    t.gw = await bareGateway(t.cache, t.origin.url);
+    await t.gw.get('/x', { headers: { ...SPOOFED, 'X-Forwarded-For': '10.0.0.1' } });
+    const seen = t.origin.requests[0].headers;
+    expect(forwardedSeen(seen)).toEqual({ 'X-Forwarded-Host': `127.0.0.1:${t.gw.port}`, 'X-Forwarded-Proto': 'http' });
+    expect(seen['x-forwarded-for']).toBe('10.0.0.1, 127.0.0.1');
+  });
+
+  it('with trustForwarded passes the client\'s X-Forwarded-* (and Forwarded) on as they are, and appends to X-Forwarded-For', async () => {
+    t.origin.handle = echo();
+    t.gw = await bareGateway(t.cache, t.origin.url, { trustForwarded: true });
+    await t.gw.get('/x', { headers: { ...SPOOFED, 'X-Forwarded-For': '10.0.0.1' } });
+    const seen = t.origin.requests[0].headers;
+    expect([forwardedSeen(seen), seen['x-forwarded-for']]).toEqual([SPOOFED, '10.0.0.1, 127.0.0.1']);
+  });
+
+  it('with trustForwarded sets X-Forwarded-Host / -Proto itself when the client sent none', async () => {
+    t.origin.handle = echo();
+    t.gw = await bareGateway(t.cache, t.origin.url, { trustForwarded: true });
+    await t.gw.get('/x', { headers: { 'X-Forwarded-Proto': 'https' } });
+    await t.gw.get('/y', { headers: { Host: 'lb.example' } });
+    expect(t.origin.requests.map((r) => forwardedSeen(r.headers))).toEqual([
+      { 'X-Forwarded-Host': `127.0.0.1:${t.gw.port}`, 'X-Forwarded-Proto': 'https' },
+      { 'X-Forwarded-Host': 'lb.example', 'X-Forwarded-Proto': 'http' },
+    ]);
+  });
+
+  it.each([
+    [{ trustForwarded: 'yes' }, /^Expected the "trustForwarded" option of cache\.proxy\(\) to be true or false, got string$/],
+    [{ trustForwarded: 1 }, /^Expected the "trustForwarded" option of cache\.proxy\(\) to be true or false, got 1$/],
+    [{ trustForwarded: true, xForwarded: false }, /^Expected the "trustForwarded" option of cache\.proxy\(\) to be false when "xForwarded" is false/],
+  ])('refuses %j with a TypeError naming "trustForwarded"', (options, message) => {
+    expect(() => t.cache.proxy(t.origin.url, options)).toThrow(TypeError);
+    expect(() => t.cache.proxy(t.origin.url, options)).toThrow(message);
+  });
+
+  it('with xForwarded: false sends none of them (not the client\'s either) and no X-Forwarded-For', async () => {
+    t.origin.handle = echo();
+    t.gw = await bareGateway(t.cache, t.origin.url, { xForwarded: false, trustForwarded: false });
+    await t.gw.get('/plain', { headers: { ...SPOOFED, 'X-Forwarded-For': '10.0.0.1' } });
+    const seen = t.origin.requests[0].headers;
+    expect([forwardedSeen(seen), seen['x-forwarded-for']]).toEqual([{}, undefined]);
+  });
+});
+
+describe('RFC 9111 4 cache key: no cache poisoning through the forwarded fields (Forwarded, X-Forwarded-*)', () => {
   const forwarded = (req) => `${req.headers['x-forwarded-proto']}://${req.headers['x-forwarded-host']}`;
 
   it('sends the Host and protocol the gateway received, not the client\'s X-Forwarded-*', async () => {
@@ -147,22 +240,38 @@ describe('RFC 9111 4 cache key: no cache poisoning through X-Forwarded-Host / X-
     expect([again.headers['x-cache'], again.text]).toEqual(['HIT', 'http://a.example']);
   });
 
-  it('invalidates the entries of every Host by URL: an unsafe request, invalidatePath', async () => {
-    t.origin.handle = (req, res) => (req.method === 'GET' ? echo(forwarded)(req, res) : res.writeHead(204).end());
-    t.gw = await bareGateway(t.cache, t.origin.url);
-    const hosts = ['a.example', 'b.example'].map((host) => ({ headers: { Host: host } }));
+  it.each(SPOOFED_NAMES)('with trustForwarded keys by %s as sent: another value, or none, is another entry', async (name) => {
+    t.origin.handle = echo((req) => String(req.headers[name.toLowerCase()]));
+    t.gw = await bareGateway(t.cache, t.origin.url, { trustForwarded: true });
+    const first = { headers: { [name]: SPOOFED[name] } };
+    await t.gw.get('/page', first);
+    await stored('/page', first);
+    const other = await t.gw.get('/page', { headers: { [name]: `${SPOOFED[name]}2` } });
+    const none = await t.gw.get('/page');
+    expect([other.headers['x-cache'], other.text]).toEqual(['MISS', `${SPOOFED[name]}2`]);
+    expect(none.headers['x-cache']).toBe('MISS');
+    expect((await t.gw.get('/page', first)).text).toBe(SPOOFED[name]);
+  });
+
+  it.each([
+    ['every Host', {}, 'Host', ['a.example', 'b.example', 'c.example']],
+    ['every X-Forwarded-Prefix (trustForwarded)', { trustForwarded: true }, 'X-Forwarded-Prefix', ['/a', '/b', '/c']],
+  ])('invalidates the entries of %s by URL: an unsafe request, invalidatePath', async (_, options, name, values) => {
+    t.origin.handle = (req, res) => (req.method === 'GET' ? echo(linking)(req, res) : res.writeHead(204).end());
+    t.gw = await bareGateway(t.cache, t.origin.url, options);
+    const variants = values.slice(0, 2).map((value) => ({ headers: { [name]: value } }));
     const fill = async () => {
-      for (const h of hosts) {
-        await t.gw.get('/item', h);
-        await stored('/item', h);
+      for (const v of variants) {
+        await t.gw.get('/item', v);
+        await stored('/item', v);
       }
     };
     await fill();
-    await t.gw.request('/item', { method: 'PUT', headers: { Host: 'c.example' }, body: 'x' });
-    for (const h of hosts) expect((await t.gw.get('/item', h)).headers['x-cache']).toBe('MISS');
+    await t.gw.request('/item', { method: 'PUT', headers: { [name]: values[2] }, body: 'x' });
+    for (const v of variants) expect((await t.gw.get('/item', v)).headers['x-cache']).toBe('MISS');
     await fill();
     expect(await t.cache.invalidatePath('/item')).toBeGreaterThanOrEqual(2);
-    for (const h of hosts) expect((await t.gw.get('/item', h)).headers['x-cache']).toBe('MISS');
+    for (const v of variants) expect((await t.gw.get('/item', v)).headers['x-cache']).toBe('MISS');
   });
 
   it('with xForwarded: false sends no X-Forwarded-* (not even the client\'s) and keys by the URL alone', async () => {

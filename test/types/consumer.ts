@@ -239,6 +239,8 @@ const gateway: ProxyHandler = cache.proxy('http://users.internal:8080', {
   via: 'edge-1', maxBodyBytes: 1 << 20,
 });
 const gatewayOptions: ProxyOptions = { timeout: 2000, coalesce: false, via: true, ttl: 60, xForwarded: false };
+const behindBalancer: ProxyOptions = { trustForwarded: true };
+void behindBalancer;
 void gatewayOptions;
 // @ts-expect-error a proxy must send Via (RFC 9110 7.6.3): true or a pseudonym
 const noVia: ProxyOptions = { via: false };

@@ -40,8 +40,8 @@ beforeEach(async () => {
   servers = [];
   users = await startOrigin();
   orders = await startOrigin();
-  users.handle = json((req) => ({ id: req.url.split('/').pop(), name: 'Ada' }), { 'Cache-Control': 'max-age=60' }, { delayMs: 150 });
-  orders.handle = json([{ id: 'o1' }], {}, { delayMs: 150 });
+  users.handle = json((req) => ({ id: req.url.split('/').pop(), name: 'Ada' }), { 'Cache-Control': 'max-age=60' });
+  orders.handle = json([{ id: 'o1' }]);
 });
 afterEach(async () => {
   await Promise.all([users.close(), orders.close(), ...servers.map((s) => s.close())]);
@@ -52,23 +52,22 @@ describe('project rule: cache.aggregate() calls keyed by service name', () => {
   it('runs them concurrently and resolves with each status, headers and body (JSON parsed, else text)', async () => {
     const text = await startOrigin();
     text.handle = (req, res) => { res.setHeader('Content-Type', 'text/plain'); res.end('plain'); };
-    // Concurrent: both 150 ms calls are at their origins at once (one after the other, never).
-    let inFlight = 0;
-    let most = 0;
-    const counted = (handle) => (req, res) => {
-      most = Math.max(most, ++inFlight);
-      res.on('finish', () => { inFlight--; });
-      handle(req, res);
+    // Concurrent: each of the two origins answers once both have a request (made one after the
+    // other, the first call would wait for the second: it times out instead).
+    const bothIn = gate();
+    let arrived = 0;
+    const held = (handle) => (req, res) => {
+      if (++arrived === 2) bothIn.open();
+      bothIn.promise.then(() => handle(req, res));
     };
-    users.handle = counted(users.handle);
-    orders.handle = counted(orders.handle);
+    users.handle = held(users.handle);
+    orders.handle = held(orders.handle);
     try {
       const out = await cache.aggregate({
         user: { url: `${users.url}/users/1` },
         orders: { url: `${orders.url}/orders?user=1`, headers: { accept: 'application/json' } },
         note: { url: `${text.url}/note` },
-      });
-      expect(most).toBe(2);
+      }, { timeout: 5000 });
       expect(out.partial).toBe(false);
       expect(out.errors).toEqual({});
       expect(out.results.user).toMatchObject({ status: 200, body: { id: '1', name: 'Ada' } });
@@ -168,22 +167,30 @@ describe('project rule: when a call of cache.aggregate() fails', () => {
   });
 
   it('"timeout" fails a call that takes longer (per call; a call\'s own timeout wins), aborting its request', async () => {
+    const ORDERS_DELAY_MS = 20000; // far longer than the timeouts: the call ends by its timeout
     const abandoned = gate();
     orders.handle = (req, res) => {
+      const late = setTimeout(() => json([])(req, res), ORDERS_DELAY_MS);
       // Closed before the response was sent: the call was aborted, not merely no longer awaited.
-      res.on('close', () => abandoned.open(!res.writableFinished));
-      setTimeout(() => { if (!res.destroyed) json([])(req, res); }, 1000);
+      res.on('close', () => {
+        clearTimeout(late);
+        abandoned.open(!res.writableFinished);
+      });
     };
+    // The user call is answered only after the orders call timed out: past the aggregate's
+    // timeout, within its own.
+    const answerUser = users.handle;
+    users.handle = (req, res) => abandoned.promise.then(() => answerUser(req, res));
     const t0 = Date.now();
     const out = await cache.aggregate({
-      user: { url: `${users.url}/users/1`, timeout: 500 },
+      user: { url: `${users.url}/users/1`, timeout: 10000 },
       orders: { url: `${orders.url}/orders` },
-    }, { timeout: 200 });
-    expect(Date.now() - t0).toBeLessThan(700);
+    }, { timeout: 1000 });
     expect(out.results.user.status).toBe(200);
     expect(out.errors.orders).toBeInstanceOf(UpstreamTimeoutError);
-    expect(out.errors.orders.message).toMatch(/the call "orders" of cache.aggregate\(\) had no complete response within 200 ms/);
+    expect(out.errors.orders.message).toMatch(/the call "orders" of cache.aggregate\(\) had no complete response within 1000 ms/);
     expect(await abandoned.promise).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(ORDERS_DELAY_MS / 2);
   });
 
   it('RFC 9110 15: a non-2xx status fails the call whatever its body: UpstreamStatusError with the body as text when it does not parse', async () => {

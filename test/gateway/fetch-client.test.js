@@ -6,6 +6,7 @@ const zlib = require('zlib');
 const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches, waitFor, gate } = require('../helpers/cache');
+const { inFlight, onFlightJoin } = require('../helpers/internals');
 const { startOrigin, json, deadUrl } = require('./fetch-fixtures');
 const { UpstreamError, UpstreamTimeoutError, UpstreamBodyError } = require('../../lib');
 
@@ -14,10 +15,13 @@ let cache;
 let errors;
 let origin;
 let servers;
+// Called each time a call joins a concurrent call's fetch (the hook stays on the file's cache).
+let onJoin = () => {};
 
 beforeAll(async () => {
   redis = await startRedis();
   ({ cache, errors } = await openCache({ redis: redis.url, commandTimeout: 1000 }));
+  onFlightJoin(cache, () => onJoin());
 });
 afterAll(async () => {
   await closeCaches();
@@ -30,6 +34,7 @@ beforeEach(async () => {
   origin = await startOrigin();
 });
 afterEach(async () => {
+  onJoin = () => {};
   await Promise.all([origin.close(), ...servers.map((s) => s.close())]);
   expect(errors).toEqual([]);
 });
@@ -58,8 +63,16 @@ describe('a GET of a fresh response (RFC 9111 4.2)', () => {
   });
 
   it('coalesces concurrent cold calls into one origin request (RFC 9111 4; project rule: one upstream request per key)', async () => {
-    origin.handle = json({ ok: true }, { 'Cache-Control': 'max-age=60' }, { delayMs: 100 });
+    // The origin answers the first call once the 7 others joined it, or reached the origin themselves.
+    const everyoneIn = gate();
+    let joined = 0;
+    onJoin = () => { if (++joined + origin.count() === 8) everyoneIn.open(); };
+    origin.handle = (req, res) => {
+      if (joined + origin.count() === 8) everyoneIn.open();
+      everyoneIn.promise.then(() => json({ ok: true }, { 'Cache-Control': 'max-age=60' })(req, res));
+    };
     const replies = await Promise.all(Array.from({ length: 8 }, () => cache.fetch(`${origin.url}/cold`)));
+    expect(joined).toBe(7);
     expect(origin.count()).toBe(1);
     const statuses = replies.map((r) => r.headers.get('x-cache')).sort();
     expect(statuses.filter((s) => s === 'MISS')).toHaveLength(1);
@@ -102,9 +115,10 @@ describe('a stale response with a validator (RFC 9111 4.3)', () => {
     const first = await cache.fetch(`${origin.url}/r`);
     expect(first.headers.get('x-cache')).toBe('MISS');
     await first.text();
-    // Stored (a call while the store is under way would join it and be answered with its response).
-    await waitFor(async () => (await redis.client().keys('*gw:*')).length > 0, { what: 'the stored entry' });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Stored, and the fill ended (a call while it is under way would join it and be answered
+    // with its response).
+    await waitFor(async () => inFlight(cache).leading === 0 && (await redis.client().keys('*gw:*')).length > 0,
+      { what: 'the stored entry' });
     const again = await cache.fetch(`${origin.url}/r`);
     expect(again.headers.get('x-cache')).toBe('REVALIDATED');
     expect(await again.json()).toEqual({ v: 1 });
@@ -278,26 +292,21 @@ describe('RFC 9111 3 / 4.3.4: a call\'s "ttl" and "tags" apply only to the respo
 
   it('a call answered from a concurrent call\'s fetch (coalesced) leaves the entry as that call stored it', async () => {
     const release = gate();
-    origin.handle = (req, res) => release.promise.then(() => json({ v: 1 }, { 'Cache-Control': 'max-age=60' })(req, res));
+    const arrived = gate();
+    origin.handle = (req, res) => {
+      arrived.open();
+      release.promise.then(() => json({ v: 1 }, { 'Cache-Control': 'max-age=60' })(req, res));
+    };
     const joined = gate();
-    const join = cache._inflight.join;
-    const spy = jest.spyOn(cache._inflight, 'join').mockImplementation(function joinSpy(...args) {
-      const wait = join.apply(this, args);
-      if (wait !== null) joined.open();
-      return wait;
-    });
-    try {
-      const leader = cache.fetch(`${origin.url}/co`);
-      await waitFor(() => origin.count() === 1, { what: 'the leader at the origin' });
-      const follower = cache.fetch(`${origin.url}/co`, { tags: ['follower'], ttl: 1 });
-      await joined.promise;
-      release.open();
-      const [a, b] = await Promise.all([leader, follower]);
-      expect([a.headers.get('x-cache'), b.headers.get('x-cache')]).toEqual(['MISS', 'HIT']);
-      await Promise.all([a.text(), b.text()]);
-    } finally {
-      spy.mockRestore();
-    }
+    onJoin = () => joined.open();
+    const leader = cache.fetch(`${origin.url}/co`);
+    await arrived.promise;
+    const follower = cache.fetch(`${origin.url}/co`, { tags: ['follower'], ttl: 1 });
+    await joined.promise;
+    release.open();
+    const [a, b] = await Promise.all([leader, follower]);
+    expect([a.headers.get('x-cache'), b.headers.get('x-cache')]).toEqual(['MISS', 'HIT']);
+    await Promise.all([a.text(), b.text()]);
     expect(origin.count()).toBe(1);
     expect(await cache.invalidateTags(['follower'])).toBe(0);
     expect(Math.min(...await lifetimes())).toBeGreaterThan(30000);
@@ -306,8 +315,7 @@ describe('RFC 9111 3 / 4.3.4: a call\'s "ttl" and "tags" apply only to the respo
   it('a revalidation stores the refreshed entry (REVALIDATED): that call\'s ttl and tags apply', async () => {
     origin.handle = revalidated;
     await (await cache.fetch(`${origin.url}/rv`)).text();
-    const filling = () => [...cache._inflight.table.keys()].some((name) => name.startsWith('e:'));
-    await waitFor(async () => !filling() && (await lifetimes()).length > 0, { what: 'the stored entry' });
+    await waitFor(async () => inFlight(cache).leading === 0 && (await lifetimes()).length > 0, { what: 'the stored entry' });
     const again = await cache.fetch(`${origin.url}/rv`, { tags: ['reval'], ttl: 60 });
     expect(again.headers.get('x-cache')).toBe('REVALIDATED');
     await again.text();
@@ -341,6 +349,9 @@ describe('RFC 9111 3 / 4.3.4: a call\'s "ttl" and "tags" apply only to the respo
 });
 
 describe('failures (project rule: coded errors, timeouts; WHATWG Fetch for "signal")', () => {
+  // Far longer than a call's timeout: a call that ends sooner was ended by its timeout.
+  const ORIGIN_DELAY_MS = 20000;
+
   it('rejects with an UpstreamError when the origin cannot be reached', async () => {
     const url = await deadUrl();
     await expect(cache.fetch(`${url}/x`)).rejects.toMatchObject({ code: 'ERR_RESPCACHE_UPSTREAM' });
@@ -350,16 +361,20 @@ describe('failures (project rule: coded errors, timeouts; WHATWG Fetch for "sign
   it('"timeout" rejects with an UpstreamTimeoutError when the response does not come in time, and aborts the request', async () => {
     const abandoned = gate();
     origin.handle = (req, res) => {
+      const late = setTimeout(() => json({})(req, res), ORIGIN_DELAY_MS);
       // Closed before the response was sent: the exchange was aborted, not merely no longer awaited.
-      res.on('close', () => abandoned.open(!res.writableFinished));
-      setTimeout(() => { if (!res.destroyed) json({})(req, res); }, 1000);
+      res.on('close', () => {
+        clearTimeout(late);
+        abandoned.open(!res.writableFinished);
+      });
     };
     const t0 = Date.now();
-    const call = cache.fetch(`${origin.url}/slow`, { timeout: 100 });
+    const call = cache.fetch(`${origin.url}/slow`, { timeout: 1000 });
     await expect(call).rejects.toBeInstanceOf(UpstreamTimeoutError);
-    await expect(call).rejects.toThrow('within 100 ms');
-    expect(Date.now() - t0).toBeLessThan(900);
+    await expect(call).rejects.toThrow('within 1000 ms');
     expect(await abandoned.promise).toBe(true);
+    // Ended by the timeout, long before the origin's answer was due.
+    expect(Date.now() - t0).toBeLessThan(ORIGIN_DELAY_MS / 2);
   });
 
   it('"timeout" covers the body: a body that stalls errors the stream with UpstreamTimeoutError', async () => {
@@ -369,19 +384,23 @@ describe('failures (project rule: coded errors, timeouts; WHATWG Fetch for "sign
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.write('start');
     };
-    const reply = await cache.fetch(`${origin.url}/stall`, { timeout: 150 });
+    const reply = await cache.fetch(`${origin.url}/stall`, { timeout: 1000 });
     const err = await reply.text().catch((e) => e);
     expect(err).toBeInstanceOf(UpstreamTimeoutError);
-    expect(err.message).toBe('cache.fetch() had no complete response within 150 ms');
+    expect(err.message).toBe('cache.fetch() had no complete response within 1000 ms');
     expect(await abandoned.promise).toBe(true);
   });
 
   it('"signal" aborts the call with the signal\'s reason (WHATWG Fetch: abort the fetch() call with the signal\'s abort reason)', async () => {
-    origin.handle = json({}, {}, { delayMs: 1000 });
     const controller = new AbortController();
+    const abandoned = gate();
+    origin.handle = (req, res) => {
+      res.on('close', () => abandoned.open(!res.writableFinished));
+      controller.abort(); // once the request is at the origin, which never answers it
+    };
     const call = cache.fetch(`${origin.url}/abort`, { signal: controller.signal });
-    setTimeout(() => controller.abort(), 50);
     await expect(call).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await abandoned.promise).toBe(true);
     await expect(cache.fetch(`${origin.url}/abort`, { signal: AbortSignal.abort(new Error('gone')) })).rejects.toThrow('gone');
   });
 

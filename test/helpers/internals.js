@@ -104,6 +104,33 @@ function onFlightJoin(cache, listener) {
   });
 }
 
+/**
+ * Calls listener(name) each time a request of this cache finds the fill lock of `name`
+ * ('e:<key>') held by another process and starts waiting for that process's fill: once per wait,
+ * however often it tries the lock again. From then on the fill's end reaches the request (its
+ * notice is queued for it since before it tried the lock).
+ * @param {import('../../lib').Cache} cache on a Redis store
+ * @param {(name: string) => void} listener
+ */
+function onFillWait(cache, listener) {
+  const bus = (cache._store.shared || cache._store).bus();
+  const waitForFill = bus.waitForFill.bind(bus);
+  Object.defineProperty(bus, 'waitForFill', {
+    configurable: true,
+    value: (name) => {
+      const wait = waitForFill(name);
+      const next = wait.next.bind(wait);
+      let told = false;
+      wait.next = (ms) => {
+        if (!told) listener(name);
+        told = true;
+        return next(ms);
+      };
+      return wait;
+    },
+  });
+}
+
 // Stores (lib/stores/): what the shared store suite must see below the contract.
 
 /**
@@ -148,4 +175,4 @@ function encodeStored({ status, headers, body, storedAt, expiresAt }, { nsVersio
 }
 
 module.exports = { busReady, sweep, rawCommand, clearLocal, lookup, storeEntry, inFlight, onFlightJoin,
-  localTier, memoryIndexSize, encodeStored };
+  onFillWait, localTier, memoryIndexSize, encodeStored };

@@ -256,6 +256,20 @@ describe('RFC 9110 8.4 Content-Encoding: the body is decoded as fetch() decodes 
     expect(err.message).toBe(`the body of ${origin.url}/bad-gz does not decode as its Content-Encoding "gzip" says: incorrect header check`);
   });
 
+  it('a body that stops decoding while the origin still sends it rejects the read with UpstreamBodyError too', async () => {
+    const rest = gate();
+    origin.handle = (req, res) => {
+      res.writeHead(200, { 'Content-Encoding': 'gzip', 'Cache-Control': 'no-store' });
+      res.write('this is not gzip'); // the decoder fails on this while the body goes on
+      rest.promise.then(() => res.end('the rest'));
+    };
+    const reply = await cache.fetch(`${origin.url}/bad-stream`);
+    const err = await reply.text().catch((e) => e);
+    rest.open();
+    expect(err).toBeInstanceOf(UpstreamBodyError);
+    expect(err).toMatchObject({ code: 'ERR_RESPCACHE_UPSTREAM_BODY', cause: { code: 'Z_DATA_ERROR' } });
+  });
+
   it('does not decode a HEAD response or a null-body status (WHATWG Fetch: their body is null)', async () => {
     origin.handle = (req, res) => {
       res.writeHead(req.url === '/gone' ? 204 : 200, { 'Content-Encoding': 'gzip', 'Cache-Control': 'no-store' });

@@ -37,6 +37,7 @@ struct RedisConnection::Pending {
   bool in_hiredis = false; // hiredis holds it and will call OnReply exactly once
   bool awaiting = false;   // sent on a subscriber connection: in awaiting_ until answered
   bool timed_out = false;  // settled by the deadline while its reply is still due
+  uint64_t out_end = 0;    // RedisConnection::bytes_queued_ once its command was formatted
   int sub_op = -1;         // a PubSubOp (subscriber connections), else -1
   std::string sub_name;    // its channel or pattern
   std::vector<std::string> argv;  // only while queued for a connection attempt
@@ -188,6 +189,7 @@ void RedisConnection::ConnectTo(const std::string& address) {
   }
   ++open_handles_;  // the adapter's poll handle, until AdapterClosed
   ac_ = ac;
+  bytes_queued_ = 0;
   // The adapter must be attached first: this call asks for write events at once.
   redisAsyncSetConnectCallback(ac, OnConnect);
   redisAsyncSetDisconnectCallback(ac, OnDisconnect);
@@ -427,6 +429,7 @@ void RedisConnection::OnDisconnect(const redisAsyncContext* cac, int status) {
 
 bool RedisConnection::Send(Pending* p, int argc, const char* const* argv, const size_t* lens) {
   if (!ac_) return false;
+  const size_t before = sdslen(ac_->c.obuf);
   if (options_.subscriber) {
     // Formatted into hiredis's output buffer without a hiredis callback: ProcessReplies pairs
     // the reply with `p`.
@@ -437,15 +440,22 @@ bool RedisConnection::Send(Pending* p, int argc, const char* const* argv, const 
     if (ac_->ev.addWrite) ac_->ev.addWrite(ac_->ev.data);
     p->awaiting = true;
     awaiting_.push_back(p);
-    return true;
+  } else {
+    // hiredis formats (copies) the arguments into its output buffer before returning.
+    if (redisAsyncCommandArgv(ac_, OnReply, p, argc, const_cast<const char**>(argv), lens) !=
+        REDIS_OK) {
+      return false;
+    }
+    p->in_hiredis = true;
   }
-  // hiredis formats (copies) the arguments into its output buffer before returning.
-  if (redisAsyncCommandArgv(ac_, OnReply, p, argc, const_cast<const char**>(argv), lens) !=
-      REDIS_OK) {
-    return false;
-  }
-  p->in_hiredis = true;
+  // Appending never writes (hiredis writes on the next writable event): the buffer only grew.
+  bytes_queued_ += sdslen(ac_->c.obuf) - before;
+  p->out_end = bytes_queued_;
   return true;
+}
+
+bool RedisConnection::Unsent(const Pending* p) const {
+  return ac_ && (p->in_hiredis || p->awaiting) && p->out_end > bytes_queued_ - sdslen(ac_->c.obuf);
 }
 
 void RedisConnection::PubSub(PubSubOp op, std::string_view name, Callback cb, void* data) {
@@ -655,6 +665,25 @@ void RedisConnection::OnDeadlineTimer(uv_timer_t* timer) {
   // take them before declaring anything late.
   if (self->ac_) ReadPendingReplies(self->ac_);
   uint64_t now = uv_now(self->loop_);
+  // Commands still in the output buffer were never sent: the loop was busy from the moment they
+  // were issued until now (a long turn of JavaScript; libuv runs due timers before it polls for
+  // the writable socket). Redis cannot be late with them. They go now, and their timeouts count
+  // from now; a buffer the socket does not take (Redis not reading) times out as usual.
+  if (self->ac_ && self->head_ && self->head_->deadline_ms <= now && sdslen(self->ac_->c.obuf) > 0) {
+    std::vector<Pending*> unsent;
+    for (Pending* p = self->head_; p && p->deadline_ms <= now; p = p->next) {
+      if (self->Unsent(p)) unsent.push_back(p);
+    }
+    if (!unsent.empty()) {
+      FlushOutput(self->ac_);
+      for (Pending* p : unsent) {
+        if (!self->ac_ || self->Unsent(p)) continue;
+        self->Untrack(p);
+        p->deadline_ms = now + p->timeout_ms;
+        self->Track(p);
+      }
+    }
+  }
   while (self->head_ && self->head_->deadline_ms <= now) {
     Pending* p = self->head_;
     if (p->in_hiredis || p->awaiting) {

@@ -182,6 +182,8 @@ class RedisConnection final : private UvAdapterHooks {
   void Submit(int argc, const char* const* argv, const size_t* lens, uint32_t timeout_ms,
               Callback cb, void* data, bool flush_now, int sub_op, std::string_view sub_name);
   bool Send(Pending* p, int argc, const char* const* argv, const size_t* lens);
+  // Whether p's command is still in the output buffer, not yet written to the socket.
+  bool Unsent(const Pending* p) const;
   void Track(Pending* p);
   void Untrack(Pending* p);
   void ArmDeadlineTimer();
@@ -242,6 +244,9 @@ class RedisConnection final : private UvAdapterHooks {
   std::set<std::string> channels_;
   std::set<std::string> patterns_;
   uint32_t timed_out_in_flight_ = 0;
+  // Bytes formatted into the current context's output buffer since it was made: a command is on
+  // the wire once this, less what the buffer still holds, reaches its Pending::out_end.
+  uint64_t bytes_queued_ = 0;
   bool deadline_armed_ = false;
   uint64_t armed_for_ms_ = 0;
 

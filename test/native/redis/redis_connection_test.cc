@@ -352,6 +352,38 @@ TEST(RedisConnection, CountsATimeoutFromWhenTheCommandIsIssuedNotFromTheStartOfT
   EXPECT_EQ(echo->str, "in time");
 }
 
+TEST(RedisConnection, CountsATimeoutFromWhenTheCommandGoesOutWhenTheLoopWasTooBusyToSendIt) {
+  FakeRedisServer server;
+  TestLoop loop;
+  loop.Watch(server);
+  Client client(loop, Client::Tcp(server.port()));
+  ASSERT_TRUE(client.WaitReady());
+  // Issued without flush_now: written on the next writable event. The turn that issued it then
+  // runs for 150 ms, past the command's 100 ms; libuv runs the due deadline timer before it
+  // polls, so the command would time out without ever reaching Redis.
+  auto echo = client.Issue({"ECHO", "sent late"}, 100);
+  std::this_thread::sleep_for(150ms);  // the busy turn being simulated, not synchronisation
+  EXPECT_TRUE(server.Received(0).empty());
+  ASSERT_TRUE(loop.RunUntil([&] { return echo->done(); }));
+  EXPECT_EQ(echo->error, CommandError::kNone) << echo->message;
+  EXPECT_EQ(echo->str, "sent late");
+}
+
+TEST(RedisConnection, StillTimesOutACommandTheServerTookButNeverAnswered) {
+  FakeRedisServer server;
+  server.On(0, [](FakeConnection& c) { c.Hang(); });
+  TestLoop loop;
+  loop.Watch(server);
+  Client client(loop, Client::Tcp(server.port(), 1000));
+  ASSERT_TRUE(client.WaitReady());
+  auto get = client.Issue({"GET", "k"}, 100);
+  std::this_thread::sleep_for(150ms);  // the busy turn being simulated, not synchronisation
+  ASSERT_TRUE(loop.RunUntil([&] { return get->done(); }));
+  EXPECT_EQ(get->error, CommandError::kTimeout);
+  EXPECT_EQ(get->message, "Redis did not answer within 100 ms");
+  EXPECT_EQ(server.Received(0), (std::vector<Command>{{"GET", "k"}}));  // it went out first
+}
+
 // --- Replies split across reads ----------------------------------------------------------------
 
 const std::string kPipelineReplies = Bulk("hello") + ":42\r\n" + "*2\r\n$1\r\na\r\n$-1\r\n";

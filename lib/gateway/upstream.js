@@ -20,8 +20,13 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
 // apart): an upstream may build its response from any of them (absolute links, https redirects,
 // a path prefix), so each one sent upstream is part of the cache key, in this order
 // (engine-entries.js baseKey). X-Forwarded-For is not: it names the client, one entry per client.
+// Beyond the common ones: the scheme fields frameworks read (Rack's X-Forwarded-Scheme,
+// X-Forwarded-Ssl, Front-End-Https, X-Url-Scheme), the host ones (X-Original-Host, X-Host), and
+// the rewritten-target fields some routers obey (X-Original-URL, X-Rewrite-URL, X-Forwarded-Uri,
+// X-Forwarded-Path): each can change what the upstream answers for the same URL.
 const FORWARDED_FIELDS = Object.freeze(['forwarded', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port',
-  'x-forwarded-prefix', 'x-forwarded-server']);
+  'x-forwarded-prefix', 'x-forwarded-server', 'x-forwarded-scheme', 'x-forwarded-ssl', 'front-end-https', 'x-url-scheme',
+  'x-original-host', 'x-host', 'x-original-url', 'x-rewrite-url', 'x-forwarded-uri', 'x-forwarded-path']);
 
 /**
  * A copy of `headers` (object, lowercased names) without the hop-by-hop fields, those the

@@ -129,6 +129,16 @@ const SPOOFED = {
   'X-Forwarded-Port': '8443',
   'X-Forwarded-Prefix': '/phish',
   'X-Forwarded-Server': 'evil',
+  'X-Forwarded-Scheme': 'javascript',
+  'X-Forwarded-Ssl': 'on',
+  'Front-End-Https': 'on',
+  'X-Url-Scheme': 'javascript',
+  'X-Original-Host': 'evil.example',
+  'X-Host': 'evil.example',
+  'X-Original-URL': '/admin',
+  'X-Rewrite-URL': '/admin',
+  'X-Forwarded-Uri': '/admin',
+  'X-Forwarded-Path': '/admin',
 };
 const SPOOFED_NAMES = Object.keys(SPOOFED);
 
@@ -167,7 +177,7 @@ describe('RFC 7239 Forwarded: a client\'s is passed on only with trustForwarded'
 });
 
 describe('de facto X-Forwarded-*: the gateway\'s own unless trustForwarded, X-Forwarded-For appended', () => {
-  it('removes the client\'s X-Forwarded-Port, -Prefix and -Server by default, and replaces its -Host and -Proto', async () => {
+  it('removes the client\'s other forwarded fields (-Port, -Prefix, -Scheme, X-Original-URL...) by default, and replaces its X-Forwarded-Host and -Proto', async () => {
     t.origin.handle = echo();
     t.gw = await bareGateway(t.cache, t.origin.url);
     await t.gw.get('/x', { headers: { ...SPOOFED, 'X-Forwarded-For': '10.0.0.1' } });

@@ -163,7 +163,7 @@ async function coalesceOffline(engine, request) {
   });
   engine.reporter.outcome(request, 'bypass');
   try {
-    return await engine.forward(request, 'BYPASS', null, null, done);
+    return await engine.forward(request, 'BYPASS', null, engine.entries.fillFor(request), done);
   } catch (err) {
     done(null);
     throw err;

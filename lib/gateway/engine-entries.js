@@ -184,6 +184,12 @@ class GatewayEntries {
     return { status: res.status, headers: fromFieldMap(fields, true), body, storedAt, expiresAt: storedAt + lifetime, keepMs };
   }
 
+  /** The Vary field names of stored headers when the cache keeps such a response, else null. */
+  varyNames(headers) {
+    const names = varyFieldNames(headers);
+    return names[0] === '*' || names.length > MAX_VARY_NAMES || !names.every((n) => NAME.test(n)) ? null : names;
+  }
+
   /**
    * Stores an entry for `request` under the key its Vary selects, writing the vary record when
    * it varies (and, when the lookup found no record, removing an entry under the bare base key,
@@ -195,12 +201,6 @@ class GatewayEntries {
    * @param {object} entry from entryFor
    * @param {object} fill from fillFor
    */
-  /** The Vary field names of stored headers when the cache keeps such a response, else null. */
-  varyNames(headers) {
-    const names = varyFieldNames(headers);
-    return names[0] === '*' || names.length > MAX_VARY_NAMES || !names.every((n) => NAME.test(n)) ? null : names;
-  }
-
   async put(request, found, entry, fill) {
     const base = found.base;
     const names = this.varyNames(entry.headers);

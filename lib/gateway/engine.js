@@ -255,16 +255,20 @@ class SharedCache {
     if (declared !== undefined && Number(declared) !== body.length) return null; // cut short
     const entry = this.entries.entryFor(res, body, this.entries.lifetimeFor(request));
     if (entry.keepMs < 1) return null;
+    // What the store did not take is handed to this process's followers only when no invalidation
+    // this process made or heard of came after the fill began (the store's fences cannot refuse
+    // it for them; one made elsewhere and not heard of yet is not seen: docs/gateway.md).
+    const unfenced = () => fill !== null && fill.startedAt > this.store.lastInvalidationAt;
     if (found === null) {
-      // The store could not be asked: handed to this process's followers only, as it would be stored.
-      if (this.entries.varyNames(entry.headers) === null) return null;
+      // The store could not be asked: handed over as it would be stored.
+      if (this.entries.varyNames(entry.headers) === null || !unfenced()) return null;
       return binding.encodeEntry(entry.status, entry.headers, entry.body, entry.storedAt, entry.expiresAt);
     }
     const tags = this.entries.tagsFor(request, res, fill);
     const { key, encoded, stored, faulted } = await this.entries.put(request, found, entry, { ...fill, tags });
     // A store that failed (Redis past commandTimeout) still answers this process's followers; one
     // that was refused (an invalidation fenced the fill) answers none.
-    return (stored || faulted) && key === found.key ? encoded : null;
+    return key === found.key && (stored || (faulted && unfenced())) ? encoded : null;
   }
 
   /**

@@ -96,6 +96,42 @@ describe('when the store cannot be asked (Redis paused past commandTimeout)', ()
     expect(t.origin.count('/odd-vary')).toBe(5);
   });
 
+  it('does not hand the leader\'s response to a follower when an invalidation came after the fill began (RFC 9111 4.4)', async () => {
+    const { cache } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 200 }, t.clock));
+    t.gw = await bareGateway(cache, t.origin.url);
+    let version = 'v1';
+    const leaderHeld = gate();
+    let first = true;
+    t.origin.handle = async (req, res) => {
+      if (req.method === 'PUT') {
+        version = 'v2';
+        return res.writeHead(204).end();
+      }
+      const body = version; // what the origin holds when the request reaches it
+      if (first) {
+        first = false;
+        await leaderHeld.promise;
+      }
+      return res.writeHead(200, dated({ 'Cache-Control': 'max-age=60' })).end(body);
+    };
+    const joined = gate();
+    onFlightJoin(cache, () => joined.open());
+    const reachedOrigin = new Promise((resolve) => t.origin.once('request', resolve));
+    const leader = t.gw.get('/inv', { agent: false });
+    await reachedOrigin;
+    expect((await t.gw.request('/inv', { method: 'PUT', agent: false })).status).toBe(204); // invalidates /inv
+    const follower = t.gw.get('/inv', { agent: false });
+    await joined.promise;
+    // The leader's store then fails (Redis takes no write for 1 s): not fenced, only failed.
+    const control = t.redis.client({ connectionName: 'control' });
+    expect(await control.call('CLIENT', 'PAUSE', '1000', 'WRITE')).toBe('OK');
+    pauseOver = control.ping().finally(() => control.disconnect());
+    leaderHeld.open();
+    const [a, b] = await Promise.all([leader, follower]);
+    expect(a.text).toBe('v1');
+    expect([b.headers['x-cache'], b.text]).toEqual(['MISS', 'v2']);
+  });
+
   it('answers only-if-cached with 504 without going upstream (RFC 9111 5.2.1.7)', async () => {
     const { cache } = await stalledCache();
     t.gw = await bareGateway(cache, t.origin.url);

@@ -427,14 +427,15 @@ export interface ProxyOptions {
   via?: true | string;
   /**
    * Send X-Forwarded-For (appended), -Host and -Proto, set by the gateway (the client's Forwarded
-   * and X-Forwarded-Host, -Proto, -Port, -Prefix, -Server removed unless `trustForwarded`); every
+   * and other forwarded fields, X-Forwarded-Host, -Proto, -Port, -Prefix, -Server, -Scheme, X-Original-URL
+   * and the like, removed unless `trustForwarded`: docs/api.md); every
    * forwarded field sent but X-Forwarded-For is part of the cache key (default true). false: none
    * sent, the key is the URL alone, as cache.fetch()'s (whose entries such a gateway shares).
    */
   xForwarded?: boolean;
   /**
    * Behind a proxy that sets them (a TLS-terminating load balancer): pass the client's Forwarded
-   * and X-Forwarded-Host, -Proto, -Port, -Prefix, -Server on as they are, -Host / -Proto set by
+   * and other forwarded fields on as they are, X-Forwarded-Host / -Proto set by
    * the gateway only where none was sent; each is part of the cache key (default false). Only
    * with `xForwarded` (true with `xForwarded: false` throws).
    */

@@ -593,11 +593,13 @@ function runStoreSuite(name, adapter) {
         // Keys the store indexes together (a Redis store keeps an index per bucket, and a store
         // prunes its own bucket's).
         const [a, b, c] = together(3);
-        await store.putEntry(a, shortLived(50), 50, fill('/a', ['grow']));
-        await store.putEntry(b, shortLived(50), 50, fill('/b', ['grow']));
+        // 1 s: both must still be there when the second is stored (under the sanitizer pass two
+        // stores took more than the 50 ms they once had, and the second pruned the first).
+        await store.putEntry(a, shortLived(1000), 1000, fill('/a', ['grow']));
+        await store.putEntry(b, shortLived(1000), 1000, fill('/b', ['grow']));
         expect(await indexSize('t:grow')).toBe(2);
         await waitFor(async () => (await store.getEntry(b, null)) === null && (await store.getEntry(a, null)) === null,
-          { what: 'both entries expired', timeout: 2000 });
+          { what: 'both entries expired', timeout: 4000 });
         await store.putEntry(c, entry(), HOUR, fill('/c', ['grow']));
         expect(await indexSize('t:grow')).toBe(1);
       });

@@ -770,7 +770,9 @@ describe('events between processes', () => {
       if (i === -1) lines.push(message);
       else waiting.splice(i, 1)[0].resolve(message);
     });
-    const next = (predicate, timeout = 5000) => {
+    // A bound on a failure, not a pause: a child under the sanitizer pass, on a busy machine, took
+    // more than 5 s to say its port once.
+    const next = (predicate, timeout = 20000) => {
       const i = lines.findIndex(predicate);
       if (i !== -1) return Promise.resolve(lines.splice(i, 1)[0]);
       return new Promise((resolve, reject) => {

@@ -382,24 +382,31 @@ describe('stale-if-error', () => {
   });
 
   it('answers from the stale entry when the handler has not answered within handlerTimeout, and ignores its late answer', async () => {
-    const late = gate();
-    let answered = false;
-    const http = await route(options, (req, res) => setTimeout(() => {
-      answered = true;
+    // Each handler run answers only once the client has its STALE reply: no race with a timer.
+    const runs = [0, 1].map(() => ({ release: gate(), answered: gate(), done: false }));
+    let calls = 0;
+    const http = await route(options, async (req, res) => {
+      const run = runs[calls++];
+      await run.release.promise;
+      run.done = true;
       res.status(200).json({ late: true });
-      late.open();
-    }, 300));
+      run.answered.open();
+    });
     await plant();
     const reply = await http.get('/r');
+    expect(runs[0].done).toBe(false);
+    runs[0].release.open();
     expect([reply.status, reply.headers['x-cache'], reply.text]).toEqual([200, 'STALE', 'old']);
-    expect(answered).toBe(false);
     expect(codes()).toEqual(['ERR_RESPCACHE_HANDLER_FAILED']);
     expect(errors.find((e) => e.code === 'ERR_RESPCACHE_HANDLER_FAILED').message).toMatch(/within 150 ms/);
-    await late.promise;
+    await runs[0].answered.promise;
     // The connection is still good after the late answer went nowhere, and it was not stored.
     const after = await http.get('/r');
+    runs[1].release.open();
     expect(after.reusedSocket).toBe(true);
-    expect(after.headers['x-cache']).toBe('STALE');
+    expect([after.headers['x-cache'], after.text]).toEqual(['STALE', 'old']);
+    await runs[1].answered.promise;
+    expect(calls).toBe(2);
   });
 
   it('keeps the connection when the handler fails after handlerTimeout answered from the entry', async () => {

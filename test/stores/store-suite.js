@@ -87,8 +87,12 @@ async function fillBefore(path, tags) {
  * has certainly moved past `since`: a fill that starts after this began after the invalidation
  * on any store. Not a synchronisation: the resolution of the fence clock.
  */
-function pastFenceResolution(since) {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, since + 5 - performance.now())));
+async function pastFenceResolution(since) {
+  // A loop, not one timer: setTimeout counts from the loop's cached time, so it can end a few
+  // milliseconds before performance.now() has moved that far.
+  while (performance.now() <= since + 5) {
+    await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(since + 5 - performance.now()))));
+  }
 }
 
 /**
@@ -348,11 +352,13 @@ function runStoreSuite(name, adapter) {
     describe('retention', () => {
       it('ends after ttlMs: the store no longer holds or returns the entry', async () => {
         const { store, holds } = await open();
-        await store.putEntry('short', shortLived(50), 50, fill());
+        // 1 s: it must still be there after two more commands (a loaded machine, the sanitizer
+        // pass, can take more than 50 ms for them).
+        await store.putEntry('short', shortLived(1000), 1000, fill());
         await store.putEntry('long', entry(), HOUR, fill());
         expect(await store.getEntry('short', null)).not.toBeNull();
         // Expiry happens in the backing (Redis PX, the native store's TTL): no event announces it.
-        await waitFor(async () => (await store.getEntry('short', null)) === null, { what: 'the entry expired', timeout: 2000 });
+        await waitFor(async () => (await store.getEntry('short', null)) === null, { what: 'the entry expired', timeout: 4000 });
         expect(await holds('e:short')).toBe(false);
         expect(await store.getEntry('long', null)).not.toBeNull();
       });
@@ -368,9 +374,10 @@ function runStoreSuite(name, adapter) {
 
       it('ends a record after its ttlMs', async () => {
         const { store } = await open();
-        await store.putRecord('vr:', 'k', shortLived(50, { kind: 'vary' }), 50);
+        // 1 s, not 50 ms: it must still be there when it is read back (see above).
+        await store.putRecord('vr:', 'k', shortLived(1000, { kind: 'vary' }), 1000);
         expect(await store.getRecord('vr:', 'k', null)).not.toBeNull();
-        await waitFor(async () => (await store.getRecord('vr:', 'k', null)) === null, { what: 'the record expired', timeout: 2000 });
+        await waitFor(async () => (await store.getRecord('vr:', 'k', null)) === null, { what: 'the record expired', timeout: 4000 });
       });
     });
 
@@ -758,9 +765,10 @@ function runStoreSuite(name, adapter) {
       if (adapter.shared) it('a lock dies after its ttlMs', async () => {
         const { store, openPeer } = await open();
         const { store: peer } = await openPeer();
-        expect(await store.tryLock('e:k', 50)).not.toBeNull();
+        // 1 s, not 50 ms: it must still be held when the peer tries it, a command later.
+        expect(await store.tryLock('e:k', 1000)).not.toBeNull();
         await expect(peer.tryLock('e:k', HOUR)).resolves.toBeNull();
-        await waitFor(async () => (await peer.tryLock('e:k', HOUR)) !== null, { what: 'the lock expired', timeout: 2000 });
+        await waitFor(async () => (await peer.tryLock('e:k', HOUR)) !== null, { what: 'the lock expired', timeout: 4000 });
       });
 
       either(['acquire: one instance fills, the waiter hears "filled" and reads the entry', async () => {

@@ -44,11 +44,14 @@ describe('the near cache alone', () => {
   afterEach(() => Promise.all(stores.splice(0).map((s) => s.close())));
 
   it('keeps a copy at most local.ttl, then reads Redis again', async () => {
-    const { store } = await open({ local: { ttlMs: 50 } });
+    // 1 s: the copy is taken before the store command is sent, and must still be there when
+    // the read after it comes (50 ms was less than that round trip on a loaded machine). The
+    // entry is kept an hour: only local.ttl can end the copy within the wait.
+    const { store } = await open({ local: { ttlMs: 1000 } });
     await store.putEntry('k', entry(), HOUR, fill());
     expect((await store.getEntry('k', null)).tier).toBe('local');
     // The copy expires in the native store: no event says so.
-    await waitFor(async () => (await store.getEntry('k', null)).tier === 'redis', { what: 'the copy expired', timeout: 2000 });
+    await waitFor(async () => (await store.getEntry('k', null)).tier === 'redis', { what: 'the copy expired', timeout: 4000 });
   });
 
   it('copies what it reads from Redis, for the entry\'s remaining life at most', async () => {

@@ -25,6 +25,15 @@ function runChild(source, args = []) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Waits until more than `ms` have passed since `t0` (performance.now(), taken after the set())
+ * by the monotonic clock the store reads (steady_clock, whole milliseconds): a single setTimeout
+ * counts from the loop's cached time and can end a few milliseconds early.
+ */
+async function past(t0, ms) {
+  while (performance.now() - t0 < ms + 5) await sleep(5);
+}
+
 // Mirrors LocalStore::kItemOverhead: what each item costs beyond its key and payload bytes.
 const OVERHEAD = 64;
 const itemSize = (key, payload) => Buffer.byteLength(key) + payload.length + OVERHEAD;
@@ -118,10 +127,13 @@ describe('LocalStore', () => {
 
     it('answers null once its ttl has passed, and forgets it', async () => {
       const store = new binding.LocalStore(1 << 20);
-      store.set('short', Buffer.from('v'), 30);
+      // 200 ms: it must still be there at the get() right after (a loaded machine can pause
+      // longer than 30 ms between two calls).
+      store.set('short', Buffer.from('v'), 200);
+      const t0 = performance.now();
       store.set('long', Buffer.from('v'), 60000);
       expect(store.get('short').toString()).toBe('v');
-      await sleep(60);
+      await past(t0, 200);
       expect(store.get('short')).toBeNull();
       expect(store.get('long').toString()).toBe('v');
       expect(store.stats()).toMatchObject({ entries: 1, expirations: 1, misses: 1, hits: 2 });
@@ -129,11 +141,12 @@ describe('LocalStore', () => {
 
     it('lets purgeExpired() remove expired items without looking them up', async () => {
       const store = new binding.LocalStore(1 << 20);
-      store.set('a', Buffer.from('1'), 30);
-      store.set('b', Buffer.from('2'), 30);
+      store.set('a', Buffer.from('1'), 200);
+      store.set('b', Buffer.from('2'), 200);
+      const t0 = performance.now();
       store.set('c', Buffer.from('3'), 60000);
       expect(store.purgeExpired()).toBe(0);
-      await sleep(60);
+      await past(t0, 200);
       expect(store.purgeExpired()).toBe(2);
       expect(store.stats()).toMatchObject({ entries: 1, expirations: 2, misses: 0 });
     });
@@ -276,6 +289,9 @@ describe('LocalStore', () => {
       const collected = new Set();
       const registry = new FinalizationRegistry((name) => collected.add(name));
       const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+      // Until more than ms have passed since t0 (taken after the set) by the store's clock (one
+      // setTimeout can end early).
+      const past = async (t0, ms) => { while (performance.now() - t0 < ms + 5) await sleep(5); };
       // A fresh Buffer of its own under key, registered as name; nothing else keeps it.
       const put = (store, key, name, ttlMs = 60000, size = 100) => {
         const b = Buffer.alloc(size, name.length);
@@ -310,7 +326,9 @@ describe('LocalStore', () => {
           put(del, 'a', 'deleted'); del.delete('a');
           put(del, 'p:1', 'prefix:1'); put(del, 'p:2', 'prefix:2'); put(del, 'q', 'live:q'); del.deletePrefix('p:');
           const ttl = keep(new LocalStore(1 << 20));
-          put(ttl, 'g', 'expired:get', 20); put(ttl, 'p', 'expired:purge', 20); put(ttl, 'l', 'live:l');
+          put(ttl, 'g', 'expired:get', 20); put(ttl, 'p', 'expired:purge', 20);
+          const ttlSet = performance.now();
+          put(ttl, 'l', 'live:l');
           const rep = keep(new LocalStore(1 << 20));
           put(rep, 'k', 'replaced'); put(rep, 'k', 'live:replacement');
           const big = keep(new LocalStore(item));
@@ -318,7 +336,7 @@ describe('LocalStore', () => {
           out.refused = put(big, 'k', 'refused:new', 60000, 101);
           const clr = keep(new LocalStore(1 << 20));
           put(clr, 'a', 'cleared:a'); put(clr, 'b', 'cleared:b'); clr.clear();
-          await sleep(40);
+          await past(ttlSet, 20);
           out.expiredGet = ttl.get('g'); ttl.purgeExpired();
 
           out.after = await collect(['evicted', 'deleted', 'prefix:1', 'prefix:2', 'expired:get', 'expired:purge',

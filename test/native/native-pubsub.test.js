@@ -219,12 +219,18 @@ describe('RedisClient with subscriber: true', () => {
     it('times out an unconfirmed subscribe(), then pairs the late confirmation correctly', async () => {
       const sub = subscriber({ commandTimeout: 100 });
       await sub.ready();
-      await pub.command(['CLIENT', 'PAUSE', '400', 'ALL']);
-      const started = Date.now();
-      await expect(sub.subscribe('late')).rejects.toMatchObject({ code: 'ERR_RESPCACHE_REDIS_TIMEOUT' });
-      expect(Date.now() - started).toBeLessThan(400);
-      // Once the pause ends the late confirmation is consumed (not given to the next command) and
-      // the channel, still in the set, delivers.
+      // Redis frozen until the rejection is in (not a timed CLIENT PAUSE, which a slow turn could
+      // outlast; CLIENT UNPAUSE is itself held by a PAUSE ALL): the timeout is the client's own.
+      redis.freeze();
+      try {
+        await expect(sub.subscribe('late')).rejects.toMatchObject({
+          code: 'ERR_RESPCACHE_REDIS_TIMEOUT', message: 'Redis did not answer within 100 ms',
+        });
+      } finally {
+        redis.thaw();
+      }
+      // Once Redis runs again the late confirmation is consumed (not given to the next command)
+      // and the channel, still in the set, delivers.
       let confirmed = false;
       while (!confirmed) {
         confirmed = await sub.subscribe('late2').then(() => true, (err) => {
@@ -241,12 +247,18 @@ describe('RedisClient with subscriber: true', () => {
     it('drops a stalled connection after the stall limit and re-subscribes on the new one', async () => {
       const sub = subscriber({ commandTimeout: 100 });
       await sub.subscribe('stall');
-      // CLIENT PAUSE holds every client's commands, including the new connection's handshake.
-      await pub.command(['CLIENT', 'PAUSE', '1600', 'ALL']);
+      // Redis frozen until the client gave the connection up (the stall limit, 1 s after the
+      // timeout): not a timed CLIENT PAUSE, which a slow turn could outlast. The new connection's
+      // handshake waits for the thaw.
       const error = sub.next('error');
       const ready = sub.next('ready');
-      await expect(sub.command(['PING'])).rejects.toMatchObject({ code: 'ERR_RESPCACHE_REDIS_TIMEOUT' });
-      expect((await error).message).toMatch(/stopped answering/);
+      redis.freeze();
+      try {
+        await expect(sub.command(['PING'])).rejects.toMatchObject({ code: 'ERR_RESPCACHE_REDIS_TIMEOUT' });
+        expect((await error).message).toMatch(/stopped answering/);
+      } finally {
+        redis.thaw();
+      }
       await ready;
       const next = sub.next('message');
       expect(await pub.command(['PUBLISH', 'stall', 'back'])).toBe(1);

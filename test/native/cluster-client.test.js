@@ -257,24 +257,34 @@ describe('RedisClusterClient', () => {
       const masters = await cluster.masters();
       let stop = false;
       const during = [];
+      const rounds = [];
       // Reads and writes of all keys while the slots (and their keys) move.
       const loop = (async () => {
         for (let round = 0; !stop; round++) {
+          const started = performance.now();
           const batch = [];
           for (let i = round % 10; i < KEYS.length && batch.length < 200; i += 50) {
             batch.push(outcome(client.command(['GET', KEYS[i]])).then((r) => ({ ...r, i })));
           }
           batch.push(outcome(client.command(['SET', `cc:during:${round}`, 'x'])).then((r) => ({ ...r, i: -1 })));
           during.push(...await Promise.all(batch));
+          rounds.push({ started, ended: performance.now() });
         }
       })();
+      let reshardStarted;
+      let reshardEnded;
       try {
+        reshardStarted = performance.now();
         await cluster.reshard(masters[0].id, masters[1].id, 2000);
+        reshardEnded = performance.now();
       } finally {
         stop = true;
         await loop;
       }
-      expect(during.length).toBeGreaterThan(1000);
+      // Commands ran while the slots moved (not a count, which depends on the machine's speed:
+      // rounds that began after the reshard did and were answered before it was over).
+      const inside = rounds.filter((r) => r.started >= reshardStarted && r.ended <= reshardEnded);
+      expect(inside.length).toBeGreaterThan(0);
       expect(during.filter((r) => !r.ok)).toEqual([]);
       expect(during.filter((r) => r.i >= 0 && r.value.toString() !== valueOf(r.i))).toEqual([]);
       // After it: every key, first try.
@@ -321,19 +331,20 @@ describe('RedisClusterClient', () => {
       try {
         kill = await cluster.killMaster(2);
         // Served again: the client's refresh (every 250 ms while degraded) finds the promoted node.
-        await waitFor(() => samples.length > 0 && samples[samples.length - 1].ok, { timeout: 5000, what: 'served again' });
+        await waitFor(() => samples.length > 0 && samples[samples.length - 1].ok, { timeout: 10000, what: 'served again' });
       } finally {
         stop = true;
         await loop;
       }
       const inWindow = samples.filter((s) => s.started >= kill.killedAt && s.started + s.ms <= kill.notPromotedAt);
       const failed = samples.filter((s) => !s.ok && s.started >= kill.killedAt);
-      // Fast and coded (not the 1000 ms timeout) while no node serves the slots; once the
-      // promoted node does, Redis may still answer CLUSTERDOWN for a moment (retried within the
-      // deadline, then UNAVAILABLE with Redis's text). Nothing else.
-      const fast = failed.filter((s) => s.code === 'ERR_RESPCACHE_REDIS_UNAVAILABLE' && s.ms <= 200);
-      expect(fast.length).toBeGreaterThan(0);
+      // Fast and coded while no node serves the slots: UNAVAILABLE from the client itself, not
+      // the TIMEOUT of the 1000 ms deadline (told apart by code, not by a clock a loaded machine
+      // slows). Once the promoted node does, Redis may still answer CLUSTERDOWN for a moment
+      // (retried within the deadline, then UNAVAILABLE with Redis's text). Nothing else.
       const clusterDown = (r) => r.code === 'ERR_RESPCACHE_REDIS_UNAVAILABLE' && /^CLUSTERDOWN/.test(r.message);
+      const fast = failed.filter((s) => s.code === 'ERR_RESPCACHE_REDIS_UNAVAILABLE' && !clusterDown(s));
+      expect(fast.length).toBeGreaterThan(0);
       expect(failed.filter((s) => !fast.includes(s) && !clusterDown(s))).toEqual([]);
       expect(inWindow.filter((s) => s.ok)).toEqual([]);
       // Other masters' keys: Redis itself answers CLUSTERDOWN while the cluster is in the fail
@@ -423,7 +434,9 @@ describe('RedisClusterClient', () => {
       const ms = performance.now() - started;
       expect(result).toMatchObject({ ok: false, code: 'ERR_RESPCACHE_REDIS_TIMEOUT' });
       expect(ms).toBeGreaterThanOrEqual(290);
-      expect(ms).toBeLessThan(800);
+      // Its own deadline ended it (the code says so); the bound only catches a wait of another
+      // order (retries), with room for a loaded machine.
+      expect(ms).toBeLessThan(5000);
       await waitFor(() => c.events.some((e) => e.type === 'error'), { what: 'an error event' });
       expect(c.events.find((e) => e.type === 'error').error.code).toBe('ERR_RESPCACHE_REDIS_UNAVAILABLE');
       expect(c.status).toBe('connecting');

@@ -154,7 +154,8 @@ describe('RedisClient', () => {
 
     it('times out a connection attempt that the server never completes', async () => {
       // A server that accepts TCP but never answers the AUTH handshake.
-      const silent = net.createServer(() => {});
+      const accepted = new Set();
+      const silent = net.createServer((socket) => accepted.add(socket));
       silent.listen(0, '127.0.0.1');
       await once(silent, 'listening');
       const c = makeClient({ port: silent.address().port, password: 'x', connectTimeout: 150 });
@@ -163,7 +164,9 @@ describe('RedisClient', () => {
       expect(error.message).toMatch(/timed out after 150 ms/);
       await expect(pending).rejects.toMatchObject({ code: 'ERR_RESPCACHE_REDIS_UNAVAILABLE' });
       await c.close();
-      silent.close();
+      // Its accepted sockets too: server.close() alone waits for them and kept the worker alive.
+      for (const socket of accepted) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     });
   });
 

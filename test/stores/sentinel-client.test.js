@@ -475,8 +475,10 @@ describe('SentinelClient following failovers', () => {
     await client.command(['PING']);
     const acked = [];
     let stop = false;
+    let issued = -1;
     const writer = (async () => {
       for (let i = 0; !stop; i++) {
+        issued = i;
         const ok = await client.command(['SET', `sentinel:w:${i}`, String(i)]).then(() => true, () => false);
         if (ok) acked.push(i);
         await new Promise((r) => setTimeout(r, 5));
@@ -492,8 +494,10 @@ describe('SentinelClient following failovers', () => {
     // writes the other master acknowledged are lost by that failover, not by the client.
     const failedOverAgain = () => switches.find((e) => e.at >= started && e.from.port === killed.to);
     let demotedMs;
+    let firstAfterStart;
     try {
       await old.start();
+      firstAfterStart = issued + 1;
       expect((await old.client().role())[0]).toBe('master');
       await waitFor(async () => failedOverAgain()
         || /role:slave[^]*master_link_status:up/.test(await old.client().info('replication')),
@@ -513,7 +517,9 @@ describe('SentinelClient following failovers', () => {
     }
     console.log(`killed master restarted empty: a master for ${demotedMs.toFixed(0)} ms until a linked replica; ` +
       `${acked.length} writes acknowledged meanwhile`);
-    expect(acked.length).toBeGreaterThan(50);
+    // How many fall in the restarted node's time as a master is the Sentinels' doing; some were
+    // written while it was there.
+    expect(acked.some((i) => i >= firstAfterStart)).toBe(true);
     expect(client.masters.map((m) => m.port)).toEqual([killed.to]);
     // A write acknowledged by the restarted node would have been lost at its resync.
     const current = setup.byPort(killed.to).client();

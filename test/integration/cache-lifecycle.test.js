@@ -11,7 +11,11 @@ const { openCache, closeCaches, entryKey } = require('../helpers/cache');
 const { familyPattern } = require('../helpers/layout');
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'child-app.js');
-const EXIT_DEADLINE_MS = 5000;
+// A child still running by then does not exit on its own (the hang these tests look for never
+// ends). Far beyond a child's whole life (node under the sanitizer, connect, serve, exit) on a
+// loaded machine; the tests that run a child get a Jest timeout above it, so that the kill reports.
+const EXIT_DEADLINE_MS = 30000;
+const CHILD_TEST_MS = EXIT_DEADLINE_MS + 15000;
 
 let redis;
 
@@ -116,11 +120,11 @@ describe('cache.delete(key)', () => {
 describe('cache.close()', () => {
   it('lets a process exit on its own right after createCache', async () => {
     expectCleanExit(await runChild('immediately', redis.url));
-  });
+  }, CHILD_TEST_MS);
 
   it('lets a process exit on its own once connected', async () => {
     expectCleanExit(await runChild('after-ready', redis.url));
-  });
+  }, CHILD_TEST_MS);
 
   it('lets a process exit on its own after serving a MISS and a HIT', async () => {
     const result = await runChild('after-requests', redis.url);
@@ -130,14 +134,14 @@ describe('cache.close()', () => {
       { status: 200, xCache: 'HIT', body: 'child body' },
     ]);
     expect(result.report.errors).toEqual([]);
-  });
+  }, CHILD_TEST_MS);
 
   it('lets a process exit on its own when closed with a lookup in flight, and the request is answered', async () => {
     const result = await runChild('in-flight', redis.url);
     expectCleanExit(result);
     expect(result.report.replies).toHaveLength(1);
     expect(result.report.replies[0]).toMatchObject({ status: 200, body: 'child body' });
-  });
+  }, CHILD_TEST_MS);
 
   it('lets a process exit on its own when Redis was never reachable', async () => {
     const result = await runChild('redis-down', `redis://127.0.0.1:${await freePort()}`);
@@ -147,14 +151,14 @@ describe('cache.close()', () => {
       { status: 200, xCache: 'BYPASS', body: 'child body' },
     ]);
     expect(result.report.errors.length).toBeGreaterThan(0);
-  });
+  }, CHILD_TEST_MS);
 
   describe('when nobody listens for "error"', () => {
     it('still serves requests with Redis unreachable and exits cleanly', async () => {
       const result = await runChild('no-listener', `redis://127.0.0.1:${await freePort()}`);
       expectCleanExit(result);
       expect(result.report.replies.map((r) => r.status)).toEqual([200, 200]);
-    });
+    }, CHILD_TEST_MS);
   });
 
   it("emits 'end' once its Redis connection is gone, and status is 'closed'", async () => {
@@ -191,9 +195,12 @@ describe('cacheResponse(options)', () => {
     expect(['TypeError', 'RangeError']).toContain(invalid.name);
     expect(invalid.message).toContain('ttl');
     const real = replies.filter((r) => r.xCache !== 'BYPASS');
-    expect(real.map((r) => r.xCache)).toEqual(['MISS', 'HIT']);
+    // The shared cache has the default 100 ms commandTimeout, which a loaded machine's stall of
+    // the child can exceed: a store that timed out leaves the next request a MISS again. Then
+    // the HIT, which ends the child's loop.
+    expect(real.map((r) => r.xCache).join(' ')).toMatch(/^(MISS )+HIT$/);
     expect(real.every((r) => r.status === 200 && r.body === 'shared default cache')).toBe(true);
     expect(real[0].key).toMatch(/^respcache:[0-9a-f]{64}$/);
     expect(await redis.keys(familyPattern('e:*'))).toEqual([entryKey(real[0].key)]);
-  });
+  }, CHILD_TEST_MS);
 });

@@ -9,6 +9,7 @@ const crypto = require('crypto');
 const path = require('path');
 const { performance } = require('perf_hooks');
 const { SentinelClient } = require('../../lib/stores/sentinel');
+const discovery = require('../../lib/stores/sentinel-discovery');
 const { RespcacheError, RedisUnavailableError, CacheClosedError } = require('../../lib/errors');
 const { tlsOptions } = require('../../lib/tls-options');
 const { startSentinels } = require('../helpers/sentinel');
@@ -43,6 +44,97 @@ function makeClient(setup, options = {}) {
   client.masters = masters;
   client.errors = () => events.filter((e) => e.type === 'error').map((e) => e.err);
   return client;
+}
+
+// lib/stores/sentinel.js: how long the data connection may be 'reconnecting' before the Sentinels
+// are asked; lib/stores/sentinel-discovery.js: the back-off between rounds, doubling up to 1 s.
+const RECONNECTING_CHECK_MS = 200;
+const MAX_BACKOFF_MS = 1000;
+
+/**
+ * The discovery rounds `client` plans from now on, as { ms, status }: the delay each schedule()
+ * gave (discovery's back-off calls it from inside its own module, where no spy sees it, so this
+ * reaches into the client on purpose: every plan sets client._timerAt = now + delay).
+ */
+function plannedRounds(client) {
+  const planned = [];
+  let at = client._timerAt;
+  Object.defineProperty(client, '_timerAt', {
+    configurable: true,
+    get: () => at,
+    set: (value) => {
+      at = value;
+      if (value !== Infinity) planned.push({ ms: value - performance.now(), status: client.status });
+    },
+  });
+  return planned;
+}
+
+/**
+ * Makes discovery.schedule() do nothing for `client` when `drop(ms)` says so (the 'reconnecting'
+ * check and the round after a replica's refusal go through it); returns the delays dropped and
+ * restore().
+ */
+function dropSchedules(client, drop) {
+  const original = discovery.schedule;
+  const dropped = [];
+  const spy = jest.spyOn(discovery, 'schedule').mockImplementation((c, ms) => {
+    if (c === client && drop(ms)) dropped.push(ms);
+    else original(c, ms);
+  });
+  return { dropped, restore: () => spy.mockRestore() };
+}
+
+/**
+ * Runs `fault()` with the backstops of `client` off (no discovery round can start: neither the
+ * 'reconnecting' check nor a replica's refusal asks the Sentinels), so that only +switch-master
+ * can move it; resolves with fault()'s outcome, the client's second master (its onMaster entry)
+ * and the delays dropped.
+ */
+async function movedBySwitchOnly(client, fault) {
+  const backstops = dropSchedules(client, () => true);
+  try {
+    const outcome = await fault();
+    await waitFor(() => client.masters.length === 2, { timeout: 10000, what: 'onMaster after the fault' });
+    return { outcome, moved: client.masters[1], dropped: backstops.dropped };
+  } finally {
+    backstops.restore();
+  }
+}
+
+/**
+ * Resolves true if `promise` settles before a timer of `ms` started now fires, else false (once
+ * it fires). Timers run in the order they are due, and what one timer's callback settles is seen
+ * before the next one runs: a step settled by its own deadline timer (set before this one, due
+ * earlier) is seen first however late a loaded machine runs both.
+ */
+function settlesWithin(promise, ms) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    const settled = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    promise.then(settled, settled);
+  });
+}
+
+/**
+ * Runs `fn` with the Sentinels' down-after-milliseconds raised to a minute: a node the test stops
+ * (SIGSTOP) for more than the setup's second is then neither taken for down nor failed over.
+ */
+async function withPatientSentinels(setup, fn) {
+  const sentinels = setup.sentinelNodes.filter((s) => s.running);
+  const master = await setup._on(sentinels[0], (c) => c.call('SENTINEL', 'MASTER', setup.name));
+  const downAfter = master[master.indexOf('down-after-milliseconds') + 1];
+  const set = (ms) => Promise.all(sentinels.map((s) => setup._on(s,
+    (c) => c.call('SENTINEL', 'SET', setup.name, 'down-after-milliseconds', String(ms)))));
+  await set(60000);
+  try {
+    return await fn();
+  } finally {
+    await set(downAfter);
+  }
 }
 
 /** The `calls` of a command in the server's INFO commandstats (0 when it never ran). */
@@ -156,7 +248,8 @@ describe('SentinelClient on a master, a replica and three Sentinels', () => {
 
   it('reports a name no Sentinel knows as UNAVAILABLE naming each one, retried with a growing back-off', async () => {
     const client = makeClient(setup, { name: 'nosuch' });
-    await waitFor(() => client.errors().length >= 4, { timeout: 3000, what: 'four failed rounds' });
+    const planned = plannedRounds(client);  // its first round is under way, the next not planned yet
+    await waitFor(() => client.errors().length >= 4, { timeout: 10000, what: 'four failed rounds' });
     const [err] = client.errors();
     expect(err).toBeInstanceOf(RedisUnavailableError);
     expect(err.code).toBe('ERR_RESPCACHE_REDIS_UNAVAILABLE');
@@ -164,12 +257,17 @@ describe('SentinelClient on a master, a replica and three Sentinels', () => {
     const at = client.events.filter((e) => e.type === 'error').map((e) => e.at);
     const gaps = at.slice(1, 4).map((t, i) => t - at[i]);
     console.log(`rounds with no answer: ${gaps.map((g) => g.toFixed(0)).join(', ')} ms apart`);
-    gaps.forEach((gap, i) => {
-      expect(gap).toBeGreaterThanOrEqual(100 * 2 ** i - 5);
-      expect(gap).toBeLessThan(100 * 2 ** i + 300);
+    // The back-off each failed round planned (the time a round takes comes on top of it, so the
+    // gaps measured only bound it from below).
+    expect(planned.length).toBeGreaterThanOrEqual(3);
+    planned.slice(0, 3).forEach(({ ms }, i) => {
+      expect(ms).toBeLessThanOrEqual(100 * 2 ** i);
+      expect(ms).toBeGreaterThan(100 * 2 ** i - 50);
     });
+    gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(100 * 2 ** i - 5));
     expect(client.status).toBe('connecting');
-    await expect(client.command(['PING'])).rejects.toMatchObject({ code: 'ERR_RESPCACHE_REDIS_UNAVAILABLE' });
+    // Rejected at once between rounds; during one, when it fails (not at a timeout of its own).
+    await expect(client.command(['PING'], 30000)).rejects.toMatchObject({ code: 'ERR_RESPCACHE_REDIS_UNAVAILABLE' });
     expect(client.masters).toEqual([]);
   });
 
@@ -197,12 +295,16 @@ describe('SentinelClient on a master, a replica and three Sentinels', () => {
     const { server } = await setup.master();
     const replica = setup.nodes().find((n) => n !== server);
     const client = makeClient(setup);
-    await client.command(['PING']);
+    // The durable connection made (its handshake) before the timed step.
+    expect(await client.commandDurable(['SET', 'sentinel:unconfirmed', '0'], 5000)).toBe('OK');
     expect(client.replicas).toBe(1);  // read at the handshake: stays 1 while the replica is frozen
     replica.freeze();
     try {
       const started = performance.now();
-      const err = await client.commandDurable(['SET', 'sentinel:unconfirmed', '1'], 300).then(() => null, (e) => e);
+      const step = client.commandDurable(['SET', 'sentinel:unconfirmed', '1'], 300).then(() => null, (e) => e);
+      // Not at the pipelined WAIT's own timeout, WAIT_LINK_GRACE_MS (1 s) past the deadline.
+      const inTime = await settlesWithin(step, 300 + 500);
+      const err = await step;
       const ms = performance.now() - started;
       expect(err).toBeInstanceOf(RespcacheError);
       // WAIT answered 0 in time, or (Redis checks blocked clients' timeouts at its hz, up to 100 ms
@@ -210,7 +312,7 @@ describe('SentinelClient on a master, a replica and three Sentinels', () => {
       expect(err).toMatchObject({ code: 'ERR_RESPCACHE_REDIS_UNCONFIRMED',
         message: expect.stringMatching(/^WAIT 1 (counted 0 replica\(s\) within \d+ ms|had not answered within \d+ ms|failed: )/) });
       expect(ms).toBeGreaterThanOrEqual(195);
-      expect(ms).toBeLessThan(600);
+      expect(inTime).toBe(true);
       // The master ran it.
       expect(await server.client().get('sentinel:unconfirmed')).toBe('1');
       expect(await client.command(['GET', 'sentinel:unconfirmed'])).toEqual(Buffer.from('1'));
@@ -224,24 +326,64 @@ describe('SentinelClient on a master, a replica and three Sentinels', () => {
     const { server } = await setup.master();
     const replica = setup.nodes().find((n) => n !== server);
     const client = makeClient(setup);
-    await client.command(['PING']);
-    replica.freeze();
-    try {
-      const outcomes = [];
-      for (let i = 0; i < 5; i++) {
-        const started = performance.now();
-        // 100 ms: with 20 the SET's own reply came too late once under the sanitizer pass (TIMEOUT).
-        const err = await client.commandDurable(['SET', 'sentinel:short', String(i)], 100).then(() => null, (e) => e);
-        outcomes.push({ ms: performance.now() - started, message: err && err.message });
-        expect(err).toMatchObject({ code: 'ERR_RESPCACHE_REDIS_UNCONFIRMED' });
-        // WAIT's late answer (if any) is still taken by the connection: nothing is refused.
-        expect(await client.command(['GET', 'sentinel:short'])).toEqual(Buffer.from(String(i)));
+    // The durable connection made (its handshake) before the timed steps.
+    expect(await client.commandDurable(['SET', 'sentinel:short', '-'], 5000)).toBe('OK');
+    const deadline = 500;  // WAIT is given 400 of it
+    const late = [];
+    const early = [];
+    let stuck = null;
+    await withPatientSentinels(setup, async () => {
+      replica.freeze();
+      try {
+        // WAIT answers late for certain: once the master holds it (blocked_clients), the master
+        // is stopped until the step has settled. An attempt whose WAIT timed out before that says
+        // nothing of the deadline (Redis answered in time) and is made again.
+        for (let i = 0; late.length < 2 && i < 10 && stuck === null; i++) {
+          const value = String(i);
+          const started = performance.now();
+          let settledAt = null;
+          const step = client.commandDurable(['SET', 'sentinel:short', value], deadline).then(() => null, (e) => e);
+          step.then(() => { settledAt = performance.now(); });
+          // Not at the pipelined WAIT's own timeout, WAIT_LINK_GRACE_MS (1 s) past the deadline.
+          const inTime = settlesWithin(step, deadline + 500);
+          await waitFor(async () => settledAt !== null
+            || /^blocked_clients:[1-9]/m.test(await server.client().info('clients')), { interval: 5, what: 'WAIT held by the master' });
+          const held = settledAt === null;
+          let settledInTime;
+          if (held) {
+            // A later turn of the master's loop than the one that ran the SET: its reply is out.
+            await server.client().ping();
+            server.freeze();
+          }
+          try {
+            settledInTime = await inTime;
+          } finally {
+            if (held) server.thaw();
+          }
+          const err = await step;
+          expect(err).toMatchObject({ code: 'ERR_RESPCACHE_REDIS_UNCONFIRMED' });
+          const outcome = { ms: settledAt - started, message: err.message, settledInTime };
+          if (!settledInTime) stuck = outcome;
+          else if (held && /had not answered/.test(err.message)) late.push(outcome);
+          else early.push(outcome);
+          // WAIT's late answer is still taken by the connection: nothing is refused.
+          expect(await client.command(['GET', 'sentinel:short'])).toEqual(Buffer.from(value));
+        }
+      } finally {
+        replica.thaw();
       }
-      console.log(`durable steps of 100 ms with the replica frozen: ${outcomes.map((o) => `${o.ms.toFixed(0)} ms (${o.message})`).join('; ')}`);
-      for (const { ms } of outcomes) expect(ms).toBeLessThan(150);
-    } finally {
-      replica.thaw();
+    });
+    console.log(`durable steps of ${deadline} ms with WAIT answered after Redis was stopped: ` +
+      `${late.map((o) => `${o.ms.toFixed(0)} ms`).join(', ')}; answered before: ${early.map((o) => o.message).join('; ') || 'none'}`);
+    // Settled by the step's own deadline while the stopped master could not answer WAIT.
+    expect(stuck).toBeNull();
+    expect(late).toHaveLength(2);
+    for (const outcome of late) {
+      expect(outcome).toMatchObject({ message: `WAIT 1 had not answered within ${deadline} ms`, settledInTime: true });
+      expect(outcome.ms).toBeGreaterThanOrEqual(deadline - 50);
     }
+    // The durable connection paired WAIT's late answers with their commands: the next step is confirmed.
+    expect(await client.commandDurable(['SET', 'sentinel:short', 'after'], 5000)).toBe('OK');
     await setup.waitReady();
   });
 
@@ -257,11 +399,11 @@ describe('SentinelClient on a master, a replica and three Sentinels', () => {
     await expect(client.command(['PING'])).rejects.toMatchObject({ code: 'ERR_RESPCACHE_REDIS_UNAVAILABLE' });
     expect(client.status).toBe('connecting');
     // Let the back-off reach its 1 s ceiling.
-    await waitFor(() => client.errors().length >= 5, { timeout: 4000, what: 'five failed rounds' });
+    await waitFor(() => client.errors().length >= 5, { timeout: 15000, what: 'five failed rounds' });
     const back = performance.now();
     await Promise.all(setup.sentinelNodes.map((s) => s.start()));
     await Promise.all(setup.sentinelNodes.map((s) => setup._tune(s)));
-    await waitFor(() => client.status === 'ready', { timeout: 3000, what: 'ready after the Sentinels returned' });
+    await waitFor(() => client.status === 'ready', { timeout: 15000, what: 'ready after the Sentinels returned' });
     console.log(`every Sentinel down: ready ${(performance.now() - back).toFixed(0)} ms after they were started again`);
     expect(client.master).toEqual({ host: '127.0.0.1', port });
     expect(await client.command(['SET', 'sentinel:back', '1'])).toBe('OK');
@@ -283,7 +425,7 @@ describe('SentinelClient following failovers', () => {
     await setup.close();
   });
 
-  it('SENTINEL FAILOVER: onMaster names the new master within 1 s of +switch-master, and writes land there', async () => {
+  it('SENTINEL FAILOVER: onMaster names the new master on +switch-master, and writes land there', async () => {
     const script = "return 'on every master'";
     const sha = crypto.createHash('sha1').update(script).digest('hex');
     const client = makeClient(setup, { preload: [script] });
@@ -291,13 +433,10 @@ describe('SentinelClient following failovers', () => {
     expect(await client.commandDurable(['SET', 'sentinel:before', '1'], 1000)).toBe('OK');
     const replica = setup.nodes().find((n) => n.port !== client.master.port);
     expect(await replica.client().script('EXISTS', sha)).toEqual([0]);  // SCRIPT LOAD is not replicated
-    const result = await setup.failover();
-    await waitFor(() => client.masters.length === 2, { what: 'onMaster after the failover' });
-    const moved = client.masters[1];
+    const { outcome: result, moved } = await movedBySwitchOnly(client, () => setup.failover());
     expect(moved).toMatchObject({ host: '127.0.0.1', port: result.to });
     const heard = firstSwitchTo(switches, result.to);
     console.log(`forced failover: onMaster ${(moved.at - heard.at).toFixed(1)} ms after the first +switch-master`);
-    expect(moved.at - heard.at).toBeLessThan(1000);
     expect(client.master).toEqual({ host: '127.0.0.1', port: result.to });
     expect(await client.command(['SET', 'sentinel:after', '2'])).toBe('OK');
     expect(await client.command(['EVALSHA', sha, '0'])).toEqual(Buffer.from('on every master'));
@@ -312,18 +451,17 @@ describe('SentinelClient following failovers', () => {
 
   let killed;
 
-  it('killMaster: onMaster names the promoted replica within 1 s of +switch-master, and writes land there', async () => {
+  it('killMaster: onMaster names the promoted replica on +switch-master, and writes land there', async () => {
     const client = makeClient(setup);
     await client.command(['PING']);
     const before = await setup.master();
-    killed = await setup.killMaster();
-    await waitFor(() => client.masters.length === 2, { what: 'onMaster after the kill' });
-    const moved = client.masters[1];
+    const { outcome, moved, dropped } = await movedBySwitchOnly(client, () => setup.killMaster());
+    killed = outcome;
     expect(moved.port).toBe(killed.to);
+    expect(dropped).toContain(RECONNECTING_CHECK_MS);  // its 'reconnecting' check would have asked the Sentinels
     const heard = firstSwitchTo(switches, killed.to);
     console.log(`killMaster: +switch-master ${killed.switchMs.toFixed(0)} ms after SIGKILL, ` +
       `onMaster ${(moved.at - heard.at).toFixed(1)} ms after it`);
-    expect(moved.at - heard.at).toBeLessThan(1000);
     expect(killed.from).toBe(before.port);
     expect(await client.command(['SET', 'sentinel:killed', '1'])).toBe('OK');
     expect(await setup.byPort(killed.to).client().get('sentinel:killed')).toBe('1');
@@ -337,8 +475,10 @@ describe('SentinelClient following failovers', () => {
     await client.command(['PING']);
     const acked = [];
     let stop = false;
+    let issued = -1;
     const writer = (async () => {
       for (let i = 0; !stop; i++) {
+        issued = i;
         const ok = await client.command(['SET', `sentinel:w:${i}`, String(i)]).then(() => true, () => false);
         if (ok) acked.push(i);
         await new Promise((r) => setTimeout(r, 5));
@@ -354,8 +494,10 @@ describe('SentinelClient following failovers', () => {
     // writes the other master acknowledged are lost by that failover, not by the client.
     const failedOverAgain = () => switches.find((e) => e.at >= started && e.from.port === killed.to);
     let demotedMs;
+    let firstAfterStart;
     try {
       await old.start();
+      firstAfterStart = issued + 1;
       expect((await old.client().role())[0]).toBe('master');
       await waitFor(async () => failedOverAgain()
         || /role:slave[^]*master_link_status:up/.test(await old.client().info('replication')),
@@ -370,12 +512,14 @@ describe('SentinelClient following failovers', () => {
     if (again) {
       console.log(`the Sentinels failed over again, to ${again.to.port}, ${(again.at - started).toFixed(0)} ms after the restart`);
       const { port } = await setup.master();
-      await waitFor(() => client.masters[client.masters.length - 1].port === port, { what: 'the client at the Sentinels\' master' });
+      await waitFor(() => client.masters[client.masters.length - 1].port === port, { timeout: 15000, what: 'the client at the Sentinels\' master' });
       return;
     }
     console.log(`killed master restarted empty: a master for ${demotedMs.toFixed(0)} ms until a linked replica; ` +
       `${acked.length} writes acknowledged meanwhile`);
-    expect(acked.length).toBeGreaterThan(50);
+    // How many fall in the restarted node's time as a master is the Sentinels' doing; some were
+    // written while it was there.
+    expect(acked.some((i) => i >= firstAfterStart)).toBe(true);
     expect(client.masters.map((m) => m.port)).toEqual([killed.to]);
     // A write acknowledged by the restarted node would have been lost at its resync.
     const current = setup.byPort(killed.to).client();
@@ -395,7 +539,7 @@ describe('SentinelClient following failovers', () => {
     const killedAt = performance.now();
     await replica.stop('SIGKILL');
     // +sdown after the Sentinels' down-after-milliseconds (1 s).
-    await waitFor(() => client.replicas === 0, { timeout: 5000, interval: 10, what: 'the dead replica taken off the count' });
+    await waitFor(() => client.replicas === 0, { timeout: 15000, interval: 10, what: 'the dead replica taken off the count' });
     const downMs = performance.now() - killedAt;
     const restarted = setup.restart(replica);
     await waitFor(() => client.replicas === 1, { timeout: 15000, interval: 10, what: 'the replica counted again' });
@@ -426,13 +570,21 @@ describe('SentinelClient backstops, when +switch-master is missed', () => {
 
   it('a demoted master (Redis drops the connection, then ROLE says replica) sends it back to the Sentinels at once', async () => {
     const client = await deafClient();
-    const result = await setup.failover();
-    // The old master stays a master until a Sentinel's next INFO demotes it; writes find out.
-    const started = performance.now();
-    await waitFor(async () => {
-      await client.command(['SET', 'sentinel:probe', '1']).catch(() => {});
-      return client.master.port === result.to;
-    }, { timeout: 5000, interval: 20, what: 'the client on the promoted replica' });
+    // The 200 ms "reconnecting" check dropped: the Sentinels can only be asked at the error.
+    const checks = dropSchedules(client, (ms) => ms === RECONNECTING_CHECK_MS);
+    let result;
+    let started;
+    try {
+      result = await setup.failover();
+      // The old master stays a master until a Sentinel's next INFO demotes it; writes find out.
+      started = performance.now();
+      await waitFor(async () => {
+        await client.command(['SET', 'sentinel:probe', '1']).catch(() => {});
+        return client.master.port === result.to;
+      }, { timeout: 15000, interval: 20, what: 'the client on the promoted replica' });
+    } finally {
+      checks.restore();
+    }
     // Redis 7 drops the clients of a master it demotes; the next attempt's ROLE check refuses it.
     const dropped = client.events.find((e) => e.type === 'reconnecting');
     const noticed = client.events.find((e) => e.type === 'error' && /is a replica, not a master|answered READONLY/.test(e.err.message));
@@ -440,9 +592,8 @@ describe('SentinelClient backstops, when +switch-master is missed', () => {
     const moved = client.masters[1];
     console.log(`missed forced failover: on the new master ${(performance.now() - started).toFixed(0)} ms after every ` +
       `Sentinel agreed (the old one is demoted only then); onMaster ${(moved.at - dropped.at).toFixed(0)} ms after ` +
-      `the connection dropped, ${(moved.at - noticed.at).toFixed(0)} ms after "${noticed.err.message}"`);
-    // Asked at that error, not when the 200 ms "reconnecting" check comes due.
-    expect(moved.at - dropped.at).toBeLessThan(190);
+      `the connection dropped, ${(moved.at - noticed.at).toFixed(0)} ms after "${noticed.err.message}" ` +
+      `(${checks.dropped.length} "reconnecting" check(s) dropped)`);
     expect(client.masters.map((m) => m.port)).toEqual([result.from, result.to]);
     expect(await client.command(['SET', 'sentinel:backstop', '1'])).toBe('OK');
     expect(await setup.byPort(result.to).client().get('sentinel:backstop')).toBe('1');
@@ -451,12 +602,20 @@ describe('SentinelClient backstops, when +switch-master is missed', () => {
 
   it('a killed master: "reconnecting" for > 200 ms asks the Sentinels until they name the promoted replica', async () => {
     const client = await deafClient();
+    const planned = plannedRounds(client);
     const outcome = await setup.killMaster();
-    await waitFor(() => client.master.port === outcome.to, { timeout: 3000, what: 'the client on the promoted replica' });
+    await waitFor(() => client.master.port === outcome.to, { timeout: 15000, what: 'the client on the promoted replica' });
     const moved = client.masters[1];
-    console.log(`missed switch after a kill: onMaster ${(moved.at - outcome.switchedAt).toFixed(0)} ms after +switch-master`);
-    // Rounds every 1 s at most while reconnecting.
-    expect(moved.at - outcome.switchedAt).toBeLessThan(1500);
+    console.log(`missed switch after a kill: onMaster ${(moved.at - outcome.switchedAt).toFixed(0)} ms after +switch-master; ` +
+      `rounds planned ${planned.map((p) => p.ms.toFixed(0)).join(', ')} ms ahead`);
+    // The first round at the "reconnecting" check, then rounds every 1 s at most while reconnecting.
+    expect(planned.length).toBeGreaterThanOrEqual(2);
+    expect(planned[0].ms).toBeLessThanOrEqual(RECONNECTING_CHECK_MS);
+    expect(planned[0].ms).toBeGreaterThan(RECONNECTING_CHECK_MS - 50);
+    for (const { ms, status } of planned) {
+      expect(ms).toBeLessThanOrEqual(MAX_BACKOFF_MS);
+      expect(status).toBe('reconnecting');
+    }
     expect(await client.command(['SET', 'sentinel:after-kill', '1'])).toBe('OK');
     expect(await setup.byPort(outcome.to).client().get('sentinel:after-kill')).toBe('1');
   });
@@ -478,7 +637,7 @@ describe('SentinelClient over TLS, to the Sentinels and to the data nodes', () =
     const { server } = await setup.master();
     expect(await server.client({ db: 1 }).get('sentinel:tls')).toBe('1');
     const result = await setup.failover();
-    await waitFor(() => client.master.port === result.to, { what: 'onMaster after the failover' });
+    await waitFor(() => client.master.port === result.to, { timeout: 10000, what: 'onMaster after the failover' });
     expect(await client.command(['SET', 'sentinel:tls-after', '2'])).toBe('OK');
     expect(await setup.byPort(result.to).client({ db: 1 }).mget('sentinel:tls', 'sentinel:tls-after')).toEqual(['1', '2']);
     expect(client.errors()).toEqual([]);
@@ -519,7 +678,7 @@ describe('SentinelClient with passwords on the data nodes and on the Sentinels',
     const client = makeClient(setup, { endpoint: { password: 'data-pw' }, sentinelAuth: { password: 'sentinel-pw' } });
     expect(await client.commandDurable(['SET', 'sentinel:auth', '1'], 1000)).toBe('OK');
     const result = await setup.failover();
-    await waitFor(() => client.master.port === result.to, { what: 'onMaster after the failover' });
+    await waitFor(() => client.master.port === result.to, { timeout: 10000, what: 'onMaster after the failover' });
     expect(await client.command(['GET', 'sentinel:auth'])).toEqual(Buffer.from('1'));
     expect(client.errors()).toEqual([]);
   });
@@ -560,12 +719,18 @@ describe('SentinelClient teardown and a master with no replica', () => {
     expect(client.events.map((e) => e.type)).toEqual(['end']);
   });
 
+  // A child still running by then does not exit on its own (what these tests look for is a handle
+  // left open, which never ends): far beyond a node start, a discovery and a few commands on a
+  // loaded machine. Those tests get a Jest timeout above it, so that the kill reports.
+  const CHILD_KILL_MS = 30000;
+  const CHILD_TEST_MS = CHILD_KILL_MS + 15000;
+
   /** Runs a child that makes a client, does `stage` and closes it; resolves with its exit. */
   function child(stage, sentinels) {
     const script = `
       const { SentinelClient } = require(${JSON.stringify(path.join(__dirname, '../../lib/stores/sentinel'))});
       const client = new SentinelClient({ sentinels: ${JSON.stringify(sentinels)}, name: 'mymaster',
-        connectTimeout: 500, commandTimeout: 500, onEvent() {} });
+        connectTimeout: 2000, commandTimeout: 2000, onEvent() {} });
       (async () => {
         if (${JSON.stringify(stage)} === 'after-commands') {
           await client.command(['SET', 'sentinel:child', '1']);
@@ -582,7 +747,7 @@ describe('SentinelClient teardown and a master with no replica', () => {
       let out = '';
       proc.stdout.on('data', (d) => { out += d; });
       proc.stderr.on('data', (d) => { out += d; });
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 10000);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), CHILD_KILL_MS);
       proc.on('exit', (code, signal) => {
         clearTimeout(timer);
         resolve({ code, signal, out, ms: performance.now() - started });
@@ -596,12 +761,12 @@ describe('SentinelClient teardown and a master with no replica', () => {
   ])('lets the process exit on its own: close() %s', async (stage) => {
     const result = await child(stage, setup.sentinelAddrs());
     expect(result).toMatchObject({ code: 0, signal: null, out: 'closed closed\n' });
-    expect(result.ms).toBeLessThan(5000);
-  });
+    expect(result.ms).toBeLessThan(CHILD_KILL_MS);
+  }, CHILD_TEST_MS);
 
   it('lets the process exit on its own: close() between rounds while no Sentinel answers', async () => {
     const result = await child('in-back-off', [{ host: '127.0.0.1', port: await freePort() }]);
     expect(result).toMatchObject({ code: 0, signal: null, out: 'closed closed\n' });
-    expect(result.ms).toBeLessThan(5000);
-  });
+    expect(result.ms).toBeLessThan(CHILD_KILL_MS);
+  }, CHILD_TEST_MS);
 });

@@ -154,6 +154,27 @@ function onFillWake(cache, listener) {
   }));
 }
 
+/**
+ * Calls listener(url, stored) each time the gateway engine (proxy.engine, cache.fetch's engine)
+ * has finished writing a response to the store: a MISS's, or a stored one a 304 refreshed;
+ * `stored` tells whether the store took it. The write follows the response's body: a client can
+ * have the whole answer before it is stored.
+ * @param {object} engine the engine (lib/gateway/engine.js) of a cache.proxy()
+ * @param {(url: string, stored: boolean) => void} listener
+ */
+function onGatewayStore(engine, listener) {
+  const entries = engine.entries;
+  const put = entries.put.bind(entries);
+  Object.defineProperty(entries, 'put', {
+    configurable: true,
+    value: async (request, ...rest) => {
+      const result = await put(request, ...rest);
+      listener(request.url, result.stored);
+      return result;
+    },
+  });
+}
+
 // Stores (lib/stores/): what the shared store suite must see below the contract.
 
 /**
@@ -198,4 +219,4 @@ function encodeStored({ status, headers, body, storedAt, expiresAt }, { nsVersio
 }
 
 module.exports = { busReady, sweep, rawCommand, clearLocal, lookup, storeEntry, inFlight, onFlightJoin,
-  onFillWait, onFillWake, localTier, memoryIndexSize, encodeStored };
+  onFillWait, onFillWake, onGatewayStore, localTier, memoryIndexSize, encodeStored };

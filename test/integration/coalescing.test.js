@@ -128,8 +128,17 @@ describe('when the leader never answers', () => {
 
 describe('when coalesce is false', () => {
   it('runs the handler for every concurrent cold request', async () => {
-    await route({ coalesce: false }, (req, res) => res.send('x'));
+    // Each run answers once all 10 have started (else a late request could find the entry an
+    // early one stored, a HIT); coalesced requests would never all start: after 10 s they answer.
+    const allStarted = gate();
+    const giveUp = setTimeout(allStarted.open, 10000);
+    await route({ coalesce: false }, async (req, res, next, n) => {
+      if (n === 10) allStarted.open();
+      await allStarted.promise;
+      res.send('x');
+    }, 0);
     await burst(10);
+    clearTimeout(giveUp);
     expect(calls).toBe(10);
   });
 });
@@ -244,7 +253,7 @@ describe('across processes', () => {
       if (counts.reduce((a, b) => a + b, 0) === 1) exactlyOnce++;
     }
     expect(exactlyOnce).toBeGreaterThanOrEqual(19);
-  });
+  }, 120000); // 4000 requests to 4 processes: under the sanitizer on a loaded machine, over 30 s
 
   it('elects a new leader when the leading process is killed mid-handler', async () => {
     // The lock must outlive the polling below and the check of it; the other process then waits
@@ -270,7 +279,7 @@ describe('across processes', () => {
     expect(JSON.parse(reply.text).url).toBe(p);
     expect(Date.now() - started).toBeLessThan(LOCK_TTL + 20000);
     expect(JSON.parse((await get(other.port, '/calls')).text)[p]).toBe(1);
-  });
+  }, 60000); // two processes to start, the lock to expire, the bound above
 });
 
 describe('cache.wrap(key, fn)', () => {

@@ -5,6 +5,7 @@
 // option does, and `request.tags` are added to the stored entry's tags.
 const { readAll } = require('../../lib/gateway/engine-answer');
 const { gatewaySuite } = require('./proxy-fixtures');
+const { onGatewayStore } = require('../helpers/internals');
 const { formatHttpDate } = require('../../lib/http/http-date');
 
 const t = gatewaySuite();
@@ -18,9 +19,26 @@ afterEach(async () => {
 /** Headers of an origin response dated by the test's clock. */
 const dated = (headers) => ({ Date: formatHttpDate(t.clock.now()), ...headers });
 
+// The store writes the engine finished, per path, not yet awaited by stored(); and stored()'s
+// waits for the next one.
+let writes = new Map();
+let waiting = new Map();
+
 function engineFor(handle, options) {
   t.origin.handle = handle;
   proxy = t.cache.proxy(t.origin.url, options);
+  writes = new Map();
+  waiting = new Map();
+  onGatewayStore(proxy.engine, (url, ok) => {
+    const path = new URL(url).pathname;
+    const wake = waiting.get(path);
+    if (wake !== undefined) {
+      waiting.delete(path);
+      wake(ok);
+    } else {
+      writes.set(path, [...(writes.get(path) || []), ok]);
+    }
+  });
   return proxy.engine;
 }
 
@@ -31,19 +49,24 @@ async function exchange(engine, path, extra = {}) {
   return { status: answer.status, cacheStatus: answer.cacheStatus, text: body.toString() };
 }
 
-/** Exchanges until one is answered from storage (the store write follows the body). */
+/**
+ * Waits for the store write of the last exchange of `path` that stores (it follows the body),
+ * then exchanges once more: the reply, answered from storage.
+ */
 async function stored(engine, path, extra) {
-  const start = t.origin.count();
-  for (let i = 0; i < 50; i++) {
-    await new Promise((r) => setTimeout(r, 10));
-    const count = t.origin.count();
-    const reply = await exchange(engine, path, extra);
-    if (t.origin.count() === count) {
-      t.origin.requests.length = start; // the probes that missed are not counted
-      return reply;
-    }
-  }
-  throw new Error(`${path} was never stored`);
+  const done = writes.get(path) || [];
+  const ok = done.length > 0 ? done.shift() : await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${path} was never stored`)), 10000);
+    waiting.set(path, (result) => {
+      clearTimeout(timer);
+      resolve(result);
+    });
+  });
+  if (!ok) throw new Error(`the store refused ${path}`);
+  const count = t.origin.count();
+  const reply = await exchange(engine, path, extra);
+  if (t.origin.count() !== count) throw new Error(`${path} was stored, yet its next exchange went upstream`);
+  return reply;
 }
 
 describe('project rule: when a request has a "ttl" (it overrides the RFC 9111 4.2.1 freshness lifetime)', () => {

@@ -16,20 +16,33 @@ const t = gatewaySuite();
 /** Headers of an origin response dated by the test's clock. */
 const dated = (headers) => ({ Date: formatHttpDate(t.clock.now()), ...headers });
 
-let pauseOver = null;
+// How the test stalled Redis, undone after it: the stall lasts as long as the test, however long
+// its requests take to get there (a timed pause could end before the last of them).
+let frozen = false;
+let control = null;
 
-/** A cache on the suite's Redis whose commands time out after 200 ms, and Redis paused for 3 s. */
+/** A cache on the suite's Redis whose commands time out after 200 ms, and Redis frozen (SIGSTOP). */
 async function stalledCache() {
   const { cache, errors } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 200 }, t.clock));
-  const control = t.redis.client({ connectionName: 'control' });
-  expect(await control.call('CLIENT', 'PAUSE', '3000', 'ALL')).toBe('OK');
-  pauseOver = control.ping().finally(() => control.disconnect()); // answered only when the pause ends
+  t.redis.freeze();
+  frozen = true;
   return { cache, errors };
 }
 
+/** Redis takes no write (CLIENT PAUSE WRITE) until the test ends; reads are answered. */
+async function pauseWrites() {
+  control = t.redis.client({ connectionName: 'control' });
+  expect(await control.call('CLIENT', 'PAUSE', '60000', 'WRITE')).toBe('OK');
+}
+
 afterEach(async () => {
-  if (pauseOver !== null) await pauseOver;
-  pauseOver = null;
+  if (frozen) t.redis.thaw();
+  frozen = false;
+  if (control !== null) {
+    await control.call('CLIENT', 'UNPAUSE');
+    control.disconnect();
+  }
+  control = null;
 });
 
 /**
@@ -55,7 +68,7 @@ async function burst(cache, gw, path, { count = 20, headers, reqHeaders = () => 
   return all;
 }
 
-describe('when the store cannot be asked (Redis paused past commandTimeout)', () => {
+describe('when the store cannot be asked (Redis stalled past commandTimeout)', () => {
   it('sends 20 concurrent cold GETs upstream as one: the leader BYPASS, the others HIT from its response', async () => {
     const { cache, errors } = await stalledCache();
     t.gw = await bareGateway(cache, t.origin.url);
@@ -97,7 +110,8 @@ describe('when the store cannot be asked (Redis paused past commandTimeout)', ()
   });
 
   it('does not hand the leader\'s response to a follower when an invalidation came after the fill began (RFC 9111 4.4)', async () => {
-    const { cache } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 200 }, t.clock));
+    // Lookups and the PUT's invalidation must succeed: commandTimeout 1 s, as the suite's cache.
+    const { cache } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 1000 }, t.clock));
     t.gw = await bareGateway(cache, t.origin.url);
     let version = 'v1';
     const leaderHeld = gate();
@@ -122,10 +136,8 @@ describe('when the store cannot be asked (Redis paused past commandTimeout)', ()
     expect((await t.gw.request('/inv', { method: 'PUT', agent: false })).status).toBe(204); // invalidates /inv
     const follower = t.gw.get('/inv', { agent: false });
     await joined.promise;
-    // The leader's store then fails (Redis takes no write for 1 s): not fenced, only failed.
-    const control = t.redis.client({ connectionName: 'control' });
-    expect(await control.call('CLIENT', 'PAUSE', '1000', 'WRITE')).toBe('OK');
-    pauseOver = control.ping().finally(() => control.disconnect());
+    // The leader's store then fails (Redis takes no write): not fenced, only failed.
+    await pauseWrites();
     leaderHeld.open();
     const [a, b] = await Promise.all([leader, follower]);
     expect(a.text).toBe('v1');
@@ -142,17 +154,16 @@ describe('when the store cannot be asked (Redis paused past commandTimeout)', ()
   });
 
   it('answers the followers from the leader\'s response when storing it fails (RFC 9111 4; project rule: one upstream request per key)', async () => {
-    const { cache, errors } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 200 }, t.clock));
+    // The lookups must succeed: commandTimeout 1 s, as the suite's cache.
+    const { cache, errors } = await openCache(withClock({ redis: t.redis.url, commandTimeout: 1000 }, t.clock));
     t.gw = await bareGateway(cache, t.origin.url);
-    const control = t.redis.client({ connectionName: 'control' });
     const joined = gate();
     let n = 0;
     onFlightJoin(cache, () => { if (++n === 19) joined.open(); });
     t.origin.handle = async (req, res) => {
       await joined.promise;
-      // Redis takes no write for 1 s from now: the leader's store (a script) times out.
-      expect(await control.call('CLIENT', 'PAUSE', '1000', 'WRITE')).toBe('OK');
-      pauseOver = control.ping().finally(() => control.disconnect());
+      // Redis takes no write from now: the leader's store (a script) times out.
+      await pauseWrites();
       res.writeHead(200, dated({ 'Cache-Control': 'max-age=60' })).end('the one answer');
     };
     const agent = new http.Agent({ keepAlive: false, maxSockets: 50 });

@@ -105,6 +105,24 @@ function onFlightJoin(cache, listener) {
 }
 
 /**
+ * Has every wait for another process's fill of this cache (the bus's waitForFill) call
+ * wrap(name, next, ms) instead of next(ms), next being the wait's own.
+ */
+function wrapFillWaits(cache, wrap) {
+  const bus = (cache._store.shared || cache._store).bus();
+  const waitForFill = bus.waitForFill.bind(bus);
+  Object.defineProperty(bus, 'waitForFill', {
+    configurable: true,
+    value: (name) => {
+      const wait = waitForFill(name);
+      const next = wait.next.bind(wait);
+      wait.next = (ms) => wrap(name, next, ms);
+      return wait;
+    },
+  });
+}
+
+/**
  * Calls listener(name) each time a request of this cache finds the fill lock of `name`
  * ('e:<key>') held by another process and starts waiting for that process's fill: once per wait,
  * however often it tries the lock again. From then on the fill's end reaches the request (its
@@ -113,20 +131,46 @@ function onFlightJoin(cache, listener) {
  * @param {(name: string) => void} listener
  */
 function onFillWait(cache, listener) {
-  const bus = (cache._store.shared || cache._store).bus();
-  const waitForFill = bus.waitForFill.bind(bus);
-  Object.defineProperty(bus, 'waitForFill', {
+  const told = new WeakSet();
+  wrapFillWaits(cache, (name, next, ms) => {
+    if (!told.has(next)) listener(name);
+    told.add(next);
+    return next(ms);
+  });
+}
+
+/**
+ * Calls listener(name, state) each time a request of this cache that waits for another fill of
+ * `name` ('e:<key>') wakes up, with what woke it: 'ok' or 'fail' (the fill's notice), 'free' (its
+ * lock was given back: try it again at once) or 'tick' (no notice within the poll interval: the
+ * holder may have died).
+ * @param {import('../../lib').Cache} cache on a Redis store
+ * @param {(name: string, state: 'ok'|'fail'|'free'|'tick') => void} listener
+ */
+function onFillWake(cache, listener) {
+  wrapFillWaits(cache, (name, next, ms) => next(ms).then((state) => {
+    listener(name, state);
+    return state;
+  }));
+}
+
+/**
+ * Calls listener(url, stored) each time the gateway engine (proxy.engine, cache.fetch's engine)
+ * has finished writing a response to the store: a MISS's, or a stored one a 304 refreshed;
+ * `stored` tells whether the store took it. The write follows the response's body: a client can
+ * have the whole answer before it is stored.
+ * @param {object} engine the engine (lib/gateway/engine.js) of a cache.proxy()
+ * @param {(url: string, stored: boolean) => void} listener
+ */
+function onGatewayStore(engine, listener) {
+  const entries = engine.entries;
+  const put = entries.put.bind(entries);
+  Object.defineProperty(entries, 'put', {
     configurable: true,
-    value: (name) => {
-      const wait = waitForFill(name);
-      const next = wait.next.bind(wait);
-      let told = false;
-      wait.next = (ms) => {
-        if (!told) listener(name);
-        told = true;
-        return next(ms);
-      };
-      return wait;
+    value: async (request, ...rest) => {
+      const result = await put(request, ...rest);
+      listener(request.url, result.stored);
+      return result;
     },
   });
 }
@@ -175,4 +219,4 @@ function encodeStored({ status, headers, body, storedAt, expiresAt }, { nsVersio
 }
 
 module.exports = { busReady, sweep, rawCommand, clearLocal, lookup, storeEntry, inFlight, onFlightJoin,
-  onFillWait, localTier, memoryIndexSize, encodeStored };
+  onFillWait, onFillWake, onGatewayStore, localTier, memoryIndexSize, encodeStored };

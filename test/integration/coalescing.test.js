@@ -97,28 +97,48 @@ describe.each([
 
 describe('when the leader never answers', () => {
   it('lets the waiters run their own handler after coalesceTimeout', async () => {
+    // The leader answers only once the waiters have their replies (or, should they wait for it,
+    // after 10 s: they would then get its answer, not their own).
+    const leading = gate();
+    const waitersDone = gate();
+    const giveUp = setTimeout(waitersDone.open, 10000);
     let first = true;
     const app = express();
-    app.get('/r', cache.middleware({ coalesceTimeout: 200 }), (req, res) => {
+    app.get('/r', cache.middleware({ coalesceTimeout: 200 }), async (req, res) => {
       calls++;
-      if (first) { first = false; setTimeout(() => res.send('late leader'), 1500); return; }
+      if (first) {
+        first = false;
+        leading.open();
+        await waitersDone.promise;
+        res.send('late leader');
+        return;
+      }
       res.send('own');
     });
     http = await serve(app);
     const leader = http.get('/r', { agent: false });
-    await new Promise((r) => setImmediate(r));
-    const t0 = Date.now();
+    await leading.promise;
     const waiters = await burst(5);
-    expect(Date.now() - t0).toBeLessThan(1200);
-    expect(waiters.every((r) => r.status === 200 && r.text === 'own')).toBe(true);
+    waitersDone.open();
+    clearTimeout(giveUp);
+    expect(waiters.map((r) => `${r.status} ${r.text}`)).toEqual(Array(5).fill('200 own'));
     expect((await leader).text).toBe('late leader');
   });
 });
 
 describe('when coalesce is false', () => {
   it('runs the handler for every concurrent cold request', async () => {
-    await route({ coalesce: false }, (req, res) => res.send('x'));
+    // Each run answers once all 10 have started (else a late request could find the entry an
+    // early one stored, a HIT); coalesced requests would never all start: after 10 s they answer.
+    const allStarted = gate();
+    const giveUp = setTimeout(allStarted.open, 10000);
+    await route({ coalesce: false }, async (req, res, next, n) => {
+      if (n === 10) allStarted.open();
+      await allStarted.promise;
+      res.send('x');
+    }, 0);
     await burst(10);
+    clearTimeout(giveUp);
     expect(calls).toBe(10);
   });
 });
@@ -172,14 +192,16 @@ describe('when the client of a leader waiting for another process\'s lock goes a
       // Like res.sendFile or a stream pipeline, this handler does not end a closed response.
       if (!res.destroyed) res.send('page');
     }, 0);
-    await redis.client().set(redisName('l:e:page'), 'another process', 'PX', '1000');
+    // Held until the test deletes it, as it would expire, once the client has gone.
+    await redis.client().set(redisName('l:e:page'), 'another process', 'PX', '60000');
     const gone = nodeHttp.get({ host: '127.0.0.1', port: http.port, path: '/r', agent: false });
     gone.on('error', () => {});
     await waitFor(() => inFlight(cache).leading === 1, { what: 'the request leading, waiting for the lock' });
     gone.destroy();
-    await waitFor(() => calls === 1, { what: 'the handler run once the lock expired' });
+    await redis.client().del(redisName('l:e:page'));
+    await waitFor(() => calls === 1, { timeout: 10000, what: 'the handler run once the lock was gone' });
     await waitFor(() => inFlight(cache).leading === 0 && inFlight(cache).flights === 0,
-      { timeout: 2000, what: 'the flight ended' });
+      { timeout: 10000, what: 'the flight ended' });
     const next = await http.get('/r', { agent: false });
     expect([next.headers['x-cache'], next.text]).toEqual(['MISS', 'page']);
   });
@@ -188,8 +210,9 @@ describe('when the client of a leader waiting for another process\'s lock goes a
 describe('across processes', () => {
   const children = [];
 
-  function startChild(delay, mode = '') {
-    const child = spawn(process.execPath, [CHILD, redis.url, String(delay), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  function startChild(delay, mode = '', lockTtl = 10000) {
+    const child = spawn(process.execPath, [CHILD, redis.url, String(delay), mode, String(lockTtl)],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
     return new Promise((resolve, reject) => {
       let out = '';
@@ -230,10 +253,13 @@ describe('across processes', () => {
       if (counts.reduce((a, b) => a + b, 0) === 1) exactlyOnce++;
     }
     expect(exactlyOnce).toBeGreaterThanOrEqual(19);
-  });
+  }, 120000); // 4000 requests to 4 processes: under the sanitizer on a loaded machine, over 30 s
 
   it('elects a new leader when the leading process is killed mid-handler', async () => {
-    const [dying, other] = await Promise.all([startChild(20, 'hang'), startChild(20)]);
+    // The lock must outlive the polling below and the check of it; the other process then waits
+    // that long for it to expire.
+    const LOCK_TTL = 3000;
+    const [dying, other] = await Promise.all([startChild(20, 'hang', LOCK_TTL), startChild(20, '', LOCK_TTL)]);
     const p = '/r?x=1';
     const doomed = get(dying.port, p).catch(() => 'killed');
     // The dying process leads: it holds the lock once its handler has started.
@@ -246,13 +272,14 @@ describe('across processes', () => {
     const waiting = get(other.port, p);
     dying.child.kill('SIGKILL');
     expect(await doomed).toBe('killed');
-    // The other process waits until the lock expires (lockTtl 1000 ms), then leads itself.
+    // The other process waits until the lock expires (LOCK_TTL), then leads itself: well before its
+    // coalesceTimeout (60 s, coalesce-child.js) would have it run the handler anyway.
     const reply = await waiting;
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.text).url).toBe(p);
-    expect(Date.now() - started).toBeLessThan(1000 + 5000);
+    expect(Date.now() - started).toBeLessThan(LOCK_TTL + 20000);
     expect(JSON.parse((await get(other.port, '/calls')).text)[p]).toBe(1);
-  });
+  }, 60000); // two processes to start, the lock to expire, the bound above
 });
 
 describe('cache.wrap(key, fn)', () => {

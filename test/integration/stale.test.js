@@ -454,13 +454,18 @@ describe('stale-if-error', () => {
   });
 
   it('answers every concurrent request from the stale entry after one failed handler run', async () => {
-    // The handler fails once the 9 other requests have joined its run.
+    // The handler fails once the 9 other requests have joined its run. No handlerTimeout: it would
+    // race with the joins (a run cut short before the last one joined leaves it to run its own).
+    // Should they never all join, the runs fail after 10 s, each its own.
     const joined = gate();
     let n = 0;
     onFlightJoin(cache, () => { if (++n === 9) joined.open(); });
-    const http = await route(options, (req, res) => joined.promise.then(() => res.status(502).send('bad gateway')));
+    const giveUp = setTimeout(joined.open, 10000);
+    const http = await route({ staleIfError: options.staleIfError },
+      (req, res) => joined.promise.then(() => res.status(502).send('bad gateway')));
     await plant();
     const replies = await Promise.all(Array.from({ length: 10 }, () => http.get('/r', { agent: false })));
+    clearTimeout(giveUp);
     expect(replies.map((r) => `${r.status} ${r.headers['x-cache']} ${r.text}`)).toEqual(Array(10).fill('200 STALE old'));
     expect(calls).toBe(1);
     expect(codes()).toEqual(['ERR_RESPCACHE_HANDLER_FAILED']);

@@ -5,7 +5,8 @@
 const express = require('express');
 const { startRedis } = require('../helpers/redis');
 const { serve } = require('../helpers/http');
-const { openCache, closeCaches, gate, once } = require('../helpers/cache');
+const { openCache, closeCaches, gate, once, waitFor } = require('../helpers/cache');
+const { onFillWake } = require('../helpers/internals');
 const { redisName, bucketName } = require('../helpers/layout');
 const { monitor: startMonitor } = require('../helpers/monitor');
 
@@ -105,6 +106,11 @@ describe('a request that took the fill lock while another of this process leads'
     http = await serve(app);
     await http.get('/r'); // this process now holds the key: its next lookup starts with a GET alone
     await redis.client().del(redisName('e:faults:r')); // another process's invalidation removed it
+    // What woke each wait for another fill of the key: the leader waits for the lock the other
+    // request took; 'free' is its give-back, 'tick' the poll (min(500, lockTtl / 4) ms) it must
+    // not need.
+    const woke = [];
+    onFillWake(cache, (name, state) => woke.push(state));
     // The lookup script waits in Redis while plain GETs are answered: X's GET finds nothing and its
     // full lookup (which takes the lock) waits; Y's full lookup follows it in the same batch.
     const monitor = await startMonitor(redis);
@@ -114,16 +120,27 @@ describe('a request that took the fill lock while another of this process leads'
         if (String(args[0]).toLowerCase() === 'get' && String(args[1]) === redisName('e:faults:r') && ++gets === 2) resolve();
       });
     });
-    await redis.client().call('CLIENT', 'PAUSE', '150', 'WRITE');
-    const sent = performance.now();
-    const x = http.get('/r', { agent: false });
-    await xQueued; // X's GET alone, then the GET of its full lookup: its script now waits in Redis
-    const y = http.get('/r', { agent: false });
-    const [rx, ry] = await Promise.all([x, y]);
-    expect([rx.text, ry.text]).toEqual(['run 2', 'run 2']);
-    expect(calls).toBe(2);
-    // lockTtl 4000: a leader left to its poll would wait min(500, lockTtl / 4) = 500 ms more.
-    expect(performance.now() - sent).toBeLessThan(450);
-    monitor.disconnect();
+    const control = redis.client({ connectionName: 'control' });
+    // Writes wait until the CLIENT UNPAUSE below, however long the requests take to get there.
+    expect(await control.call('CLIENT', 'PAUSE', '60000', 'WRITE')).toBe('OK');
+    try {
+      const x = http.get('/r', { agent: false });
+      await xQueued; // X's GET alone, then the GET of its full lookup: its script now waits in Redis
+      const y = http.get('/r', { agent: false });
+      // Y's full lookup has reached Redis once the cache's connection, held by X's script (a
+      // blocked client), has unread input.
+      const queued = async () => String(await control.call('CLIENT', 'LIST', 'TYPE', 'normal'))
+        .split('\n').some((client) => / flags=b /.test(client) && / qbuf=[1-9]/.test(client));
+      await waitFor(queued, { timeout: 10000, what: "Y's lookup queued behind X's script" });
+      expect(await control.call('CLIENT', 'UNPAUSE')).toBe('OK');
+      const [rx, ry] = await Promise.all([x, y]);
+      expect([rx.text, ry.text]).toEqual(['run 2', 'run 2']);
+      expect(calls).toBe(2);
+      expect(woke).toEqual(['free']);
+    } finally {
+      await control.call('CLIENT', 'UNPAUSE');
+      control.disconnect();
+      monitor.disconnect();
+    }
   });
 });

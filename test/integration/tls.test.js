@@ -11,6 +11,7 @@ const { startRedis } = require('../helpers/redis');
 const { certDir, pem } = require('../helpers/tls-certs');
 const { serve } = require('../helpers/http');
 const { openCache, closeCaches, once } = require('../helpers/cache');
+const { busReady } = require('../helpers/internals');
 
 let http = null;
 let redis = null;
@@ -117,6 +118,8 @@ describe('over TLS', () => {
     await expectMissThenHit();
     const local = await http.get('/r');
     expect(local.headers['x-cache-tier']).toBe('local');
+    // The invalidation is published once: a must be subscribed (over TLS) before b sends it.
+    await busReady(a);
     const dropped = once(a, 'invalidated');
     await b.invalidateTags(['t']);
     await dropped;

@@ -62,6 +62,16 @@ function coalescedHit(engine, request, entry, cacheStatus, alone) {
 }
 
 /**
+ * A request that joined this process's flight for its key: answered from the entry the leader
+ * handed over when there is one and `accept(entry)` says it may serve this request, else alone().
+ */
+async function follow(engine, request, wait, { accept, cacheStatus, alone }) {
+  const outcome = await untilAborted(wait, request.signal);
+  const entry = outcome.kind === 'value' ? engine.entries.decode(outcome.payload) : null;
+  return entry !== null && accept(entry) ? coalescedHit(engine, request, entry, cacheStatus, alone) : alone();
+}
+
+/**
  * Has one request per key go upstream, in this process and across processes: followers are
  * answered from the entry the leader stored, or go on alone when it stored none.
  * @param {import('./engine').SharedCache} engine
@@ -75,11 +85,7 @@ async function coalesce(engine, request, found, { lead, read, alone, cacheStatus
   const { o, inflight, store } = engine;
   const key = found.key;
   const wait = inflight.join(key, o.coalesceTimeout);
-  if (wait !== null) {
-    const outcome = await untilAborted(wait, request.signal);
-    const entry = outcome.kind === 'value' ? engine.entries.decode(outcome.payload) : null;
-    return entry !== null && accept(entry) ? coalescedHit(engine, request, entry, cacheStatus, alone) : alone();
-  }
+  if (wait !== null) return follow(engine, request, wait, { accept, cacheStatus, alone });
   const acquiring = store.acquire(`e:${key}`, read, o).catch((err) => {
     engine.report(err);
     return { own: true };
@@ -149,11 +155,9 @@ async function coalesceOffline(engine, request) {
   if (engine.passes.has(base)) return alone();
   const wait = engine.inflight.join(key, engine.o.coalesceTimeout);
   if (wait !== null) {
-    const leaderHeaders = engine.offlineLeaders.get(key);
-    const outcome = await untilAborted(wait, request.signal);
-    const entry = outcome.kind === 'value' ? engine.entries.decode(outcome.payload) : null;
-    if (entry !== null && sameVariant(entry, leaderHeaders, request.headers)) return coalescedHit(engine, request, entry, 'HIT', alone);
-    return alone();
+    const leaderHeaders = engine.offlineLeaders.get(key); // read now: the leader's end deletes them
+    const accept = (entry) => sameVariant(entry, leaderHeaders, request.headers);
+    return follow(engine, request, wait, { accept, cacheStatus: 'HIT', alone });
   }
   engine.offlineLeaders.set(key, request.headers);
   const done = onceOnly((encoded) => {

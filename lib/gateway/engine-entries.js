@@ -42,6 +42,11 @@ function newer(e, seen) {
   return e.storedAt > seen.storedAt || e.expiresAt > seen.expiresAt;
 }
 
+/** The stored form of entry `e` (entryFor's): binding.encodeEntry's bytes; throws as it does. */
+function encode(e) {
+  return binding.encodeEntry(e.status, e.headers, e.body, e.storedAt, e.expiresAt);
+}
+
 class GatewayEntries {
   /**
    * @param {object} store the cache's store (lib/stores/contract.js)
@@ -208,7 +213,7 @@ class GatewayEntries {
     const key = this.variantKey(base, names, request.headers);
     let encoded;
     try {
-      encoded = binding.encodeEntry(entry.status, entry.headers, entry.body, entry.storedAt, entry.expiresAt);
+      encoded = encode(entry);
     } catch (err) {
       this.report(err);
       return { key, encoded: null, stored: false };
@@ -286,4 +291,4 @@ class GatewayEntries {
   }
 }
 
-module.exports = { GatewayEntries, newer };
+module.exports = { GatewayEntries, newer, encode };

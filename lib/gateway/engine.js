@@ -11,10 +11,9 @@
 // faults never fail an exchange: it is forwarded (BYPASS, still coalesced within this process) and
 // the fault reported on the cache's 'error' event.
 const debug = require('debug')('respcache');
-const binding = require('../binding');
 const { Upstream } = require('./upstream');
 const { Passes } = require('./passes');
-const { GatewayEntries, newer } = require('./engine-entries');
+const { GatewayEntries, newer, encode } = require('./engine-entries');
 const { answerFromEntry, tee, readAll, EMPTY } = require('./engine-answer');
 const { coalesce, coalesceOffline } = require('./engine-coalesce');
 const { servable, onlyIfCached } = require('../http/freshness');
@@ -262,7 +261,7 @@ class SharedCache {
     if (found === null) {
       // The store could not be asked: handed over as it would be stored.
       if (this.entries.varyNames(entry.headers) === null || !unfenced()) return null;
-      return binding.encodeEntry(entry.status, entry.headers, entry.body, entry.storedAt, entry.expiresAt);
+      return encode(entry);
     }
     const tags = this.entries.tagsFor(request, res, fill);
     const { key, encoded, stored, faulted } = await this.entries.put(request, found, entry, { ...fill, tags });
